@@ -1,0 +1,62 @@
+"""helpdesk: an open-source help desk. create_app() builds the Flask application."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as config_module
+from . import extensions as ext
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory: environment configuration, overridden by `config` (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config_module.from_environment(app.instance_path))
+    if config:
+        app.config.from_mapping(config)
+    cfg = app.config
+    if cfg.get("MAX_CONTENT_LENGTH") is None:
+        cfg["MAX_CONTENT_LENGTH"] = (cfg["HELPDESK_MAX_ATTACHMENTS"] * cfg["HELPDESK_MAX_ATTACHMENT_MB"] + 2) * 1024 * 1024
+
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    ext.mail.init_app(app)
+    ext.csrf.init_app(app)
+    ext.htmx.init_app(app)
+    login_manager = ext.login_manager
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from . import auth, web
+    from .admin import bp as admin_bp
+    from .agent import bp as agent_bp
+    from .portal import bp as portal_bp
+
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(agent_bp, url_prefix="/agent")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    web.init_app(app)
+
+    from .cli import register
+
+    register(app)
+
+    if cfg["HELPDESK_BACKGROUND_SENDER"] and not app.testing:
+        from .outbox import start_background_sender
+
+        start_background_sender(app)
+    return app

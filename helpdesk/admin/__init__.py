@@ -1,0 +1,6 @@
+"""The admin area."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from . import routes  # noqa: E402,F401

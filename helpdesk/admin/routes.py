@@ -1,0 +1,6 @@
+from . import bp
+
+
+@bp.route("/")
+def index():
+    return "admin"

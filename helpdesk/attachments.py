@@ -1,0 +1,125 @@
+"""Checking uploads by their content, storing them outside static/ and reading them back."""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import magic
+from flask import current_app
+from werkzeug.utils import secure_filename
+
+# Types judged from the bytes, not the name. HTML, SVG, scripts and executables are refused.
+ALLOWED_TYPES = {
+    "image/png": "PNG image",
+    "image/jpeg": "JPEG image",
+    "image/gif": "GIF image",
+    "image/webp": "WebP image",
+    "application/pdf": "PDF",
+    "text/plain": "text",
+    "text/csv": "CSV",
+    "application/zip": "ZIP archive",
+    "application/gzip": "gzip archive",
+    "application/x-gzip": "gzip archive",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel workbook",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint",
+    "application/vnd.oasis.opendocument.text": "OpenDocument text",
+    "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument spreadsheet",
+    "application/msword": "Word document",
+    "application/vnd.ms-excel": "Excel workbook",
+    "message/rfc822": "e-mail message",
+}
+
+# Names whose extension a browser or OS would treat as active content, whatever the bytes.
+BLOCKED_EXTENSIONS = {
+    "html", "htm", "xhtml", "svg", "svgz", "js", "mjs", "xml", "xsl", "php", "phtml", "phar",
+    "exe", "dll", "bat", "cmd", "com", "msi", "scr", "sh", "ps1", "vbs", "jar", "hta", "swf",
+}
+
+
+class UploadError(ValueError):
+    """An upload that the desk refuses, with a message for the person who sent it."""
+
+
+@dataclass
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def _limits():
+    cfg = current_app.config
+    return cfg["HELPDESK_MAX_ATTACHMENT_MB"] * 1024 * 1024, cfg["HELPDESK_MAX_ATTACHMENTS"]
+
+
+def check_files(files) -> list[Upload]:
+    """Read and check uploaded files (werkzeug FileStorage); raise UploadError on the first bad one."""
+    max_bytes, max_count = _limits()
+    files = [f for f in files if f and f.filename]
+    if len(files) > max_count:
+        raise UploadError(f"At most {max_count} files can be attached at once.")
+    uploads = []
+    for storage in files:
+        name = secure_filename(storage.filename) or "attachment"
+        name = name[-120:]
+        data = storage.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise UploadError(
+                f"{name} is larger than {max_bytes // (1024 * 1024)} MB, the limit for one file."
+            )
+        if not data:
+            raise UploadError(f"{name} is empty.")
+        extensions = {part.lower() for part in name.split(".")[1:]}
+        if extensions & BLOCKED_EXTENSIONS:
+            raise UploadError(f"{name}: files of this type cannot be attached.")
+        detected = magic.from_buffer(data[:65536], mime=True)
+        if detected not in ALLOWED_TYPES:
+            raise UploadError(
+                f"{name} looks like {detected}, which cannot be attached. "
+                "Allowed: images, PDF, text, CSV, office documents and archives."
+            )
+        uploads.append(Upload(filename=name, content_type=detected, data=data))
+    return uploads
+
+
+def upload_dir() -> Path:
+    return Path(current_app.config["HELPDESK_UPLOAD_DIR"])
+
+
+def store(upload: Upload) -> str:
+    """Write one upload under a random name and return its storage key."""
+    key = secrets.token_hex(20)
+    path = upload_dir() / key[:2] / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    with open(tmp, "wb") as fh:
+        fh.write(upload.data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return key
+
+
+def discard(keys) -> None:
+    """Remove stored files again (the database refused the ticket they belonged to)."""
+    for key in keys:
+        try:
+            (upload_dir() / key[:2] / key).unlink()
+        except OSError:
+            pass
+
+
+def path_for(key: str) -> Path:
+    return upload_dir() / key[:2] / key

@@ -1,0 +1,105 @@
+"""Command-line tools: `flask --app app seed-demo | create-user | mail send | mail retry-failed`."""
+from __future__ import annotations
+
+import threading
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import ROLES, Agent
+
+mail_cli = AppGroup("mail", help="Deliver the mail outbox.")
+
+
+@mail_cli.command("send")
+@click.option("--loop", is_flag=True, help="Keep running, sending what comes in.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
+def mail_send(loop: bool, interval: float):
+    """Send the mails that are due. Several senders may run at once."""
+    from . import outbox
+
+    if loop:
+        click.echo(f"Sending the outbox every {interval:g} s; Ctrl+C stops.")
+        try:
+            outbox.run_loop(current_app._get_current_object(), interval, threading.Event())
+        except KeyboardInterrupt:
+            pass
+        return
+    total_sent = total_failed = 0
+    while True:
+        sent, failed = outbox.send_pending()
+        total_sent += sent
+        total_failed += failed
+        if sent + failed == 0 or failed:
+            break
+    count, oldest = outbox.backlog()
+    click.echo(f"Sent {total_sent}, not sent {total_failed}; {count} waiting.")
+
+
+@mail_cli.command("retry-failed")
+def mail_retry_failed():
+    """Queue again the mails that were given up on after repeated failures."""
+    from . import outbox
+
+    click.echo(f"{outbox.retry_failed()} mails queued again.")
+
+
+@mail_cli.command("catch")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8025, show_default=True)
+@click.option("--maildir", default=None, help="Where to keep the mails (default: instance/mail).")
+def mail_catch(host: str, port: int, maildir: str | None):
+    """A local SMTP server that keeps every mail it gets (for trying the desk out)."""
+    from .devmail import serve
+
+    serve(host, port, maildir or current_app.config["HELPDESK_DEV_MAILBOX"] or
+          f"{current_app.instance_path}/mail")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing if the desk already has agents.")
+def seed_demo(if_empty: bool):
+    """Load the demo desk: departments, teams, topics, SLA plans and agents."""
+    from .demo import DEMO_AGENTS, seed
+
+    if if_empty and db.session.scalar(select(func.count(Agent.id))):
+        click.echo("The desk already has data; demo data not loaded.")
+        return
+    seed()
+    click.echo("Demo desk loaded. Sign in at /login (demo accounts, change them for real use):")
+    for email, name, role, password, _ in DEMO_AGENTS:
+        click.echo(f"  {role:<8} {email:<28} {password}   ({name})")
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
+@click.password_option(help="Asked for when not given.")
+def create_user(email: str, name: str, role: str, password: str):
+    """Create an agent, manager or admin."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        email = validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise click.BadParameter(str(exc), param_hint="--email")
+    if db.session.scalar(select(Agent).where(func.lower(Agent.email) == email)):
+        raise click.ClickException(f"An agent with the email {email} exists already.")
+    agent = Agent(email=email, name=name.strip(), role=role)
+    try:
+        agent.set_password(password)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="password")
+    db.session.add(agent)
+    db.session.commit()
+    click.echo(f"Created {role} {name} <{email}>.")
+
+
+def register(app):
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_user)

@@ -1,0 +1,77 @@
+"""Configuration read from environment variables, with safe defaults."""
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(value, default=False):
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value, default):
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in instance/."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def from_environment(instance_path: str) -> dict:
+    """Build the app's configuration from the process environment."""
+    inst = Path(instance_path)
+    env = os.environ.get
+    db_url = env("HELPDESK_DATABASE_URL") or f"sqlite:///{inst / 'helpdesk.db'}"
+    if db_url.startswith("postgres://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgres://"):]
+    elif db_url.startswith("postgresql://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
+    base_url = (env("HELPDESK_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    return {
+        "SECRET_KEY": _secret_key(inst),
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "HELPDESK_BASE_URL": base_url,
+        "HELPDESK_NAME": env("HELPDESK_NAME") or "Helpdesk",
+        "HELPDESK_TIMEZONE": env("HELPDESK_TIMEZONE") or "UTC",
+        "HELPDESK_UPLOAD_DIR": env("HELPDESK_UPLOAD_DIR") or str(inst / "attachments"),
+        "HELPDESK_MAX_ATTACHMENT_MB": _int(env("HELPDESK_MAX_ATTACHMENT_MB"), 10),
+        "HELPDESK_MAX_ATTACHMENTS": _int(env("HELPDESK_MAX_ATTACHMENTS"), 5),
+        "HELPDESK_REOPEN_DAYS": _int(env("HELPDESK_REOPEN_DAYS"), 14),
+        "HELPDESK_ACCESS_LINK_DAYS": _int(env("HELPDESK_ACCESS_LINK_DAYS"), 90),
+        "HELPDESK_BACKGROUND_SENDER": _bool(env("HELPDESK_BACKGROUND_SENDER")),
+        "HELPDESK_DEV_MAILBOX": env("HELPDESK_DEV_MAILBOX") or "",
+        "MAIL_SERVER": env("MAIL_SERVER") or "localhost",
+        "MAIL_PORT": _int(env("MAIL_PORT"), 25),
+        "MAIL_USE_TLS": _bool(env("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env("MAIL_USE_SSL")),
+        "MAIL_USERNAME": env("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER") or "helpdesk@localhost",
+        "MAIL_TIMEOUT": _int(env("MAIL_TIMEOUT"), 20),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
+        "PERMANENT_SESSION_LIFETIME": _int(env("HELPDESK_SESSION_MINUTES"), 8 * 60) * 60,
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Upper bound for one request body: the attachments plus the form around them.
+        "MAX_CONTENT_LENGTH": None,
+    }

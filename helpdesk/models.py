@@ -1,0 +1,385 @@
+"""The desk's data: tickets and their threads, people, and the desk's configuration."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Now, as a naive UTC datetime: every stored time is naive UTC."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+ROLES = ("agent", "manager", "admin")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+SOURCES = ("web", "email", "phone", "api", "chat", "agent")
+
+# Ticket statuses. "Active" statuses are the ones still being worked.
+STATUSES = ("new", "open", "pending", "escalated", "resolved", "closed")
+ACTIVE_STATUSES = ("new", "open", "pending", "escalated")
+DONE_STATUSES = ("resolved", "closed")
+STATUS_LABELS = {
+    "new": "New",
+    "open": "Open",
+    "pending": "Awaiting customer",
+    "escalated": "Escalated",
+    "resolved": "Resolved",
+    "closed": "Closed",
+}
+
+ENTRY_KINDS = ("message", "reply", "note")
+
+PASSWORD_MAX = 128
+PASSWORD_MIN = 8
+# werkzeug's default (scrypt). The hash records its method, so checking works whatever this is.
+PASSWORD_METHOD = "scrypt"
+
+
+agent_departments = db.Table(
+    "agent_department",
+    db.Column("agent_id", ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("department_id", ForeignKey("department.id", ondelete="CASCADE"), primary_key=True),
+)
+
+team_members = db.Table(
+    "team_member",
+    db.Column("team_id", ForeignKey("team.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("agent_id", ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Department(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    email: Mapped[Optional[str]] = mapped_column(String(254))
+    manager_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id", use_alter=True))
+    sla_id: Mapped[Optional[int]] = mapped_column(ForeignKey("sla_plan.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    manager: Mapped[Optional["Agent"]] = relationship(foreign_keys=[manager_id])
+    sla: Mapped[Optional["SLAPlan"]] = relationship()
+    agents: Mapped[list["Agent"]] = relationship(
+        secondary=agent_departments, back_populates="departments", order_by="Agent.name"
+    )
+
+    def __str__(self):
+        return self.name
+
+
+class Team(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    lead_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id", use_alter=True))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    lead: Mapped[Optional["Agent"]] = relationship(foreign_keys=[lead_id])
+    members: Mapped[list["Agent"]] = relationship(
+        secondary=team_members, back_populates="teams", order_by="Agent.name"
+    )
+
+    def __str__(self):
+        return self.name
+
+
+class Agent(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="agent")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Changed whenever the password or role changes; part of the session identity,
+    # so old sessions and remember-me cookies stop working.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+
+    departments: Mapped[list[Department]] = relationship(
+        secondary=agent_departments, back_populates="agents", order_by="Department.name"
+    )
+    teams: Mapped[list[Team]] = relationship(
+        secondary=team_members, back_populates="members", order_by="Team.name"
+    )
+
+    def __str__(self):
+        return self.name
+
+    # Flask-Login
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return f"{self.id}:{self.session_token}"
+
+    def set_password(self, password: str) -> None:
+        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+            raise ValueError(f"Passwords are {PASSWORD_MIN} to {PASSWORD_MAX} characters long.")
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        self.session_token = secrets.token_hex(16)
+
+    def check_password(self, password: str) -> bool:
+        if not password or len(password) > PASSWORD_MAX:
+            return False
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, role: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def is_manager(self):
+        return self.has_role("manager")
+
+    @property
+    def is_admin(self):
+        return self.has_role("admin")
+
+
+class Customer(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __str__(self):
+        return self.name
+
+
+class Priority(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    colour: Mapped[str] = mapped_column(String(7))
+    # Higher is more urgent; queues sort on it.
+    urgency: Mapped[int] = mapped_column(unique=True)
+
+    def __str__(self):
+        return self.name
+
+
+class SLAPlan(db.Model):
+    __tablename__ = "sla_plan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    grace_hours: Mapped[int]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.grace_hours} h)"
+
+    def due_from(self, start: datetime) -> datetime:
+        """Resolution due time for a clock started at `start` (24x7 schedule)."""
+        return start + timedelta(hours=self.grace_hours)
+
+
+class HelpTopic(db.Model):
+    __tablename__ = "help_topic"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    public: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+    priority_id: Mapped[Optional[int]] = mapped_column(ForeignKey("priority.id"))
+    sla_id: Mapped[Optional[int]] = mapped_column(ForeignKey("sla_plan.id"))
+    assign_agent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id"))
+    assign_team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id"))
+    customer_sets_priority: Mapped[bool] = mapped_column(default=False)
+    auto_acknowledge: Mapped[bool] = mapped_column(default=True)
+    sort: Mapped[int] = mapped_column(default=0)
+
+    department: Mapped[Optional[Department]] = relationship()
+    priority: Mapped[Optional[Priority]] = relationship()
+    sla: Mapped[Optional[SLAPlan]] = relationship()
+    assign_agent: Mapped[Optional[Agent]] = relationship()
+    assign_team: Mapped[Optional[Team]] = relationship()
+
+    def __str__(self):
+        return self.name
+
+
+class Ticket(db.Model):
+    __table_args__ = (
+        Index("ix_ticket_status_updated", "status", "updated_at"),
+        Index("ix_ticket_status_due", "status", "due_at"),
+        Index("ix_ticket_status_urgency", "status", "urgency"),
+        Index("ix_ticket_assignee_status", "assignee_id", "status"),
+        Index("ix_ticket_department_status", "department_id", "status"),
+        Index("ix_ticket_team_status", "team_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(12), unique=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    priority_id: Mapped[int] = mapped_column(ForeignKey("priority.id"))
+    # Copy of priority.urgency so queues sort by priority on an index, without a join.
+    urgency: Mapped[int] = mapped_column(default=2)
+    topic_id: Mapped[Optional[int]] = mapped_column(ForeignKey("help_topic.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id"))
+    team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id"))
+    sla_id: Mapped[Optional[int]] = mapped_column(ForeignKey("sla_plan.id"))
+    due_at: Mapped[Optional[datetime]]
+    source: Mapped[str] = mapped_column(String(16), default="web")
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[Optional[datetime]]
+    closed_at: Mapped[Optional[datetime]]
+    reopened_at: Mapped[Optional[datetime]]
+    is_overdue: Mapped[bool] = mapped_column(default=False)
+    is_answered: Mapped[bool] = mapped_column(default=False)
+    # Rotated to revoke every access link mailed so far.
+    access_nonce: Mapped[str] = mapped_column(String(16), default=lambda: secrets.token_hex(8))
+    version: Mapped[int] = mapped_column(default=1)
+
+    # The lifecycle sets the next version itself; the UPDATE only applies to the version read.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    priority: Mapped[Priority] = relationship(lazy="joined")
+    topic: Mapped[Optional[HelpTopic]] = relationship()
+    department: Mapped[Department] = relationship()
+    assignee: Mapped[Optional[Agent]] = relationship()
+    team: Mapped[Optional[Team]] = relationship()
+    sla: Mapped[Optional[SLAPlan]] = relationship()
+    customer: Mapped[Customer] = relationship()
+    entries: Mapped[list["ThreadEntry"]] = relationship(
+        back_populates="ticket", order_by="ThreadEntry.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list["Event"]] = relationship(
+        back_populates="ticket", order_by="Event.id", cascade="all, delete-orphan"
+    )
+
+    def __str__(self):
+        return f"#{self.number}"
+
+    @property
+    def status_label(self):
+        return STATUS_LABELS[self.status]
+
+    @property
+    def is_active(self):
+        return self.status in ACTIVE_STATUSES
+
+    def overdue_at(self, now: datetime) -> bool:
+        """Past its due time and still being worked (exact, whatever the flag says)."""
+        return self.is_active and self.due_at is not None and self.due_at < now
+
+
+class ThreadEntry(db.Model):
+    __tablename__ = "thread_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # message | reply | note
+    agent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id"))
+    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customer.id"))
+    body: Mapped[str] = mapped_column(Text)  # as written (plain text / light Markdown)
+    body_html: Mapped[str] = mapped_column(Text)  # rendered and sanitised
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="entries")
+    agent: Mapped[Optional[Agent]] = relationship()
+    customer: Mapped[Optional[Customer]] = relationship()
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="entry", order_by="Attachment.id"
+    )
+
+    @property
+    def is_public(self):
+        return self.kind != "note"
+
+    @property
+    def author_name(self):
+        if self.agent:
+            return self.agent.name
+        if self.customer:
+            return self.customer.name
+        return "System"
+
+
+class Attachment(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("thread_entry.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    # Random name of the stored file under the upload folder; never derived from the upload.
+    storage_key: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    entry: Mapped[ThreadEntry] = relationship(back_populates="attachments")
+
+
+class Event(db.Model):
+    """One line of a ticket's history: who did what, when, from what to what."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id"))
+    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customer.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    old: Mapped[Optional[str]] = mapped_column(String(200))
+    new: Mapped[Optional[str]] = mapped_column(String(200))
+    note: Mapped[Optional[str]] = mapped_column(String(500))
+    # The ticket's version once this event was written: what changed since version N.
+    version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    agent: Mapped[Optional[Agent]] = relationship()
+    customer: Mapped[Optional[Customer]] = relationship()
+
+    @property
+    def actor_name(self):
+        if self.agent:
+            return self.agent.name
+        if self.customer:
+            return self.customer.name
+        return "System"
+
+
+class OutboxMail(db.Model):
+    """A mail waiting to be sent, being sent, sent, or given up on (kept, never dropped)."""
+
+    __tablename__ = "outbox_mail"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[Optional[datetime]]
+    claim_token: Mapped[Optional[str]] = mapped_column(String(32))
+    sent_at: Mapped[Optional[datetime]]
+    last_error: Mapped[Optional[str]] = mapped_column(String(500))
+
+
+class IdempotencyKey(db.Model):
+    """A submitted form's one-time key, so a double submit never opens two tickets."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

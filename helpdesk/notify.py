@@ -1,0 +1,173 @@
+"""Which mail each ticket event causes, and to whom. Mails are written to the outbox only;
+the outbox sender delivers them outside any web request.
+
+Customers get: acknowledgement, assignment, replies and questions, escalation, resolution,
+closing, reopening, access links. Agents get: new-ticket alerts, assignments, customer replies,
+escalations to their team, transfers. Internal notes are never mailed to customers.
+"""
+from __future__ import annotations
+
+import secrets
+from email.utils import parseaddr
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Agent, OutboxMail, Team, Ticket, agent_departments
+from .text import one_line
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for a mail, from HELPDESK_BASE_URL (works outside a request too)."""
+    adapter = current_app.url_map.bind("localhost", url_scheme="http")
+    return current_app.config["HELPDESK_BASE_URL"] + adapter.build(endpoint, values)
+
+
+def customer_link(ticket: Ticket) -> str:
+    from .security import access_token
+
+    return external_url("portal.ticket", token=access_token(ticket))
+
+
+def agent_link(ticket: Ticket) -> str:
+    return external_url("agent.ticket", number=ticket.number)
+
+
+def _domain() -> str:
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    address = parseaddr(sender if isinstance(sender, str) else sender[1])[1]
+    return address.rpartition("@")[2] or "helpdesk.invalid"
+
+
+def _queue(ticket: Ticket, event: str, recipient: str, subject: str, template: str, **context) -> None:
+    if not recipient:
+        return
+    if ticket.id is None:
+        db.session.flush()
+    context.update(ticket=ticket, desk_name=current_app.config["HELPDESK_NAME"])
+    subject = one_line(f"[#{ticket.number}] {subject}", 250)
+    db.session.add(
+        OutboxMail(
+            ticket_id=ticket.id,
+            event=event,
+            recipient=recipient,
+            subject=subject,
+            body_text=render_template(f"email/{template}.txt", **context),
+            body_html=render_template(f"email/{template}.html", **context),
+            message_id=f"<{secrets.token_hex(12)}.{ticket.number}@{_domain()}>",
+        )
+    )
+
+
+def _to_customer(ticket, event, subject, template, **context):
+    _queue(ticket, event, ticket.customer.email, subject, template,
+           link=customer_link(ticket), name=ticket.customer.name, **context)
+
+
+def _to_agents(ticket, event, agents, subject, template, exclude=None, **context):
+    seen = set()
+    for agent in agents:
+        if agent is None or not agent.active or agent.id in seen or (exclude and agent.id == exclude.id):
+            continue
+        seen.add(agent.id)
+        _queue(ticket, event, agent.email, subject, template,
+               link=agent_link(ticket), name=agent.name, **context)
+
+
+def _department_agents(ticket: Ticket) -> list[Agent]:
+    members = db.session.scalars(
+        select(Agent).join(agent_departments).where(
+            agent_departments.c.department_id == ticket.department_id, Agent.active.is_(True)
+        ).order_by(Agent.id)
+    ).all()
+    manager = ticket.department.manager
+    return ([manager] if manager else []) + list(members)
+
+
+def _team_agents(team: Team) -> list[Agent]:
+    return ([team.lead] if team.lead else []) + list(team.members)
+
+
+def _responsible(ticket: Ticket) -> list[Agent]:
+    """Who hears about a customer's message: the assignee, else the team, else the department."""
+    if ticket.assignee and ticket.assignee.active:
+        return [ticket.assignee]
+    if ticket.team:
+        return _team_agents(ticket.team)
+    return _department_agents(ticket)
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def ticket_created(ticket: Ticket, acknowledge: bool = True) -> None:
+    if acknowledge:
+        _to_customer(ticket, "created", f"We received your request: {ticket.subject}", "created_customer")
+    _to_agents(ticket, "created", _department_agents(ticket), f"New ticket: {ticket.subject}",
+               "created_agent", entry=ticket.entries[0] if ticket.entries else None)
+
+
+def assigned(ticket: Ticket, agent: Agent, actor: Agent | None) -> None:
+    _to_agents(ticket, "assigned", [agent], f"Assigned to you: {ticket.subject}", "assigned_agent",
+               exclude=actor, actor=actor)
+    _to_customer(ticket, "assigned", f"{agent.name} is handling your request", "assigned_customer",
+                 agent=agent)
+
+
+def claimed(ticket: Ticket, agent: Agent) -> None:
+    _to_customer(ticket, "assigned", f"{agent.name} is handling your request", "assigned_customer",
+                 agent=agent)
+
+
+def team_assigned(ticket: Ticket, team: Team, actor: Agent | None) -> None:
+    _to_agents(ticket, "team_assigned", _team_agents(team), f"Assigned to {team.name}: {ticket.subject}",
+               "team_agent", exclude=actor, team=team, actor=actor)
+
+
+def transferred(ticket: Ticket, actor: Agent) -> None:
+    dept = ticket.department
+    recipients = [dept.manager] if dept.manager else _department_agents(ticket)
+    _to_agents(ticket, "transferred", recipients, f"Transferred to {dept.name}: {ticket.subject}",
+               "transferred_agent", exclude=actor, actor=actor)
+
+
+def agent_replied(ticket: Ticket, entry) -> None:
+    _to_customer(ticket, "reply", f"Re: {ticket.subject}", "reply_customer", entry=entry)
+
+
+def info_requested(ticket: Ticket, entry) -> None:
+    _to_customer(ticket, "info_requested", f"We need more information: {ticket.subject}",
+                 "info_requested_customer", entry=entry)
+
+
+def escalated(ticket: Ticket, team: Team, actor: Agent, note: str) -> None:
+    _to_agents(ticket, "escalated", _team_agents(team), f"Escalated to {team.name}: {ticket.subject}",
+               "escalated_agent", exclude=actor, team=team, actor=actor, note=note)
+    _to_customer(ticket, "escalated", f"Your request was passed to our specialists", "escalated_customer",
+                 team=team)
+
+
+def resolved(ticket: Ticket, entry) -> None:
+    _to_customer(ticket, "resolved", f"Resolved: {ticket.subject}", "resolved_customer", entry=entry)
+
+
+def closed(ticket: Ticket, actor: Agent | None) -> None:
+    _to_customer(ticket, "closed", f"Closed: {ticket.subject}", "closed_customer")
+    if actor is None and ticket.assignee:
+        _to_agents(ticket, "closed", [ticket.assignee], f"Closed by the customer: {ticket.subject}",
+                   "closed_agent")
+
+
+def reopened(ticket: Ticket, agent: Agent | None) -> None:
+    _to_customer(ticket, "reopened", f"Reopened: {ticket.subject}", "reopened_customer")
+
+
+def customer_replied(ticket: Ticket, entry, reopened: bool = False) -> None:
+    subject = f"{'Reopened by the customer' if reopened else 'Customer replied'}: {ticket.subject}"
+    _to_agents(ticket, "customer_replied", _responsible(ticket), subject, "customer_replied_agent",
+               entry=entry, reopened=reopened)
+
+
+def access_link(ticket: Ticket) -> None:
+    _to_customer(ticket, "access_link", f"Your link to request {ticket.subject}", "access_link_customer")

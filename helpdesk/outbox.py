@@ -1,0 +1,200 @@
+"""Delivering the outbox: claim, send, retry with backoff, never drop, never send twice.
+
+A sender claims a row with an UPDATE that only succeeds while the row is still pending, so
+several senders (threads, processes or hosts) can run at once and each mail goes out once.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import smtplib
+import threading
+import time
+from datetime import timedelta
+
+from flask import current_app
+from flask_mail import Connection, Message
+from sqlalchemy import func, select, update
+
+from .extensions import db
+from .models import OutboxMail, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12  # about a day of retries with the backoff below; then "failed", kept
+STALE_CLAIM = timedelta(minutes=10)  # a sender that died mid-send gives its rows back after this
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at 4 h."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 4 * 3600))
+
+
+class _TimeoutConnection(Connection):
+    """Flask-Mail's connection, with a socket timeout so a hanging server cannot block a sender."""
+
+    def configure_host(self):
+        timeout = current_app.config.get("MAIL_TIMEOUT", 20)
+        m = self.mail
+        cls = smtplib.SMTP_SSL if m.use_ssl else smtplib.SMTP
+        host = cls(m.server, m.port, timeout=timeout)
+        if m.use_tls:
+            host.starttls()
+        if m.username and m.password:
+            host.login(m.username, m.password)
+        return host
+
+    def __exit__(self, exc_type, exc_value, tb):
+        if self.host is not None:
+            try:
+                self.host.quit()
+            except (smtplib.SMTPException, OSError):
+                self.host.close()
+
+
+def _release_stale(now) -> None:
+    db.session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.status == "sending", OutboxMail.claimed_at < now - STALE_CLAIM)
+        .values(status="pending", claim_token=None)
+    )
+    db.session.commit()
+
+
+def _claim(limit: int) -> list[OutboxMail]:
+    now = utcnow()
+    _release_stale(now)
+    candidates = db.session.scalars(
+        select(OutboxMail.id)
+        .where(OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now)
+        .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+        .limit(limit)
+    ).all()
+    token = secrets.token_hex(16)
+    claimed = []
+    for mail_id in candidates:
+        result = db.session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == mail_id, OutboxMail.status == "pending")
+            .values(status="sending", claim_token=token, claimed_at=now)
+        )
+        db.session.commit()
+        if result.rowcount == 1:
+            claimed.append(mail_id)
+    if not claimed:
+        return []
+    return list(db.session.scalars(select(OutboxMail).where(OutboxMail.id.in_(claimed)).order_by(OutboxMail.id)))
+
+
+def _message(row: OutboxMail) -> Message:
+    msg = Message(
+        subject=row.subject,
+        recipients=[row.recipient],
+        body=row.body_text,
+        html=row.body_html,
+        extra_headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+    )
+    msg.msgId = row.message_id
+    return msg
+
+
+def _finish(row: OutboxMail, error: Exception | None) -> None:
+    now = utcnow()
+    if error is None:
+        values = {"status": "sent", "sent_at": now, "claim_token": None, "last_error": None}
+    else:
+        attempts = row.attempts + 1
+        failed = attempts >= MAX_ATTEMPTS or isinstance(error, smtplib.SMTPRecipientsRefused)
+        values = {
+            "status": "failed" if failed else "pending",
+            "attempts": attempts,
+            "next_attempt_at": now + backoff(attempts),
+            "claim_token": None,
+            "last_error": f"{type(error).__name__}: {error}"[:500],
+        }
+        log.warning("mail %s to %s not sent (attempt %s): %s", row.id, row.recipient, attempts, error)
+    db.session.execute(
+        update(OutboxMail).where(OutboxMail.id == row.id, OutboxMail.claim_token == row.claim_token).values(**values)
+    )
+    db.session.commit()
+
+
+def send_pending(limit: int = 50) -> tuple[int, int]:
+    """Send what is due now; return (sent, not sent). Safe to run in several places at once."""
+    rows = _claim(limit)
+    sent = failed = 0
+    if not rows:
+        return 0, 0
+    # Detach the rows' state we need before the loop commits.
+    jobs = [(row, _message(row)) for row in rows]
+    try:
+        conn = _TimeoutConnection(current_app.extensions["mail"])
+        conn.__enter__()
+    except (smtplib.SMTPException, OSError) as exc:
+        for row, _ in jobs:
+            _finish(row, exc)
+        return 0, len(jobs)
+    try:
+        for row, msg in jobs:
+            try:
+                conn.send(msg)
+            except (smtplib.SMTPException, OSError) as exc:
+                _finish(row, exc)
+                failed += 1
+                if isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
+                    # The connection is gone: give the rest back for the next round.
+                    for other, _ in jobs[jobs.index((row, msg)) + 1:]:
+                        _finish(other, exc)
+                        failed += 1
+                    break
+            else:
+                _finish(row, None)
+                sent += 1
+    finally:
+        conn.__exit__(None, None, None)
+    return sent, failed
+
+
+def backlog() -> tuple[int, float | None]:
+    """(mails not yet sent, age in seconds of the oldest one)."""
+    count, oldest = db.session.execute(
+        select(func.count(OutboxMail.id), func.min(OutboxMail.created_at)).where(
+            OutboxMail.status.in_(("pending", "sending"))
+        )
+    ).one()
+    return count, (utcnow() - oldest).total_seconds() if oldest else None
+
+
+def retry_failed() -> int:
+    """Put mails that were given up on back in the queue."""
+    result = db.session.execute(
+        update(OutboxMail).where(OutboxMail.status == "failed")
+        .values(status="pending", attempts=0, next_attempt_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def run_loop(app, interval: float = 5.0, stop: threading.Event | None = None) -> None:
+    """Send, sleep, repeat, until `stop` is set. Errors are logged; the loop keeps going."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                while True:
+                    sent, failed = send_pending()
+                    if sent + failed == 0 or failed:
+                        break
+            except Exception:  # the database may be restarting; try again next round
+                log.exception("outbox sender round failed")
+                db.session.rollback()
+            finally:
+                db.session.remove()
+        stop.wait(interval)
+
+
+def start_background_sender(app, interval: float = 5.0) -> threading.Thread:
+    """The in-process sender used by `make run`; production runs `flask mail send --loop`."""
+    thread = threading.Thread(target=run_loop, args=(app, interval), name="outbox-sender", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,63 @@
+"""Customer access links, safe redirects and the response headers every page gets."""
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from .extensions import db
+from .models import Ticket
+
+_ACCESS_SALT = "helpdesk.ticket-access"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_ACCESS_SALT)
+
+
+def access_token(ticket: Ticket) -> str:
+    """A signed token that opens one ticket for its customer until it expires or is revoked."""
+    return _serializer().dumps({"t": ticket.id, "n": ticket.access_nonce})
+
+
+def ticket_for_token(token: str) -> Ticket | None:
+    """The ticket a token opens, or None if it is forged, expired or revoked."""
+    max_age = current_app.config["HELPDESK_ACCESS_LINK_DAYS"] * 86400
+    try:
+        data = _serializer().loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("t"), int):
+        return None
+    ticket = db.session.get(Ticket, data["t"])
+    if ticket is None or ticket.access_nonce != data.get("n"):
+        return None
+    return ticket
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only local paths are followed after login; anything else goes to the default."""
+    if not target:
+        return default
+    target = target.replace("\\", "/")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def add_security_headers(response):
+    """Headers every response carries; downloads set a stricter CSP of their own."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure or current_app.config["HELPDESK_BASE_URL"].startswith("https://"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response

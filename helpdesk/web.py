@@ -1,0 +1,120 @@
+"""What every page shares: template filters, error pages, security headers, login loading."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db, login_manager
+from .htmx import is_partial, render
+from .models import Agent, STATUS_LABELS, utcnow
+from .security import add_security_headers
+from .tickets import LifecycleError
+
+
+@login_manager.user_loader
+def load_agent(identity: str):
+    agent_id, _, token = identity.partition(":")
+    if not agent_id.isdigit():
+        return None
+    agent = db.session.get(Agent, int(agent_id))
+    if agent is None or not agent.active or agent.session_token != token:
+        return None
+    return agent
+
+
+def _local(value: datetime) -> datetime:
+    tz = ZoneInfo(current_app.config["HELPDESK_TIMEZONE"])
+    return value.replace(tzinfo=timezone.utc).astimezone(tz)
+
+
+def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    return _local(value).strftime(fmt) if value else ""
+
+
+def duration(seconds: float) -> str:
+    """1 h 20 min, 3 d 4 h, 45 min, under a minute."""
+    minutes = int(abs(seconds) // 60)
+    days, rem = divmod(minutes, 1440)
+    hours, mins = divmod(rem, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min" if mins else "under a minute"
+
+
+def due_text(ticket, now: datetime | None = None) -> str:
+    """'due in 1 h 20 min' or 'overdue by 3 h'; empty when nothing is due."""
+    if ticket.due_at is None or not ticket.is_active:
+        return ""
+    now = now or utcnow()
+    delta = (ticket.due_at - now).total_seconds()
+    return f"due in {duration(delta)}" if delta >= 0 else f"overdue by {duration(delta)}"
+
+
+def ago(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    seconds = (utcnow() - value).total_seconds()
+    return "just now" if seconds < 60 else f"{duration(seconds)} ago"
+
+
+def filesize(size: int) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+def init_app(app):
+    app.jinja_env.filters.update(dt=format_datetime, ago=ago, filesize=filesize, due_text=due_text)
+    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, now=utcnow)
+    app.after_request(add_security_headers)
+
+    @app.context_processor
+    def desk():
+        return {"desk_name": current_app.config["HELPDESK_NAME"]}
+
+    @app.errorhandler(LifecycleError)
+    def lifecycle_error(exc: LifecycleError):
+        return _error_page(exc.status, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _error_page(400, "Your session expired or the form was sent twice. Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code == 413:
+            limit = current_app.config["HELPDESK_MAX_ATTACHMENT_MB"]
+            return _error_page(413, f"That upload is too large. Each file may be at most {limit} MB.")
+        if exc.code and exc.code < 400:
+            return exc
+        return _error_page(exc.code or 500, exc.description)
+
+    @app.errorhandler(Exception)
+    def server_error(exc):
+        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return _error_page(500, "Something went wrong on our side. Nothing you sent was lost; please try again.")
+
+
+_TITLES = {
+    400: "That did not work", 403: "Not allowed", 404: "Not found", 405: "Not allowed",
+    409: "That changed meanwhile", 413: "Too large", 429: "Slow down", 500: "Server error",
+}
+
+
+def _error_page(status: int, message: str):
+    if is_partial():
+        # Only the flash message changes; the element that made the request stays as it was.
+        response = render("errors/flash.html", "flash", status=status, message=message, category="error")
+        response.headers["HX-Reswap"] = "none"
+        return response
+    return render("errors/error.html", status=status, code=status,
+                  title=_TITLES.get(status, "Error"), message=message)

@@ -1,0 +1,231 @@
+"""Fixtures: an app on a real database (SQLite, or PostgreSQL when HELPDESK_TEST_POSTGRES is
+set), a real SMTP server (aiosmtpd) that receives what the outbox sender delivers, the demo
+desk, and helpers to sign in and to open tickets."""
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import secrets
+import socket
+import threading
+from types import SimpleNamespace
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import create_engine, select, text
+
+import helpdesk.models as models
+from helpdesk import create_app, demo, outbox, tickets
+from helpdesk.extensions import db
+from helpdesk.models import Agent, HelpTopic, Priority, SLAPlan, Team, Department
+
+# Fast hashes in tests only; the product uses scrypt.
+models.PASSWORD_METHOD = "pbkdf2:sha256:1000"
+
+PG_ADMIN_URL = os.environ.get("HELPDESK_TEST_POSTGRES")  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- database ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """One database for the whole run: a SQLite file, or a fresh PostgreSQL database."""
+    if not PG_ADMIN_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    name = f"helpdesk_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+        ), {"n": name})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, tmp_path_factory):
+    """Create the tables once per run."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "HELPDESK_UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads"))})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.session.remove()
+        db.engine.dispose()
+    return database_url
+
+
+def _empty_all_tables():
+    db.session.remove()
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+# --- SMTP -------------------------------------------------------------------------------------
+
+
+class Inbox:
+    """A real SMTP server's received mail, parsed."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        msg.envelope_to = list(envelope.rcpt_tos)
+        with self.lock:
+            self.messages.append(msg)
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in m.envelope_to]
+
+    def subjects(self, address: str) -> list[str]:
+        return [str(m["Subject"]) for m in self.to(address)]
+
+    def clear(self):
+        with self.lock:
+            self.messages.clear()
+
+    @staticmethod
+    def text(msg) -> str:
+        return msg.get_body(("plain",)).get_content()
+
+    @staticmethod
+    def html(msg) -> str:
+        return msg.get_body(("html",)).get_content()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield SimpleNamespace(host=controller.hostname, port=controller.port, inbox=inbox)
+    controller.stop()
+
+
+# --- app --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_config(_schema, smtp_server, tmp_path):
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": _schema,
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+        "HELPDESK_BASE_URL": "http://desk.test",
+        "HELPDESK_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "MAIL_SERVER": smtp_server.host,
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_SUPPRESS_SEND": False,
+        "MAIL_DEFAULT_SENDER": "Helpdesk <helpdesk@desk.test>",
+        "MAIL_TIMEOUT": 5,
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+@pytest.fixture
+def app(app_config, smtp_server):
+    """The app with an empty database; an app context is pushed for the test's own queries."""
+    app = create_app(app_config)
+    with app.app_context():
+        _empty_all_tables()
+        smtp_server.inbox.clear()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def inbox(app, smtp_server):
+    """The SMTP server's inbox; call deliver() to run the outbox sender first."""
+    box = smtp_server.inbox
+
+    def deliver():
+        while True:
+            sent, failed = outbox.send_pending()
+            assert failed == 0, "the outbox sender could not deliver"
+            if not sent:
+                break
+        db.session.expire_all()
+        return box
+
+    box.deliver = deliver
+    return box
+
+
+# --- the demo desk and helpers ----------------------------------------------------------------
+
+
+@pytest.fixture
+def desk(app):
+    """The demo desk: departments, teams, topics, SLA plans, priorities and five agents."""
+    demo.seed()
+    by_email = {a.email: a for a in db.session.scalars(select(Agent))}
+    return SimpleNamespace(
+        admin=by_email["admin@example.com"],
+        manager=by_email["manager@example.com"],
+        tech=by_email["tech@example.com"],
+        sysadmin=by_email["sysadmin@example.com"],
+        vendor=by_email["vendor@example.com"],
+        passwords={e: p for e, _, _, p, _ in demo.DEMO_AGENTS},
+        topics={t.name: t for t in db.session.scalars(select(HelpTopic))},
+        teams={t.name: t for t in db.session.scalars(select(Team))},
+        slas={s.name: s for s in db.session.scalars(select(SLAPlan))},
+        priorities={p.key: p for p in db.session.scalars(select(Priority))},
+        departments={d.name: d for d in db.session.scalars(select(Department))},
+    )
+
+
+@pytest.fixture
+def make_ticket(desk):
+    """Open a ticket through the lifecycle, as a customer on the web form would."""
+    counter = iter(range(1, 10_000))
+
+    def make(topic="General inquiry", email=None, name="Ken Customer", subject=None, body="It does not work.", **kw):
+        n = next(counter)
+        return tickets.open_ticket(
+            name=name, email=email or f"customer{n}@example.net", subject=subject or f"Problem {n}",
+            body=body, topic=desk.topics[topic] if isinstance(topic, str) else topic, **kw,
+        )
+
+    return make
+
+
+@pytest.fixture
+def login(client, desk):
+    """Sign a demo agent in on the test client: login(desk.manager)."""
+
+    def do(agent):
+        client.post("/logout")
+        response = client.post("/login", data={"email": agent.email, "password": desk.passwords[agent.email]})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return do
