@@ -111,6 +111,8 @@ def ticket_created(ticket: Ticket, acknowledge: bool = True) -> None:
 def assigned(ticket: Ticket, agent: Agent, actor: Agent | None) -> None:
     _to_agents(ticket, "assigned", [agent], f"Assigned to you: {ticket.subject}", "assigned_agent",
                exclude=actor, actor=actor)
+    if actor is None:  # auto-assigned at intake: the acknowledgement just went out
+        return
     _to_customer(ticket, "assigned", f"{agent.name} is handling your request", "assigned_customer",
                  agent=agent)
 

@@ -136,7 +136,7 @@ def allowed(agent: Agent, ticket: Ticket, action: str) -> bool:
     if not can_see(agent, ticket) or not agent.has_role(t.role) or ticket.status not in t.sources:
         return False
     if action == "claim":
-        return ticket.assignee_id != agent.id
+        return ticket.assignee_id != agent.id and (ticket.assignee_id is None or agent.is_manager)
     return True
 
 
