@@ -318,6 +318,7 @@ class Attachment(db.Model):
     storage_key: Mapped[str] = mapped_column(String(80), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    ticket: Mapped[Ticket] = relationship()
     entry: Mapped[ThreadEntry] = relationship(back_populates="attachments")
 
 

@@ -353,6 +353,23 @@ def open_ticket(
     body = _body(body, "description")
     now = utcnow()
 
+    try:
+        return _open(name, email, subject, body, topic, priority, source, uploads, agent,
+                     idempotency_key, notify_customer, now)
+    except IntegrityError:
+        # The same form was submitted twice at the same moment: the other request won.
+        if not idempotency_key:
+            raise
+        existing = db.session.scalar(
+            select(IdempotencyKey.ticket_id).where(IdempotencyKey.key == idempotency_key)
+        )
+        if existing is None:
+            raise
+        return db.session.get(Ticket, existing)
+
+
+def _open(name, email, subject, body, topic, priority, source, uploads, agent, idempotency_key,
+          notify_customer, now) -> Ticket:
     with _Unit() as unit:
         customer = _customer(email, name)
         if agent is None and not topic.customer_sets_priority:
@@ -378,7 +395,7 @@ def open_ticket(
         elif topic.assign_team and topic.assign_team.active:
             _assign(ticket, None, topic.assign_team, actor=None, now=now)
         if idempotency_key:
-            db.session.add(IdempotencyKey(key=idempotency_key, ticket=ticket))
+            db.session.add(IdempotencyKey(key=idempotency_key, ticket_id=ticket.id))
     return ticket
 
 
