@@ -87,9 +87,12 @@ def create_user(email: str, name: str, role: str, password: str):
         email = validate_email(email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise click.BadParameter(str(exc), param_hint="--email")
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 120:
+        raise click.BadParameter("Give a name of 1 to 120 characters.", param_hint="--name")
     if db.session.scalar(select(Agent).where(func.lower(Agent.email) == email)):
         raise click.ClickException(f"An agent with the email {email} exists already.")
-    agent = Agent(email=email, name=name.strip(), role=role)
+    agent = Agent(email=email, name=name, role=role)
     try:
         agent.set_password(password)
     except ValueError as exc:

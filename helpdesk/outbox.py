@@ -98,13 +98,28 @@ def _message(row: OutboxMail) -> Message:
     return msg
 
 
+def _permanent(error: Exception) -> bool:
+    """An error that trying again cannot fix: a 5xx refusal of the recipient, or a mail that
+    cannot be built (e.g. a newline in a header). A 4xx refusal is temporary."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    return not isinstance(error, (smtplib.SMTPException, OSError))
+
+
+def _connection_lost(error: Exception) -> bool:
+    # SMTPException is an OSError too; only a dropped or timed-out connection ends the batch.
+    return isinstance(error, smtplib.SMTPServerDisconnected) or (
+        isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+    )
+
+
 def _finish(row: OutboxMail, error: Exception | None) -> None:
     now = utcnow()
     if error is None:
         values = {"status": "sent", "sent_at": now, "claim_token": None, "last_error": None}
     else:
         attempts = row.attempts + 1
-        failed = attempts >= MAX_ATTEMPTS or isinstance(error, smtplib.SMTPRecipientsRefused)
+        failed = attempts >= MAX_ATTEMPTS or _permanent(error)
         values = {
             "status": "failed" if failed else "pending",
             "attempts": attempts,
@@ -138,10 +153,10 @@ def send_pending(limit: int = 50) -> tuple[int, int]:
         for row, msg in jobs:
             try:
                 conn.send(msg)
-            except (smtplib.SMTPException, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded on its row
                 _finish(row, exc)
                 failed += 1
-                if isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
+                if _connection_lost(exc):
                     # The connection is gone: give the rest back for the next round.
                     for other, _ in jobs[jobs.index((row, msg)) + 1:]:
                         _finish(other, exc)
