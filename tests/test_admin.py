@@ -1,0 +1,273 @@
+"""The admin area: who may see it, what it shows, the outbox retry, the dev mailbox."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select, update
+
+from helpdesk import tickets
+from helpdesk.admin.routes import link_desk_urls
+from helpdesk.devmail import _Keeper
+from helpdesk.extensions import db
+from helpdesk.models import OutboxMail, utcnow
+
+from conftest import _free_port
+
+PAGES = ["/admin/", "/admin/outbox", "/admin/outbox?status=failed"]
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def stat(html: str, label: str) -> int:
+    """The number shown under a label on the overview."""
+    match = re.search(re.escape(label) + r"</span>\s*<strong>(\d+)</strong>", html)
+    assert match, f"no {label!r} figure on the page"
+    return int(match.group(1))
+
+
+def queue_mails(n: int, status: str = "pending", **values) -> None:
+    for i in range(n):
+        db.session.add(OutboxMail(event="test", recipient=f"r{i}@example.net", subject=f"Test mail {i}",
+                                  body_text="x", body_html="<p>x</p>", message_id=f"<t{status}{i}@desk.test>",
+                                  status=status, **values))
+    db.session.commit()
+
+
+@pytest.fixture
+def dev_mailbox_off(app):
+    app.config["HELPDESK_DEV_MAILBOX"] = ""
+
+
+# --- who may come in --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", PAGES + ["/admin/dev-mailbox"])
+def test_anonymous_visitors_are_sent_to_sign_in(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_anonymous_retry_is_refused(client, desk):
+    queue_mails(1, "failed")
+    response = client.post("/admin/outbox/retry")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert db.session.scalar(select(OutboxMail.status)) == "failed"
+
+
+@pytest.mark.parametrize("who", ["tech", "sysadmin", "vendor"])
+def test_agents_are_refused(client, desk, login, who):
+    login(getattr(desk, who))
+    for url in PAGES:
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert "managers and administrators" in text_of(response)
+    assert client.post("/admin/outbox/retry").status_code == 403
+
+
+def test_managers_may_read_but_not_retry(client, desk, login):
+    queue_mails(2, "failed", attempts=12, last_error="SMTPRecipientsRefused: no such mailbox")
+    login(desk.manager)
+    for url in PAGES:
+        assert client.get(url).status_code == 200, url
+    page = text_of(client.get("/admin/outbox"))
+    assert "Retry" not in page  # no button they could not use
+    response = client.post("/admin/outbox/retry")
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert set(db.session.scalars(select(OutboxMail.status))) == {"failed"}
+
+
+def test_admin_retries_failed_mail(client, desk, login, inbox):
+    queue_mails(3, "failed", attempts=12, last_error="SMTPServerDisconnected: gone")
+    queue_mails(1, "sent")
+    login(desk.admin)
+    page = text_of(client.get("/admin/outbox"))
+    assert "Retry 3 failed mails" in page
+    response = client.post("/admin/outbox/retry", follow_redirects=True)
+    assert response.status_code == 200
+    assert "3 failed mails are queued again." in text_of(response)
+    db.session.expire_all()
+    statuses = [m.status for m in db.session.scalars(select(OutboxMail).where(OutboxMail.event == "test"))]
+    assert sorted(statuses) == ["pending", "pending", "pending", "sent"]
+    inbox.deliver()
+    assert len(inbox.messages) == 3
+
+    again = client.post("/admin/outbox/retry", follow_redirects=True)
+    assert "no failed mails" in text_of(again)
+
+
+def test_retry_needs_a_csrf_token(app, desk, client, login):
+    app.config["WTF_CSRF_ENABLED"] = True
+    queue_mails(1, "failed")
+    app.config["WTF_CSRF_ENABLED"] = False
+    login(desk.admin)
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post("/admin/outbox/retry")
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert db.session.scalar(select(OutboxMail.status)) == "failed"
+    # The page's own form carries a token that works.
+    page = text_of(client.get("/admin/outbox"))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/admin/outbox/retry", data={"csrf_token": token})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(OutboxMail.status)) == "pending"
+
+
+# --- what the pages show ----------------------------------------------------------------------
+
+
+def test_overview_shows_ticket_counts_and_outbox_health(client, desk, login, make_ticket, inbox):
+    first, second, third = make_ticket(), make_ticket(), make_ticket()
+    tickets.claim(desk.tech, second)
+    tickets.resolve(desk.tech, third, "Fixed by restarting the spooler.")
+    inbox.deliver()  # everything so far is sent
+    queue_mails(2, "failed", attempts=12)
+    queue_mails(1, "pending", created_at=utcnow() - timedelta(hours=2))
+    db.session.execute(update(OutboxMail).where(OutboxMail.status == "sent")
+                       .values(sent_at=utcnow() - timedelta(minutes=5)))
+    db.session.commit()
+    sent = db.session.query(OutboxMail).filter_by(status="sent").count()
+
+    login(desk.manager)
+    html = text_of(client.get("/admin/"))
+    assert stat(html, "New") == 1
+    assert stat(html, "Open") == 1
+    assert stat(html, "Resolved") == 1
+    assert stat(html, "Closed") == 0
+    assert "3 in all · 2 being worked" in html
+    assert stat(html, "Waiting to be sent") == 1
+    assert stat(html, "Failed") == 2
+    assert stat(html, "Sent in the last 24 h") == sent
+    assert "2 h" in html  # the oldest waiting mail's age
+    assert "2 mails were given up on" in html
+    assert "Is the mail sender running" in html
+
+
+def test_overview_of_an_empty_desk(client, desk, login):
+    login(desk.admin)
+    html = text_of(client.get("/admin/"))
+    assert stat(html, "New") == 0 and stat(html, "Waiting to be sent") == 0
+    assert "given up on" not in html and "Is the mail sender running" not in html
+
+
+def test_outbox_lists_mail_and_filters_by_status(client, desk, login, make_ticket):
+    make_ticket(email="ken@example.net", subject="Printer on fire")
+    queue_mails(1, "failed", attempts=12, last_error="SMTPRecipientsRefused: 550 No such mailbox")
+    login(desk.admin)
+    html = text_of(client.get("/admin/outbox"))
+    assert "ken@example.net" in html and "Printer on fire" in html and "r0@example.net" in html
+
+    failed = text_of(client.get("/admin/outbox?status=failed"))
+    assert "r0@example.net" in failed and "550 No such mailbox" in failed
+    assert "ken@example.net" not in failed
+
+    # Unknown filters are ignored, not an error.
+    assert "ken@example.net" in text_of(client.get("/admin/outbox?status=<script>"))
+
+
+def test_outbox_is_paginated(client, desk, login):
+    queue_mails(60)
+    login(desk.admin)
+    first = text_of(client.get("/admin/outbox"))
+    assert first.count("<tr>") == 1 + 50
+    assert "Page 1 of 2" in first and "Older" in first
+    second = text_of(client.get("/admin/outbox?page=2"))
+    assert second.count("<tr>") == 1 + 10
+    assert client.get("/admin/outbox?page=nope").status_code == 200
+    assert client.get("/admin/outbox?page=-3").status_code == 200
+    assert client.get("/admin/outbox?page=99").status_code == 200
+
+
+def test_outbox_list_is_a_swappable_fragment_for_htmx(client, desk, login):
+    queue_mails(1, "failed")
+    login(desk.admin)
+    response = client.get("/admin/outbox?status=failed", headers={"HX-Request": "true"})
+    html = text_of(response)
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="outbox_list">') and "<html" not in html
+    assert "r0@example.net" in html
+
+
+def test_mail_text_is_escaped_on_the_outbox_page(client, desk, login):
+    db.session.add(OutboxMail(event="test", recipient="x@example.net", subject="<script>alert(1)</script>",
+                              body_text="x", body_html="x", message_id="<xss@desk.test>",
+                              last_error="<img src=x onerror=alert(1)>"))
+    db.session.commit()
+    login(desk.admin)
+    html = text_of(client.get("/admin/outbox"))
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+    assert "<img src=x" not in html
+
+
+# --- the dev mailbox --------------------------------------------------------------------------
+
+
+def test_dev_mailbox_is_404_when_off(client, desk, login, dev_mailbox_off):
+    login(desk.admin)
+    assert client.get("/admin/dev-mailbox").status_code == 404
+    assert "Dev mailbox" not in text_of(client.get("/admin/"))
+
+
+@pytest.fixture
+def mail_catcher(app, tmp_path):
+    """The desk's own local mail catcher (as `make run` starts it), keeping mail in a Maildir."""
+    path = tmp_path / "mail"
+    controller = Controller(_Keeper(str(path)), hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    app.config["HELPDESK_DEV_MAILBOX"] = str(path)
+    state = app.extensions["mail"]
+    state.server, state.port = "127.0.0.1", controller.port
+    yield path
+    controller.stop()
+
+
+def test_dev_mailbox_shows_the_caught_mail_with_desk_links_clickable(client, desk, login, make_ticket, mail_catcher):
+    from helpdesk import outbox
+
+    ticket = make_ticket(email="ken@example.net", subject="VPN <drops> hourly",
+                         body="See https://evil.example/login and http://desk.test.evil.example/x")
+    outbox.send_pending()
+    login(desk.manager)
+    response = client.get("/admin/dev-mailbox")
+    assert response.status_code == 200
+    html = text_of(response)
+    assert "Dev mailbox" in html
+    assert f"[#{ticket.number}]" in html and "ken@example.net" in html
+    assert "VPN &lt;drops&gt; hourly" in html and "<drops>" not in html
+    links = re.findall(r'<a href="([^"]+)"', html.split("<main", 1)[1])
+    desk_links = [link for link in links if link.startswith("http")]
+    assert desk_links, "the access link should be clickable"
+    assert all(link.startswith("http://desk.test/") for link in desk_links)
+    # The newest mail first: the agents' alerts and the acknowledgement all arrived.
+    assert html.count('class="card dev-mail"') == db.session.query(OutboxMail).count()
+
+
+def test_dev_mailbox_with_no_mail_yet(client, desk, login, tmp_path, app):
+    app.config["HELPDESK_DEV_MAILBOX"] = str(tmp_path / "nothing-here")
+    login(desk.admin)
+    response = client.get("/admin/dev-mailbox")
+    assert response.status_code == 200
+    assert "No mail yet" in text_of(response)
+
+
+@pytest.mark.parametrize("text, linked", [
+    ("Open http://desk.test/t/abc.", ["http://desk.test/t/abc"]),
+    ("(http://desk.test/agent/tickets/K7Q2M9)", ["http://desk.test/agent/tickets/K7Q2M9"]),
+    ("http://desk.test", ["http://desk.test"]),
+    ("http://desk.test.evil.example/t/abc", []),
+    ("https://desk.test/t/abc", []),
+    ("http://evil.example/?u=http://desk.test/", []),
+    ('http://desk.test/"><script>alert(1)</script>', ["http://desk.test/"]),
+])
+def test_only_links_into_the_desk_are_made_clickable(text, linked):
+    html = str(link_desk_urls(text, "http://desk.test"))
+    assert re.findall(r'<a href="([^"]+)"', html) == linked
+    assert "<script>" not in html
