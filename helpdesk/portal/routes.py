@@ -1,11 +1,275 @@
+"""The customer portal: open a ticket, check its status, follow and answer it through a signed link.
+
+After a ticket is opened the browser is sent (Post/Redirect/Get) to /submitted, which shows the
+ticket whose id this browser's session holds, and nothing else: the confirmation URL carries no
+number and no token, so a shared, logged or bookmarked URL never opens anyone's ticket. The
+ticket itself is reached through its signed access link (/t/<token>), mailed to the customer and
+offered as a button on the confirmation page.
+"""
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, current_app, flash, redirect, request, send_file, session, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from .. import tickets
+from ..attachments import UploadError, check_files, path_for
+from ..extensions import db
+from ..htmx import is_partial, render
+from ..models import Attachment, IdempotencyKey, ThreadEntry, Ticket
+from ..security import access_token, ticket_for_token
+from ..web import format_datetime
 from . import bp
+from .forms import ConfirmForm, NewTicketForm, ReplyForm, StatusForm, public_topic
+
+PUBLIC_KINDS = ("message", "reply")
+SUBMITTED_KEY = "portal_submitted_ticket"
+STATUS_SENT = "If a ticket with that number belongs to that address, we've mailed a link to it."
+SPAM_MESSAGE = "We could not accept this form. Please check it and send it again."
+
+# What each status means to the person who asked for help.
+CUSTOMER_STATUS = {
+    "new": ("Received", "We have your request and will pick it up soon."),
+    "open": ("In progress", "We are working on your request."),
+    "pending": ("Waiting for your reply", "We asked you something: please answer below."),
+    "escalated": ("With our specialists", "Our specialists are looking into it."),
+    "resolved": ("Resolved", "We think this is solved. Please confirm, or reply if it is not."),
+    "closed": ("Closed", "This request is closed."),
+}
+
+
+def _limits() -> dict:
+    cfg = current_app.config
+    return {"max_mb": cfg["HELPDESK_MAX_ATTACHMENT_MB"], "max_files": cfg["HELPDESK_MAX_ATTACHMENTS"]}
+
+
+def _private(response):
+    """Pages opened by a secret link: kept out of shared caches and search engines."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
 
 
 @bp.route("/")
 def index():
-    return "portal"
+    """The start page: open a new ticket or check an existing one."""
+    return render("portal/index.html")
+
+
+# --- opening a ticket -----------------------------------------------------------------------
+
+
+def _new_ticket_page(form: NewTicketForm, status: int = 200, problem: str | None = None):
+    topic = public_topic(form.topic.data)
+    if topic is not None and topic.customer_sets_priority and form.priority.data is None:
+        form.priority.data = topic.priority_id
+    files_dropped = status >= 400 and any(f.filename for f in request.files.getlist("attachments"))
+    return render("portal/new_ticket.html", form=form, topic=topic, problem=problem,
+                  files_dropped=files_dropped, status=status, **_limits())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new_ticket():
+    """The open-a-ticket form; a valid submission opens exactly one ticket per form."""
+    form = NewTicketForm()
+    if request.method == "GET":
+        topic = public_topic(request.args.get("topic"))
+        form.topic.data = topic.id if topic else None
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+        return _new_ticket_page(form)
+
+    if form.website.data:
+        form.website.data = ""
+        return _new_ticket_page(form, 400, SPAM_MESSAGE)
+    valid = form.validate()
+    uploads = []
+    try:
+        uploads = check_files(request.files.getlist(form.attachments.name))
+    except UploadError as exc:
+        form.attachments.errors = [*form.attachments.errors, str(exc)]
+        valid = False
+    if not valid:
+        if form.idempotency_key.errors:
+            form.idempotency_key.data = secrets.token_urlsafe(24)
+        return _new_ticket_page(form, 400)
+
+    key = form.idempotency_key.data
+    try:
+        ticket = tickets.open_ticket(
+            name=form.name.data, email=form.email.data, subject=form.subject.data,
+            body=form.description.data, topic=form.chosen_topic, priority=form.chosen_priority,
+            uploads=uploads, idempotency_key=key,
+        )
+    except IntegrityError:
+        # The same form sent twice at the same moment: the other request opened the ticket.
+        db.session.rollback()
+        ticket_id = db.session.scalar(select(IdempotencyKey.ticket_id).where(IdempotencyKey.key == key))
+        if ticket_id is None:
+            raise
+        ticket = db.session.get(Ticket, ticket_id)
+    except tickets.LifecycleError as exc:
+        return _new_ticket_page(form, exc.status, exc.message)
+    if ticket.customer.email != form.email.data.strip().lower():
+        # A reused key from someone else's form: never hand out that ticket.
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+        return _new_ticket_page(form, 400, "This form was already sent. Check it and send it again.")
+    session[SUBMITTED_KEY] = ticket.id
+    return redirect(url_for("portal.submitted"))
+
+
+@bp.route("/new/topic-fields")
+def topic_fields():
+    """The chosen topic's instructions and, where the topic allows it, the priority choice."""
+    form = NewTicketForm(formdata=None)
+    topic = public_topic(request.args.get("topic"))
+    form.topic.data = topic.id if topic else None
+    if topic is not None and topic.customer_sets_priority:
+        chosen = request.args.get("priority")
+        form.priority.data = topic.priority_id
+        if chosen and chosen.isdigit() and int(chosen) in {pid for pid, _ in form.priority.choices}:
+            form.priority.data = int(chosen)
+    return render("portal/new_ticket.html", "topic_fields", form=form, topic=topic, **_limits())
+
+
+@bp.route("/submitted")
+def submitted():
+    """Confirmation of the ticket this browser just opened (its id lives in the session only)."""
+    ticket_id = session.get(SUBMITTED_KEY)
+    ticket = db.session.get(Ticket, ticket_id) if isinstance(ticket_id, int) else None
+    if ticket is None:
+        return redirect(url_for("portal.index"))
+    return _private(render("portal/submitted.html", ticket=ticket,
+                           link=url_for("portal.ticket", token=access_token(ticket))))
+
+
+# --- checking a ticket's status -------------------------------------------------------------
+
+
+@bp.route("/status", methods=["GET", "POST"])
+def check_status():
+    """Number + email: the access link is mailed if they match; the answer is the same either way."""
+    form = StatusForm()
+    if request.method == "GET":
+        return render("portal/status.html", "status_form", form=form)
+    if not form.validate():
+        return render("portal/status.html", "status_form", form=form, status=400)
+    tickets.send_status_link(form.number.data, form.email.data)
+    if is_partial():
+        return render("portal/status.html", "status_form", form=StatusForm(formdata=None), sent=STATUS_SENT)
+    flash(STATUS_SENT, "info")
+    return redirect(url_for("portal.check_status"))
+
+
+# --- the ticket, through its signed link ----------------------------------------------------
+
+
+def _ticket_or_404(token: str) -> Ticket:
+    ticket = ticket_for_token(token)
+    if ticket is None:
+        abort(_private(render("portal/link_invalid.html", status=404)))
+    return ticket
+
+
+def _ticket_page(ticket: Ticket, token: str, *, form=None, status=200, notice=None, problem=None):
+    entries = db.session.scalars(
+        select(ThreadEntry)
+        .where(ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind.in_(PUBLIC_KINDS))
+        .options(joinedload(ThreadEntry.agent), joinedload(ThreadEntry.customer),
+                 selectinload(ThreadEntry.attachments))
+        .order_by(ThreadEntry.id)
+    ).all()
+    label, explanation = CUSTOMER_STATUS[ticket.status]
+    trigger = "ticket-updated" if status < 400 and (notice or problem) else None
+    response = render(
+        "portal/ticket.html", "conversation",
+        ticket=ticket, token=token, entries=entries, status_label=label, status_text=explanation,
+        may_reply=tickets.customer_may_reopen(ticket), form=form or ReplyForm(formdata=None),
+        confirm_form=ConfirmForm(formdata=None), notice=notice, problem=problem, status=status,
+        trigger=trigger, **_limits(),
+    )
+    return _private(response)
+
+
+def _closed_notice(ticket: Ticket) -> str:
+    return (f"This ticket was closed on {format_datetime(ticket.closed_at, '%d %b %Y')} and can no longer "
+            "be reopened. Please open a new ticket.")
 
 
 @bp.route("/t/<token>")
 def ticket(token):
-    return token
+    """The customer's view of one ticket: status, the public thread, reply and confirm."""
+    return _ticket_page(_ticket_or_404(token), token)
+
+
+@bp.route("/t/<token>/reply", methods=["POST"])
+def reply(token):
+    """The customer answers; a resolved ticket, or a recently closed one, reopens."""
+    ticket = _ticket_or_404(token)
+    form = ReplyForm()
+    if not tickets.customer_may_reopen(ticket):
+        return _ticket_page(ticket, token, form=form, status=409,
+                            problem="Your message was not sent. " + _closed_notice(ticket))
+    valid = form.validate()
+    uploads = []
+    try:
+        uploads = check_files(request.files.getlist(form.attachments.name))
+    except UploadError as exc:
+        form.attachments.errors = [*form.attachments.errors, str(exc)]
+        valid = False
+    if not valid:
+        return _ticket_page(ticket, token, form=form, status=400)
+    try:
+        try:
+            tickets.customer_reply(ticket, form.body.data, uploads=uploads)
+        except tickets.Conflict:
+            # An agent changed the ticket at the same moment; the reply still belongs on it.
+            tickets.customer_reply(ticket, form.body.data, uploads=uploads)
+    except tickets.LifecycleError as exc:
+        return _ticket_page(ticket, token, form=form, status=exc.status, problem=exc.message)
+    message = "Your message was sent. We will get back to you."
+    if is_partial():
+        return _ticket_page(ticket, token, notice=message)
+    flash(message, "success")
+    return redirect(url_for("portal.ticket", token=token))
+
+
+@bp.route("/t/<token>/confirm", methods=["POST"])
+def confirm(token):
+    """The customer confirms that the resolution solved the problem: the ticket closes."""
+    ticket = _ticket_or_404(token)
+    form = ConfirmForm()
+    if not form.validate():
+        abort(400)
+    try:
+        tickets.customer_confirm(ticket)
+    except tickets.LifecycleError as exc:
+        return _ticket_page(ticket, token, status=exc.status, problem=exc.message)
+    message = "Thank you! The ticket is closed. Reply here if the problem comes back."
+    if is_partial():
+        return _ticket_page(ticket, token, notice=message)
+    flash(message, "success")
+    return redirect(url_for("portal.ticket", token=token))
+
+
+@bp.route("/t/<token>/files/<int:attachment_id>")
+def attachment(token, attachment_id):
+    """Download a file of this ticket's public thread; never shown inline."""
+    ticket = _ticket_or_404(token)
+    att = db.session.scalar(
+        select(Attachment).join(ThreadEntry, Attachment.entry_id == ThreadEntry.id)
+        .where(Attachment.id == attachment_id, Attachment.ticket_id == ticket.id,
+               ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind.in_(PUBLIC_KINDS))
+    )
+    if att is None:
+        abort(404)
+    path = path_for(att.storage_key)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, as_attachment=True, download_name=att.filename,
+                         mimetype=att.content_type, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return _private(response)
