@@ -16,7 +16,10 @@ from aiosmtpd.controller import Controller
 
 class _Keeper:
     def __init__(self, path: str):
-        self.box = mailbox.Maildir(path, create=True)
+        # Maildir(create=True) makes tmp/new/cur only when the folder itself is new.
+        for sub in ("tmp", "new", "cur"):
+            (Path(path) / sub).mkdir(parents=True, exist_ok=True)
+        self.box = mailbox.Maildir(path, create=False)
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -42,7 +45,7 @@ def serve(host: str, port: int, path: str) -> None:
 
 def read(path: str, limit: int = 200) -> list[dict]:
     """The newest mails in the Maildir, parsed for display."""
-    if not Path(path).exists():
+    if not (Path(path) / "cur").is_dir():
         return []
     box = mailbox.Maildir(path, create=False)
     items = []

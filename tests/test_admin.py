@@ -220,6 +220,7 @@ def test_dev_mailbox_is_404_when_off(client, desk, login, dev_mailbox_off):
 def mail_catcher(app, tmp_path):
     """The desk's own local mail catcher (as `make run` starts it), keeping mail in a Maildir."""
     path = tmp_path / "mail"
+    path.mkdir()  # as `flask mail catch` leaves it before the first mail
     controller = Controller(_Keeper(str(path)), hostname="127.0.0.1", port=_free_port())
     controller.start()
     app.config["HELPDESK_DEV_MAILBOX"] = str(path)
@@ -250,8 +251,12 @@ def test_dev_mailbox_shows_the_caught_mail_with_desk_links_clickable(client, des
     assert html.count('class="card dev-mail"') == db.session.query(OutboxMail).count()
 
 
-def test_dev_mailbox_with_no_mail_yet(client, desk, login, tmp_path, app):
-    app.config["HELPDESK_DEV_MAILBOX"] = str(tmp_path / "nothing-here")
+@pytest.mark.parametrize("make_folder", [False, True])
+def test_dev_mailbox_with_no_mail_yet(client, desk, login, tmp_path, app, make_folder):
+    folder = tmp_path / "nothing-here"
+    if make_folder:
+        folder.mkdir()
+    app.config["HELPDESK_DEV_MAILBOX"] = str(folder)
     login(desk.admin)
     response = client.get("/admin/dev-mailbox")
     assert response.status_code == 200
