@@ -21,7 +21,7 @@ from .models import OutboxMail, utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12  # about a day of retries with the backoff below; then "failed", kept
+MAX_ATTEMPTS = 12  # about 12 hours of retries with the backoff below; then "failed", kept
 STALE_CLAIM = timedelta(minutes=10)  # a sender that died mid-send gives its rows back after this
 
 
