@@ -1,0 +1,112 @@
+"""One POST route per ticket action. Each parses its form and calls one lifecycle function;
+helpers.ticket_action does the rest (404 if unseen, 400/403/409, htmx or redirect)."""
+from flask_login import current_user
+
+from .. import tickets
+from . import bp
+from . import forms as f
+from .helpers import ticket_action
+
+
+@bp.post("/tickets/<number>/reply")
+@ticket_action(f.ReplyForm, "Your reply was sent to the customer.")
+def reply(ticket, form):
+    """Answer the customer; the reply is mailed to them."""
+    tickets.reply(current_user, ticket, form.body.data, uploads=form.uploads(), expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/note")
+@ticket_action(f.NoteForm, "Your internal note was added.")
+def note(ticket, form):
+    """Add an internal note: agents only, never shown or mailed to the customer."""
+    tickets.add_note(current_user, ticket, form.body.data, uploads=form.uploads(), expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/claim")
+@ticket_action(f.ClaimForm, "The ticket is yours now.")
+def claim(ticket, form):
+    """Take the ticket as your own."""
+    tickets.claim(current_user, ticket, expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/assign")
+@ticket_action(f.AssignForm, "The assignment was changed.")
+def assign(ticket, form):
+    """Assign the ticket to an agent and/or a team (managers)."""
+    tickets.assign(current_user, ticket, agent=form.agent.record, team=form.team.record,
+                   expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/priority")
+@ticket_action(f.PriorityForm, "The priority was changed.")
+def priority(ticket, form):
+    """Change the priority (managers)."""
+    tickets.set_priority(current_user, ticket, form.priority.record,
+                         expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/sla")
+@ticket_action(f.SLAForm, "The SLA plan was applied and the due time recomputed.")
+def sla(ticket, form):
+    """Apply an SLA plan (managers); the due time follows it."""
+    tickets.set_sla(current_user, ticket, form.sla.record,
+                    expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/transfer")
+@ticket_action(f.TransferForm, "The ticket was transferred.")
+def transfer(ticket, form):
+    """Move the ticket to another department (managers)."""
+    tickets.transfer(current_user, ticket, form.department.record,
+                     expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/request-info")
+@ticket_action(f.RequestInfoForm, "Your question was sent; the ticket now awaits the customer.")
+def request_info(ticket, form):
+    """Ask the customer for more information (-> awaiting customer)."""
+    tickets.request_info(current_user, ticket, form.body.data, expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/escalate")
+@ticket_action(f.EscalateForm, "The ticket was escalated.")
+def escalate(ticket, form):
+    """Hand the ticket to a team with a note saying why (-> escalated)."""
+    tickets.escalate(current_user, ticket, form.team.record, form.note.data,
+                     expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/resume")
+@ticket_action(f.ResumeForm, "Work on the ticket resumed.")
+def resume(ticket, form):
+    """Take an awaiting or escalated ticket back to open."""
+    tickets.resume(current_user, ticket, expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/resolve")
+@ticket_action(f.ResolveForm, "The resolution was sent to the customer.")
+def resolve(ticket, form):
+    """Post the resolution to the customer (-> resolved)."""
+    tickets.resolve(current_user, ticket, form.resolution.data, uploads=form.uploads(),
+                    expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/close")
+@ticket_action(f.CloseForm, "The ticket was closed.")
+def close(ticket, form):
+    """Close the ticket, with an optional internal note."""
+    tickets.close(current_user, ticket, form.note.data or "", expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/reopen")
+@ticket_action(f.ReopenForm, "The ticket was reopened.")
+def reopen(ticket, form):
+    """Reopen a resolved or closed ticket; its SLA clock starts again."""
+    tickets.reopen(current_user, ticket, form.note.data or "", expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/access-link")
+@ticket_action(f.AccessLinkForm, "A new access link was mailed to the customer; older links no longer work.")
+def access_link(ticket, form):
+    """Revoke the customer's access links and mail a new one."""
+    tickets.new_access_link(current_user, ticket)

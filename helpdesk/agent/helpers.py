@@ -1,0 +1,187 @@
+"""What the agent views share: loading a ticket the agent may see, rendering the ticket page,
+and the one way every ticket action answers (success, bad input, conflict)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import wraps
+
+from flask import abort, flash, make_response, redirect, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from .. import queues, tickets
+from ..attachments import UploadError
+from ..extensions import db
+from ..htmx import is_partial, render
+from ..models import Event, ThreadEntry, Ticket, utcnow
+from .forms import blank_forms
+
+NUMBER_MAX = 12
+
+_PAGE_LOAD = (
+    joinedload(Ticket.customer), joinedload(Ticket.assignee), joinedload(Ticket.team),
+    joinedload(Ticket.department), joinedload(Ticket.topic), joinedload(Ticket.sla),
+    selectinload(Ticket.entries).options(
+        joinedload(ThreadEntry.agent), joinedload(ThreadEntry.customer), selectinload(ThreadEntry.attachments)),
+    selectinload(Ticket.events).options(joinedload(Event.agent), joinedload(Event.customer)),
+)
+
+
+def find_ticket(number: str, *, full: bool = False) -> Ticket | None:
+    """The ticket with this number if the signed-in agent may see it, else None."""
+    if not number or len(number) > NUMBER_MAX:
+        return None
+    query = select(Ticket).where(Ticket.number == number.upper())
+    if full:
+        query = query.options(*_PAGE_LOAD).execution_options(populate_existing=True)
+    ticket = db.session.scalar(query)
+    if ticket is None or not tickets.can_see(current_user, ticket):
+        return None
+    return ticket
+
+
+def load_ticket(number: str, *, full: bool = False) -> Ticket:
+    """Like find_ticket, but 404 whether it does not exist or is not the agent's to see."""
+    ticket = find_ticket(number, full=full)
+    if ticket is None:
+        abort(404, "There is no such ticket, or it is not one of yours to see.")
+    return ticket
+
+
+# --- how things read on the page ------------------------------------------------------------
+
+_PHRASES = {
+    "created": "opened the ticket",
+    "assigned": "assigned it to an agent",
+    "team": "assigned it to a team",
+    "claimed": "took the ticket",
+    "priority": "changed the priority",
+    "sla": "changed the SLA plan",
+    "transferred": "transferred it to another department",
+    "replied": "replied to the customer",
+    "note": "added an internal note",
+    "customer_replied": "wrote a message",
+    "escalated": "escalated it to a team",
+    "status": "changed the status",
+    "access_link": "sent the customer a new access link",
+    "overdue": "marked it overdue",
+}
+
+
+def describe(event: Event) -> str:
+    """What an event did, in words: 'changed the priority'."""
+    return _PHRASES.get(event.action, event.action.replace("_", " "))
+
+
+def due_class(ticket: Ticket, now: datetime | None = None) -> str:
+    """due-overdue past the due time, due-soon within the hour, else nothing."""
+    if ticket.due_at is None or not ticket.is_active:
+        return ""
+    now = now or utcnow()
+    if ticket.due_at < now:
+        return "due-overdue"
+    return "due-soon" if ticket.due_at - now < timedelta(hours=1) else ""
+
+
+def panel_context() -> dict:
+    """Template names every agent page may use; the counts only run if the sidebar renders."""
+    return {
+        "QUEUES": queues.QUEUES,
+        "queue_counts": lambda: queues.counts(current_user),
+        "current_queue": None,
+        "describe": describe,
+        "due_class": due_class,
+    }
+
+
+# --- the ticket page and the answers of its actions ------------------------------------------
+
+
+def render_ticket(ticket: Ticket, *blocks: str, status: int = 200, form=None, conflict=None, **extra):
+    """The ticket page (or some of its blocks), with a fresh form for every action but `form`."""
+    forms = blank_forms(ticket)
+    if form is not None:
+        forms[form.action] = form
+    return render(
+        "agent/ticket.html", *blocks, status=status, ticket=ticket, forms=forms,
+        actions=tickets.available_actions(current_user, ticket), conflict=conflict,
+        open_form=form.action if form is not None else None, **extra,
+    )
+
+
+def _refuse(ticket: Ticket, action: str) -> None:
+    """An invalid form for an action the agent may not take now: answer 403/409 as the lifecycle
+    would, rather than 400 for a form that is not even offered."""
+    t = tickets.TRANSITIONS.get(action)
+    if t is None or tickets.allowed(current_user, ticket, action):
+        return
+    if not current_user.has_role(t.role):
+        raise tickets.NotAllowed(f"Only a {t.role} or above may do this: {t.label.lower()}.")
+    raise tickets.InvalidTransition(
+        f"A ticket that is {ticket.status_label.lower()} cannot take this action: {t.label.lower()}.")
+
+
+def _invalid(ticket: Ticket, form):
+    """400 with the form's own block re-rendered, errors shown and the typed text kept."""
+    block = f"{form.action}_form"
+    response = render_ticket(load_ticket(ticket.number, full=True), block, status=400, form=form)
+    if is_partial():
+        response.headers["HX-Retarget"] = f"#{block}"
+        response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+def _conflict(ticket: Ticket, form, exc: tickets.Conflict):
+    """409: what changed meanwhile, and the form again with the typed text and the current version."""
+    db.session.rollback()
+    ticket = load_ticket(ticket.number, full=True)
+    form.keep_typed_text(ticket)
+    return render_ticket(ticket, "ticket", status=409, form=form, conflict=exc)
+
+
+def _done(number: str, message: str):
+    """PRG without JavaScript; with htmx, the changed ticket and the flash, and a ticket-updated event."""
+    flash(message, "success")
+    ticket = find_ticket(number, full=True)
+    if ticket is None:  # the action took it out of this agent's sight (e.g. a transfer)
+        return _go(url_for("agent.queue"))
+    if not is_partial():
+        return _go(url_for("agent.ticket", number=ticket.number))
+    return render_ticket(ticket, "ticket", "flash", trigger="ticket-updated", flash_oob=True)
+
+
+def _go(target: str):
+    """Send the browser elsewhere: a redirect, or for htmx an HX-Location."""
+    if not is_partial():
+        return redirect(target)
+    response = make_response("", 200)
+    response.headers["HX-Location"] = target
+    return response
+
+
+def ticket_action(form_class, message: str):
+    """Turn `view(ticket, form)`, which calls one lifecycle function, into a POST view that loads
+    the ticket (404 if unseen), validates the form and answers success, 400, 403, 409 alike."""
+
+    def decorate(call):
+        @wraps(call)
+        def view(number):
+            ticket = load_ticket(number)
+            form = form_class().setup(ticket)
+            if not form.validate_on_submit():
+                _refuse(ticket, form.action)
+                return _invalid(ticket, form)
+            try:
+                call(ticket, form)
+            except tickets.Conflict as exc:
+                return _conflict(ticket, form, exc)
+            except (tickets.InvalidInput, UploadError) as exc:
+                db.session.rollback()
+                form.form_errors.append(getattr(exc, "message", None) or str(exc))
+                return _invalid(ticket, form)
+            return _done(number, message)
+
+        return view
+
+    return decorate

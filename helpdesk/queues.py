@@ -1,0 +1,252 @@
+"""The agent queues: which tickets each holds, their counts, and one sorted, filtered page of them.
+
+Every query is limited to what the agent may see (tickets.visibility_clause). Sort and filter
+parameters come from the query string and are only ever looked up in the allowlists below.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from .extensions import db
+from .models import ACTIVE_STATUSES, Agent, Customer, Department, HelpTopic, Priority, Ticket, utcnow
+from .tickets import visibility_clause
+
+PAGE_SIZE = 25
+SEARCH_MAX = 100
+
+
+@dataclass(frozen=True)
+class Queue:
+    label: str
+    condition: Callable[[Agent, datetime], object]  # (agent, now) -> SQL condition
+
+
+_active = Ticket.status.in_(ACTIVE_STATUSES)
+
+# The one table of queues, in the order the navigation shows them.
+QUEUES: dict[str, Queue] = {
+    "open": Queue("Open", lambda agent, now: Ticket.status.in_(("new", "open", "escalated"))),
+    "mine": Queue("My tickets", lambda agent, now: and_(Ticket.assignee_id == agent.id, _active)),
+    "unassigned": Queue("Unassigned", lambda agent, now: and_(Ticket.assignee_id.is_(None), _active)),
+    "overdue": Queue("Overdue", lambda agent, now: and_(_active, Ticket.due_at < now)),
+    "pending": Queue("Awaiting customer", lambda agent, now: Ticket.status == "pending"),
+    "escalated": Queue("Escalated", lambda agent, now: Ticket.status == "escalated"),
+    "closed": Queue("Closed", lambda agent, now: Ticket.status.in_(("resolved", "closed"))),
+}
+DEFAULT_QUEUE = "open"
+
+# Sort keys -> column; each has the direction a first click on its header uses.
+SORTS = {
+    "priority": (Ticket.urgency, "desc"),
+    "due": (Ticket.due_at, "asc"),
+    "updated": (Ticket.updated_at, "desc"),
+    "number": (Ticket.number, "asc"),
+    "created": (Ticket.created_at, "desc"),
+}
+DEFAULT_SORT = "priority"
+DIRECTIONS = ("asc", "desc")
+
+
+def _visible(agent: Agent, *conditions):
+    clause = visibility_clause(agent)
+    return [c for c in (clause, *conditions) if c is not None]
+
+
+def counts(agent: Agent, now: datetime | None = None) -> dict[str, int]:
+    """The number of tickets in every queue, in one query."""
+    now = now or utcnow()
+    columns = [
+        func.coalesce(func.sum(case((q.condition(agent, now), 1), else_=0)), 0).label(name)
+        for name, q in QUEUES.items()
+    ]
+    row = db.session.execute(select(*columns).select_from(Ticket).where(*_visible(agent))).one()
+    return {name: int(row._mapping[name]) for name in QUEUES}
+
+
+# --- the listing ----------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    """What the filter bar offers: every value a filter may take."""
+
+    departments: list[Department]
+    topics: list[HelpTopic]
+    priorities: list[Priority]
+    agents: list[Agent]
+
+    @classmethod
+    def load(cls) -> "Options":
+        return cls(
+            departments=list(db.session.scalars(select(Department).order_by(Department.name))),
+            topics=list(db.session.scalars(select(HelpTopic).order_by(HelpTopic.sort, HelpTopic.name))),
+            priorities=list(db.session.scalars(select(Priority).order_by(Priority.urgency.desc()))),
+            agents=list(db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name))),
+        )
+
+
+@dataclass
+class Params:
+    """A queue page's parameters, checked against the allowlists. Unknown values are dropped
+    with a message in `problems`, so a bad link shows the queue instead of failing."""
+
+    sort: str = DEFAULT_SORT
+    dir: str = SORTS[DEFAULT_SORT][1]
+    page: int = 1
+    q: str = ""
+    department: int | None = None
+    topic: int | None = None
+    priority: str | None = None
+    assignee: str | None = None  # "unassigned" or an agent id as text
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, args, options: Options) -> "Params":
+        p = cls()
+        sort = args.get("sort", "")
+        if sort in SORTS:
+            p.sort = sort
+            p.dir = SORTS[sort][1]
+        elif sort:
+            p.problems.append("That sort order is not available; sorted by priority instead.")
+        direction = args.get("dir", "")
+        if direction in DIRECTIONS:
+            p.dir = direction
+        elif direction:
+            p.problems.append("The sort direction was not understood and was ignored.")
+        page = args.get("page", "1")
+        p.page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+        p.q = " ".join(args.get("q", "").split())[:SEARCH_MAX]
+        p.department = p._pick_id(args, "department", {d.id for d in options.departments}, "department")
+        p.topic = p._pick_id(args, "topic", {t.id for t in options.topics}, "help topic")
+        key = args.get("priority", "")
+        if key in {pr.key for pr in options.priorities}:
+            p.priority = key
+        elif key:
+            p.problems.append("Unknown priority filter ignored.")
+        who = args.get("assignee", "")
+        if who == "unassigned" or (who.isdigit() and int(who) in {a.id for a in options.agents}):
+            p.assignee = who
+        elif who:
+            p.problems.append("Unknown assignee filter ignored.")
+        return p
+
+    def _pick_id(self, args, name, allowed, label):
+        value = args.get(name, "")
+        if value.isdigit() and int(value) in allowed:
+            return int(value)
+        if value:
+            self.problems.append(f"Unknown {label} filter ignored.")
+        return None
+
+    def filters(self) -> dict:
+        """The active filters and search as query-string values (what links must keep)."""
+        values = {"q": self.q, "department": self.department, "topic": self.topic,
+                  "priority": self.priority, "assignee": self.assignee}
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+    def link(self, **changes) -> dict:
+        """Query-string values for a link to this page with some parameters changed."""
+        values = {**self.filters(), "sort": self.sort, "dir": self.dir, "page": self.page, **changes}
+        if values.get("page") == 1:
+            values.pop("page")
+        return values
+
+    def sort_link(self, key: str) -> dict:
+        """A column header's link: the other direction if already sorted by it, else its default."""
+        if key == self.sort:
+            direction = "asc" if self.dir == "desc" else "desc"
+        else:
+            direction = SORTS[key][1]
+        return self.link(sort=key, dir=direction, page=1)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search(q: str):
+    pattern = f"%{_escape_like(q)}%"
+    number = q.lstrip("#").strip()
+    return or_(
+        Ticket.number.ilike(f"%{_escape_like(number)}%", escape="\\"),
+        Ticket.subject.ilike(pattern, escape="\\"),
+        Ticket.customer_id.in_(
+            select(Customer.id).where(
+                or_(Customer.name.ilike(pattern, escape="\\"), Customer.email.ilike(pattern, escape="\\"))
+            )
+        ),
+    )
+
+
+def _conditions(agent: Agent, queue: str, params: Params, now: datetime) -> list:
+    conditions = _visible(agent, QUEUES[queue].condition(agent, now))
+    if params.department:
+        conditions.append(Ticket.department_id == params.department)
+    if params.topic:
+        conditions.append(Ticket.topic_id == params.topic)
+    if params.priority:
+        conditions.append(Ticket.priority_id.in_(select(Priority.id).where(Priority.key == params.priority)))
+    if params.assignee == "unassigned":
+        conditions.append(Ticket.assignee_id.is_(None))
+    elif params.assignee:
+        conditions.append(Ticket.assignee_id == int(params.assignee))
+    if params.q:
+        conditions.append(_search(params.q))
+    return conditions
+
+
+def _order(params: Params) -> list:
+    column, _ = SORTS[params.sort]
+    ordered = column.desc() if params.dir == "desc" else column.asc()
+    if params.sort == "due":
+        return [Ticket.due_at.is_(None), ordered, Ticket.id.desc()]  # no due time: last
+    if params.sort == "priority":
+        return [ordered, Ticket.updated_at.desc(), Ticket.id.desc()]
+    return [ordered, Ticket.id.desc()]
+
+
+@dataclass
+class Page:
+    tickets: list[Ticket]
+    total: int
+    page: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def first(self) -> int:
+        return 0 if not self.total else (self.page - 1) * self.size + 1
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.page * self.size)
+
+
+def page(agent: Agent, queue: str, params: Params, now: datetime | None = None) -> Page:
+    """One page of a queue: counted in SQL, only the shown rows loaded, with what each row shows."""
+    now = now or utcnow()
+    conditions = _conditions(agent, queue, params, now)
+    total = db.session.scalar(select(func.count(Ticket.id)).where(*conditions))
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(params.page, pages)
+    rows = db.session.scalars(
+        select(Ticket)
+        .where(*conditions)
+        .options(
+            joinedload(Ticket.customer), joinedload(Ticket.assignee), joinedload(Ticket.team),
+            joinedload(Ticket.department), joinedload(Ticket.topic),
+        )
+        .order_by(*_order(params))
+        .limit(PAGE_SIZE)
+        .offset((number - 1) * PAGE_SIZE)
+    ).unique().all()
+    return Page(tickets=list(rows), total=total, page=number)

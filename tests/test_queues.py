@@ -1,0 +1,312 @@
+"""The queues: what each holds for whom, counts, sorting, filters, search, pagination, and a
+bounded number of SQL statements per page whatever the number of tickets."""
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, update
+
+from helpdesk import queues, tickets
+from helpdesk.extensions import db
+from helpdesk.models import Ticket, utcnow
+
+HTMX = {"HX-Request": "true"}
+
+
+def numbers(html: str) -> list[str]:
+    """Ticket numbers of the queue table's rows, in order."""
+    return re.findall(r'<td class="number"><a href="/agent/tickets/([A-Z0-9]+)"', html)
+
+
+def set_due(ticket, due_at, overdue_flag=False):
+    """Move a ticket's due time (time passing), as the overdue checker would see it."""
+    db.session.execute(update(Ticket).where(Ticket.id == ticket.id).values(due_at=due_at, is_overdue=overdue_flag))
+    db.session.commit()
+
+
+@pytest.fixture
+def spread(desk, make_ticket):
+    """One ticket in every situation the queues tell apart."""
+    m = desk.manager
+    t = {
+        "new": make_ticket(subject="Printer jam"),
+        "mine": make_ticket(subject="VPN drops"),
+        "pending": make_ticket(subject="Need a screenshot"),
+        "escalated": make_ticket(subject="Database slow"),
+        "closed": make_ticket(subject="Old question"),
+        "resolved": make_ticket(subject="Fixed thing"),
+        "it": make_ticket(topic="Password reset", subject="Locked out"),
+        "late": make_ticket(subject="Late one"),
+        "flag_only": make_ticket(subject="Flag but not late"),
+    }
+    tickets.assign(m, t["mine"], agent=desk.tech)
+    tickets.request_info(desk.tech, t["pending"], "Please send a screenshot.")
+    tickets.escalate(desk.tech, t["escalated"], desk.teams["SysAdmins/Developers"], "Looks like the DB.")
+    tickets.close(m, t["closed"])
+    tickets.resolve(desk.tech, t["resolved"], "Done.")
+    set_due(t["late"], utcnow() - timedelta(hours=3))
+    set_due(t["flag_only"], utcnow() + timedelta(hours=3), overdue_flag=True)
+    return t
+
+
+def test_counts_per_queue_for_a_manager(desk, spread):
+    # The escalated ticket went to a team, not a person, so it is also unassigned.
+    assert queues.counts(desk.manager) == {
+        "open": 6,  # new, mine, escalated, it, late, flag_only (pending is not "open")
+        "mine": 0,
+        "unassigned": 5,  # new, escalated, it, late, flag_only
+        "overdue": 1,  # the exact due time counts, not the flag
+        "pending": 1,
+        "escalated": 1,
+        "closed": 2,  # closed and resolved
+    }
+
+
+def test_counts_per_role(desk, spread):
+    tech = queues.counts(desk.tech)  # Support + Senior Support: everything but the IT ticket
+    assert tech == {"open": 5, "mine": 2, "unassigned": 4, "overdue": 1, "pending": 1,
+                    "escalated": 1, "closed": 2}
+    sysadmin = queues.counts(desk.sysadmin)  # IT Operations + SysAdmins: the IT ticket and the escalated one
+    assert sysadmin == {"open": 2, "mine": 0, "unassigned": 2, "overdue": 0, "pending": 0,
+                        "escalated": 1, "closed": 0}
+    assert queues.counts(desk.admin) == queues.counts(desk.manager)
+
+
+def test_counts_are_one_query(app, desk, spread):
+    assert desk.manager.is_manager  # loaded before counting
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        queues.counts(desk.manager)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(statements) == 1
+
+
+@pytest.mark.parametrize("queue, expected", [
+    ("open", {"new", "mine", "escalated", "it", "late", "flag_only"}),
+    ("mine", {"mine", "pending"}),
+    ("unassigned", {"new", "escalated", "it", "late", "flag_only"}),
+    ("overdue", {"late"}),
+    ("pending", {"pending"}),
+    ("escalated", {"escalated"}),
+    ("closed", {"closed", "resolved"}),
+])
+def test_queue_pages_list_their_tickets(client, login, desk, spread, queue, expected):
+    login(desk.tech if queue == "mine" else desk.manager)
+    response = client.get(f"/agent/queue/{queue}" if queue != "open" else "/agent/")
+    assert response.status_code == 200
+    wanted = {spread[k].number for k in expected}
+    assert set(numbers(response.get_data(as_text=True))) == wanted
+
+
+def test_unknown_queue_is_404(client, login, desk):
+    login(desk.manager)
+    assert client.get("/agent/queue/everything").status_code == 404
+
+
+def test_sidebar_counts_and_current_queue(client, login, desk, spread):
+    login(desk.manager)
+    html = client.get("/agent/queue/overdue").get_data(as_text=True)
+    assert re.search(r'href="/agent/queue/overdue" aria-current="page">\s*<span>Overdue</span>\s*'
+                     r'<span class="count alert">.*?1<', html, re.S)
+    assert 'hx-trigger="ticket-updated from:body, every 30s"' in html
+    partial = client.get("/agent/counts?current=pending", headers=HTMX)
+    body = partial.get_data(as_text=True)
+    assert partial.status_code == 200 and "<html" not in body and body.lstrip().startswith('<nav id="queue_counts"')
+    assert re.search(r'href="/agent/queue/pending" aria-current="page"', body)
+    assert client.get("/agent/counts?current=<script>", headers=HTMX).status_code == 200
+    assert client.get("/agent/counts").status_code == 302  # without htmx: to the queue
+
+
+# --- sorting ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def four(desk, make_ticket):
+    """Four Support tickets with distinct priorities, due times and update times."""
+    low = make_ticket(topic="Billing question", subject="aaa low")  # Low, due in 48 h
+    normal = make_ticket(subject="bbb normal")  # Normal, 48 h
+    high = make_ticket(topic="Business Critical Outage", subject="ccc high")  # High, 2 h
+    emergency = make_ticket(subject="ddd emergency", priority=desk.priorities["emergency"])
+    set_due(normal, None)
+    set_due(emergency, utcnow() + timedelta(hours=30))
+    tickets.add_note(desk.manager, low, "touched last")  # most recently updated
+    return {"low": low, "normal": normal, "high": high, "emergency": emergency}
+
+
+@pytest.mark.parametrize("query, order", [
+    ("", ["emergency", "high", "normal", "low"]),  # default: priority desc, then last update
+    ("?sort=priority&dir=asc", ["low", "normal", "high", "emergency"]),
+    ("?sort=due", ["high", "emergency", "low", "normal"]),  # no due time: last
+    ("?sort=due&dir=desc", ["low", "emergency", "high", "normal"]),  # still last
+    ("?sort=updated", ["low", "emergency", "high", "normal"]),
+    ("?sort=created&dir=asc", ["low", "normal", "high", "emergency"]),
+])
+def test_sorting(client, login, desk, four, query, order):
+    login(desk.manager)
+    html = client.get("/agent/" + query).get_data(as_text=True)
+    assert numbers(html) == [four[k].number for k in order]
+
+
+def test_sort_by_number(client, login, desk, four):
+    login(desk.manager)
+    html = client.get("/agent/?sort=number&dir=asc").get_data(as_text=True)
+    assert numbers(html) == sorted(t.number for t in four.values())
+
+
+@pytest.mark.parametrize("query", [
+    "?sort=subject;drop table ticket", "?sort=__class__", "?dir=sideways", "?sort=priority&dir=1",
+    "?page=-3", "?page=abc", "?page=99999999999999999999", "?department=x", "?department=999",
+    "?topic=1.5", "?priority=urgent", "?assignee=nobody", "?assignee=99999", "?q=" + "x" * 500,
+])
+def test_bad_parameters_never_fail(client, login, desk, four, query):
+    login(desk.manager)
+    response = client.get("/agent/" + query)
+    assert response.status_code == 200
+    assert len(numbers(response.get_data(as_text=True))) in (0, 4)
+
+
+def test_bad_sort_falls_back_with_a_message(client, login, desk, four):
+    login(desk.manager)
+    html = client.get("/agent/?sort=subject").get_data(as_text=True)
+    assert "That sort order is not available" in html
+    assert numbers(html)[0] == four["emergency"].number
+
+
+def test_sort_links_keep_filters_and_toggle(client, login, desk, four):
+    login(desk.manager)
+    dept = desk.departments["Support"].id
+    html = client.get(f"/agent/?sort=due&dir=asc&department={dept}&q=a").get_data(as_text=True)
+    due_link = re.search(r'<th scope="col" aria-sort="ascending">\s*<a href="([^"]+)"', html).group(1)
+    assert "sort=due" in due_link and "dir=desc" in due_link
+    assert f"department={dept}" in due_link and "q=a" in due_link
+
+
+# --- filters and search ----------------------------------------------------------------------
+
+
+def test_filters(client, login, desk, make_ticket, four):
+    it = make_ticket(topic="Password reset", subject="eee it")
+    tickets.assign(desk.manager, four["normal"], agent=desk.tech)
+    login(desk.manager)
+
+    def listed(query):
+        return set(numbers(client.get("/agent/" + query).get_data(as_text=True)))
+
+    assert listed(f"?department={desk.departments['IT Operations'].id}") == {it.number}
+    assert listed(f"?topic={desk.topics['Billing question'].id}") == {four["low"].number}
+    assert listed("?priority=emergency") == {four["emergency"].number}
+    assert listed(f"?assignee={desk.tech.id}") == {four["normal"].number}
+    assert listed("?assignee=unassigned") == {t.number for k, t in four.items() if k != "normal"} | {it.number}
+    assert listed(f"?priority=high&department={desk.departments['Support'].id}") == {four["high"].number}
+
+
+def test_unknown_filter_is_ignored_with_a_message(client, login, desk, four):
+    login(desk.manager)
+    html = client.get("/agent/?department=999&priority=urgent").get_data(as_text=True)
+    assert "Unknown department filter ignored." in html and "Unknown priority filter ignored." in html
+    assert len(numbers(html)) == 4
+
+
+def test_search(client, login, desk, make_ticket):
+    a = make_ticket(subject="Invoice 100% wrong", name="Zoë O'Brien", email="zoe@brien.example")
+    b = make_ticket(subject="My_account locked")
+    c = make_ticket(subject="Invoice 1000 question", name="Plain Person", email="plain@example.org")
+    login(desk.manager)
+
+    def found(q):
+        return set(numbers(client.get("/agent/", query_string={"q": q}).get_data(as_text=True)))
+
+    assert found("invoice") == {a.number, c.number}  # case-insensitive
+    assert found("100%") == {a.number}  # % is a character, not a wildcard
+    assert found("%") == {a.number}
+    assert found("_") == {b.number}  # _ likewise
+    assert found("y_a") == {b.number}
+    assert found("O'Brien") == {a.number}  # quotes are data
+    assert found('"; drop table ticket; --') == set()
+    assert found("plain@example") == {c.number}  # customer email
+    assert found("plain person") == {c.number}  # customer name
+    assert found(b.number) == {b.number}
+    assert found("#" + b.number.lower()) == {b.number}
+    assert "1 ticket" in client.get("/agent/?q=_").get_data(as_text=True)
+
+
+def test_search_is_limited_to_what_the_agent_sees(client, login, desk, make_ticket):
+    support = make_ticket(subject="Shared word")
+    it = make_ticket(topic="Password reset", subject="Shared word")
+    login(desk.sysadmin)
+    assert set(numbers(client.get("/agent/?q=shared").get_data(as_text=True))) == {it.number}
+    assert numbers(client.get("/agent/?q=" + support.number).get_data(as_text=True)) == []
+
+
+def test_active_search_returns_the_results_block_only(client, login, desk, four):
+    login(desk.manager)
+    response = client.get("/agent/?q=ccc", headers=HTMX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<section id="results"') and "<html" not in body
+    assert numbers(body) == [four["high"].number]
+    assert 'hx-trigger="every 10s, ticket-updated from:body"' in body
+    assert "q=ccc" in re.search(r'<section id="results"[^>]*hx-get="([^"]+)"', body).group(1)
+    full = client.get("/agent/?q=ccc").get_data(as_text=True)
+    assert 'hx-trigger="input delay:300ms, submit"' in full and 'hx-push-url="true"' in full
+    assert 'value="ccc"' in full  # the search box keeps the query without JavaScript
+
+
+# --- pagination and speed --------------------------------------------------------------------
+
+
+def _bulk(make_ticket, n):
+    return [make_ticket(subject=f"Bulk {i:03d}") for i in range(n)]
+
+
+def test_pagination(client, login, desk, make_ticket):
+    made = _bulk(make_ticket, 30)
+    login(desk.manager)
+    first = client.get("/agent/?sort=created&dir=asc").get_data(as_text=True)
+    second = client.get("/agent/?sort=created&dir=asc&page=2").get_data(as_text=True)
+    assert numbers(first) == [t.number for t in made[:25]]
+    assert numbers(second) == [t.number for t in made[25:]]
+    assert "1–25 of 30 tickets" in first and "Page 1 of 2" in first and "26–30 of 30" in second
+    next_link = re.search(r'<a class="button small" rel="next" href="([^"]+)"', first).group(1)
+    assert "page=2" in next_link and "sort=created" in next_link and "dir=asc" in next_link
+    beyond = client.get("/agent/?sort=created&dir=asc&page=7").get_data(as_text=True)
+    assert numbers(beyond) == numbers(second)  # past the end: the last page
+
+
+def test_page_loads_only_its_rows(app, desk, make_ticket):
+    _bulk(make_ticket, 30)
+    params = queues.Params()
+    page = queues.page(desk.manager, "open", params)
+    assert page.total == 30 and len(page.tickets) == 25 and page.pages == 2
+
+
+def _statements_for_queue_page(client, path="/agent/"):
+    db.session.expire_all()  # measure from a cold session every time
+    statements = []
+    listener = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert response.status_code == 200
+    return statements
+
+
+def test_queue_page_issues_the_same_statements_for_5_or_40_tickets(client, login, desk, make_ticket):
+    made = _bulk(make_ticket, 5)
+    for t in made[:3]:
+        tickets.assign(desk.manager, t, agent=desk.tech, team=desk.teams["Senior Support"])
+    login(desk.manager)
+    few = _statements_for_queue_page(client)
+    few_search = _statements_for_queue_page(client, "/agent/?q=bulk&sort=due")
+    more = _bulk(make_ticket, 35)
+    for t in more[:20]:
+        tickets.assign(desk.manager, t, agent=desk.vendor, team=desk.teams["Vendor Support"])
+    many = _statements_for_queue_page(client)
+    many_search = _statements_for_queue_page(client, "/agent/?q=bulk&sort=due")
+    assert len(few) == len(many) and len(few_search) == len(many_search)
+    assert len(many) <= 12
