@@ -43,6 +43,8 @@ run: $(RUN_STAMP)
 	trap cleanup EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	if [ -z "$${MAIL_SERVER:-}" ]; then \
 	  maildir="$(CURDIR)/instance/mail"; \
+	  if (exec 3<>/dev/tcp/127.0.0.1/$(DEV_MAIL_PORT)) 2>/dev/null; then \
+	    echo "Port $(DEV_MAIL_PORT) is in use (another make run?): stop that first, or set MAIL_SERVER." >&2; exit 1; fi; \
 	  $(BIN)/flask --app app mail catch --host 127.0.0.1 --port $(DEV_MAIL_PORT) --maildir "$$maildir" & catcher=$$!; \
 	  for _ in $$(seq 50); do \
 	    if ! kill -0 "$$catcher" 2>/dev/null; then \
