@@ -144,7 +144,8 @@ def available_actions(agent: Agent, ticket: Ticket) -> list[str]:
     return [name for name in TRANSITIONS if allowed(agent, ticket, name)]
 
 
-def _check(agent: Agent, ticket: Ticket, action: str, expected_version: int | None) -> Transition:
+def check(agent: Agent, ticket: Ticket, action: str, expected_version: int | None = None) -> Transition:
+    """Raise NotAllowed, Conflict or InvalidTransition unless the agent may take the action now."""
     t = TRANSITIONS[action]
     if not can_see(agent, ticket):
         raise NotAllowed("You do not have access to this ticket.")
@@ -419,7 +420,7 @@ def _assign(ticket, agent_to, team_to, *, actor, now):
 
 def claim(agent: Agent, ticket: Ticket, *, expected_version: int | None = None) -> Ticket:
     """Take an unassigned (or someone else's, for managers) ticket as your own."""
-    _check(agent, ticket, "claim", expected_version)
+    check(agent, ticket, "claim", expected_version)
     if ticket.assignee_id not in (None, agent.id) and not agent.is_manager:
         raise NotAllowed(f"This ticket is already assigned to {ticket.assignee.name}.")
     now = utcnow()
@@ -437,7 +438,7 @@ def claim(agent: Agent, ticket: Ticket, *, expected_version: int | None = None) 
 def assign(manager: Agent, ticket: Ticket, *, agent: Agent | None = None, team: Team | None = None,
            expected_version: int | None = None) -> Ticket:
     """Assign or reassign a ticket to an agent and/or a team (managers)."""
-    _check(manager, ticket, "assign", expected_version)
+    check(manager, ticket, "assign", expected_version)
     if agent is None and team is None:
         raise InvalidInput("Choose an agent or a team.")
     if agent is not None and not agent.active:
@@ -459,7 +460,7 @@ def assign(manager: Agent, ticket: Ticket, *, agent: Agent | None = None, team: 
 def set_priority(manager: Agent, ticket: Ticket, priority: Priority, *,
                  expected_version: int | None = None) -> Ticket:
     """Change the priority (managers)."""
-    _check(manager, ticket, "set_priority", expected_version)
+    check(manager, ticket, "set_priority", expected_version)
     if priority is None:
         raise InvalidInput("Choose a priority.")
     if priority.id == ticket.priority_id:
@@ -475,7 +476,7 @@ def set_priority(manager: Agent, ticket: Ticket, priority: Priority, *,
 
 def set_sla(manager: Agent, ticket: Ticket, sla: SLAPlan, *, expected_version: int | None = None) -> Ticket:
     """Apply an SLA plan (managers); the due time is recomputed from it."""
-    _check(manager, ticket, "set_sla", expected_version)
+    check(manager, ticket, "set_sla", expected_version)
     if sla is None or not sla.active:
         raise InvalidInput("Choose an active SLA plan.")
     if sla.id == ticket.sla_id:
@@ -493,7 +494,7 @@ def set_sla(manager: Agent, ticket: Ticket, sla: SLAPlan, *, expected_version: i
 def transfer(manager: Agent, ticket: Ticket, department: Department, *,
              expected_version: int | None = None) -> Ticket:
     """Move a ticket to another department (managers)."""
-    _check(manager, ticket, "transfer", expected_version)
+    check(manager, ticket, "transfer", expected_version)
     if department is None or not department.active:
         raise InvalidInput("Choose an active department.")
     if department.id == ticket.department_id:
@@ -512,7 +513,7 @@ def transfer(manager: Agent, ticket: Ticket, department: Department, *,
 
 def reply(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_version: int | None = None) -> ThreadEntry:
     """Answer the customer (mailed to them); an unassigned ticket becomes the replier's."""
-    _check(agent, ticket, "reply", expected_version)
+    check(agent, ticket, "reply", expected_version)
     body = _body(body, "reply")
     now = utcnow()
     with _Unit(ticket, expected_version) as unit:
@@ -532,7 +533,7 @@ def reply(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_versi
 
 def add_note(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_version: int | None = None) -> ThreadEntry:
     """An internal note: for agents only, never shown or mailed to the customer."""
-    _check(agent, ticket, "note", expected_version)
+    check(agent, ticket, "note", expected_version)
     body = _body(body, "note")
     now = utcnow()
     with _Unit(ticket, expected_version) as unit:
@@ -545,7 +546,7 @@ def add_note(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_ve
 def request_info(agent: Agent, ticket: Ticket, body: str, *, uploads=(),
                  expected_version: int | None = None) -> ThreadEntry:
     """Ask the customer for more information; the ticket waits on them (pending)."""
-    _check(agent, ticket, "request_info", expected_version)
+    check(agent, ticket, "request_info", expected_version)
     body = _body(body, "question")
     now = utcnow()
     with _Unit(ticket, expected_version) as unit:
@@ -564,7 +565,7 @@ def request_info(agent: Agent, ticket: Ticket, body: str, *, uploads=(),
 def escalate(agent: Agent, ticket: Ticket, team: Team, note: str, *,
              expected_version: int | None = None) -> Ticket:
     """Hand the ticket to another team with a note saying why (-> escalated)."""
-    _check(agent, ticket, "escalate", expected_version)
+    check(agent, ticket, "escalate", expected_version)
     if team is None or not team.active:
         raise InvalidInput("Choose the team to escalate to.")
     note = _body(note, "escalation note")
@@ -584,7 +585,7 @@ def escalate(agent: Agent, ticket: Ticket, team: Team, note: str, *,
 
 def resume(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int | None = None) -> Ticket:
     """Take a pending or escalated ticket back to open."""
-    _check(agent, ticket, "resume", expected_version)
+    check(agent, ticket, "resume", expected_version)
     now = utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
@@ -599,7 +600,7 @@ def resume(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: in
 def resolve(agent: Agent, ticket: Ticket, resolution: str, *, uploads=(),
             expected_version: int | None = None) -> ThreadEntry:
     """Post the resolution to the customer (-> resolved)."""
-    _check(agent, ticket, "resolve", expected_version)
+    check(agent, ticket, "resolve", expected_version)
     body = _body(resolution, "resolution")
     now = utcnow()
     with _Unit(ticket, expected_version) as unit:
@@ -616,7 +617,7 @@ def resolve(agent: Agent, ticket: Ticket, resolution: str, *, uploads=(),
 
 def close(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int | None = None) -> Ticket:
     """Close the ticket; the customer is told. An optional note stays on record (internal)."""
-    _check(agent, ticket, "close", expected_version)
+    check(agent, ticket, "close", expected_version)
     now = utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
@@ -631,7 +632,7 @@ def close(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int
 
 def reopen(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int | None = None) -> Ticket:
     """Reopen a resolved or closed ticket; its SLA clock starts again."""
-    _check(agent, ticket, "reopen", expected_version)
+    check(agent, ticket, "reopen", expected_version)
     now = utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
@@ -695,12 +696,14 @@ def customer_confirm(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def new_access_link(agent: Agent, ticket: Ticket) -> Ticket:
+def new_access_link(agent: Agent, ticket: Ticket, *, expected_version: int | None = None) -> Ticket:
     """Revoke every link mailed so far and mail the customer a fresh one."""
     if not can_see(agent, ticket):
         raise NotAllowed("You do not have access to this ticket.")
+    if expected_version is not None and expected_version != ticket.version:
+        raise _conflict(ticket, expected_version)
     now = utcnow()
-    with _Unit(ticket):
+    with _Unit(ticket, expected_version):
         ticket.access_nonce = secrets.token_hex(8)
         _bump(ticket, now)
         _event(ticket, "access_link", agent=agent, note="Old links revoked; a new one was mailed", now=now)

@@ -109,4 +109,4 @@ def reopen(ticket, form):
 @ticket_action(f.AccessLinkForm, "A new access link was mailed to the customer; older links no longer work.")
 def access_link(ticket, form):
     """Revoke the customer's access links and mail a new one."""
-    tickets.new_access_link(current_user, ticket)
+    tickets.new_access_link(current_user, ticket, expected_version=form.version.data)

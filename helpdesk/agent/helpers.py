@@ -113,13 +113,8 @@ def render_ticket(ticket: Ticket, *blocks: str, status: int = 200, form=None, co
 def _refuse(ticket: Ticket, action: str) -> None:
     """An invalid form for an action the agent may not take now: answer 403/409 as the lifecycle
     would, rather than 400 for a form that is not even offered."""
-    t = tickets.TRANSITIONS.get(action)
-    if t is None or tickets.allowed(current_user, ticket, action):
-        return
-    if not current_user.has_role(t.role):
-        raise tickets.NotAllowed(f"Only a {t.role} or above may do this: {t.label.lower()}.")
-    raise tickets.InvalidTransition(
-        f"A ticket that is {ticket.status_label.lower()} cannot take this action: {t.label.lower()}.")
+    if action in tickets.TRANSITIONS and not tickets.allowed(current_user, ticket, action):
+        tickets.check(current_user, ticket, action)
 
 
 def _invalid(ticket: Ticket, form):
