@@ -1,0 +1,178 @@
+"""Page speed as the desk grows: the Open queue, a ticket page and the public submission.
+
+For each desk size it creates a scratch PostgreSQL database, fills it (bench/seed.py), serves
+the app with gunicorn and drives it with wrk (several concurrent connections), then prints
+requests per second and p50/p99 latency. Run by hand, never in CI:
+
+    make bench            # or: .venv/bin/python bench/pages.py --sizes 1000 100000
+
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and wrk (apt-get install wrk).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PORT = 58731
+
+SUBMIT_LUA = r"""
+local cookie, token, topic = "%(cookie)s", "%(token)s", "%(topic)s"
+local counter = 0
+request = function()
+  counter = counter + 1
+  local key = string.format("%%d-%%d-%%d", math.random(1, 1e9), counter, os.time())
+  local body = "csrf_token=" .. token .. "&name=Bench+Customer&email=bench" .. math.random(1, 1e6) ..
+    "%%40example.org&topic=" .. topic .. "&subject=Load+test+" .. counter ..
+    "&description=Nothing+works+since+this+morning.&idempotency_key=" .. key
+  return wrk.format("POST", "/new", {["Content-Type"] = "application/x-www-form-urlencoded",
+                                     ["Cookie"] = cookie}, body)
+end
+"""
+
+
+def sh(*cmd, env=None, check=True, capture=False):
+    return subprocess.run(cmd, env=env, check=check, text=True,
+                          stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None)
+
+
+def scratch_db(name: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def wrk(url: str, seconds: int, connections: int, headers=(), script=None) -> dict:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    out = sh(*cmd, url, capture=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50_ms": pct(50), "p99_ms": pct(99),
+            "non_2xx": int(errors.group(1)) if errors else 0, "raw": out}
+
+
+class Session:
+    """A cookie-keeping client for logging in and reading a CSRF token."""
+
+    def __init__(self, base: str):
+        import http.cookiejar
+
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, path: str) -> str:
+        return self.opener.open(self.base + path).read().decode()
+
+    def post(self, path: str, data: dict) -> str:
+        body = urllib.parse.urlencode(data).encode()
+        return self.opener.open(self.base + path, body).read().decode()
+
+    def token(self, path: str) -> str:
+        return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', self.get(path)).group(1)
+
+    @property
+    def cookie(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+
+def measure(size: int, seconds: int, connections: int, workers: int) -> dict:
+    url = scratch_db(f"helpdesk_bench_{size}")
+    instance = tempfile.mkdtemp(prefix="helpdesk-bench-")
+    env = {**os.environ, "HELPDESK_DATABASE_URL": url, "SECRET_KEY": "bench-only-secret",
+           "HELPDESK_UPLOAD_DIR": instance, "HELPDESK_BASE_URL": f"http://127.0.0.1:{PORT}"}
+    print(f"== {size} tickets: seeding", flush=True)
+    sh(PY, str(ROOT / "bench" / "seed.py"), "--tickets", str(size), env=env)
+    server = subprocess.Popen(
+        [str(Path(PY).parent / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{PORT}",
+         "--access-logfile", "/dev/null", "app:app"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{PORT}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/login")
+                break
+            except OSError:
+                time.sleep(0.2)
+        agent = Session(base)
+        agent.post("/login", {"csrf_token": agent.token("/login"), "email": "manager@example.com",
+                              "password": "demo-manager-1"})
+        queue = agent.get("/agent/")
+        number = re.search(r"/agent/tickets/([A-Z0-9]{6})", queue).group(1)
+        customer = Session(base)
+        form = customer.get("/new")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
+        topic = re.search(r'<option[^>]*value="(\d+)"[^>]*>General inquiry', form).group(1)
+        script = Path(instance) / "submit.lua"
+        script.write_text(SUBMIT_LUA % {"cookie": customer.cookie, "token": token, "topic": topic})
+        cookie = [f"Cookie: {agent.cookie}"]
+        results = {
+            "open_queue": wrk(f"{base}/agent/", seconds, connections, cookie),
+            "ticket_page": wrk(f"{base}/agent/tickets/{number}", seconds, connections, cookie),
+            "submission": wrk(f"{base}/new", seconds, connections, script=str(script)),
+        }
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(10)
+        shutil.rmtree(instance, ignore_errors=True)
+    for name, r in results.items():
+        print(f"  {name:<12} {r['rps']:8.1f} req/s   p50 {r['p50_ms']:7.1f} ms   p99 {r['p99_ms']:7.1f} ms"
+              f"   non-2xx/3xx {r['non_2xx']}", flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100000])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    report = {size: measure(size, args.seconds, args.connections, args.workers) for size in args.sizes}
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"pages-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps({str(k): {n: {x: y for x, y in r.items() if x != "raw"} for n, r in v.items()}
+                                for k, v in report.items()}, indent=2))
+    print("\n| page | " + " | ".join(f"{s} tickets: req/s, p50, p99" for s in args.sizes) + " |")
+    for name in ("open_queue", "ticket_page", "submission"):
+        cells = [f"{report[s][name]['rps']:.0f}/s, {report[s][name]['p50_ms']:.0f} ms, {report[s][name]['p99_ms']:.0f} ms"
+                 for s in args.sizes]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print(f"\nSaved {path}")
+
+
+if __name__ == "__main__":
+    main()
