@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Optional
 
 from flask_login import UserMixin
@@ -169,8 +169,25 @@ class SLAPlan(db.Model):
     __tablename__ = "sla_plan"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
-    grace_hours: Mapped[int]
+    grace_hours: Mapped[int]  # resolution target, in hours of the schedule
+    first_response_hours: Mapped[Optional[int]]
+    # "24x7", or "business": business_days (0 = Monday, comma separated) from opens_at to
+    # closes_at ("HH:MM") in `timezone` (blank: the desk's), minus the plan's holidays.
+    schedule: Mapped[str] = mapped_column(String(16), default="24x7")
+    business_days: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")
+    opens_at: Mapped[str] = mapped_column(String(5), default="09:00")
+    closes_at: Mapped[str] = mapped_column(String(5), default="17:00")
+    timezone: Mapped[str] = mapped_column(String(64), default="")
+    # What happens to a ticket that goes overdue under this plan.
+    overdue_alerts: Mapped[bool] = mapped_column(default=True)
+    escalate_raise_priority: Mapped[bool] = mapped_column(default=False)
+    escalate_team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id"))
     active: Mapped[bool] = mapped_column(default=True)
+
+    escalate_team: Mapped[Optional["Team"]] = relationship()
+    holidays: Mapped[list["SLAHoliday"]] = relationship(
+        back_populates="sla", order_by="SLAHoliday.day", cascade="all, delete-orphan"
+    )
 
     def __str__(self):
         return f"{self.name} ({self.grace_hours} h)"
@@ -178,6 +195,20 @@ class SLAPlan(db.Model):
     def due_from(self, start: datetime) -> datetime:
         """Resolution due time for a clock started at `start` (24x7 schedule)."""
         return start + timedelta(hours=self.grace_hours)
+
+
+class SLAHoliday(db.Model):
+    """A day on which a business-hours plan's clock does not run."""
+
+    __tablename__ = "sla_holiday"
+    __table_args__ = (UniqueConstraint("sla_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sla_id: Mapped[int] = mapped_column(ForeignKey("sla_plan.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    name: Mapped[str] = mapped_column(String(120), default="")
+
+    sla: Mapped[SLAPlan] = relationship(back_populates="holidays")
 
 
 class HelpTopic(db.Model):

@@ -67,14 +67,6 @@ def upgrade():
                  sa.column('colour', sa.String), sa.column('urgency', sa.Integer)),
         [dict(key=k, name=n, colour=c, urgency=u) for k, n, c, u in DEFAULT_PRIORITIES],
     )
-    op.create_table('sla_plan',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=120), nullable=False),
-    sa.Column('grace_hours', sa.Integer(), nullable=False),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_plan')),
-    sa.UniqueConstraint('name', name=op.f('uq_sla_plan_name'))
-    )
     op.create_table('team',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
@@ -83,6 +75,33 @@ def upgrade():
     sa.ForeignKeyConstraint(['lead_id'], ['agent.id'], name=op.f('fk_team_lead_id_agent')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_team')),
     sa.UniqueConstraint('name', name=op.f('uq_team_name'))
+    )
+    op.create_table('sla_plan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('grace_hours', sa.Integer(), nullable=False),
+    sa.Column('first_response_hours', sa.Integer(), nullable=True),
+    sa.Column('schedule', sa.String(length=16), nullable=False),
+    sa.Column('business_days', sa.String(length=20), nullable=False),
+    sa.Column('opens_at', sa.String(length=5), nullable=False),
+    sa.Column('closes_at', sa.String(length=5), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('overdue_alerts', sa.Boolean(), nullable=False),
+    sa.Column('escalate_raise_priority', sa.Boolean(), nullable=False),
+    sa.Column('escalate_team_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['escalate_team_id'], ['team.id'], name=op.f('fk_sla_plan_escalate_team_id_team')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_plan')),
+    sa.UniqueConstraint('name', name=op.f('uq_sla_plan_name'))
+    )
+    op.create_table('sla_holiday',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sla_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.ForeignKeyConstraint(['sla_id'], ['sla_plan.id'], name=op.f('fk_sla_holiday_sla_id_sla_plan'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_holiday')),
+    sa.UniqueConstraint('sla_id', 'day', name=op.f('uq_sla_holiday_sla_id'))
     )
     op.create_table('department',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -304,8 +323,9 @@ def downgrade():
     op.drop_table('agent_department')
     op.drop_table('team_member')
     op.drop_table('department')
-    op.drop_table('team')
+    op.drop_table('sla_holiday')
     op.drop_table('sla_plan')
+    op.drop_table('team')
     op.drop_table('priority')
     op.drop_table('customer')
     op.drop_table('agent')
