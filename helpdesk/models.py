@@ -245,6 +245,10 @@ class Ticket(db.Model):
         Index("ix_ticket_assignee_status", "assignee_id", "status"),
         Index("ix_ticket_department_status", "department_id", "status"),
         Index("ix_ticket_team_status", "team_id", "status"),
+        # Queue orderings: a page is read straight off an index, whatever the desk's size.
+        Index("ix_ticket_urgency_updated", "urgency", "updated_at", "id"),
+        Index("ix_ticket_due_id", "due_at", "id"),
+        Index("ix_ticket_updated_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

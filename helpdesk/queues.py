@@ -202,13 +202,15 @@ def _conditions(agent: Agent, queue: str, params: Params, now: datetime) -> list
 
 
 def _order(params: Params) -> list:
+    """Tie-breakers run in the same direction as the sort, so an index serves the whole order."""
     column, _ = SORTS[params.sort]
-    ordered = column.desc() if params.dir == "desc" else column.asc()
+    way = (lambda c: c.desc()) if params.dir == "desc" else (lambda c: c.asc())
     if params.sort == "due":
-        return [Ticket.due_at.is_(None), ordered, Ticket.id.desc()]  # no due time: last
+        # No due time goes last either way.
+        return [way(Ticket.due_at).nulls_last(), way(Ticket.id)]
     if params.sort == "priority":
-        return [ordered, Ticket.updated_at.desc(), Ticket.id.desc()]
-    return [ordered, Ticket.id.desc()]
+        return [way(Ticket.urgency), way(Ticket.updated_at), way(Ticket.id)]
+    return [way(column), way(Ticket.id)]
 
 
 @dataclass

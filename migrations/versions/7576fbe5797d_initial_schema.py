@@ -194,6 +194,9 @@ def upgrade():
         batch_op.create_index('ix_ticket_status_updated', ['status', 'updated_at'], unique=False)
         batch_op.create_index('ix_ticket_status_urgency', ['status', 'urgency'], unique=False)
         batch_op.create_index('ix_ticket_team_status', ['team_id', 'status'], unique=False)
+        batch_op.create_index('ix_ticket_urgency_updated', ['urgency', 'updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_ticket_due_id', ['due_at', 'id'], unique=False)
+        batch_op.create_index('ix_ticket_updated_id', ['updated_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_topic_id'), ['topic_id'], unique=False)
 
     op.create_table('event',
@@ -309,6 +312,9 @@ def downgrade():
     op.drop_table('event')
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_topic_id'))
+        batch_op.drop_index('ix_ticket_updated_id')
+        batch_op.drop_index('ix_ticket_due_id')
+        batch_op.drop_index('ix_ticket_urgency_updated')
         batch_op.drop_index('ix_ticket_team_status')
         batch_op.drop_index('ix_ticket_status_urgency')
         batch_op.drop_index('ix_ticket_status_updated')
