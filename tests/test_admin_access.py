@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from admin_support import fresh_g_per_request  # noqa: F401
 from helpdesk.extensions import db
 from helpdesk.models import AuditEntry, SLAHoliday
 

@@ -178,7 +178,7 @@ def other_active_admins(agent: Agent | None) -> int:
     return db.session.scalar(query) or 0
 
 
-LAST_ADMIN = ("{name} is the last active administrator: make another agent an active admin first, "
+LAST_ADMIN = ("{name} the last active administrator: make another agent an active admin first, "
               "or nobody could run the desk.")
 
 

@@ -21,6 +21,8 @@ from .forms import HolidayForm, PasswordForm, PriorityForm, SettingsForm
 AUDIT_PER_PAGE = 50
 AUDIT_TYPES = {"topic": "Help topics", "sla": "SLA plans", "department": "Departments", "team": "Teams",
                "agent": "Agents", "priority": "Priorities", "setting": "Settings"}
+AUDIT_KINDS = {"topic": "help topic", "sla": "SLA plan", "department": "department", "team": "team",
+               "agent": "agent", "priority": "priority", "setting": "setting"}
 DEFAULT_KEYS = {key for key, *_ in DEFAULT_PRIORITIES}
 
 
@@ -219,7 +221,9 @@ def priority_move(priority_id):
     mine, theirs = priority.urgency, other.urgency
     priority.urgency = -1 - max(abs(mine), abs(theirs))  # out of the way of the unique constraint
     db.session.flush()
-    other.urgency, priority.urgency = mine, theirs
+    other.urgency = mine
+    db.session.flush()
+    priority.urgency = theirs
     db.session.flush()
     tickets.priority_order_changed([priority, other])
     audit.record("priority", priority, [("order", f"urgency {mine}", f"urgency {theirs}")])
@@ -294,4 +298,5 @@ def audit_log():
     if shown:
         query = query.where(AuditEntry.object_type == shown)
     entries = db.paginate(query, page=page, per_page=AUDIT_PER_PAGE, error_out=False)
-    return render("admin/audit.html", "audit_list", entries=entries, shown=shown, types=AUDIT_TYPES)
+    return render("admin/audit.html", "audit_list", entries=entries, shown=shown, types=AUDIT_TYPES,
+                  kinds=AUDIT_KINDS)

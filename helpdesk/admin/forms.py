@@ -48,6 +48,16 @@ ASSIGN_MODES = [
     ("team", "A team"),
     ("round_robin", "Round-robin among a team's active agents"),
 ]
+TYPE_HINTS = {  # the file names people know these types by
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/vnd.oasis.opendocument.text": ".odt",
+    "application/vnd.oasis.opendocument.spreadsheet": ".ods",
+    "application/msword": ".doc",
+    "application/vnd.ms-excel": ".xls",
+    "message/rfc822": ".eml",
+}
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -74,7 +84,10 @@ class MultiCheckbox(SelectMultipleField):
 
 
 class IdMultiSelect(SelectMultipleField):
-    """A multiple select of database ids of one model."""
+    """A multiple choice of database ids of one model, as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
     def __init__(self, label=None, validators=None, *, model=None, **kwargs):
         super().__init__(label, validators, coerce=_id, **kwargs)
@@ -373,7 +386,7 @@ class DepartmentForm(AdminForm):
 class TeamForm(AdminForm):
     model = Team
     sections = [("Team", ["name", "lead", "members", "active"])]
-    help = {"members": "Hold Ctrl (or ⌘) to choose several. Only active agents are listed."}
+    help = {"members": "Only active agents are listed."}
 
     name = _name_field()
     lead = IdSelect("Team lead", model=Agent)
@@ -411,8 +424,7 @@ class AgentForm(AdminForm):
     model = Agent
     sections = [("Agent", ["name", "email", "role", "active"]), ("Access", ["departments", "teams"])]
     help = {"role": "Managers also assign, set priority and SLA, and read the admin area; admins change it.",
-            "departments": "They see and work their departments' tickets. Hold Ctrl (or ⌘) to choose several.",
-            "teams": "Hold Ctrl (or ⌘) to choose several."}
+            "departments": "They see and work their departments' tickets."}
 
     name = _name_field()
     email = EmailField("Email (to sign in)", filters=[lambda v: v.strip().lower() if v else v],
@@ -470,7 +482,8 @@ def _colour(form, field):
 class PriorityForm(FlaskForm):
     name = StringField("Name", filters=[_strip], validators=[
         DataRequired("Give it a name."), Length(max=60, message="At most %(max)d characters.")])
-    colour = StringField("Colour", filters=[lambda v: v.strip().lower() if v else v], validators=[_colour])
+    colour = StringField("Colour", default="#6b7280", filters=[lambda v: v.strip().lower() if v else v],
+                         validators=[_colour])
 
     obj = None
 
@@ -507,7 +520,8 @@ class SettingsForm(FlaskForm):
     max_attachments = IntegerField("Attachments per message", validators=[
         InputRequired("Give a number."), NumberRange(min=1, max=20, message="From 1 to 20.")])
     allowed_types = MultiCheckbox("Allowed attachment types", choices=lambda: [
-        (mime, f"{label} ({mime})") for mime, label in sorted(ALLOWED_TYPES.items(), key=lambda i: (i[1], i[0]))])
+        (mime, f"{label} ({TYPE_HINTS.get(mime, mime)})")
+        for mime, label in sorted(ALLOWED_TYPES.items(), key=lambda i: (i[1].lower(), i[0]))])
     reopen_days = IntegerField("Days a closed ticket can be reopened", validators=[
         InputRequired("Give a number of days."), NumberRange(min=0, max=3650, message="From 0 to 3650 days.")])
     auto_close_days = IntegerField("Close resolved tickets after (days)", validators=[
