@@ -170,15 +170,15 @@ def test_a_24x7_plan_needs_no_business_days(admin, desk):
 def test_holidays_are_added_and_removed_inline(admin, desk):
     plan = desk.slas["Standard"]
     htmx = {"HX-Request": "true"}
-    response = admin.post(f"/admin/sla-plans/{plan.id}/holidays", data={"day": "2026-12-25", "name": "Christmas"},
+    response = admin.post(f"/admin/sla-plans/{plan.id}/holidays", data={"holiday-day": "2026-12-25", "holiday-name": "Christmas"},
                           headers=htmx)
     assert response.status_code == 200
     html = text_of(response)
     assert html.lstrip().startswith('<section class="card" id="holidays"') and "Christmas" in html
     assert "<html" not in html
-    again = admin.post(f"/admin/sla-plans/{plan.id}/holidays", data={"day": "2026-12-25"}, headers=htmx)
+    again = admin.post(f"/admin/sla-plans/{plan.id}/holidays", data={"holiday-day": "2026-12-25"}, headers=htmx)
     assert again.status_code == 400 and "That date is a holiday of this plan already." in text_of(again)
-    bad = admin.post(f"/admin/sla-plans/{plan.id}/holidays", data={"day": "25.12.2026"}, headers=htmx)
+    bad = admin.post(f"/admin/sla-plans/{plan.id}/holidays", data={"holiday-day": "25.12.2026"}, headers=htmx)
     assert bad.status_code == 400 and "Give the date as YYYY-MM-DD." in text_of(bad)
     holiday = db.session.scalar(select(SLAHoliday))
     assert db.session.scalar(select(func.count(SLAHoliday.id))) == 1

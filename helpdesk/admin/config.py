@@ -117,7 +117,7 @@ register(Resource(
     ],
     usage=_sla_usage,
     edit_template="admin/sla_edit.html",
-    extra={"holiday_form": lambda: HolidayForm(formdata=None)},
+    extra={"holiday_form": lambda: HolidayForm(formdata=None, prefix="holiday")},
 ))
 
 

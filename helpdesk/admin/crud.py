@@ -38,6 +38,11 @@ class Resource:
     edit_template: str = "admin/edit.html"
     extra: dict = field(default_factory=dict)
 
+    @property
+    def title(self) -> str:
+        """The label with a capital first letter ("SLA plan" stays as it is)."""
+        return self.label[:1].upper() + self.label[1:]
+
     def name_of(self, row) -> str:
         return getattr(row, "name", str(row))
 
@@ -99,9 +104,9 @@ def edit_view(res: Resource, row_id: int | None = None):
     if extra.get("page"):  # e.g. a generated password, shown once (never in a redirect or flash)
         return extra["page"]()
     if created:
-        flash(f"{res.label.capitalize()} “{res.name_of(row)}” created.", "success")
+        flash(f"{res.title} “{res.name_of(row)}” created.", "success")
     elif changes:
-        flash(f"{res.label.capitalize()} “{res.name_of(row)}” saved.", "success")
+        flash(f"{res.title} “{res.name_of(row)}” saved.", "success")
     else:
         flash("Nothing was changed.", "info")
     return redirect(url_for(f"admin.{res.key}_list"))
@@ -110,7 +115,7 @@ def edit_view(res: Resource, row_id: int | None = None):
 def active_view(res: Resource, row_id: int, active: bool):
     row = _get(res, row_id)
     if row.active == active:
-        flash(f"{res.label.capitalize()} “{res.name_of(row)}” is {'active' if active else 'inactive'} already.", "info")
+        flash(f"{res.title} “{res.name_of(row)}” is {'active' if active else 'inactive'} already.", "info")
         return redirect(url_for(f"admin.{res.key}_list"))
     problem = res.on_active(row, active) if res.on_active else None
     if problem:
@@ -123,9 +128,9 @@ def active_view(res: Resource, row_id: int, active: bool):
     audit.record(res.key, row, changes)
     db.session.commit()
     if active:
-        flash(f"{res.label.capitalize()} “{res.name_of(row)}” is active again.", "success")
+        flash(f"{res.title} “{res.name_of(row)}” is active again.", "success")
     else:
-        flash(f"{res.label.capitalize()} “{res.name_of(row)}” is deactivated: it stays on the tickets that "
+        flash(f"{res.title} “{res.name_of(row)}” is deactivated: it stays on the tickets that "
               "have it, but is no longer offered for new ones.", "success")
     return redirect(url_for(f"admin.{res.key}_list"))
 
@@ -134,14 +139,14 @@ def delete_view(res: Resource, row_id: int):
     row = _get(res, row_id)
     used = res.usage(row)
     if used:
-        abort(409, f"{res.label.capitalize()} “{res.name_of(row)}” cannot be deleted: it is in use "
+        abort(409, f"{res.title} “{res.name_of(row)}” cannot be deleted: it is in use "
                    f"({'; '.join(used)}). Deactivate it instead: it then stays where it is used "
                    "but is no longer offered.")
     name = res.name_of(row)
     audit.record(res.key, row, [("deleted", name, "")], name=name)
     db.session.delete(row)
     db.session.commit()
-    flash(f"{res.label.capitalize()} “{name}” deleted.", "success")
+    flash(f"{res.title} “{name}” deleted.", "success")
     return redirect(url_for(f"admin.{res.key}_list"))
 
 

@@ -42,14 +42,14 @@ def _holidays(plan: SLAPlan, holiday_form=None, status=200):
     form = res.form().setup(plan)
     form.load(plan)
     return render(res.edit_template, "holidays", res=res, form=form, row=plan, can_edit=current_user.is_admin,
-                  usage=res.usage(plan), holiday_form=holiday_form or HolidayForm(formdata=None), status=status)
+                  usage=res.usage(plan), holiday_form=holiday_form or HolidayForm(formdata=None, prefix="holiday"), status=status)
 
 
 @bp.route("/sla-plans/<int:plan_id>/holidays", methods=["POST"])
 def holiday_add(plan_id):
     """Add a holiday (a day the plan's business-hours clock does not run)."""
     plan = _sla(plan_id)
-    form = HolidayForm()
+    form = HolidayForm(prefix="holiday")
     if not form.validate():
         return _holidays(plan, form, 400)
     if any(h.day == form.day.data for h in plan.holidays):
