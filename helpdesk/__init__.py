@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     cfg = app.config
     if cfg.get("MAX_CONTENT_LENGTH") is None:
         cfg["MAX_CONTENT_LENGTH"] = (cfg["HELPDESK_MAX_ATTACHMENTS"] * cfg["HELPDESK_MAX_ATTACHMENT_MB"] + 2) * 1024 * 1024
+        cfg["HELPDESK_BODY_LIMIT_FROM_SETTINGS"] = True  # follows the admin's attachment settings
 
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True)

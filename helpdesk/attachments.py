@@ -60,8 +60,16 @@ class Upload:
 
 
 def _limits():
-    cfg = current_app.config
-    return cfg["HELPDESK_MAX_ATTACHMENT_MB"] * 1024 * 1024, cfg["HELPDESK_MAX_ATTACHMENTS"]
+    from . import settings
+
+    return settings.get("max_attachment_mb") * 1024 * 1024, settings.get("max_attachments")
+
+
+def allowed_types() -> set[str]:
+    """The types this desk accepts: the admin's choice among ALLOWED_TYPES (all by default)."""
+    from . import settings
+
+    return set(settings.get("allowed_types")) & set(ALLOWED_TYPES)
 
 
 def check_files(files) -> list[Upload]:
@@ -85,7 +93,7 @@ def check_files(files) -> list[Upload]:
         if extensions & BLOCKED_EXTENSIONS:
             raise UploadError(f"{name}: files of this type cannot be attached.")
         detected = magic.from_buffer(data[:65536], mime=True)
-        if detected not in ALLOWED_TYPES:
+        if detected not in allowed_types():
             raise UploadError(
                 f"{name} looks like {detected}, which cannot be attached. "
                 "Allowed: images, PDF, text, CSV, office documents and archives."

@@ -1,4 +1,5 @@
-"""Command-line tools: `flask --app app seed-demo | create-user | mail send | mail retry-failed`."""
+"""Command-line tools: `flask --app app seed-demo | create-user | mail send | mail retry-failed |
+tickets auto-close`."""
 from __future__ import annotations
 
 import threading
@@ -59,6 +60,22 @@ def mail_catch(host: str, port: int, maildir: str | None):
           f"{current_app.instance_path}/mail")
 
 
+tickets_cli = AppGroup("tickets", help="Ticket housekeeping (for cron).")
+
+
+@tickets_cli.command("auto-close")
+def tickets_auto_close():
+    """Close the tickets resolved longer ago than the auto-close setting (mailing each customer)."""
+    from . import settings, tickets
+
+    days = settings.get("auto_close_days")
+    if not days:
+        click.echo("Auto-close is off (Admin > Settings: close resolved tickets after 0 days).")
+        return
+    closed = tickets.auto_close()
+    click.echo(f"Closed {len(closed)} ticket{'' if len(closed) == 1 else 's'} resolved more than {days} days ago.")
+
+
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the desk already has agents.")
 def seed_demo(if_empty: bool):
@@ -104,5 +121,6 @@ def create_user(email: str, name: str, role: str, password: str):
 
 def register(app):
     app.cli.add_command(mail_cli)
+    app.cli.add_command(tickets_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)

@@ -226,15 +226,66 @@ class HelpTopic(db.Model):
     customer_sets_priority: Mapped[bool] = mapped_column(default=False)
     auto_acknowledge: Mapped[bool] = mapped_column(default=True)
     sort: Mapped[int] = mapped_column(default=0)
+    # A child topic's unset department, priority, SLA plan, instructions and assignment are its parent's.
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("help_topic.id"))
+    # "" (none here: the parent's, or the agent/team set above), "agent", "team" or "round_robin"
+    # (the team's active members in turn; rr_last_agent_id is the last one given a ticket).
+    assign_mode: Mapped[str] = mapped_column(String(16), default="")
+    rr_last_agent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
 
     department: Mapped[Optional[Department]] = relationship()
     priority: Mapped[Optional[Priority]] = relationship()
     sla: Mapped[Optional[SLAPlan]] = relationship()
-    assign_agent: Mapped[Optional[Agent]] = relationship()
+    assign_agent: Mapped[Optional[Agent]] = relationship(foreign_keys=[assign_agent_id])
     assign_team: Mapped[Optional[Team]] = relationship()
+    parent: Mapped[Optional["HelpTopic"]] = relationship(remote_side=[id])
 
     def __str__(self):
         return self.name
+
+    @property
+    def full_name(self):
+        return f"{self.parent.name} › {self.name}" if self.parent else self.name
+
+    def lineage(self):
+        """This topic, its parent, the parent's parent... (a cycle ends the walk)."""
+        seen, topic = set(), self
+        while topic is not None and id(topic) not in seen:
+            seen.add(id(topic))
+            yield topic
+            topic = topic.parent
+
+    def _inherited(self, attr):
+        for topic in self.lineage():
+            value = getattr(topic, attr)
+            if value and getattr(value, "active", True):
+                return value
+        return None
+
+    @property
+    def effective_department(self) -> Optional[Department]:
+        return self._inherited("department")
+
+    @property
+    def effective_priority(self) -> Optional[Priority]:
+        return self._inherited("priority")
+
+    @property
+    def effective_sla(self) -> Optional[SLAPlan]:
+        return self._inherited("sla")
+
+    @property
+    def effective_instructions(self) -> str:
+        return self._inherited("instructions") or ""
+
+    def effective_assignment(self):
+        """(mode, agent, team, topic that defines it); mode "" when nothing is auto-assigned."""
+        for topic in self.lineage():
+            mode = topic.assign_mode or (
+                "agent" if topic.assign_agent_id else "team" if topic.assign_team_id else "")
+            if mode:
+                return mode, topic.assign_agent, topic.assign_team, topic
+        return "", None, None, self
 
 
 class Ticket(db.Model):
@@ -419,3 +470,28 @@ class IdempotencyKey(db.Model):
     key: Mapped[str] = mapped_column(String(64))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Setting(db.Model):
+    """A desk setting an admin changed (helpdesk.settings: the environment gives the defaults)."""
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEntry(db.Model):
+    """One changed field of the desk's configuration: who, when, what, from, to."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_type_id", "object_type", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    agent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+    agent_name: Mapped[str] = mapped_column(String(120), default="")
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[Optional[int]]
+    object_name: Mapped[str] = mapped_column(String(200), default="")
+    field: Mapped[str] = mapped_column(String(64))
+    old: Mapped[Optional[str]] = mapped_column(String(500))
+    new: Mapped[Optional[str]] = mapped_column(String(500))

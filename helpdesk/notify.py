@@ -13,6 +13,7 @@ from email.utils import parseaddr
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from . import settings
 from .extensions import db
 from .models import Agent, OutboxMail, Team, Ticket, agent_departments
 from .text import one_line
@@ -45,7 +46,7 @@ def _queue(ticket: Ticket, event: str, recipient: str, subject: str, template: s
         return
     if ticket.id is None:
         db.session.flush()
-    context.update(ticket=ticket, desk_name=current_app.config["HELPDESK_NAME"])
+    context.update(ticket=ticket, desk_name=settings.get("desk_name"), reopen_days=settings.get("reopen_days"))
     subject = one_line(f"[#{ticket.number}] {subject}", 250)
     db.session.add(
         OutboxMail(
@@ -154,9 +155,9 @@ def resolved(ticket: Ticket, entry) -> None:
     _to_customer(ticket, "resolved", f"Resolved: {ticket.subject}", "resolved_customer", entry=entry)
 
 
-def closed(ticket: Ticket, actor: Agent | None) -> None:
+def closed(ticket: Ticket, actor: Agent | None, automatic: bool = False) -> None:
     _to_customer(ticket, "closed", f"Closed: {ticket.subject}", "closed_customer")
-    if actor is None and ticket.assignee:
+    if actor is None and not automatic and ticket.assignee:
         _to_agents(ticket, "closed", [ticket.assignee], f"Closed by the customer: {ticket.subject}",
                    "closed_agent")
 

@@ -21,7 +21,9 @@ def access_token(ticket: Ticket) -> str:
 
 def ticket_for_token(token: str) -> Ticket | None:
     """The ticket a token opens, or None if it is forged, expired or revoked."""
-    max_age = current_app.config["HELPDESK_ACCESS_LINK_DAYS"] * 86400
+    from . import settings
+
+    max_age = settings.get("access_link_days") * 86400
     try:
         data = _serializer().loads(token, max_age=max_age)
     except (BadSignature, SignatureExpired):

@@ -10,12 +10,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import attachments, notify
+from . import attachments, notify, settings
 from .extensions import db
 from .models import (
     ACTIVE_STATUSES,
@@ -375,9 +374,9 @@ def _open(name, email, subject, body, topic, priority, source, uploads, agent, i
         customer = _customer(email, name)
         if agent is None and not topic.customer_sets_priority:
             priority = None
-        priority = priority or topic.priority or _priority("normal")
-        department = topic.department or _default_department()
-        sla = topic.sla or department.sla
+        priority = priority or topic.effective_priority or _priority("normal")
+        department = topic.effective_department or _default_department()
+        sla = topic.effective_sla or (department.sla if department.sla and department.sla.active else None)
         ticket = Ticket(
             number=_new_number(), subject=subject, status="new", priority=priority,
             urgency=priority.urgency, topic=topic, department=department, sla=sla,
@@ -391,16 +390,42 @@ def _open(name, email, subject, body, topic, priority, source, uploads, agent, i
         _event(ticket, "created", agent=agent, customer=None if agent else customer,
                new=f"{topic.name} via {source}", now=now)
         notify.ticket_created(ticket, acknowledge=topic.auto_acknowledge and notify_customer)
-        if topic.assign_agent and topic.assign_agent.active:
-            _assign(ticket, topic.assign_agent, None, actor=None, now=now)
-        elif topic.assign_team and topic.assign_team.active:
-            _assign(ticket, None, topic.assign_team, actor=None, now=now)
+        _auto_assign(ticket, topic, now)
         if idempotency_key:
             db.session.add(IdempotencyKey(key=idempotency_key, ticket_id=ticket.id))
     return ticket
 
 
 # --- assignment ----------------------------------------------------------------------------
+
+
+def _auto_assign(ticket: Ticket, topic: HelpTopic, now: datetime) -> None:
+    """The topic's auto-assignment (or its parent's): an agent, a team, or a team's agents in turn."""
+    mode, agent, team, owner = topic.effective_assignment()
+    if mode == "agent" and agent is not None and agent.active:
+        _assign(ticket, agent, None, actor=None, now=now)
+    elif mode == "team" and team is not None and team.active:
+        _assign(ticket, None, team, actor=None, now=now)
+    elif mode == "round_robin" and team is not None and team.active:
+        _assign(ticket, _next_in_rotation(owner, team), team, actor=None, now=now)
+
+
+def _next_in_rotation(topic: HelpTopic, team: Team) -> Agent | None:
+    """The team's next active member after the one the topic gave its last ticket to.
+
+    The last one is stored on the topic, read under a row lock (PostgreSQL), so the rotation
+    is fair across restarts and several workers."""
+    members = sorted((a for a in team.members if a.active), key=lambda a: a.id)
+    if not members:
+        return None
+    last = db.session.scalar(
+        select(HelpTopic.rr_last_agent_id).where(HelpTopic.id == topic.id).with_for_update()
+    )
+    chosen = next((a for a in members if last is not None and a.id > last), members[0])
+    db.session.execute(
+        update(HelpTopic).where(HelpTopic.id == topic.id).values(rr_last_agent_id=chosen.id)
+    )
+    return chosen
 
 
 def _assign(ticket, agent_to, team_to, *, actor, now):
@@ -654,9 +679,49 @@ def customer_may_reopen(ticket: Ticket, now: datetime | None = None) -> bool:
     if ticket.status == "resolved":
         return True
     if ticket.status == "closed":
-        days = current_app.config["HELPDESK_REOPEN_DAYS"]
+        days = settings.get("reopen_days")
         return ticket.closed_at is not None and (now or utcnow()) - ticket.closed_at <= timedelta(days=days)
     return True
+
+
+def priority_order_changed(priorities) -> None:
+    """Keep the tickets' copy of their priority's urgency (the queues' sort key) in step after
+    an admin reorders the priorities; part of the admin's transaction, not a ticket event."""
+    for priority in priorities:
+        db.session.execute(
+            update(Ticket).where(Ticket.priority_id == priority.id).values(urgency=priority.urgency)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def auto_close(now: datetime | None = None) -> list[Ticket]:
+    """Close the tickets resolved more than the auto-close setting's days ago (0: never).
+
+    Each closes in its own transaction, with a history event and the customer's closing mail;
+    one changed meanwhile (or closed by a concurrent run) is skipped."""
+    days = settings.get("auto_close_days")
+    if not days or days <= 0:
+        return []
+    now = now or utcnow()
+    cutoff = now - timedelta(days=days)
+    ids = db.session.scalars(
+        select(Ticket.id).where(Ticket.status == "resolved", Ticket.resolved_at <= cutoff).order_by(Ticket.id)
+    ).all()
+    closed = []
+    for ticket_id in ids:
+        ticket = db.session.get(Ticket, ticket_id)
+        if ticket is None or ticket.status != "resolved":
+            continue
+        try:
+            with _Unit(ticket, ticket.version):
+                _bump(ticket, now)
+                _set_status(ticket, "closed", now=now,
+                            note=f"Closed automatically {days} days after it was resolved")
+                notify.closed(ticket, None, automatic=True)
+            closed.append(ticket)
+        except Conflict:
+            continue
+    return closed
 
 
 def customer_reply(ticket: Ticket, body: str, *, uploads=()) -> ThreadEntry:

@@ -8,6 +8,7 @@ from flask import current_app, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from . import settings, theme
 from .extensions import db, login_manager
 from .htmx import is_partial, render
 from .models import Agent, STATUS_LABELS, utcnow
@@ -27,7 +28,7 @@ def load_agent(identity: str):
 
 
 def _local(value: datetime) -> datetime:
-    tz = ZoneInfo(current_app.config["HELPDESK_TIMEZONE"])
+    tz = ZoneInfo(settings.get("timezone"))
     return value.replace(tzinfo=timezone.utc).astimezone(tz)
 
 
@@ -75,10 +76,18 @@ def init_app(app):
     app.jinja_env.filters.update(dt=format_datetime, ago=ago, filesize=filesize, due_text=due_text)
     app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, now=utcnow)
     app.after_request(add_security_headers)
+    theme.init_app(app)
+
+    @app.before_request
+    def body_limit():
+        """The upload limit follows the attachment settings an admin may change at any time."""
+        if request.method in ("POST", "PUT", "PATCH") and current_app.config.get("HELPDESK_BODY_LIMIT_FROM_SETTINGS"):
+            mb, count = settings.get("max_attachment_mb"), settings.get("max_attachments")
+            request.max_content_length = (count * mb + 2) * 1024 * 1024
 
     @app.context_processor
     def desk():
-        return {"desk_name": current_app.config["HELPDESK_NAME"]}
+        return {"desk_name": settings.get("desk_name"), "theme_version": settings.get("theme_version")}
 
     @app.errorhandler(LifecycleError)
     def lifecycle_error(exc: LifecycleError):
@@ -91,7 +100,7 @@ def init_app(app):
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if exc.code == 413:
-            limit = current_app.config["HELPDESK_MAX_ATTACHMENT_MB"]
+            limit = settings.get("max_attachment_mb")
             return _error_page(413, f"That upload is too large. Each file may be at most {limit} MB.")
         if exc.code and exc.code < 400:
             return exc

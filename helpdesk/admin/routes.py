@@ -1,4 +1,5 @@
 """The admin area: the desk's health at a glance, the mail outbox, the local dev mailbox.
+(config.py and extra.py: the desk's configuration, settings and audit log.)
 
 Managers and admins may look; only admins may change anything.
 """
@@ -32,6 +33,8 @@ def staff_only():
         return login_manager.unauthorized()
     if not current_user.is_manager:
         abort(403, "The admin area is for managers and administrators.")
+    if request.method not in ("GET", "HEAD"):
+        admin_only()
 
 
 def admin_only():

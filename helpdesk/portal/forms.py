@@ -103,7 +103,7 @@ class NewTicketForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.topic.choices = [("", "Choose a topic…")] + [(t.id, t.name) for t in public_topics()]
+        self.topic.choices = [("", "Choose a topic…")] + [(t.id, t.full_name) for t in public_topics()]
         self.priority.choices = [
             (p.id, p.name) for p in db.session.scalars(select(Priority).order_by(Priority.urgency))
         ]

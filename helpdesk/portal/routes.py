@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import tickets
+from .. import settings, tickets
 from ..attachments import UploadError, check_files, path_for
 from ..extensions import db
 from ..htmx import is_partial, render
@@ -42,8 +42,7 @@ CUSTOMER_STATUS = {
 
 
 def _limits() -> dict:
-    cfg = current_app.config
-    return {"max_mb": cfg["HELPDESK_MAX_ATTACHMENT_MB"], "max_files": cfg["HELPDESK_MAX_ATTACHMENTS"]}
+    return {"max_mb": settings.get("max_attachment_mb"), "max_files": settings.get("max_attachments")}
 
 
 def _private(response):
@@ -65,7 +64,7 @@ def index():
 def _new_ticket_page(form: NewTicketForm, status: int = 200, problem: str | None = None):
     topic = public_topic(form.topic.data)
     if topic is not None and topic.customer_sets_priority and form.priority.data is None:
-        form.priority.data = topic.priority_id
+        form.priority.data = topic.effective_priority.id if topic.effective_priority else None
     files_dropped = status >= 400 and any(f.filename for f in request.files.getlist("attachments"))
     return render("portal/new_ticket.html", form=form, topic=topic, problem=problem,
                   files_dropped=files_dropped, status=status, **_limits())
@@ -128,7 +127,7 @@ def topic_fields():
     form.topic.data = topic.id if topic else None
     if topic is not None and topic.customer_sets_priority:
         chosen = request.args.get("priority")
-        form.priority.data = topic.priority_id
+        form.priority.data = topic.effective_priority.id if topic.effective_priority else None
         if chosen and chosen.isdigit() and int(chosen) in {pid for pid, _ in form.priority.choices}:
             form.priority.data = int(chosen)
     return render("portal/new_ticket.html", "topic_fields", form=form, topic=topic, **_limits())
