@@ -268,6 +268,12 @@ class Ticket(db.Model):
     closed_at: Mapped[Optional[datetime]]
     reopened_at: Mapped[Optional[datetime]]
     is_overdue: Mapped[bool] = mapped_column(default=False)
+    # The SLA clock (tickets._recompute_due): the first-response target, when the first agent
+    # answer came, and whether each target was met (None until known). For reports.
+    first_response_due_at: Mapped[Optional[datetime]]
+    first_responded_at: Mapped[Optional[datetime]]
+    first_response_breached: Mapped[Optional[bool]]
+    resolution_breached: Mapped[Optional[bool]]
     is_answered: Mapped[bool] = mapped_column(default=False)
     # Rotated to revoke every access link mailed so far.
     access_nonce: Mapped[str] = mapped_column(String(16), default=lambda: secrets.token_hex(8))
@@ -302,8 +308,14 @@ class Ticket(db.Model):
         return self.status in ACTIVE_STATUSES
 
     def overdue_at(self, now: datetime) -> bool:
-        """Past its due time and still being worked (exact, whatever the flag says)."""
-        return self.is_active and self.due_at is not None and self.due_at < now
+        """Past its resolution or first-response due time and still being worked (exact,
+        whatever the flag says)."""
+        if not self.is_active:
+            return False
+        if self.due_at is not None and self.due_at < now:
+            return True
+        return (self.first_responded_at is None and self.first_response_due_at is not None
+                and self.first_response_due_at < now)
 
 
 class ThreadEntry(db.Model):
@@ -415,3 +427,15 @@ class IdempotencyKey(db.Model):
     key: Mapped[str] = mapped_column(String(64))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SLAPause(db.Model):
+    """A stretch in which a ticket's resolution clock stood still: it awaited the customer.
+    `ended_at` is None while the ticket still waits."""
+
+    __tablename__ = "sla_pause"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[Optional[datetime]]
