@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Optional
 
 from flask_login import UserMixin
@@ -192,9 +192,12 @@ class SLAPlan(db.Model):
     def __str__(self):
         return f"{self.name} ({self.grace_hours} h)"
 
-    def due_from(self, start: datetime) -> datetime:
-        """Resolution due time for a clock started at `start` (24x7 schedule)."""
-        return start + timedelta(hours=self.grace_hours)
+    def due_from(self, start: datetime, desk_timezone: str = "UTC") -> datetime:
+        """Resolution due time for a clock started at `start`, without pauses, under this
+        plan's schedule (business hours count only open hours; see helpdesk/sla.py)."""
+        from . import sla
+
+        return sla.add_business_seconds(sla.schedule_for(self, desk_timezone), start, self.grace_hours * 3600)
 
 
 class SLAHoliday(db.Model):

@@ -249,3 +249,8 @@ def test_ticket_page_shows_first_response_and_the_paused_clock(clock, desk, make
     assert "In time (due" in page
     assert "Paused while awaiting the customer" in page
     assert "SLA clock paused" in page
+
+
+def test_plan_due_from_uses_the_schedule(office):
+    assert office.due_from(berlin(2026, 3, 20, 16, 0)) == berlin(2026, 3, 24, 16, 0)
+    assert SLAPlan(name="x", grace_hours=2, schedule="24x7").due_from(datetime(2026, 3, 21)) == datetime(2026, 3, 21, 2)
