@@ -58,6 +58,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     if cfg["HELPDESK_BACKGROUND_SENDER"] and not app.testing:
         from .outbox import start_background_sender
+        from .overdue import start_background_check
 
         start_background_sender(app)
+        start_background_check(app, cfg["HELPDESK_SLA_CHECK_SECONDS"])
     return app

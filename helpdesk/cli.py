@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app app seed-demo | create-user | mail send | mail retry-failed |
-tickets auto-close`."""
+tickets auto-close | sla check`."""
 from __future__ import annotations
 
 import threading
@@ -74,6 +74,31 @@ def tickets_auto_close():
         return
     closed = tickets.auto_close()
     click.echo(f"Closed {len(closed)} ticket{'' if len(closed) == 1 else 's'} resolved more than {days} days ago.")
+sla_cli = AppGroup("sla", help="SLA clocks: overdue detection.")
+
+
+@sla_cli.command("check")
+@click.option("--loop", is_flag=True, help="Keep running, checking every --interval seconds.")
+@click.option("--interval", default=None, type=float,
+              help="Seconds between checks with --loop (default: HELPDESK_SLA_CHECK_SECONDS).")
+def sla_check(loop: bool, interval: float | None):
+    """Flag tickets that went overdue, alert their agents and apply their plans' escalation.
+    Run it from cron every minute or so; several checks may run at once."""
+    from . import overdue
+    from .tickets import check_overdue
+
+    if loop:
+        interval = interval or current_app.config["HELPDESK_SLA_CHECK_SECONDS"]
+        click.echo(f"Checking for overdue tickets every {interval:g} s; Ctrl+C stops.")
+        try:
+            overdue.run_loop(current_app._get_current_object(), interval, threading.Event(), click.echo)
+        except KeyboardInterrupt:
+            pass
+        return
+    flagged = check_overdue()
+    for item in flagged:
+        click.echo(str(item))
+    click.echo(f"{len(flagged)} ticket{'' if len(flagged) == 1 else 's'} newly overdue.")
 
 
 @click.command("seed-demo")
@@ -122,5 +147,6 @@ def create_user(email: str, name: str, role: str, password: str):
 def register(app):
     app.cli.add_command(mail_cli)
     app.cli.add_command(tickets_cli)
+    app.cli.add_command(sla_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)

@@ -56,6 +56,7 @@ def from_environment(instance_path: str) -> dict:
         "HELPDESK_AUTO_CLOSE_DAYS": _int(env("HELPDESK_AUTO_CLOSE_DAYS"), 0),
         "HELPDESK_ACCESS_LINK_DAYS": _int(env("HELPDESK_ACCESS_LINK_DAYS"), 90),
         "HELPDESK_BACKGROUND_SENDER": _bool(env("HELPDESK_BACKGROUND_SENDER")),
+        "HELPDESK_SLA_CHECK_SECONDS": max(_int(env("HELPDESK_SLA_CHECK_SECONDS"), 60), 1),
         "HELPDESK_DEV_MAILBOX": env("HELPDESK_DEV_MAILBOX") or "",
         "MAIL_SERVER": env("MAIL_SERVER") or "localhost",
         "MAIL_PORT": _int(env("MAIL_PORT"), 25),

@@ -36,8 +36,11 @@ def seed() -> None:
     ensure_priorities()
     prio = {p.key: p for p in db.session.scalars(select(Priority))}
     sla = {
-        name: SLAPlan(name=name, grace_hours=hours)
-        for name, hours in (("Emergency", 2), ("Priority", 8), ("Standard", 48))
+        "Emergency": SLAPlan(name="Emergency", grace_hours=2),
+        "Priority": SLAPlan(name="Priority", grace_hours=8, first_response_hours=1),
+        # 48 business hours, Monday to Friday 09:00-17:00 in the desk's time zone.
+        "Standard": SLAPlan(name="Standard", grace_hours=48, schedule="business", business_days="0,1,2,3,4",
+                            opens_at="09:00", closes_at="17:00", timezone=""),
     }
     db.session.add_all(sla.values())
     depts = {

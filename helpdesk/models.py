@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Optional
 
 from flask_login import UserMixin
@@ -192,9 +192,12 @@ class SLAPlan(db.Model):
     def __str__(self):
         return f"{self.name} ({self.grace_hours} h)"
 
-    def due_from(self, start: datetime) -> datetime:
-        """Resolution due time for a clock started at `start` (24x7 schedule)."""
-        return start + timedelta(hours=self.grace_hours)
+    def due_from(self, start: datetime, desk_timezone: str = "UTC") -> datetime:
+        """Resolution due time for a clock started at `start`, without pauses, under this
+        plan's schedule (business hours count only open hours; see helpdesk/sla.py)."""
+        from . import sla
+
+        return sla.add_business_seconds(sla.schedule_for(self, desk_timezone), start, self.grace_hours * 3600)
 
 
 class SLAHoliday(db.Model):
@@ -323,6 +326,12 @@ class Ticket(db.Model):
     closed_at: Mapped[Optional[datetime]]
     reopened_at: Mapped[Optional[datetime]]
     is_overdue: Mapped[bool] = mapped_column(default=False)
+    # The SLA clock (tickets._recompute_due): the first-response target, when the first agent
+    # answer came, and whether each target was met (None until known). For reports.
+    first_response_due_at: Mapped[Optional[datetime]]
+    first_responded_at: Mapped[Optional[datetime]]
+    first_response_breached: Mapped[Optional[bool]]
+    resolution_breached: Mapped[Optional[bool]]
     is_answered: Mapped[bool] = mapped_column(default=False)
     # Rotated to revoke every access link mailed so far.
     access_nonce: Mapped[str] = mapped_column(String(16), default=lambda: secrets.token_hex(8))
@@ -357,8 +366,14 @@ class Ticket(db.Model):
         return self.status in ACTIVE_STATUSES
 
     def overdue_at(self, now: datetime) -> bool:
-        """Past its due time and still being worked (exact, whatever the flag says)."""
-        return self.is_active and self.due_at is not None and self.due_at < now
+        """Past its resolution or first-response due time and still being worked (exact,
+        whatever the flag says)."""
+        if not self.is_active:
+            return False
+        if self.due_at is not None and self.due_at < now:
+            return True
+        return (self.first_responded_at is None and self.first_response_due_at is not None
+                and self.first_response_due_at < now)
 
 
 class ThreadEntry(db.Model):
@@ -495,3 +510,13 @@ class AuditEntry(db.Model):
     field: Mapped[str] = mapped_column(String(64))
     old: Mapped[Optional[str]] = mapped_column(String(500))
     new: Mapped[Optional[str]] = mapped_column(String(500))
+class SLAPause(db.Model):
+    """A stretch in which a ticket's resolution clock stood still: it awaited the customer.
+    `ended_at` is None while the ticket still waits."""
+
+    __tablename__ = "sla_pause"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[Optional[datetime]]

@@ -66,14 +66,17 @@ def _to_customer(ticket, event, subject, template, **context):
            link=customer_link(ticket), name=ticket.customer.name, **context)
 
 
-def _to_agents(ticket, event, agents, subject, template, exclude=None, **context):
+def _to_agents(ticket, event, agents, subject, template, exclude=None, **context) -> list[str]:
     seen = set()
+    sent = []
     for agent in agents:
         if agent is None or not agent.active or agent.id in seen or (exclude and agent.id == exclude.id):
             continue
         seen.add(agent.id)
         _queue(ticket, event, agent.email, subject, template,
                link=agent_link(ticket), name=agent.name, **context)
+        sent.append(agent.email)
+    return sent
 
 
 def _department_agents(ticket: Ticket) -> list[Agent]:
@@ -123,9 +126,9 @@ def claimed(ticket: Ticket, agent: Agent) -> None:
                  agent=agent)
 
 
-def team_assigned(ticket: Ticket, team: Team, actor: Agent | None) -> None:
+def team_assigned(ticket: Ticket, team: Team, actor: Agent | None, by: str | None = None) -> None:
     _to_agents(ticket, "team_assigned", _team_agents(team), f"Assigned to {team.name}: {ticket.subject}",
-               "team_agent", exclude=actor, team=team, actor=actor)
+               "team_agent", exclude=actor, team=team, actor=actor, by=by)
 
 
 def transferred(ticket: Ticket, actor: Agent) -> None:
@@ -170,6 +173,15 @@ def customer_replied(ticket: Ticket, entry, reopened: bool = False) -> None:
     subject = f"{'Reopened by the customer' if reopened else 'Customer replied'}: {ticket.subject}"
     _to_agents(ticket, "customer_replied", _responsible(ticket), subject, "customer_replied_agent",
                entry=entry, reopened=reopened)
+
+
+def overdue(ticket: Ticket, target: str, due, escalation: list[str]) -> list[str]:
+    """The overdue alert: to the assignee and the department manager (else whoever is
+    responsible for the ticket). Returns the addresses it went to."""
+    recipients = [a for a in (ticket.assignee, ticket.department.manager) if a is not None and a.active]
+    return _to_agents(ticket, "overdue", recipients or _responsible(ticket),
+                      f"Overdue ({target}): {ticket.subject}", "overdue_agent",
+                      target=target, due=due, escalation=escalation)
 
 
 def access_link(ticket: Ticket) -> None:

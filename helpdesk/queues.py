@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .models import ACTIVE_STATUSES, Agent, Customer, Department, HelpTopic, Priority, Ticket, utcnow
-from .tickets import visibility_clause
+from .tickets import overdue_clause, visibility_clause
 
 PAGE_SIZE = 25
 SEARCH_MAX = 100
@@ -33,7 +33,7 @@ QUEUES: dict[str, Queue] = {
     "open": Queue("Open", lambda agent, now: Ticket.status.in_(("new", "open", "escalated"))),
     "mine": Queue("My tickets", lambda agent, now: and_(Ticket.assignee_id == agent.id, _active)),
     "unassigned": Queue("Unassigned", lambda agent, now: and_(Ticket.assignee_id.is_(None), _active)),
-    "overdue": Queue("Overdue", lambda agent, now: and_(_active, Ticket.due_at < now)),
+    "overdue": Queue("Overdue", lambda agent, now: overdue_clause(now)),
     "pending": Queue("Awaiting customer", lambda agent, now: Ticket.status == "pending"),
     "escalated": Queue("Escalated", lambda agent, now: Ticket.status == "escalated"),
     "closed": Queue("Closed", lambda agent, now: Ticket.status.in_(("resolved", "closed"))),

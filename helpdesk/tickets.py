@@ -6,18 +6,21 @@ writes its history and queues the mails the change causes. Views call these and 
 """
 from __future__ import annotations
 
+import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfoNotFoundError
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import attachments, notify, settings
+from . import attachments, notify, settings, sla
 from .extensions import db
 from .models import (
     ACTIVE_STATUSES,
+    DONE_STATUSES,
     STATUS_LABELS,
     Agent,
     Attachment,
@@ -27,6 +30,7 @@ from .models import (
     HelpTopic,
     IdempotencyKey,
     Priority,
+    SLAPause,
     SLAPlan,
     Team,
     ThreadEntry,
@@ -36,6 +40,8 @@ from .models import (
     utcnow,
 )
 from .text import one_line, render_body
+
+log = logging.getLogger(__name__)
 
 SUBJECT_MAX = 200
 BODY_MAX = 20000
@@ -222,15 +228,105 @@ def _set_status(ticket, status, *, agent=None, customer=None, now, note=None):
         ticket.resolved_at = None
         ticket.closed_at = None
         _recompute_due(ticket, now)
+    # The SLA clock: stops on resolving or closing, stands still while awaiting the customer.
+    if old in ACTIVE_STATUSES and status in DONE_STATUSES:
+        _stop_clock(ticket, now)
+    elif status == "pending":
+        db.session.add(SLAPause(ticket_id=ticket.id, started_at=now))
+        _recompute_due(ticket, now)
+    elif old == "pending":
+        _end_pause(ticket, now)
+        _recompute_due(ticket, now)
     _event(ticket, "status", agent=agent, customer=customer, old=STATUS_LABELS[old],
            new=STATUS_LABELS[status], note=note, now=now)
 
 
+# --- the SLA clock -----------------------------------------------------------------------
+
+
+def schedule(plan: SLAPlan | None) -> sla.Schedule:
+    """The plan's schedule; a blank time zone is the desk's. A plan whose schedule cannot be
+    read counts around the clock (and says so in the log) rather than stopping the desk."""
+    try:
+        return sla.schedule_for(plan, settings.get("timezone"))
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        log.warning("SLA plan %r has an unreadable schedule (%s); counting 24x7", plan.name, exc)
+        return sla.Schedule()
+
+
+def _pauses(ticket: Ticket, since: datetime) -> list[tuple[datetime, datetime | None]]:
+    if ticket.id is None:
+        return []
+    rows = db.session.execute(
+        select(SLAPause.started_at, SLAPause.ended_at).where(
+            SLAPause.ticket_id == ticket.id, or_(SLAPause.ended_at.is_(None), SLAPause.ended_at > since)
+        )
+    ).all()
+    return [(started, ended) for started, ended in rows]
+
+
+def _end_pause(ticket: Ticket, now: datetime) -> None:
+    db.session.execute(
+        update(SLAPause).where(SLAPause.ticket_id == ticket.id, SLAPause.ended_at.is_(None)).values(ended_at=now)
+    )
+
+
 def _recompute_due(ticket: Ticket, now: datetime) -> None:
-    """Due time from the SLA plan, counted from creation or the last reopening."""
-    start = ticket.reopened_at or ticket.created_at or now
-    ticket.due_at = ticket.sla.due_from(start) if ticket.sla else None
-    ticket.is_overdue = ticket.due_at is not None and ticket.due_at < now and ticket.is_active
+    """Due times from the SLA plan's schedule: resolution counted from creation or the last
+    reopening, minus the time spent awaiting the customer (None while it still waits); first
+    response counted from creation, until the first answer."""
+    plan = ticket.sla
+    if plan is None:
+        ticket.due_at = None
+        if ticket.first_responded_at is None:
+            ticket.first_response_due_at = None
+    else:
+        hours = schedule(plan)
+        start = ticket.reopened_at or ticket.created_at or now
+        ticket.due_at, _ = sla.due_with_pauses(hours, start, plan.grace_hours * 3600, _pauses(ticket, start))
+        if ticket.first_responded_at is None:
+            ticket.first_response_due_at = (
+                sla.add_business_seconds(hours, ticket.created_at or now, plan.first_response_hours * 3600)
+                if plan.first_response_hours else None
+            )
+    _clear_overdue(ticket, now)
+
+
+def _clear_overdue(ticket: Ticket, now: datetime) -> None:
+    """The overdue flag goes once nothing is past due any more. Only check_overdue sets it."""
+    if ticket.is_overdue and not ticket.overdue_at(now):
+        ticket.is_overdue = False
+
+
+def _stop_clock(ticket: Ticket, now: datetime) -> None:
+    """Resolved or closed: record whether the resolution target was met."""
+    _end_pause(ticket, now)
+    if ticket.sla is not None:
+        late = ticket.due_at is not None and ticket.due_at < now
+        # Once breached, a ticket stays breached, even if it is reopened and resolved in time.
+        ticket.resolution_breached = bool(ticket.resolution_breached) or late
+    ticket.is_overdue = False
+
+
+def _first_response(ticket: Ticket, now: datetime) -> None:
+    """The first agent answer the customer sees: record when, and whether it was in time."""
+    if ticket.first_responded_at is not None:
+        return
+    ticket.first_responded_at = now
+    if ticket.first_response_due_at is not None:
+        ticket.first_response_breached = ticket.first_response_due_at < now
+    _clear_overdue(ticket, now)
+
+
+def overdue_clause(now: datetime):
+    """SQL condition: being worked and past the resolution or first-response due time."""
+    return and_(
+        Ticket.status.in_(ACTIVE_STATUSES),
+        or_(
+            Ticket.due_at < now,
+            and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
+        ),
+    )
 
 
 def _body(text: str, what: str = "message") -> str:
@@ -428,7 +524,7 @@ def _next_in_rotation(topic: HelpTopic, team: Team) -> Agent | None:
     return chosen
 
 
-def _assign(ticket, agent_to, team_to, *, actor, now):
+def _assign(ticket, agent_to, team_to, *, actor, now, by=None):
     if agent_to is not None and agent_to.id != ticket.assignee_id:
         old = ticket.assignee.name if ticket.assignee else None
         ticket.assignee = agent_to
@@ -438,7 +534,7 @@ def _assign(ticket, agent_to, team_to, *, actor, now):
         old = ticket.team.name if ticket.team else None
         ticket.team = team_to
         _event(ticket, "team", agent=actor, old=old, new=team_to.name, now=now)
-        notify.team_assigned(ticket, team_to, actor)
+        notify.team_assigned(ticket, team_to, actor, by=by)
     if ticket.status == "new" and ticket.assignee is not None:
         _set_status(ticket, "open", agent=actor, now=now)
 
@@ -545,6 +641,7 @@ def reply(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_versi
         _bump(ticket, now)
         entry = _add_entry(ticket, "reply", body, agent=agent, uploads=uploads, now=now, stored=unit.stored)
         ticket.is_answered = True
+        _first_response(ticket, now)
         _event(ticket, "replied", agent=agent, now=now)
         if ticket.assignee is None:
             ticket.assignee = agent
@@ -578,6 +675,7 @@ def request_info(agent: Agent, ticket: Ticket, body: str, *, uploads=(),
         _bump(ticket, now)
         entry = _add_entry(ticket, "reply", body, agent=agent, uploads=uploads, now=now, stored=unit.stored)
         ticket.is_answered = True
+        _first_response(ticket, now)
         if ticket.assignee is None:
             ticket.assignee = agent
             _event(ticket, "claimed", agent=agent, new=agent.name, now=now)
@@ -632,6 +730,7 @@ def resolve(agent: Agent, ticket: Ticket, resolution: str, *, uploads=(),
         _bump(ticket, now)
         entry = _add_entry(ticket, "reply", body, agent=agent, uploads=uploads, now=now, stored=unit.stored)
         ticket.is_answered = True
+        _first_response(ticket, now)
         if ticket.assignee is None:
             ticket.assignee = agent
         _set_status(ticket, "resolved", agent=agent, now=now)
@@ -789,3 +888,91 @@ def send_status_link(number: str, email: str) -> bool:
     db.session.commit()
     return True
 
+
+
+# --- overdue detection ------------------------------------------------------------------------
+
+
+@dataclass
+class Flagged:
+    """What check_overdue did to one ticket."""
+
+    number: str
+    target: str  # "first response" or "resolution"
+    mailed: list[str] = field(default_factory=list)
+    escalation: list[str] = field(default_factory=list)
+
+    def __str__(self):
+        parts = [f"#{self.number} is overdue ({self.target})"]
+        parts += self.escalation
+        parts.append(f"alert mailed to {', '.join(self.mailed)}" if self.mailed else "no alert mailed")
+        return "; ".join(parts)
+
+
+def check_overdue(now: datetime | None = None) -> list[Flagged]:
+    """Flag every ticket that crossed a due time since the last check: history event, alert
+    mail, the plan's escalation. Safe to run in several places at once: a ticket is claimed
+    with an UPDATE that only succeeds while it is not yet flagged, so each is done once."""
+    now = now or utcnow()
+    candidates = db.session.scalars(
+        select(Ticket.id).where(overdue_clause(now), Ticket.is_overdue.is_(False)).order_by(Ticket.id)
+    ).all()
+    db.session.rollback()
+    done = []
+    for ticket_id in candidates:
+        flagged = _mark_overdue(ticket_id, now)
+        if flagged is not None:
+            done.append(flagged)
+    return done
+
+
+def _mark_overdue(ticket_id: int, now: datetime) -> Flagged | None:
+    """One ticket, one transaction: the claim, the event, the mails and the escalation."""
+    try:
+        claim = db.session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.is_overdue.is_(False), overdue_clause(now))
+            .values(is_overdue=True, version=Ticket.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if claim.rowcount != 1:  # someone else flagged it, or it was answered meanwhile
+            db.session.rollback()
+            return None
+        ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+        if ticket.due_at is not None and ticket.due_at < now:
+            target, due = "resolution", ticket.due_at
+        else:
+            target, due = "first response", ticket.first_response_due_at
+        _event(ticket, "overdue", new="Resolution" if target == "resolution" else "First response",
+               note=f"Due {due:%Y-%m-%d %H:%M} UTC, not met", now=now)
+        flagged = Flagged(ticket.number, target)
+        plan = ticket.sla
+        if plan is not None:
+            flagged.escalation = _escalate_overdue(ticket, plan, now)
+            if plan.overdue_alerts:
+                flagged.mailed = notify.overdue(ticket, target, due, flagged.escalation)
+        db.session.commit()
+        return flagged
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _escalate_overdue(ticket: Ticket, plan: SLAPlan, now: datetime) -> list[str]:
+    """The plan's escalation, written to the history as done by the system."""
+    done = []
+    if plan.escalate_raise_priority:
+        higher = db.session.scalar(
+            select(Priority).where(Priority.urgency > ticket.urgency).order_by(Priority.urgency).limit(1)
+        )
+        if higher is not None:
+            _event(ticket, "priority", old=ticket.priority.name, new=higher.name,
+                   note="Raised one step: overdue under the SLA plan", now=now)
+            ticket.priority = higher
+            ticket.urgency = higher.urgency
+            done.append(f"priority raised to {higher.name}")
+    team = plan.escalate_team
+    if team is not None and team.active and team.id != ticket.team_id:
+        _assign(ticket, None, team, actor=None, now=now, by=f"The SLA plan {plan.name}")
+        done.append(f"handed to the team {team.name}")
+    return done

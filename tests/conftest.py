@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 import threading
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -229,3 +230,26 @@ def login(client, desk):
         return client
 
     return do
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The lifecycle's clock, under the test's control: clock.set(datetime), clock.advance(hours=1).
+    Starts on Monday 2026-03-23 08:00 UTC."""
+
+    class Clock:
+        def __init__(self):
+            self.now = datetime(2026, 3, 23, 8, 0)
+
+        def __call__(self):
+            return self.now
+
+        def set(self, value):
+            self.now = value
+
+        def advance(self, **delta):
+            self.now += timedelta(**delta)
+
+    fixed = Clock()
+    monkeypatch.setattr(tickets, "utcnow", fixed)
+    return fixed
