@@ -415,3 +415,6 @@ class IdempotencyKey(db.Model):
     key: Mapped[str] = mapped_column(String(64))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+from .live_models import DeskState, Presence  # noqa: E402,F401  (tables of the live agent panel)
