@@ -21,14 +21,14 @@ def ticket_live(number):
         abort(400, "This page is out of date; reload it.")
     version = live.ticket_version(number)
     if version is None:
-        abort(404, "There is no such ticket, or it is not one of yours to see.")
+        return _gone(number)
     tag = live.etag("ticket", live.request_key(), version)
     not_modified = live.unchanged(tag)
     if not_modified:
         return not_modified
     ticket = find_ticket(number, full=True)
     if ticket is None:  # moved out of this agent's sight meanwhile
-        return render("agent/ticket.html", "gone_notice", status=STOP_POLLING, number=number.upper())
+        return _gone(number)
     since = int(since)
     changes = [e for e in ticket.events if e.version > since]
     blocks = ["live_poller", "ticket_head", "thread", "history", "changed_notice"]
@@ -37,6 +37,11 @@ def ticket_live(number):
     response = render("agent/ticket.html", *blocks, ticket=ticket, since=since, changes=changes, oob=True,
                       actions=tickets.available_actions(current_user, ticket))
     return live.tagged(response, tag)
+
+
+def _gone(number: str):
+    """Not (or no longer) the agent's to see: the same answer whether it exists or not."""
+    return render("agent/ticket.html", "gone_notice", status=STOP_POLLING, number=number.upper())
 
 
 @bp.post("/tickets/<number>/presence")
