@@ -53,6 +53,7 @@ def from_environment(instance_path: str) -> dict:
         "HELPDESK_MAX_ATTACHMENT_MB": _int(env("HELPDESK_MAX_ATTACHMENT_MB"), 10),
         "HELPDESK_MAX_ATTACHMENTS": _int(env("HELPDESK_MAX_ATTACHMENTS"), 5),
         "HELPDESK_REOPEN_DAYS": _int(env("HELPDESK_REOPEN_DAYS"), 14),
+        "HELPDESK_LIVE_SECONDS": max(1, _int(env("HELPDESK_LIVE_SECONDS"), 3)),
         "HELPDESK_ACCESS_LINK_DAYS": _int(env("HELPDESK_ACCESS_LINK_DAYS"), 90),
         "HELPDESK_BACKGROUND_SENDER": _bool(env("HELPDESK_BACKGROUND_SENDER")),
         "HELPDESK_DEV_MAILBOX": env("HELPDESK_DEV_MAILBOX") or "",

@@ -117,7 +117,7 @@ def tagged(response, tag: str):
 
 
 def poll_seconds() -> int:
-    return current_app.config.get("HELPDESK_LIVE_SECONDS", 3)
+    return current_app.config["HELPDESK_LIVE_SECONDS"]
 
 
 # --- presence ------------------------------------------------------------------------------

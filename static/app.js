@@ -188,7 +188,14 @@
   }
 
   document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "results") { rememberPicks(); }
+    var detail = event.detail;
+    if (!detail.target || detail.target.id !== "results") { return; }
+    var elt = detail.requestConfig && detail.requestConfig.elt;
+    if (elt && elt.id === "bulk" && detail.xhr && detail.xhr.status === 200) {
+      picked = {}; // done: start the next selection afresh
+    } else {
+      rememberPicks();
+    }
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
@@ -198,13 +205,11 @@
     markNewItems();
     updatePresenceState();
     if (fromLiveRegion(detail)) { return; } // never move focus on a refresh nobody asked for
-    var target = detail.target && detail.target.isConnected ? detail.target : null;
+    var target = detail.target && (detail.target.isConnected ? detail.target
+      : detail.target.id && document.getElementById(detail.target.id));
     var scope = target || document;
-    var focus = $("[data-autofocus]", scope) || $("[role=alert]", scope);
-    if (!focus) {
-      var flash = $("#flash .flash");
-      if (flash && detail.requestConfig && detail.requestConfig.verb !== "get") { focus = flash; }
-    }
+    var focus = $("[data-autofocus]", scope) || (target && $("[role=alert]", target));
+    if (!focus && detail.requestConfig && detail.requestConfig.verb !== "get") { focus = $("#flash .flash"); }
     if (!focus && (document.activeElement === document.body || !document.activeElement)) {
       focus = document.getElementById(detail.target && detail.target.id) || $("#results");
     }
