@@ -90,9 +90,12 @@ def request_key() -> str:
 
 
 def etag(region: str, key: str, version: int) -> str:
-    """The region's ETag for this agent: changes with the data, the minute and the sign-in."""
-    minute = int(time.time() // 60)
-    raw = f"{region}|{key}|{current_user.get_id()}|{version}|{minute}"
+    """The region's ETag for this agent: changes with the data, the minute and the sign-in.
+    Each agent's minute starts at another second, so the clock's re-renders are spread out."""
+    identity = current_user.get_id()
+    offset = int(hashlib.sha256(identity.encode()).hexdigest()[:8], 16) % 60
+    minute = int((time.time() + offset) // 60)
+    raw = f"{region}|{key}|{identity}|{version}|{minute}"
     return region[0] + hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
