@@ -54,6 +54,7 @@ def from_environment(instance_path: str) -> dict:
         "HELPDESK_MAX_ATTACHMENTS": _int(env("HELPDESK_MAX_ATTACHMENTS"), 5),
         "HELPDESK_REOPEN_DAYS": _int(env("HELPDESK_REOPEN_DAYS"), 14),
         "HELPDESK_AUTO_CLOSE_DAYS": _int(env("HELPDESK_AUTO_CLOSE_DAYS"), 0),
+        "HELPDESK_LIVE_SECONDS": max(1, _int(env("HELPDESK_LIVE_SECONDS"), 3)),
         "HELPDESK_ACCESS_LINK_DAYS": _int(env("HELPDESK_ACCESS_LINK_DAYS"), 90),
         "HELPDESK_BACKGROUND_SENDER": _bool(env("HELPDESK_BACKGROUND_SENDER")),
         "HELPDESK_SLA_CHECK_SECONDS": max(_int(env("HELPDESK_SLA_CHECK_SECONDS"), 60), 1),

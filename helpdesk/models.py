@@ -520,3 +520,4 @@ class SLAPause(db.Model):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
     started_at: Mapped[datetime]
     ended_at: Mapped[Optional[datetime]]
+from .live_models import DeskState, Presence  # noqa: E402,F401  (tables of the live agent panel)

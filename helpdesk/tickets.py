@@ -39,6 +39,7 @@ from .models import (
     team_members,
     utcnow,
 )
+from . import live  # noqa: F401,E402  (every ticket change bumps the desk's change counter)
 from .text import one_line, render_body
 
 log = logging.getLogger(__name__)

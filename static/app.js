@@ -1,11 +1,283 @@
 // Small progressive enhancements; every page works without this file.
 (function () {
   "use strict";
-  // After an htmx swap, move focus to a swapped element that asks for it (data-autofocus),
-  // so keyboard and screen-reader users land on the result of their action.
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+
+  function announce(text) {
+    var status = document.getElementById("live-status");
+    if (status && text) { status.textContent = text; }
+  }
+
+  function isTyping(target) {
+    if (!target || !target.tagName) { return false; }
+    var tag = target.tagName.toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
+  }
+
+  // --- live lists: mark rows and thread entries that were not there before ------------------
+
+  // What each live list showed last: {region id: {key: ..., ids: {id: text}}}.
+  var shown = {};
+
+  function snapshotLists() {
+    var now = {};
+    $$("[data-live-list]").forEach(function (list) {
+      var region = list.closest("[id]");
+      if (!region) { return; }
+      var ids = {};
+      Array.prototype.forEach.call(list.children, function (item) {
+        if (item.id) { ids[item.id] = item; }
+      });
+      now[region.id] = { key: region.getAttribute("data-live-key") || region.id, ids: ids, list: list };
+    });
+    return now;
+  }
+
+  function markNewItems() {
+    var now = snapshotLists();
+    Object.keys(now).forEach(function (regionId) {
+      var before = shown[regionId], after = now[regionId];
+      if (!before || before.key !== after.key) { return; }
+      var added = [], removed = [];
+      Object.keys(after.ids).forEach(function (id) {
+        if (!before.ids[id]) {
+          added.push(after.ids[id]);
+          after.ids[id].classList.add("is-new");
+        }
+      });
+      Object.keys(before.ids).forEach(function (id) { if (!after.ids[id]) { removed.push(id); } });
+      if (regionId === "results" && (added.length || removed.length)) {
+        var parts = [];
+        if (added.length) {
+          parts.push(added.length === 1 ? "New in this queue: #" + added[0].getAttribute("data-number")
+            : added.length + " new tickets in this queue");
+        }
+        if (removed.length) {
+          parts.push(removed.length === 1 ? "#" + removed[0].replace(/^row-/, "") + " left this queue"
+            : removed.length + " tickets left this queue");
+        }
+        announce(parts.join(". ") + ".");
+      }
+    });
+    var stored = {};
+    Object.keys(now).forEach(function (regionId) {
+      var ids = {};
+      Object.keys(now[regionId].ids).forEach(function (id) { ids[id] = true; });
+      stored[regionId] = { key: now[regionId].key, ids: ids };
+    });
+    shown = stored;
+  }
+
+  document.addEventListener("animationend", function (event) {
+    if (event.target.classList && event.target.classList.contains("is-new")) {
+      event.target.classList.remove("is-new");
+    }
+  });
+
+  // --- queue: selection for bulk actions, kept across live refreshes -----------------------
+
+  var picked = {};      // ticket numbers ticked
+  var currentRow = null; // ticket number of the row j/k chose
+
+  function rows() { return $$("#results tbody tr[data-number]"); }
+
+  function rememberPicks() {
+    $$("#results input[name=ticket]").forEach(function (box) {
+      var number = box.closest("tr").getAttribute("data-number");
+      if (box.checked) { picked[number] = true; } else { delete picked[number]; }
+    });
+  }
+
+  function restorePicks() {
+    var boxes = $$("#results input[name=ticket]");
+    var present = {};
+    boxes.forEach(function (box) {
+      var number = box.closest("tr").getAttribute("data-number");
+      present[number] = true;
+      box.checked = !!picked[number];
+    });
+    Object.keys(picked).forEach(function (number) { if (!present[number]) { delete picked[number]; } });
+    updateSelectedCount();
+  }
+
+  function updateSelectedCount() {
+    var label = document.getElementById("bulk-selected");
+    if (!label) { return; }
+    var boxes = $$("#results input[name=ticket]");
+    var count = boxes.filter(function (b) { return b.checked; }).length;
+    label.textContent = count ? count + (count === 1 ? " ticket selected." : " tickets selected.")
+      : "Tick tickets below to change several at once.";
+    var all = document.getElementById("pick-all");
+    if (all) {
+      all.checked = count > 0 && count === boxes.length;
+      all.indeterminate = count > 0 && count < boxes.length;
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("[data-pick-all]")) {
+      $$("#results input[name=ticket]").forEach(function (box) { box.checked = target.checked; });
+    }
+    if (target.closest && target.closest("#results")) {
+      rememberPicks();
+      updateSelectedCount();
+    }
+  });
+
+  function markCurrentRow() {
+    rows().forEach(function (row) {
+      row.classList.toggle("kb-current", row.getAttribute("data-number") === currentRow);
+    });
+  }
+
+  function moveRow(step) {
+    var list = rows();
+    if (!list.length) { return; }
+    var index = -1;
+    list.forEach(function (row, i) { if (row.getAttribute("data-number") === currentRow) { index = i; } });
+    index = index < 0 ? (step > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, index + step));
+    currentRow = list[index].getAttribute("data-number");
+    markCurrentRow();
+    var link = $("td.subject a", list[index]);
+    if (link) { link.focus(); }
+    list[index].scrollIntoView({ block: "nearest" });
+  }
+
+  // --- the ticket page: presence (viewing or typing) -----------------------------------------
+
+  function composing() {
+    return $$("#ticket .composer textarea, #ticket .ticket-actions textarea").some(function (area) {
+      return area.value.trim() !== "";
+    });
+  }
+
+  function updatePresenceState() {
+    var state = document.getElementById("presence-state");
+    if (!state) { return; }
+    var next = composing() ? "typing" : "viewing";
+    if (state.value !== next) {
+      state.value = next;
+      if (window.htmx) { window.htmx.trigger(document.body, "presence-changed"); }
+    }
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.tagName === "TEXTAREA" && event.target.closest("#ticket")) { updatePresenceState(); }
+  });
+
+  window.addEventListener("pagehide", function () {
+    var box = document.getElementById("presence");
+    if (!box || !navigator.sendBeacon) { return; }
+    var data = new FormData();
+    try {
+      data.append("csrf_token", JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]);
+    } catch (e) { return; }
+    data.append("leave", "1");
+    navigator.sendBeacon(box.getAttribute("data-leave-url"), data);
+  });
+
+  // --- after htmx swaps: restore what a background refresh must not take away, and move focus
+  // where a person's own action leads ----------------------------------------------------------
+
+  function fromLiveRegion(detail) {
+    var elt = detail && detail.requestConfig && detail.requestConfig.elt;
+    return !!(elt && elt.hasAttribute && elt.hasAttribute("data-live"));
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (!detail.target || detail.target.id !== "results") { return; }
+    var elt = detail.requestConfig && detail.requestConfig.elt;
+    if (elt && elt.id === "bulk" && detail.xhr && detail.xhr.status === 200) {
+      picked = {}; // done: start the next selection afresh
+    } else {
+      rememberPicks();
+    }
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
-    var target = event.detail.elt;
-    var focus = target && target.querySelector ? target.querySelector("[data-autofocus]") : null;
-    if (focus) { focus.focus(); }
+    var detail = event.detail || {};
+    restorePicks();
+    markCurrentRow();
+    markNewItems();
+    updatePresenceState();
+    if (fromLiveRegion(detail)) { return; } // never move focus on a refresh nobody asked for
+    var target = detail.target && (detail.target.isConnected ? detail.target
+      : detail.target.id && document.getElementById(detail.target.id));
+    var scope = target || document;
+    var focus = $("[data-autofocus]", scope) || (target && $("[role=alert]", target));
+    if (!focus && detail.requestConfig && detail.requestConfig.verb !== "get") { focus = $("#flash .flash"); }
+    if (!focus && (document.activeElement === document.body || !document.activeElement)) {
+      focus = document.getElementById(detail.target && detail.target.id) || $("#results");
+    }
+    if (focus) {
+      if (!focus.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(focus.tagName)) {
+        focus.setAttribute("tabindex", "-1");
+      }
+      focus.focus();
+    }
+  });
+
+  // --- keyboard shortcuts -------------------------------------------------------------------
+
+  function openHelp() {
+    var dialog = document.getElementById("shortcuts");
+    if (dialog && !dialog.open) { dialog.showModal(); }
+  }
+
+  function openComposer(id) {
+    var details = document.getElementById(id);
+    if (!details) { return false; }
+    if (details.tagName === "DETAILS") { details.open = true; }
+    var area = $("textarea", details);
+    if (!area) { return false; }
+    area.focus();
+    area.scrollIntoView({ block: "center" });
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-shortcuts]")) { openHelp(); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) { return; }
+    var dialog = document.getElementById("shortcuts");
+    if (dialog && dialog.open) { return; } // Escape closes it natively
+    var handled = true;
+    switch (event.key) {
+      case "j": moveRow(1); break;
+      case "k": moveRow(-1); break;
+      case "x": {
+        var box = currentRow && document.getElementById("pick-" + currentRow);
+        if (box) { box.click(); } else { handled = false; }
+        break;
+      }
+      case "Enter": {
+        var row = currentRow && document.getElementById("open-" + currentRow);
+        if (row && (event.target === document.body || event.target.tagName === "MAIN" || event.target.id === "results")) {
+          row.click();
+        } else { handled = false; }
+        break;
+      }
+      case "r": handled = openComposer("reply_form"); break;
+      case "n": handled = openComposer("note_form"); break;
+      case "/": {
+        var search = document.getElementById("q");
+        if (search) { search.focus(); } else { handled = false; }
+        break;
+      }
+      case "?": openHelp(); break;
+      default: handled = false;
+    }
+    if (handled) { event.preventDefault(); }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    markNewItems();
+    updateSelectedCount();
   });
 })();

@@ -111,7 +111,7 @@ def test_sidebar_counts_and_current_queue(client, login, desk, spread):
     html = client.get("/agent/queue/overdue").get_data(as_text=True)
     assert re.search(r'href="/agent/queue/overdue" aria-current="page">\s*<span>Overdue</span>\s*'
                      r'<span class="count alert">.*?1<', html, re.S)
-    assert 'hx-trigger="ticket-updated from:body, every 30s"' in html
+    assert 'hx-trigger="ticket-updated from:body, every 3s"' in html
     partial = client.get("/agent/counts?current=pending", headers=HTMX)
     body = partial.get_data(as_text=True)
     assert partial.status_code == 200 and "<html" not in body and body.lstrip().startswith('<nav id="queue_counts"')
@@ -248,7 +248,7 @@ def test_active_search_returns_the_results_block_only(client, login, desk, four)
     assert response.status_code == 200
     assert body.lstrip().startswith('<section id="results"') and "<html" not in body
     assert numbers(body) == [four["high"].number]
-    assert 'hx-trigger="every 10s, ticket-updated from:body"' in body
+    assert 'hx-trigger="every 3s, ticket-updated from:body"' in body
     assert "q=ccc" in re.search(r'<section id="results"[^>]*hx-get="([^"]+)"', body).group(1)
     full = client.get("/agent/?q=ccc").get_data(as_text=True)
     assert 'hx-trigger="input delay:300ms, submit"' in full and 'hx-push-url="true"' in full

@@ -2,6 +2,7 @@
 and the one way every ticket action answers (success, bad input, conflict)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from functools import wraps
 
@@ -10,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import queues, tickets
+from .. import live, queues, tickets
 from ..attachments import UploadError
 from ..extensions import db
 from ..htmx import is_partial, render
@@ -92,7 +93,15 @@ def panel_context() -> dict:
         "current_queue": None,
         "describe": describe,
         "due_class": due_class,
+        "live_headers": live_headers,
+        "live_seconds": live.poll_seconds(),
     }
+
+
+def live_headers(region: str, url: str, version: int | None = None) -> str:
+    """hx-headers for a live region polling `url`: If-None-Match with the ETag of what it shows."""
+    version = live.desk_version() if version is None else version
+    return json.dumps(live.if_none_match(live.etag(region, live.url_key(url), version)))
 
 
 # --- the ticket page and the answers of its actions ------------------------------------------

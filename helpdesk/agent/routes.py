@@ -1,8 +1,8 @@
 """Agent panel pages: the queues, their counts, the ticket page and attachment downloads."""
-from flask import abort, redirect, request, send_file, url_for
-from flask_login import current_user, login_required
+from flask import abort, current_app, make_response, redirect, request, send_file, url_for
+from flask_login import current_user
 
-from .. import queues, tickets
+from .. import live, queues, tickets
 from ..attachments import path_for
 from ..extensions import db
 from ..htmx import is_partial, render
@@ -14,9 +14,16 @@ DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 
 @bp.before_request
-@login_required
 def require_login():
-    """Every agent page needs a signed-in agent; others go to the sign-in page."""
+    """Every agent page needs a signed-in agent; others go to the sign-in page (a live region's
+    poll too: the whole page goes there, rather than the sign-in form into the region)."""
+    if current_user.is_authenticated:
+        return None
+    if is_partial():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = url_for("auth.login")
+        return response
+    return current_app.login_manager.unauthorized()
 
 
 bp.context_processor(panel_context)
@@ -28,11 +35,22 @@ def queue(name):
     """A queue: filter bar and search, one sorted page of tickets, pagination."""
     if name not in queues.QUEUES:
         abort(404, "There is no such queue.")
+    tag = live.etag("results", live.request_key(), live.desk_version())
+    not_modified = live.unchanged(tag)
+    if not_modified:
+        return not_modified
+    response = queue_page(name, request.args, "results")
+    return live.tagged(response, tag) if is_partial() else response
+
+
+def queue_page(name: str, args, *blocks: str, **extra):
+    """A queue page (or some of its blocks) for these query-string arguments."""
     options = queues.Options.load()
-    params = queues.Params.parse(request.args, options)
+    params = queues.Params.parse(args, options)
     page = queues.page(current_user, name, params)
-    return render("agent/queue.html", "results", queue=name, current_queue=name, params=params,
-                  page=page, options=options)
+    return render("agent/queue.html", *blocks, queue=name, current_queue=name, params=params,
+                  page=page, options=options, bulk=bulk.choices() if current_user.is_manager else None,
+                  **extra)
 
 
 @bp.get("/counts")
@@ -42,7 +60,8 @@ def counts():
     current = current if current in queues.QUEUES else None
     if not is_partial():
         return redirect(url_for("agent.queue", name=current or queues.DEFAULT_QUEUE))
-    return render("agent/layout.html", "queue_counts", current_queue=current)
+    tag = live.etag("counts", live.request_key(), live.desk_version())
+    return live.unchanged(tag) or live.tagged(render("agent/layout.html", "queue_counts", current_queue=current), tag)
 
 
 @bp.get("/tickets/<number>")
@@ -67,3 +86,4 @@ def attachment(attachment_id):
 
 
 from . import actions  # noqa: E402,F401  (the POST routes of the ticket actions)
+from . import bulk, live_views  # noqa: E402,F401  (bulk actions on a queue; live updates and presence)

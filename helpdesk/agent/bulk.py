@@ -1,0 +1,113 @@
+"""Bulk actions on a queue (managers): assign, set the priority or close several tickets at once.
+Each ticket goes through the lifecycle on its own (its own transaction, history and mail, and
+the version its row showed); what is refused for some is reported ticket by ticket."""
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from .. import queues, tickets
+from ..extensions import db
+from ..htmx import is_partial
+from ..models import Agent, Priority, Team
+from ..security import safe_next
+from . import bp
+from .helpers import describe, find_ticket
+
+BULK_MAX = 100
+_PICK = re.compile(r"^([0-9A-Z]{1,12})@([0-9]{1,9})$")
+
+
+def choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """What the bulk bar offers, grouped: [(group label, [(value, label), ...]), ...]."""
+    agents = db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name))
+    teams = db.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.name))
+    priorities = db.session.scalars(select(Priority).order_by(Priority.urgency.desc()))
+    return [
+        ("Assign to an agent", [(f"agent:{a.id}", a.name) for a in agents]),
+        ("Assign to a team", [(f"team:{t.id}", t.name) for t in teams]),
+        ("Set the priority", [(f"priority:{p.id}", p.name) for p in priorities]),
+        ("Status", [("close", "Close")]),
+    ]
+
+
+def _action(value: str):
+    """(what it did, call(ticket, version)) for an offered choice, else None."""
+    kind, _, ident = value.partition(":")
+    if kind == "close" and not ident:
+        return "Closed", lambda t, v: tickets.close(current_user, t, "", expected_version=v)
+    if not ident.isdigit() or kind not in ("agent", "team", "priority"):
+        return None
+    model = {"agent": Agent, "team": Team, "priority": Priority}[kind]
+    record = db.session.get(model, int(ident))
+    if record is None or (kind != "priority" and not record.active):
+        return None
+    if kind == "agent":
+        return f"Assigned to {record.name}", lambda t, v: tickets.assign(
+            current_user, t, agent=record, expected_version=v)
+    if kind == "team":
+        return f"Assigned to the team {record.name}", lambda t, v: tickets.assign(
+            current_user, t, team=record, expected_version=v)
+    return f"Priority set to {record.name}", lambda t, v: tickets.set_priority(
+        current_user, t, record, expected_version=v)
+
+
+def _apply(did: str, call, picks: list[str]) -> None:
+    done, refused = [], []
+    for value in dict.fromkeys(p.strip().upper() for p in picks):
+        match = _PICK.match(value)
+        ticket = find_ticket(match.group(1)) if match else None
+        if ticket is None:
+            refused.append(f"#{value.partition('@')[0][:12]}: there is no such ticket, or it is not one of yours to see.")
+            continue
+        try:
+            call(ticket, int(match.group(2)))
+        except tickets.Conflict as exc:
+            db.session.rollback()
+            what = "; ".join(f"{e.actor_name} {describe(e)}" for e in exc.changes) or "another change"
+            refused.append(f"#{ticket.number}: changed since the queue showed it ({what}); left as it is.")
+        except tickets.LifecycleError as exc:
+            db.session.rollback()
+            refused.append(f"#{ticket.number}: {exc.message}")
+        else:
+            done.append(f"#{ticket.number}")
+    if done:
+        flash(f"{did}: {', '.join(done)}.", "success")
+    for line in refused:
+        flash(line, "error")
+
+
+@bp.post("/queue/<name>/bulk")
+def bulk(name):
+    """Apply one action to the selected tickets of a queue (managers), ticket by ticket."""
+    if name not in queues.QUEUES:
+        abort(404, "There is no such queue.")
+    if not current_user.is_manager:
+        abort(403, "Only a manager or above may change several tickets at once.")
+    back = safe_next(request.form.get("next"), url_for("agent.queue", name=name))
+    picks = request.form.getlist("ticket")
+    action = _action(request.form.get("do", ""))
+    status = 200
+    if action is None:
+        flash("Choose what to do with the selected tickets.", "error")
+        status = 400
+    elif not picks:
+        flash("Select one or more tickets first.", "error")
+        status = 400
+    elif len(picks) > BULK_MAX:
+        flash(f"Select at most {BULK_MAX} tickets at once.", "error")
+        status = 400
+    else:
+        _apply(*action, picks)
+    if status == 200 and not is_partial():
+        return redirect(back)
+    from .routes import queue_page
+
+    args = MultiDict(parse_qsl(urlsplit(back).query))
+    return queue_page(name, args, "results", "flash", status=status, flash_oob=True,
+                      trigger="ticket-updated" if status == 200 else None)

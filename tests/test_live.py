@@ -1,0 +1,385 @@
+"""The live agent panel: the desk's change counter, 304 for regions that have not changed, the
+ticket page's live parts, presence, stale forms on every action, and bulk actions."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from flask import g
+from sqlalchemy import event, func, select
+
+from helpdesk import live, outbox, tickets
+from helpdesk.extensions import db
+from helpdesk.models import DeskState, Event, OutboxMail, Presence, Ticket, utcnow
+
+HTMX = {"HX-Request": "true"}
+
+
+def fresh(ticket) -> Ticket:
+    db.session.expire_all()
+    return db.session.get(Ticket, ticket.id)
+
+
+def desk_version() -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(DeskState.version).where(DeskState.id == 1)) or 0
+
+
+def region_headers(html: str, element_id: str) -> tuple[str, dict]:
+    """The poll URL and hx-headers a live region was rendered with."""
+    tag = re.search(rf'<[a-z]+ id="{element_id}"[^>]*>', html, re.S).group(0)
+    url = re.search(r'hx-(?:get|post)="([^"]+)"', tag).group(1).replace("&amp;", "&")
+    headers = json.loads(re.search(r"hx-headers='([^']+)'", tag).group(1).replace("&#34;", '"'))
+    return url, headers
+
+
+def statements_during(call):
+    seen = []
+    listener = lambda conn, cursor, sql, *rest: seen.append(sql)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        result = call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return result, seen
+
+
+@pytest.fixture
+def ticket(make_ticket, inbox):
+    t = make_ticket(topic="Business Critical Outage", email="ken@example.net", name="Ken",
+                    subject="Mobile banking down")
+    inbox.deliver()
+    inbox.clear()
+    return t
+
+
+# --- the change counter -----------------------------------------------------------------------
+
+
+def test_every_lifecycle_change_bumps_the_desk_version_and_nothing_else_does(desk, make_ticket, inbox):
+    start = desk_version()
+    t = make_ticket()
+    steps = [
+        lambda: tickets.claim(desk.tech, t),
+        lambda: tickets.add_note(desk.tech, t, "looking"),
+        lambda: tickets.set_priority(desk.manager, t, desk.priorities["high"]),
+        lambda: tickets.request_info(desk.tech, t, "Which app version?"),
+        lambda: tickets.customer_reply(t, "Version 4.2"),
+        lambda: tickets.resolve(desk.tech, t, "Update to 4.3"),
+        lambda: tickets.customer_confirm(t),
+    ]
+    seen = [desk_version()]
+    assert seen[0] == start + 1  # the opening itself
+    for step in steps:
+        step()
+        seen.append(desk_version())
+    assert seen == list(range(start + 1, start + 2 + len(steps)))
+    # Mail sending, presence and refused changes leave it alone.
+    inbox.deliver()
+    live.heartbeat(t, desk.tech, "viewing")
+    with pytest.raises(tickets.InvalidTransition):
+        tickets.resolve(desk.tech, fresh(t), "again")
+    assert desk_version() == seen[-1]
+
+
+# --- queue results and counts: 304 while nothing changed ------------------------------------
+
+
+def test_queue_results_answer_304_until_a_customer_replies(client, login, desk, ticket):
+    login(desk.manager)
+    page = client.get("/agent/").get_data(as_text=True)
+    url, headers = region_headers(page, "results")
+    assert 'hx-trigger="every 3s, ticket-updated from:body"' in page
+
+    def poll():
+        return client.get(url, headers={**HTMX, **headers})
+
+    response, statements = statements_during(poll)
+    assert response.status_code == 304 and response.get_data() == b""
+    assert response.headers["ETag"] == headers["If-None-Match"]
+    assert "no-cache" in response.headers["Cache-Control"]
+    # The signed-in agent (by primary key) and the counter: nothing rendered, no ticket read.
+    others = [s for s in statements if not s.startswith("SELECT agent.id")]
+    assert len(others) == 1 and "FROM desk_state" in others[0]
+
+    tickets.customer_reply(fresh(ticket), "Still down, now the web too")
+    changed = poll()
+    assert changed.status_code == 200
+    body = changed.get_data(as_text=True)
+    assert body.lstrip().startswith('<section id="results"') and "Mobile banking down" in body
+    new_url, new_headers = region_headers(body, "results")
+    assert new_headers != headers and changed.headers["ETag"] == new_headers["If-None-Match"]
+    assert client.get(new_url, headers={**HTMX, **new_headers}).status_code == 304
+
+
+def test_a_new_ticket_shows_in_the_polled_queue_and_the_counts(client, login, desk, ticket, make_ticket):
+    login(desk.manager)
+    page = client.get("/agent/").get_data(as_text=True)
+    results_url, results_headers = region_headers(page, "results")
+    counts_url, counts_headers = region_headers(page, "queue_counts")
+    assert client.get(counts_url, headers={**HTMX, **counts_headers}).status_code == 304
+    make_ticket(subject="Printer on fire")
+    counts = client.get(counts_url, headers={**HTMX, **counts_headers})
+    results = client.get(results_url, headers={**HTMX, **results_headers})
+    assert counts.status_code == results.status_code == 200
+    assert re.search(r"<span>Open</span>\s*<span class=\"count\">.*?2<", counts.get_data(as_text=True), re.S)
+    assert "Printer on fire" in results.get_data(as_text=True)
+
+
+def test_etag_depends_on_the_agent_and_the_query(client, login, desk, ticket):
+    login(desk.manager)
+    page = client.get("/agent/?sort=due").get_data(as_text=True)
+    url, headers = region_headers(page, "results")
+    assert "sort=due" in url
+    assert client.get(url, headers={**HTMX, **headers}).status_code == 304
+    other = client.get("/agent/?sort=number", headers={**HTMX, **headers})
+    assert other.status_code == 200  # another query string: another ETag
+    login(desk.tech)
+    assert client.get(url, headers={**HTMX, **headers}).status_code == 200  # another agent
+
+
+def test_full_pages_are_never_answered_304(client, login, desk, ticket):
+    login(desk.manager)
+    page = client.get("/agent/").get_data(as_text=True)
+    _, headers = region_headers(page, "results")
+    full = client.get("/agent/", headers=headers)  # no HX-Request: the whole page, with its flash
+    assert full.status_code == 200 and "<html" in full.get_data(as_text=True)
+
+
+def test_a_signed_out_poll_sends_the_page_to_sign_in(client, desk):
+    response = client.get("/agent/counts", headers=HTMX)
+    assert response.status_code == 200 and response.headers["HX-Redirect"] == "/login"
+    assert client.get("/agent/").status_code == 302
+
+
+# --- the ticket page ----------------------------------------------------------------------
+
+
+def test_ticket_page_polls_304_then_gets_header_thread_history_and_a_notice(client, login, desk, ticket):
+    login(desk.manager)
+    page = client.get(f"/agent/tickets/{ticket.number}").get_data(as_text=True)
+    loaded = fresh(ticket).version
+    url, headers = region_headers(page, "live-poller")
+    assert f"since={loaded}" in url
+    response, statements = statements_during(lambda: client.get(url, headers={**HTMX, **headers}))
+    others = [s for s in statements if not s.startswith("SELECT agent.id")]
+    assert response.status_code == 304 and len(others) == 1 and "SELECT ticket.version" in others[0]
+
+    tickets.claim(desk.tech, fresh(ticket))
+    tickets.add_note(desk.tech, fresh(ticket), "Checking the load balancer")
+    response = client.get(url, headers={**HTMX, **headers})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for region in ("live-poller", "ticket-head", "thread", "history", "changed-notice"):
+        assert re.search(rf'id="{region}"[^>]*hx-swap-oob="true"', body), region
+    assert "Checking the load balancer" in body and "Tom Technician" in body
+    assert "This ticket changed since you opened it" in body and "took the ticket" in body
+    assert 'id="live-status" hx-swap-oob="innerHTML">Ticket #' in body and "added an internal note" in body
+    # The forms are not in it: they keep the version the agent loaded.
+    assert 'name="version"' not in body and "<textarea" not in body
+    next_url, next_headers = region_headers(body, "live-poller")
+    assert f"since={loaded}" in next_url and f"shown={fresh(ticket).version}" in next_url
+    assert client.get(next_url, headers={**HTMX, **next_headers}).status_code == 304
+
+
+def test_ticket_moved_out_of_sight_stops_the_polling(client, login, desk, ticket):
+    login(desk.tech)
+    page = client.get(f"/agent/tickets/{ticket.number}").get_data(as_text=True)
+    url, headers = region_headers(page, "live-poller")
+    tickets.transfer(desk.manager, fresh(ticket), desk.departments["IT Operations"])
+    response = client.get(url, headers={**HTMX, **headers})
+    assert response.status_code == 286 and "You can no longer see" in response.get_data(as_text=True)
+
+
+def test_live_ticket_answers_alike_for_unseen_and_missing_tickets(client, login, desk, ticket):
+    login(desk.sysadmin)
+    unseen = client.get(f"/agent/tickets/{ticket.number}/live?since=1", headers=HTMX)
+    missing = client.get("/agent/tickets/ZZZZZZ/live?since=1", headers=HTMX)
+    assert unseen.status_code == missing.status_code == 286
+    assert unseen.get_data(as_text=True).replace(ticket.number, "ZZZZZZ") == missing.get_data(as_text=True)
+    assert "Mobile banking" not in unseen.get_data(as_text=True)
+    login(desk.tech)
+    assert client.get(f"/agent/tickets/{ticket.number}/live?since=x", headers=HTMX).status_code == 400
+
+
+@pytest.mark.parametrize("action, data", [
+    ("reply", {"body": "typed"}), ("note", {"body": "typed"}), ("claim", {}), ("request-info", {"body": "typed"}),
+    ("escalate", {"note": "typed"}), ("resolve", {"resolution": "typed"}), ("close", {"note": "typed"}),
+    ("access-link", {}), ("assign", {}), ("priority", {}), ("sla", {}), ("transfer", {}),
+])
+def test_every_action_from_a_stale_page_is_a_conflict_listing_the_change(client, login, desk, ticket, action, data):
+    seen = fresh(ticket).version
+    tickets.add_note(desk.tech, fresh(ticket), "Meanwhile")
+    changed = fresh(ticket).version
+    login(desk.manager)
+    if "escalate" == action:
+        data = {**data, "team": desk.teams["SysAdmins/Developers"].id}
+    extra = {"assign": {"agent": desk.tech.id}, "priority": {"priority": desk.priorities["low"].id},
+             "sla": {"sla": desk.slas["Standard"].id}, "transfer": {"department": desk.departments["IT Operations"].id}}
+    response = client.post(f"/agent/tickets/{ticket.number}/{action}",
+                           data={"version": seen, **data, **extra.get(action, {})})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409, body[:500]
+    assert "Tom Technician</strong> added an internal note" in body
+    assert fresh(ticket).version == changed  # nothing was done
+
+
+# --- presence -----------------------------------------------------------------------------
+
+
+def two_clients(app, desk):
+    """The technician and the manager, each signed in on a client of their own."""
+    clients = []
+    for agent in (desk.tech, desk.manager):
+        client = app.test_client()
+        g.pop("_login_user", None)
+        response = client.post("/login", data={"email": agent.email, "password": desk.passwords[agent.email]})
+        assert response.status_code == 302
+        clients.append(client)
+    return clients
+
+
+def beat(client, ticket, state="viewing", shown=""):
+    g.pop("_login_user", None)  # two clients share the test's app context, so forget who asked last
+    return client.post(f"/agent/tickets/{ticket.number}/presence", data={"state": state, "shown": shown},
+                       headers=HTMX)
+
+
+def test_presence_shows_who_else_is_here_and_who_is_typing(app, desk, ticket):
+    tech, manager = two_clients(app, desk)
+    first = beat(tech, ticket)
+    assert first.status_code == 200 and "<li" not in first.get_data(as_text=True)  # alone
+    seen = beat(manager, ticket).get_data(as_text=True)
+    assert "Tom Technician</strong> is viewing this ticket" in seen
+    shown = re.search(r'id="presence-shown" name="shown" value="([0-9a-f]+)"', seen).group(1)
+    assert beat(manager, ticket, shown=shown).status_code == 204  # nothing new: no swap
+    beat(tech, ticket, state="typing")
+    typing = beat(manager, ticket, shown=shown)
+    assert typing.status_code == 200 and "Tom Technician</strong> is writing" in typing.get_data(as_text=True)
+    assert "Maya Manager</strong> is viewing" in beat(tech, ticket, state="typing").get_data(as_text=True)
+    assert beat(tech, ticket, state="<script>").status_code == 200  # unknown states count as viewing
+
+
+def test_presence_expires_within_seconds_and_leaving_removes_it(app, desk, ticket, monkeypatch):
+    tech, manager = two_clients(app, desk)
+    beat(tech, ticket)
+    assert "Tom Technician" in beat(manager, ticket).get_data(as_text=True)
+    later = utcnow() + timedelta(seconds=live.PRESENCE_TTL + 1)
+    monkeypatch.setattr(live, "utcnow", lambda: later)
+    gone = beat(manager, ticket).get_data(as_text=True)
+    assert "Tom Technician" not in gone
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Presence).where(Presence.agent_id == desk.tech.id)) == 0
+    monkeypatch.undo()
+    beat(tech, ticket)
+    g.pop("_login_user", None)
+    assert tech.post(f"/agent/tickets/{ticket.number}/presence", data={"leave": "1"}).status_code == 204
+    assert "Tom Technician" not in beat(manager, ticket).get_data(as_text=True)
+
+
+def test_presence_needs_a_visible_ticket(client, login, desk, ticket):
+    login(desk.sysadmin)
+    assert beat(client, ticket).status_code == 404
+    login(desk.tech)
+    assert client.post(f"/agent/tickets/{ticket.number}/presence").status_code == 302  # no htmx: the page
+
+
+# --- bulk actions -------------------------------------------------------------------------
+
+
+def picks(*ts):
+    return [f"{fresh(t).number}@{fresh(t).version}" for t in ts]
+
+
+def test_bulk_assign_goes_through_the_lifecycle_and_reports_refusals(client, login, desk, make_ticket, inbox):
+    a, b, closed = make_ticket(subject="Bulk A"), make_ticket(subject="Bulk B"), make_ticket(subject="Bulk C")
+    tickets.close(desk.manager, closed)
+    inbox.deliver()
+    inbox.clear()
+    login(desk.manager)
+    response = client.post("/agent/queue/open/bulk", headers=HTMX, data={
+        "do": f"agent:{desk.tech.id}", "ticket": picks(a, b, closed) + ["ZZZZZZ@1"], "next": "/agent/?sort=number"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.headers["HX-Trigger"] == "ticket-updated"
+    assert body.lstrip().startswith('<section id="results"') and 'id="flash"' in body
+    assert f"Assigned to Tom Technician: #{a.number}, #{b.number}." in body
+    assert f"#{closed.number}: A ticket that is closed cannot take this action: assign." in body
+    assert "#ZZZZZZ: there is no such ticket" in body
+    assert fresh(a).assignee_id == fresh(b).assignee_id == desk.tech.id and fresh(closed).assignee_id is None
+    for t in (a, b):
+        assert db.session.scalar(select(func.count()).select_from(Event).where(
+            Event.ticket_id == t.id, Event.action == "assigned")) == 1
+    inbox.deliver()
+    assert sum("Assigned to you" in s for s in inbox.subjects(desk.tech.email)) == 2
+
+
+def test_bulk_refuses_tickets_changed_since_the_queue_showed_them(client, login, desk, make_ticket, inbox):
+    a, b = make_ticket(), make_ticket()
+    stale = picks(a)
+    tickets.add_note(desk.tech, a, "meanwhile")
+    login(desk.manager)
+    response = client.post("/agent/queue/open/bulk", data={
+        "do": f"priority:{desk.priorities['high'].id}", "ticket": stale + picks(b)})
+    assert response.status_code == 302 and response.headers["Location"] == "/agent/"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"Priority set to High: #{b.number}." in page
+    assert f"#{a.number}: changed since the queue showed it (Tom Technician added an internal note)" in page
+    assert fresh(a).priority.key == "normal" and fresh(b).priority.key == "high"
+
+
+def test_bulk_close_mails_each_customer(client, login, desk, make_ticket, inbox):
+    a, b = make_ticket(email="one@example.net"), make_ticket(email="two@example.net")
+    inbox.deliver()
+    inbox.clear()
+    login(desk.manager)
+    client.post("/agent/queue/open/bulk", data={"do": "close", "ticket": picks(a, b)})
+    assert fresh(a).status == fresh(b).status == "closed"
+    inbox.deliver()
+    assert len(inbox.to("one@example.net")) == len(inbox.to("two@example.net")) == 1
+
+
+def test_bulk_is_for_managers_only(client, login, desk, make_ticket):
+    a = make_ticket()
+    login(desk.tech)
+    page = client.get("/agent/").get_data(as_text=True)
+    assert 'id="bulk"' not in page and 'name="ticket"' not in page
+    before = fresh(a).version
+    response = client.post("/agent/queue/open/bulk", data={"do": "close", "ticket": picks(a)})
+    assert response.status_code == 403 and fresh(a).version == before
+    login(desk.manager)
+    page = client.get("/agent/").get_data(as_text=True)
+    assert 'id="bulk"' in page and f'value="{a.number}@{before}" form="bulk"' in page
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"do": "", "ticket": ["X@1"]}, "Choose what to do"),
+    ({"do": "agent:99999", "ticket": ["X@1"]}, "Choose what to do"),
+    ({"do": "drop table", "ticket": ["X@1"]}, "Choose what to do"),
+    ({"do": "close"}, "Select one or more tickets"),
+    ({"do": "close", "ticket": [f"A{i}@1" for i in range(101)]}, "at most 100"),
+])
+def test_bulk_bad_input_is_400_with_a_message(client, login, desk, make_ticket, data, message):
+    make_ticket()
+    login(desk.manager)
+    count = db.session.scalar(select(func.count()).select_from(OutboxMail))
+    response = client.post("/agent/queue/open/bulk", data=data)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMail)) == count
+    assert client.post("/agent/queue/nowhere/bulk", data=data).status_code == 404
+
+
+def test_bulk_next_is_a_local_path_only(client, login, desk, make_ticket):
+    a = make_ticket()
+    login(desk.manager)
+    response = client.post("/agent/queue/open/bulk", data={"do": "close", "ticket": picks(a),
+                                                           "next": "https://evil.example/"})
+    assert response.headers["Location"] == "/agent/"
+
+
+def test_outbox_sender_does_not_touch_the_counter(desk, make_ticket):
+    make_ticket()
+    before = desk_version()
+    outbox.send_pending()
+    assert desk_version() == before
