@@ -4,3 +4,4 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__)
 
 from . import routes  # noqa: E402,F401
+from . import channels  # noqa: E402,F401  (API keys, mailboxes, failed mail)

@@ -67,3 +67,4 @@ def attachment(attachment_id):
 
 
 from . import actions  # noqa: E402,F401  (the POST routes of the ticket actions)
+from . import intake  # noqa: E402,F401  (tickets opened by an agent for a customer)
