@@ -335,10 +335,12 @@ def open_ticket(
     idempotency_key: str | None = None,
     notify_customer: bool = True,
     record=None,
+    department: Department | None = None,
 ) -> Ticket:
     """Open a ticket with the help topic's defaults; acknowledge it and alert the department.
 
-    `record` (optional) is a row saved in the same transaction, e.g. the mail that opened it."""
+    `record` (optional) is a row saved in the same transaction, e.g. the mail that opened it;
+    `department` overrides the topic's (a mailbox's own department)."""
     if idempotency_key:
         existing = db.session.scalar(
             select(IdempotencyKey.ticket_id).where(IdempotencyKey.key == idempotency_key)
@@ -359,7 +361,7 @@ def open_ticket(
 
     try:
         return _open(name, email, subject, body, topic, priority, source, uploads, agent,
-                     idempotency_key, notify_customer, now, record)
+                     idempotency_key, notify_customer, now, record, department)
     except IntegrityError:
         # The same form was submitted twice at the same moment: the other request won.
         if not idempotency_key:
@@ -373,13 +375,13 @@ def open_ticket(
 
 
 def _open(name, email, subject, body, topic, priority, source, uploads, agent, idempotency_key,
-          notify_customer, now, record=None) -> Ticket:
+          notify_customer, now, record=None, department=None) -> Ticket:
     with _Unit() as unit:
         customer = _customer(email, name)
         if agent is None and not topic.customer_sets_priority:
             priority = None
         priority = priority or topic.priority or _priority("normal")
-        department = topic.department or _default_department()
+        department = department or topic.department or _default_department()
         sla = topic.sla or department.sla
         ticket = Ticket(
             number=_new_number(), subject=subject, status="new", priority=priority,

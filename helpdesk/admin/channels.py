@@ -123,7 +123,8 @@ class MailboxForm(FlaskForm):
         super().__init__(*args, **kwargs)
         depts = db.session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.name))
         self.department.choices = [(d.id, d.name) for d in depts]
-        topics = db.session.scalars(select(HelpTopic).where(HelpTopic.active.is_(True)).order_by(HelpTopic.name))
+        topics = db.session.scalars(select(HelpTopic).where(HelpTopic.active.is_(True), HelpTopic.public.is_(True))
+                                   .order_by(HelpTopic.name))
         self.topic.choices = [(0, "None (the department's defaults)")] + [(t.id, t.name) for t in topics]
 
     def validate(self, extra_validators=None):
