@@ -177,6 +177,8 @@ def _attachment_parts(msg: Message, body: Message | None):
                 data = part.get_payload(decode=True) or b""
             except Exception:  # noqa: BLE001
                 data = b""
+            if any("Base64" in type(d).__name__ for d in getattr(part, "defects", [])):
+                data = b""  # damaged on the way: what decodes is not the file that was sent
         n += 1
         if not filename:
             ext = mimetypes.guess_extension(ctype) or ".bin"
@@ -189,7 +191,7 @@ def _uploads(msg: Message, body: Message | None) -> tuple[list, list]:
     uploads, refused = [], []
     for filename, data in _attachment_parts(msg, body):
         if not data:
-            refused.append((filename, "empty or unreadable"))
+            refused.append((filename, "empty, or damaged on the way"))
             continue
         if len(uploads) >= max_count:
             refused.append((filename, f"more than {max_count} files"))
