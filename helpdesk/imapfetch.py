@@ -87,7 +87,8 @@ def fetch_mailbox(box: Mailbox, limit: int = BATCH) -> Round:
         validity = validity.decode() if isinstance(validity, bytes) else str(validity or "0")
         criteria = "UNSEEN" if box.action == "seen" else "UNDELETED"
         uids = _check(conn.uid("SEARCH", None, criteria), "Searching")[0].split()[:limit]
-        can_move = "MOVE" in conn.capabilities
+        typ, caps = conn.capability()  # as after login (imaplib keeps the greeting's list)
+        can_move = typ == "OK" and b"MOVE" in (caps[0] or b"").upper().split()
         expunge = False
         for uid in uids:
             key = f"imap:{box_id}:{validity}:{uid.decode()}"

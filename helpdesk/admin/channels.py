@@ -107,20 +107,19 @@ class MailboxForm(FlaskForm):
     topic = SelectField("Help topic for new tickets", coerce=_id)
     host = StringField("IMAP server", validators=[DataRequired("Enter the IMAP server's host name."), Length(max=255)])
     port = IntegerField("Port", default=993, validators=[NumberRange(1, 65535, "A port is 1 to 65535.")])
-    security = SelectField("Security", choices=[("ssl", "TLS (IMAPS, usually port 993)"),
-                                                ("starttls", "STARTTLS (usually port 143)"),
-                                                ("none", "None (only on a trusted network)")])
+    security = SelectField("Security")
     username = StringField("User name", validators=[DataRequired("Enter the user name."), Length(max=255)])
     password = PasswordField("Password", validators=[Optional(), Length(max=255)])
     folder = StringField("Folder", default="INBOX", validators=[DataRequired(), Length(max=255)])
-    action = SelectField("After fetching a mail", choices=[("seen", "Mark it as read"),
-                                                           ("move", "Move it to a folder"),
-                                                           ("delete", "Delete it")])
+    action = SelectField("After fetching a mail")
     move_to = StringField("Folder to move to", validators=[Optional(), Length(max=255)])
     active = BooleanField("Fetch from this mailbox", default=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.security.choices = [("ssl", "TLS (IMAPS, usually port 993)"), ("starttls", "STARTTLS (usually port 143)"),
+                                 ("none", "None (only on a trusted network)")]
+        self.action.choices = [("seen", "Mark it as read"), ("move", "Move it to a folder"), ("delete", "Delete it")]
         depts = db.session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.name))
         self.department.choices = [(d.id, d.name) for d in depts]
         topics = db.session.scalars(select(HelpTopic).where(HelpTopic.active.is_(True), HelpTopic.public.is_(True))

@@ -55,7 +55,7 @@ def _customer_id(value):
 
 
 class AgentTicketForm(FlaskForm):
-    source = SelectField("How did the request come in?", choices=AGENT_SOURCES, default="phone")
+    source = SelectField("How did the request come in?", default="phone")
     customer_q = StringField("Find a customer", validators=[Optional(), Length(max=SEARCH_MAX)])
     customer_id = RadioField("Customer", coerce=_customer_id, validate_choice=False, validators=[Optional()])
     new_name = StringField("Name", validators=[Optional(), Length(max=NAME_MAX)])
@@ -73,6 +73,7 @@ class AgentTicketForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.source.choices = list(AGENT_SOURCES)
         topics = db.session.scalars(select(HelpTopic).where(HelpTopic.active.is_(True))
                                     .order_by(HelpTopic.sort, HelpTopic.name))
         self.topic.choices = [(0, "Choose a topic…")] + [
