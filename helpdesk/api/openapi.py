@@ -149,7 +149,7 @@ SCHEMAS = {
     },
 }
 
-NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"},
+NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}, "example": "K7Q2M9",
           "description": "The ticket number, as in the customer's mails (e.g. K7Q2M9)."}
 
 
@@ -184,7 +184,7 @@ def document(base_path: str = "/api/v1") -> dict:
                     "operationId": "listTickets",
                     "summary": "A customer's tickets, newest first (scope: read)",
                     "parameters": [{"name": "email", "in": "query", "required": True,
-                                    "schema": {"type": "string", "format": "email"}}],
+                                    "schema": {"type": "string", "format": "email"}, "example": "ken@example.net"}],
                     "responses": {"200": _json(_ref("TicketList"), "Up to 100 tickets."),
                                   **_errors("401", "403", "422")},
                 },
