@@ -1,5 +1,5 @@
 # helpdesk: `make run` to try it, `make test` to test it. Needs python3 (3.11+) and, for the
-# browser tests, Debian's chromium (installed by `make test` when run as root).
+# browser tests, Debian's chromium, and for the IMAP tests Dovecot (both installed by `make test` as root).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -73,6 +73,15 @@ test: $(DEV_STAMP)
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else \
 	    echo "No /usr/bin/chromium (and not root to install it): browser tests will be skipped."; \
+	  fi; \
+	fi; \
+	if [ ! -x /usr/sbin/dovecot ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Dovecot for the IMAP tests (a private instance is started per run; the system one is left alone)..."; \
+	    apt-get update -q; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q dovecot-imapd; \
+	  else \
+	    echo "No /usr/sbin/dovecot (and not root to install it): IMAP tests will be skipped."; \
 	  fi; \
 	fi; \
 	echo "== Test suite on SQLite"; \

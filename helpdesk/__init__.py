@@ -44,12 +44,15 @@ def create_app(config: dict | None = None) -> Flask:
     from . import auth, web
     from .admin import bp as admin_bp
     from .agent import bp as agent_bp
+    from .api import bp as api_bp
     from .portal import bp as portal_bp
 
     app.register_blueprint(portal_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(agent_bp, url_prefix="/agent")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    ext.csrf.exempt(api_bp)  # authenticated by key, never by cookie
     web.init_app(app)
 
     from .cli import register

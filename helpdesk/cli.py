@@ -1,5 +1,5 @@
-"""Command-line tools: `flask --app app seed-demo | create-user | mail send | mail retry-failed |
-tickets auto-close | sla check`."""
+"""Command-line tools: `flask --app app seed-demo | create-user | mail send | retry-failed | pipe |
+fetch | tickets auto-close | sla check`."""
 from __future__ import annotations
 
 import threading
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from .extensions import db
 from .models import ROLES, Agent
 
-mail_cli = AppGroup("mail", help="Deliver the mail outbox.")
+mail_cli = AppGroup("mail", help="Deliver the mail outbox; take in mail (pipe, IMAP fetch).")
 
 
 @mail_cli.command("send")
@@ -99,6 +99,53 @@ def sla_check(loop: bool, interval: float | None):
     for item in flagged:
         click.echo(str(item))
     click.echo(f"{len(flagged)} ticket{'' if len(flagged) == 1 else 's'} newly overdue.")
+@mail_cli.command("pipe")
+@click.option("--mailbox", "mailbox_name", default=None,
+              help="Take the department and help topic from this mailbox (by name).")
+def mail_pipe(mailbox_name: str | None):
+    """Take in one RFC 822 message from standard input (for the mail server's pipe)."""
+    import sys
+
+    from . import mailin
+    from .models import Mailbox
+
+    mailbox = None
+    if mailbox_name:
+        mailbox = db.session.scalar(select(Mailbox).where(Mailbox.name == mailbox_name))
+        if mailbox is None:
+            raise click.ClickException(f"There is no mailbox named {mailbox_name!r}.")
+    raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        raise click.ClickException("No message on standard input.")
+    try:
+        outcome = mailin.take_in(raw, source=f"pipe{' ' + mailbox_name if mailbox_name else ''}", mailbox=mailbox)
+    except Exception as exc:  # noqa: BLE001 - the database is away: let the mail server try again
+        click.echo(f"Could not take the mail in now ({exc}); try again later.", err=True)
+        sys.exit(75)  # EX_TEMPFAIL: the MTA keeps the mail and retries
+    number = f" #{outcome.ticket.number}" if outcome.ticket is not None else ""
+    click.echo(f"{outcome.outcome}{number}{': ' + outcome.note if outcome.note else ''}")
+
+
+@mail_cli.command("fetch")
+@click.option("--loop", is_flag=True, help="Keep running, fetching every --interval seconds.")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between rounds with --loop.")
+def mail_fetch(loop: bool, interval: float):
+    """Fetch the IMAP mailboxes set up in the admin area. Several fetchers may run at once."""
+    from . import imapfetch
+
+    if loop:
+        click.echo(f"Fetching mail every {interval:g} s; Ctrl+C stops.")
+        try:
+            imapfetch.run_loop(current_app._get_current_object(), interval, threading.Event())
+        except KeyboardInterrupt:
+            pass
+        return
+    rounds = imapfetch.fetch_all()
+    if not rounds:
+        click.echo("No active mailboxes; add one in the admin area (Mailboxes).")
+    for r in rounds:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(r.outcomes.items())) or "nothing new"
+        click.echo(f"{r.mailbox}: {r.error or counts}")
 
 
 @click.command("seed-demo")

@@ -59,6 +59,8 @@ def from_environment(instance_path: str) -> dict:
         "HELPDESK_BACKGROUND_SENDER": _bool(env("HELPDESK_BACKGROUND_SENDER")),
         "HELPDESK_SLA_CHECK_SECONDS": max(_int(env("HELPDESK_SLA_CHECK_SECONDS"), 60), 1),
         "HELPDESK_DEV_MAILBOX": env("HELPDESK_DEV_MAILBOX") or "",
+        "HELPDESK_MAIL_ACKS_PER_HOUR": _int(env("HELPDESK_MAIL_ACKS_PER_HOUR"), 5),
+        "HELPDESK_IMAP_TIMEOUT": _int(env("HELPDESK_IMAP_TIMEOUT"), 30),
         "MAIL_SERVER": env("MAIL_SERVER") or "localhost",
         "MAIL_PORT": _int(env("MAIL_PORT"), 25),
         "MAIL_USE_TLS": _bool(env("MAIL_USE_TLS")),

@@ -383,6 +383,8 @@ class ThreadEntry(db.Model):
     kind: Mapped[str] = mapped_column(String(16))  # message | reply | note
     agent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id"))
     customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customer.id"))
+    # A message from someone on copy of the ticket (not the customer).
+    collaborator_id: Mapped[Optional[int]] = mapped_column(ForeignKey("collaborator.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)  # as written (plain text / light Markdown)
     body_html: Mapped[str] = mapped_column(Text)  # rendered and sanitised
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -390,6 +392,7 @@ class ThreadEntry(db.Model):
     ticket: Mapped[Ticket] = relationship(back_populates="entries")
     agent: Mapped[Optional[Agent]] = relationship()
     customer: Mapped[Optional[Customer]] = relationship()
+    collaborator: Mapped[Optional["Collaborator"]] = relationship()
     attachments: Mapped[list["Attachment"]] = relationship(
         back_populates="entry", order_by="Attachment.id"
     )
@@ -402,6 +405,8 @@ class ThreadEntry(db.Model):
     def author_name(self):
         if self.agent:
             return self.agent.name
+        if self.collaborator:
+            return self.collaborator.name
         if self.customer:
             return self.customer.name
         return "System"
@@ -521,3 +526,6 @@ class SLAPause(db.Model):
     started_at: Mapped[datetime]
     ended_at: Mapped[Optional[datetime]]
 from .live_models import DeskState, Presence  # noqa: E402,F401  (tables of the live agent panel)
+from .channels_models import (  # noqa: E402,F401  (the intake channels' tables)
+    ApiKey, Collaborator, FailedMail, Mailbox, ProcessedMail,
+)

@@ -31,6 +31,23 @@ def customer_link(ticket: Ticket) -> str:
     return external_url("portal.ticket", token=access_token(ticket))
 
 
+def collaborator_link(collaborator) -> str:
+    from .security import collaborator_token
+
+    return external_url("portal.ticket", token=collaborator_token(collaborator))
+
+
+def active_collaborators(ticket: Ticket) -> list:
+    from .models import Collaborator
+
+    if ticket.id is None:
+        return []
+    return list(db.session.scalars(
+        select(Collaborator).where(Collaborator.ticket_id == ticket.id, Collaborator.active.is_(True))
+        .order_by(Collaborator.id)
+    ))
+
+
 def agent_link(ticket: Ticket) -> str:
     return external_url("agent.ticket", number=ticket.number)
 
@@ -61,9 +78,15 @@ def _queue(ticket: Ticket, event: str, recipient: str, subject: str, template: s
     )
 
 
-def _to_customer(ticket, event, subject, template, **context):
+def _to_customer(ticket, event, subject, template, cc=False, **context):
+    """Mail the customer; with cc, also everyone on copy, each with their own link."""
     _queue(ticket, event, ticket.customer.email, subject, template,
            link=customer_link(ticket), name=ticket.customer.name, **context)
+    if not cc:
+        return
+    for collab in active_collaborators(ticket):
+        _queue(ticket, event, collab.email, subject, template, link=collaborator_link(collab),
+               name=collab.name, collaborator=collab, **context)
 
 
 def _to_agents(ticket, event, agents, subject, template, exclude=None, **context) -> list[str]:
@@ -139,34 +162,34 @@ def transferred(ticket: Ticket, actor: Agent) -> None:
 
 
 def agent_replied(ticket: Ticket, entry) -> None:
-    _to_customer(ticket, "reply", f"Re: {ticket.subject}", "reply_customer", entry=entry)
+    _to_customer(ticket, "reply", f"Re: {ticket.subject}", "reply_customer", entry=entry, cc=True)
 
 
 def info_requested(ticket: Ticket, entry) -> None:
     _to_customer(ticket, "info_requested", f"We need more information: {ticket.subject}",
-                 "info_requested_customer", entry=entry)
+                 "info_requested_customer", entry=entry, cc=True)
 
 
 def escalated(ticket: Ticket, team: Team, actor: Agent, note: str) -> None:
     _to_agents(ticket, "escalated", _team_agents(team), f"Escalated to {team.name}: {ticket.subject}",
                "escalated_agent", exclude=actor, team=team, actor=actor, note=note)
     _to_customer(ticket, "escalated", f"Your request was passed to our specialists", "escalated_customer",
-                 team=team)
+                 team=team, cc=True)
 
 
 def resolved(ticket: Ticket, entry) -> None:
-    _to_customer(ticket, "resolved", f"Resolved: {ticket.subject}", "resolved_customer", entry=entry)
+    _to_customer(ticket, "resolved", f"Resolved: {ticket.subject}", "resolved_customer", entry=entry, cc=True)
 
 
 def closed(ticket: Ticket, actor: Agent | None, automatic: bool = False) -> None:
-    _to_customer(ticket, "closed", f"Closed: {ticket.subject}", "closed_customer")
+    _to_customer(ticket, "closed", f"Closed: {ticket.subject}", "closed_customer", cc=True)
     if actor is None and not automatic and ticket.assignee:
         _to_agents(ticket, "closed", [ticket.assignee], f"Closed by the customer: {ticket.subject}",
                    "closed_agent")
 
 
 def reopened(ticket: Ticket, agent: Agent | None) -> None:
-    _to_customer(ticket, "reopened", f"Reopened: {ticket.subject}", "reopened_customer")
+    _to_customer(ticket, "reopened", f"Reopened: {ticket.subject}", "reopened_customer", cc=True)
 
 
 def customer_replied(ticket: Ticket, entry, reopened: bool = False) -> None:

@@ -36,6 +36,40 @@ def ticket_for_token(token: str) -> Ticket | None:
     return ticket
 
 
+_COLLAB_SALT = "helpdesk.collaborator-access"
+
+
+def _collab_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_COLLAB_SALT)
+
+
+def collaborator_token(collaborator) -> str:
+    """A signed token that opens one ticket for one collaborator, until they are taken off copy."""
+    return _collab_serializer().dumps({"t": collaborator.ticket_id, "c": collaborator.id,
+                                       "n": collaborator.access_nonce})
+
+
+def access_for_token(token: str):
+    """(ticket, collaborator or None) for a customer's or a collaborator's link, else (None, None)."""
+    ticket = ticket_for_token(token)
+    if ticket is not None:
+        return ticket, None
+    from .models import Collaborator
+
+    max_age = current_app.config["HELPDESK_ACCESS_LINK_DAYS"] * 86400
+    try:
+        data = _collab_serializer().loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None, None
+    if not isinstance(data, dict) or not isinstance(data.get("c"), int) or not isinstance(data.get("t"), int):
+        return None, None
+    collab = db.session.get(Collaborator, data["c"])
+    if (collab is None or not collab.active or collab.ticket_id != data["t"]
+            or collab.access_nonce != data.get("n")):
+        return None, None
+    return collab.ticket, collab
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Only local paths are followed after login; anything else goes to the default."""
     if not target:

@@ -430,8 +430,13 @@ def open_ticket(
     agent: Agent | None = None,
     idempotency_key: str | None = None,
     notify_customer: bool = True,
+    record=None,
+    department: Department | None = None,
 ) -> Ticket:
-    """Open a ticket with the help topic's defaults; acknowledge it and alert the department."""
+    """Open a ticket with the help topic's defaults; acknowledge it and alert the department.
+
+    `record` (optional) is a row saved in the same transaction, e.g. the mail that opened it;
+    `department` overrides the topic's (a mailbox's own department)."""
     if idempotency_key:
         existing = db.session.scalar(
             select(IdempotencyKey.ticket_id).where(IdempotencyKey.key == idempotency_key)
@@ -452,7 +457,7 @@ def open_ticket(
 
     try:
         return _open(name, email, subject, body, topic, priority, source, uploads, agent,
-                     idempotency_key, notify_customer, now)
+                     idempotency_key, notify_customer, now, record, department)
     except IntegrityError:
         # The same form was submitted twice at the same moment: the other request won.
         if not idempotency_key:
@@ -466,13 +471,13 @@ def open_ticket(
 
 
 def _open(name, email, subject, body, topic, priority, source, uploads, agent, idempotency_key,
-          notify_customer, now) -> Ticket:
+          notify_customer, now, record=None, department=None) -> Ticket:
     with _Unit() as unit:
         customer = _customer(email, name)
         if agent is None and not topic.customer_sets_priority:
             priority = None
         priority = priority or topic.effective_priority or _priority("normal")
-        department = topic.effective_department or _default_department()
+        department = department or topic.effective_department or _default_department()
         sla = topic.effective_sla or (department.sla if department.sla and department.sla.active else None)
         ticket = Ticket(
             number=_new_number(), subject=subject, status="new", priority=priority,
@@ -490,6 +495,9 @@ def _open(name, email, subject, body, topic, priority, source, uploads, agent, i
         _auto_assign(ticket, topic, now)
         if idempotency_key:
             db.session.add(IdempotencyKey(key=idempotency_key, ticket_id=ticket.id))
+        if record is not None:
+            record.ticket_id = ticket.id
+            db.session.add(record)
     return ticket
 
 
@@ -824,25 +832,36 @@ def auto_close(now: datetime | None = None) -> list[Ticket]:
     return closed
 
 
-def customer_reply(ticket: Ticket, body: str, *, uploads=()) -> ThreadEntry:
-    """A message from the ticket's customer: wakes a pending ticket, reopens a resolved one."""
+def customer_reply(ticket: Ticket, body: str, *, uploads=(), collaborator=None, record=None) -> ThreadEntry:
+    """A message from the ticket's customer (or one of its collaborators): wakes a pending
+    ticket, reopens a resolved one. `record` is saved in the same transaction (e.g. the mail)."""
     body = _body(body, "message")
     now = utcnow()
     if not customer_may_reopen(ticket, now):
         raise InvalidTransition(
             "This ticket was closed too long ago to be reopened. Please open a new ticket."
         )
-    customer = ticket.customer
+    if collaborator is not None and (not collaborator.active or collaborator.ticket_id != ticket.id):
+        raise NotAllowed("You are no longer on copy of this ticket.")
+    customer = None if collaborator is not None else ticket.customer
+    who = "a collaborator's" if collaborator is not None else "the customer's"
     with _Unit(ticket, ticket.version) as unit:
         _bump(ticket, now)
         entry = _add_entry(ticket, "message", body, customer=customer, uploads=uploads, now=now,
                            stored=unit.stored)
+        entry.collaborator = collaborator
         ticket.is_answered = False
-        _event(ticket, "customer_replied", customer=customer, now=now)
+        if collaborator is not None:
+            _event(ticket, "collaborator_replied", note=str(collaborator), now=now)
+        else:
+            _event(ticket, "customer_replied", customer=customer, now=now)
         reopened = ticket.status in ("resolved", "closed")
         if ticket.status in ("pending", "resolved", "closed"):
             _set_status(ticket, "open", customer=customer, now=now,
-                        note="Reopened by the customer's reply" if reopened else None)
+                        note=f"Reopened by {who} reply" if reopened else None)
+        if record is not None:
+            record.ticket_id = ticket.id
+            db.session.add(record)
         db.session.flush()
         notify.customer_replied(ticket, entry, reopened=reopened)
     return entry
@@ -977,3 +996,63 @@ def _escalate_overdue(ticket: Ticket, plan: SLAPlan, now: datetime) -> list[str]
         _assign(ticket, None, team, actor=None, now=now, by=f"The SLA plan {plan.name}")
         done.append(f"handed to the team {team.name}")
     return done
+# --- collaborators (CC) -------------------------------------------------------------------------
+
+
+def _collaborator_email(email: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    email = (email or "").strip()
+    if not email or len(email) > 254 or any(c in email for c in " ,;<>\r\n\t"):
+        raise InvalidInput("Enter one email address for the collaborator.")
+    try:
+        return validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"That is not a valid email address: {exc}") from None
+
+
+def add_collaborator(agent: Agent, ticket: Ticket, email: str, name: str = "", *,
+                     expected_version: int | None = None):
+    """Put someone on copy of the ticket: they get its public replies and their own link."""
+    from .models import Collaborator
+
+    if not can_see(agent, ticket):
+        raise NotAllowed("You do not have access to this ticket.")
+    if expected_version is not None and expected_version != ticket.version:
+        raise _conflict(ticket, expected_version)
+    email = _collaborator_email(email)
+    if email == ticket.customer.email:
+        raise InvalidInput("That is the customer's own address; they get every reply already.")
+    name = one_line(name, NAME_MAX) or email
+    now = utcnow()
+    with _Unit(ticket, expected_version):
+        collab = db.session.scalar(
+            select(Collaborator).where(Collaborator.ticket_id == ticket.id, Collaborator.email == email))
+        if collab is not None and collab.active:
+            raise InvalidInput(f"{email} is already on copy of this ticket.")
+        if collab is None:
+            collab = Collaborator(ticket=ticket, email=email, name=name, added_by=agent, created_at=now)
+            db.session.add(collab)
+        else:  # added again after a removal: a fresh link, the old ones stay dead
+            collab.active, collab.name, collab.added_by = True, name, agent
+            collab.access_nonce = secrets.token_hex(8)
+        _bump(ticket, now)
+        _event(ticket, "collaborator_added", agent=agent, new=f"{name} <{email}>", now=now)
+    return collab
+
+
+def remove_collaborator(agent: Agent, ticket: Ticket, collaborator, *, expected_version: int | None = None):
+    """Take someone off copy: no more mail, and their access link stops working."""
+    if not can_see(agent, ticket):
+        raise NotAllowed("You do not have access to this ticket.")
+    if collaborator is None or collaborator.ticket_id != ticket.id or not collaborator.active:
+        raise InvalidInput("That person is not on copy of this ticket.")
+    if expected_version is not None and expected_version != ticket.version:
+        raise _conflict(ticket, expected_version)
+    now = utcnow()
+    with _Unit(ticket, expected_version):
+        collaborator.active = False
+        collaborator.access_nonce = secrets.token_hex(8)
+        _bump(ticket, now)
+        _event(ticket, "collaborator_removed", agent=agent, old=str(collaborator), now=now)
+    return collaborator

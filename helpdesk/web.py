@@ -13,6 +13,7 @@ from .extensions import db, login_manager
 from .htmx import is_partial, render
 from .models import Agent, STATUS_LABELS, utcnow
 from .security import add_security_headers
+from .api.errors import error_response as api_error, is_api_request
 from .tickets import LifecycleError
 
 
@@ -91,6 +92,8 @@ def init_app(app):
 
     @app.errorhandler(LifecycleError)
     def lifecycle_error(exc: LifecycleError):
+        if is_api_request():
+            return api_error(exc.status, exc.message)
         return _error_page(exc.status, exc.message)
 
     @app.errorhandler(CSRFError)
@@ -99,6 +102,8 @@ def init_app(app):
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if is_api_request() and exc.code and exc.code >= 400:
+            return api_error(exc.code, _api_message(exc))
         if exc.code == 413:
             limit = settings.get("max_attachment_mb")
             return _error_page(413, f"That upload is too large. Each file may be at most {limit} MB.")
@@ -110,7 +115,19 @@ def init_app(app):
     def server_error(exc):
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
+        if is_api_request():
+            return api_error(500, "Something went wrong on our side; nothing was changed. Please try again.")
         return _error_page(500, "Something went wrong on our side. Nothing you sent was lost; please try again.")
+
+
+def _api_message(exc: HTTPException) -> str:
+    if exc.code == 413:
+        return "The request body is too large."
+    if exc.code == 404:
+        return "There is no such API endpoint."
+    if exc.code == 405:
+        return "This endpoint does not take that method."
+    return exc.description or "The request was refused."
 
 
 _TITLES = {

@@ -1,11 +1,15 @@
 """One POST route per ticket action. Each parses its form and calls one lifecycle function;
 helpers.ticket_action does the rest (404 if unseen, 400/403/409, htmx or redirect)."""
+from flask import abort, request
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from .. import tickets
+from ..extensions import db
+from ..models import Collaborator
 from . import bp
 from . import forms as f
-from .helpers import ticket_action
+from .helpers import _done, load_ticket, ticket_action
 
 
 @bp.post("/tickets/<number>/reply")
@@ -110,3 +114,24 @@ def reopen(ticket, form):
 def access_link(ticket, form):
     """Revoke the customer's access links and mail a new one."""
     tickets.new_access_link(current_user, ticket, expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/collaborators")
+@ticket_action(f.CollaboratorForm, "They are on copy now and will get the public replies.")
+def add_collaborator(ticket, form):
+    """Put someone on copy (CC): they get the public replies and their own link, never notes."""
+    tickets.add_collaborator(current_user, ticket, form.email.data, form.name.data or "",
+                             expected_version=form.version.data)
+
+
+@bp.post("/tickets/<number>/collaborators/<int:collaborator_id>/remove")
+def remove_collaborator(number, collaborator_id):
+    """Take someone off copy: their mail stops and their link no longer opens the ticket."""
+    ticket = load_ticket(number)
+    if not FlaskForm().validate_on_submit():
+        abort(400, "Your session expired. Reload the page and try again.")
+    collab = db.session.get(Collaborator, collaborator_id)
+    if collab is None or collab.ticket_id != ticket.id:
+        abort(404, "That person is not on copy of this ticket.")
+    tickets.remove_collaborator(current_user, ticket, collab)
+    return _done(number, f"{collab.email} is no longer on copy; their link stopped working.")

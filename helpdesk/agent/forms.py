@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import IntegerField, MultipleFileField, SelectField, TextAreaField
+from wtforms import EmailField, IntegerField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
@@ -207,8 +207,16 @@ class AccessLinkForm(ActionForm):
     action = "access_link"
 
 
+class CollaboratorForm(ActionForm):
+    action = "collaborators"
+    email = EmailField("Email address", validators=[
+        DataRequired("Enter the address to put on copy."), Length(max=254)])
+    name = StringField("Name (optional)", validators=[Optional(), Length(max=120)])
+
+
 FORMS = [ReplyForm, NoteForm, ClaimForm, AssignForm, PriorityForm, SLAForm, TransferForm,
-         RequestInfoForm, EscalateForm, ResumeForm, ResolveForm, CloseForm, ReopenForm, AccessLinkForm]
+         RequestInfoForm, EscalateForm, ResumeForm, ResolveForm, CloseForm, ReopenForm, AccessLinkForm,
+         CollaboratorForm]
 
 
 def blank_forms(ticket) -> dict:

@@ -67,6 +67,9 @@ _PHRASES = {
     "status": "changed the status",
     "access_link": "sent the customer a new access link",
     "overdue": "marked it overdue",
+    "collaborator_added": "put someone on copy",
+    "collaborator_removed": "took someone off copy",
+    "collaborator_replied": "recorded a message from someone on copy",
 }
 
 
@@ -112,9 +115,12 @@ def render_ticket(ticket: Ticket, *blocks: str, status: int = 200, form=None, co
     forms = blank_forms(ticket)
     if form is not None:
         forms[form.action] = form
+    from ..notify import active_collaborators
+
     return render(
         "agent/ticket.html", *blocks, status=status, ticket=ticket, forms=forms,
         actions=tickets.available_actions(current_user, ticket), conflict=conflict,
+        collaborators=active_collaborators(ticket),
         open_form=form.action if form is not None else None, **extra,
     )
 

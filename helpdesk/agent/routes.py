@@ -87,3 +87,4 @@ def attachment(attachment_id):
 
 from . import actions  # noqa: E402,F401  (the POST routes of the ticket actions)
 from . import bulk, live_views  # noqa: E402,F401  (bulk actions on a queue; live updates and presence)
+from . import intake  # noqa: E402,F401  (tickets opened by an agent for a customer)

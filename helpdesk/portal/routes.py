@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, current_app, flash, redirect, request, send_file, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, send_file, session, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -20,7 +20,7 @@ from ..attachments import UploadError, check_files, path_for
 from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import Attachment, IdempotencyKey, ThreadEntry, Ticket
-from ..security import access_token, ticket_for_token
+from ..security import access_for_token, access_token
 from ..web import format_datetime
 from . import bp
 from .forms import ConfirmForm, NewTicketForm, ReplyForm, StatusForm, public_topic
@@ -166,7 +166,8 @@ def check_status():
 
 
 def _ticket_or_404(token: str) -> Ticket:
-    ticket = ticket_for_token(token)
+    """The ticket a customer's or collaborator's link opens (the collaborator goes in g)."""
+    ticket, g.collaborator = access_for_token(token)
     if ticket is None:
         abort(_private(render("portal/link_invalid.html", status=404)))
     return ticket
@@ -187,7 +188,7 @@ def _ticket_page(ticket: Ticket, token: str, *, form=None, status=200, notice=No
         ticket=ticket, token=token, entries=entries, status_label=label, status_text=explanation,
         may_reply=tickets.customer_may_reopen(ticket), form=form or ReplyForm(formdata=None),
         confirm_form=ConfirmForm(formdata=None), notice=notice, problem=problem, status=status,
-        trigger=trigger, **_limits(),
+        trigger=trigger, collaborator=g.get("collaborator"), **_limits(),
     )
     return _private(response)
 
@@ -222,10 +223,10 @@ def reply(token):
         return _ticket_page(ticket, token, form=form, status=400)
     try:
         try:
-            tickets.customer_reply(ticket, form.body.data, uploads=uploads)
+            tickets.customer_reply(ticket, form.body.data, uploads=uploads, collaborator=g.collaborator)
         except tickets.Conflict:
             # An agent changed the ticket at the same moment; the reply still belongs on it.
-            tickets.customer_reply(ticket, form.body.data, uploads=uploads)
+            tickets.customer_reply(ticket, form.body.data, uploads=uploads, collaborator=g.collaborator)
     except tickets.LifecycleError as exc:
         return _ticket_page(ticket, token, form=form, status=exc.status, problem=exc.message)
     message = "Your message was sent. We will get back to you."
@@ -242,6 +243,8 @@ def confirm(token):
     form = ConfirmForm()
     if not form.validate():
         abort(400)
+    if g.collaborator is not None:
+        abort(403, "Only the person who opened the ticket can confirm it.")
     try:
         tickets.customer_confirm(ticket)
     except tickets.LifecycleError as exc:

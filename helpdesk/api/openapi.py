@@ -1,0 +1,220 @@
+"""The OpenAPI 3 document of /api/v1, served at /api/v1/openapi.json and tested against the API."""
+from __future__ import annotations
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json(_ref("Error"), description)
+
+
+ERRORS = {
+    "400": "The body is not valid JSON.",
+    "401": "No API key, or one that is unknown or revoked.",
+    "403": "The key lacks the scope, or is used from an address it is not allowed from.",
+    "404": "No such ticket.",
+    "409": "The ticket was closed too long ago to take a message.",
+    "413": "The body or one attachment is too large.",
+    "415": "The body is not sent as application/json.",
+    "422": "A field is missing or invalid (the message says which).",
+}
+
+
+def _errors(*codes: str) -> dict:
+    return {code: _error(ERRORS[code]) for code in codes}
+
+
+NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "example": "invalid"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "Which fields were refused, and why, in a word."},
+            },
+        }},
+    },
+    "AttachmentUpload": {
+        "type": "object",
+        "required": ["filename", "data"],
+        "properties": {
+            "filename": {"type": "string", "example": "screenshot.png"},
+            "data": {"type": "string", "format": "byte", "description": "The file, base64 encoded."},
+        },
+    },
+    "Attachment": {
+        "type": "object",
+        "required": ["id", "filename", "content_type", "size"],
+        "properties": {
+            "id": {"type": "integer"},
+            "filename": {"type": "string"},
+            "content_type": {"type": "string"},
+            "size": {"type": "integer"},
+        },
+    },
+    "Entry": {
+        "type": "object",
+        "required": ["id", "kind", "author", "body", "body_html", "created_at", "attachments"],
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["message", "reply"],
+                     "description": "message: from the customer or someone on copy; reply: from the desk."},
+            "author": {"type": "object", "required": ["type", "name"], "properties": {
+                "type": {"type": "string", "enum": ["customer", "agent", "collaborator"]},
+                "name": {"type": "string"},
+            }},
+            "body": {"type": "string", "description": "As written (plain text, light Markdown)."},
+            "body_html": {"type": "string", "description": "Rendered and sanitised HTML."},
+            "created_at": {"type": "string", "format": "date-time"},
+            "attachments": {"type": "array", "items": _ref("Attachment")},
+        },
+    },
+    "Ticket": {
+        "type": "object",
+        "required": ["number", "subject", "status", "status_label", "priority", "topic", "department", "source",
+                     "customer", "created_at", "updated_at", "resolved_at", "closed_at", "may_reply",
+                     "portal_url"],
+        "properties": {
+            "number": {"type": "string", "example": "K7Q2M9"},
+            "subject": {"type": "string"},
+            "status": {"type": "string", "enum": ["new", "open", "pending", "escalated", "resolved", "closed"]},
+            "status_label": {"type": "string"},
+            "priority": {"type": "string", "enum": ["low", "normal", "high", "emergency"]},
+            "topic": {"type": "string", "nullable": True},
+            "department": {"type": "string"},
+            "source": {"type": "string"},
+            "customer": {"type": "object", "required": ["name", "email"], "properties": {
+                "name": {"type": "string"}, "email": {"type": "string"}}},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "resolved_at": NULLABLE_TIME,
+            "closed_at": NULLABLE_TIME,
+            "may_reply": {"type": "boolean", "description": "Whether a message would still be accepted."},
+            "portal_url": {"type": "string", "description": "The customer's private link to the ticket page."},
+        },
+    },
+    "TicketWithThread": {
+        "allOf": [_ref("Ticket"), {
+            "type": "object",
+            "required": ["thread"],
+            "properties": {"thread": {"type": "array", "items": _ref("Entry"),
+                                      "description": "The public thread, oldest first; never internal notes."}},
+        }],
+    },
+    "NewTicket": {
+        "type": "object",
+        "required": ["name", "email", "topic_id", "subject", "message"],
+        "properties": {
+            "name": {"type": "string", "maxLength": 120, "example": "Ken Customer"},
+            "email": {"type": "string", "format": "email", "example": "ken@example.net"},
+            "topic_id": {"type": "integer", "description": "A public, active help topic.", "example": 1},
+            "subject": {"type": "string", "maxLength": 200, "example": "Cannot log in"},
+            "message": {"type": "string", "maxLength": 20000, "example": "Since this morning the app says..."},
+            "source": {"type": "string", "enum": ["api", "chat"], "default": "api"},
+            "priority": {"type": "string", "enum": ["low", "normal", "high", "emergency"],
+                         "description": "Only for topics that let the requester choose a priority."},
+            "attachments": {"type": "array", "items": _ref("AttachmentUpload")},
+        },
+    },
+    "NewMessage": {
+        "type": "object",
+        "required": ["message"],
+        "properties": {
+            "message": {"type": "string", "maxLength": 20000},
+            "attachments": {"type": "array", "items": _ref("AttachmentUpload")},
+        },
+    },
+    "MessageCreated": {
+        "type": "object",
+        "required": ["entry", "ticket"],
+        "properties": {"entry": _ref("Entry"), "ticket": _ref("Ticket")},
+    },
+    "TicketList": {
+        "type": "object",
+        "required": ["tickets"],
+        "properties": {"tickets": {"type": "array", "items": _ref("Ticket")}},
+    },
+}
+
+NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}, "example": "K7Q2M9",
+          "description": "The ticket number, as in the customer's mails (e.g. K7Q2M9)."}
+
+
+def document(base_path: str = "/api/v1") -> dict:
+    """The whole OpenAPI document; servers point at this desk's API path."""
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Helpdesk API",
+            "version": "1",
+            "description": "Open and follow tickets from other tools (chat, shop, monitoring). Authenticate "
+                           "with an API key created by an admin: 'Authorization: Bearer <key>'. Keys carry "
+                           "scopes (create, read) and may be limited to IP ranges. Every error is JSON: "
+                           '{"error": {"code": ..., "message": ...}}.',
+        },
+        "servers": [{"url": base_path}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+        },
+        "paths": {
+            "/tickets": {
+                "post": {
+                    "operationId": "createTicket",
+                    "summary": "Open a ticket (scope: create)",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewTicket")}}},
+                    "responses": {"201": _json(_ref("TicketWithThread"), "The ticket was opened."),
+                                  **_errors("400", "401", "403", "413", "415", "422")},
+                },
+                "get": {
+                    "operationId": "listTickets",
+                    "summary": "A customer's tickets, newest first (scope: read)",
+                    "parameters": [{"name": "email", "in": "query", "required": True,
+                                    "schema": {"type": "string", "format": "email"}, "example": "ken@example.net"}],
+                    "responses": {"200": _json(_ref("TicketList"), "Up to 100 tickets."),
+                                  **_errors("401", "403", "422")},
+                },
+            },
+            "/tickets/{number}": {
+                "get": {
+                    "operationId": "getTicket",
+                    "summary": "A ticket and its public thread (scope: read)",
+                    "parameters": [NUMBER],
+                    "responses": {"200": _json(_ref("TicketWithThread"), "The ticket."),
+                                  **_errors("401", "403", "404")},
+                },
+            },
+            "/tickets/{number}/messages": {
+                "post": {
+                    "operationId": "addMessage",
+                    "summary": "Add a message from the customer (scope: create); reopens a resolved ticket",
+                    "parameters": [NUMBER],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewMessage")}}},
+                    "responses": {"201": _json(_ref("MessageCreated"), "The message was added."),
+                                  **_errors("400", "401", "403", "404", "409", "413", "415", "422")},
+                },
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document (no key needed)",
+                    "security": [],
+                    "responses": {"200": _json({"type": "object"}, "The OpenAPI document.")},
+                },
+            },
+        },
+    }

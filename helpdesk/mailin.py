@@ -1,0 +1,449 @@
+"""Mail in: one RFC 822 message becomes a new ticket or a reply in its thread, exactly once.
+
+A message is read leniently (broken MIME, unknown charsets), its quoted history trimmed and
+its HTML reduced to text. Auto-replies, bounces and our own mail are recorded and dropped, so
+two desks (or a desk and an out-of-office) never mail each other in a loop. Each message is
+recorded in processed_mail in the same transaction as the ticket or reply it caused; one that
+cannot be read is kept raw in failed_mail for an admin. Nothing is lost, nothing taken twice.
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import html
+import io
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+
+import nh3
+from flask import current_app
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import FileStorage
+
+from . import tickets
+from .attachments import UploadError, check_files
+from .extensions import db
+from .models import (
+    Collaborator, Department, FailedMail, HelpTopic, Mailbox, OutboxMail, ProcessedMail, Ticket, utcnow,
+)
+from .text import one_line
+
+AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
+DAEMON_LOCAL_PARTS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
+_MSGID = re.compile(r"<[^<>\s]+>")
+_OUR_MSGID = re.compile(r"^<[0-9a-f]+\.([A-Z0-9]{4,12})@")
+_SUBJECT_NUMBER = re.compile(r"\[#([A-Za-z0-9]{4,12})\]")
+# Where the quoted history starts: "On <date>, <someone> wrote:" (possibly wrapped over two
+# lines), Outlook's "-----Original Message-----" or "From: ..." block, and similar.
+_QUOTE_HEADERS = [
+    re.compile(r"^\s*On\b.{0,300}\bwrote:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*Am\b.{0,300}\bschrieb\b.{0,120}:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*Le\b.{0,300}\ba écrit\s*:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*_{10,}\s*$"),
+]
+
+
+@dataclass
+class Parsed:
+    sender: str
+    sender_name: str
+    subject: str
+    body: str
+    message_id: str | None
+    references: list[str]
+    uploads: list = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    outcome: str  # created | replied | ignored | failed | duplicate
+    ticket: Ticket | None = None
+    note: str = ""
+
+
+# --- reading a message ---------------------------------------------------------------------------
+
+
+def _header(msg: Message, name: str) -> str:
+    """A header as text; a header too broken to decode gives what can be read of it."""
+    try:
+        value = msg.get(name)
+        return "" if value is None else str(value)
+    except Exception:  # noqa: BLE001 - malformed encoded words and the like
+        raw = msg.get_all(name, failobj=[None])[0] if hasattr(msg, "get_all") else None
+        return str(raw or "")
+
+
+def _decode(payload: bytes, charset: str | None) -> str:
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    try:  # a known charset with a few bad bytes
+        return payload.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # an unknown charset that is not UTF-8: most such mail is Windows-1252
+        return payload.decode("cp1252", errors="replace")
+
+
+def _part_text(part: Message) -> str:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001 - broken transfer encoding
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else ""
+    try:
+        charset = part.get_content_charset()
+    except Exception:  # noqa: BLE001
+        charset = None
+    return _decode(payload, charset)
+
+
+_BLOCK_END = re.compile(r"(?i)<\s*(br\s*/?|/p|/div|/li|/tr|/h[1-6]|/blockquote|/pre|/table)\s*>")
+_LIST_ITEM = re.compile(r"(?i)<\s*li[^>]*>")
+
+
+def html_to_text(markup: str) -> str:
+    """HTML mail reduced to plain text: scripts, styles and every tag removed (nh3), lines kept."""
+    markup = _BLOCK_END.sub(lambda m: m.group(0) + "\n", markup)
+    markup = _LIST_ITEM.sub(lambda m: m.group(0) + "- ", markup)
+    cleaned = nh3.clean(markup, tags=set(), clean_content_tags={"script", "style", "head", "title"})
+    text = html.unescape(cleaned).replace("\xa0", " ")
+    lines = [line.rstrip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def trim_quoted(text: str) -> str:
+    """Drop the quoted history under "On ... wrote:", "-----Original Message-----" or ">" lines."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cut = len(lines)
+    for i, line in enumerate(lines):
+        joined = line + " " + lines[i + 1] if i + 1 < len(lines) else line
+        if any(p.match(line) for p in _QUOTE_HEADERS) or (
+                line.strip().lower().startswith("on ") and _QUOTE_HEADERS[0].match(joined)):
+            if i > 0:  # a reply that is nothing but a quote keeps its text
+                cut = i
+                break
+    kept = lines[:cut]
+    while kept and (kept[-1].lstrip().startswith(">") or not kept[-1].strip()):
+        kept.pop()
+    trimmed = "\n".join(kept).strip()
+    return trimmed or text.strip()
+
+
+def _body_part(msg: Message) -> Message | None:
+    try:
+        part = msg.get_body(preferencelist=("plain", "html"))
+    except Exception:  # noqa: BLE001
+        part = None
+    if part is not None:
+        return part
+    for part in msg.walk():
+        if part.get_content_maintype() == "text" and part.get_content_disposition() != "attachment":
+            return part
+    return None
+
+
+def _attachment_parts(msg: Message, body: Message | None):
+    n = 0
+    for part in msg.walk():
+        if part is body or part.is_multipart():
+            continue
+        disposition = part.get_content_disposition()
+        try:
+            filename = part.get_filename()
+        except Exception:  # noqa: BLE001
+            filename = None
+        ctype = part.get_content_type()
+        if part.get_content_maintype() == "text" and not filename and disposition != "attachment":
+            continue  # the other alternative of the body (e.g. the HTML of a text/plain mail)
+        if ctype == "message/rfc822":
+            inner = part.get_payload()
+            data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+        else:
+            try:
+                data = part.get_payload(decode=True) or b""
+            except Exception:  # noqa: BLE001
+                data = b""
+            if any("Base64" in type(d).__name__ for d in getattr(part, "defects", [])):
+                data = b""  # damaged on the way: what decodes is not the file that was sent
+        n += 1
+        if not filename:
+            ext = mimetypes.guess_extension(ctype) or ".bin"
+            filename = f"{'inline' if disposition == 'inline' or part.get('Content-ID') else 'attachment'}-{n}{ext}"
+        yield filename, data
+
+
+def _uploads(msg: Message, body: Message | None) -> tuple[list, list]:
+    max_count = current_app.config["HELPDESK_MAX_ATTACHMENTS"]
+    uploads, refused = [], []
+    for filename, data in _attachment_parts(msg, body):
+        if not data:
+            refused.append((filename, "empty, or damaged on the way"))
+            continue
+        if len(uploads) >= max_count:
+            refused.append((filename, f"more than {max_count} files"))
+            continue
+        try:
+            uploads.extend(check_files([FileStorage(io.BytesIO(data), filename=filename)]))
+        except UploadError as exc:
+            refused.append((filename, str(exc)))
+    return uploads, refused
+
+
+def _message_ids(value: str) -> list[str]:
+    return _MSGID.findall(value or "")
+
+
+def parse(raw: bytes) -> Parsed:
+    """Read one message. Raises ValueError for one without a usable sender."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    name, address = parseaddr(_header(msg, "From"))
+    address = address.strip().lower()
+    if "@" not in address or len(address) > 254 or any(c in address for c in " ,;<>\r\n"):
+        raise ValueError("The mail has no usable From address.")
+    body_part = _body_part(msg)
+    if body_part is None:
+        text = ""
+    elif body_part.get_content_subtype() == "html":
+        text = html_to_text(_part_text(body_part))
+    else:
+        text = _part_text(body_part)
+    uploads, refused = _uploads(msg, body_part)
+    ids = _message_ids(_header(msg, "Message-ID"))
+    return Parsed(
+        sender=address,
+        sender_name=one_line(name, tickets.NAME_MAX) or address.split("@")[0],
+        subject=one_line(_header(msg, "Subject"), tickets.SUBJECT_MAX),
+        body=trim_quoted(text.replace("\x00", "")),
+        message_id=ids[0][:255] if ids else None,
+        references=_message_ids(_header(msg, "In-Reply-To")) + _message_ids(_header(msg, "References")),
+        uploads=uploads,
+        refused=refused,
+    )
+
+
+# --- mail that must not open tickets --------------------------------------------------------------
+
+
+def own_addresses() -> set[str]:
+    cfg = current_app.config
+    sender = cfg["MAIL_DEFAULT_SENDER"]
+    sender = sender if isinstance(sender, str) else sender[1]
+    ours = {parseaddr(sender)[1].lower()}
+    ours |= {e.lower() for e in db.session.scalars(select(Department.email).where(Department.email.is_not(None)))}
+    ours |= {u.lower() for u in db.session.scalars(select(Mailbox.username)) if "@" in u}
+    return {a for a in ours if a}
+
+
+def automatic_reason(raw: bytes, sender: str) -> str | None:
+    """Why this mail is automatic (an auto-reply, a bounce, our own), or None for a person's mail."""
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    auto = (msg.get("Auto-Submitted") or "").strip().lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto[:40]}"
+    precedence = (msg.get("Precedence") or "").strip().lower()
+    if precedence in AUTO_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    for name in ("X-Auto-Response-Suppress", "X-Autoreply", "X-Autorespond", "X-Autogenerated"):
+        if msg.get(name) is not None:
+            return f"{name} header"
+    return_path = msg.get("Return-Path")
+    if return_path is not None and return_path.strip() in ("<>", ""):
+        return "a bounce (empty Return-Path)"
+    if msg.get_content_type() == "multipart/report":
+        return "a delivery or read report"
+    if sender.split("@")[0] in DAEMON_LOCAL_PARTS:
+        return f"from {sender}"
+    if sender in own_addresses():
+        return f"from the desk's own address {sender}"
+    return None
+
+
+# --- finding the ticket a reply belongs to ---------------------------------------------------------
+
+
+def find_ticket(parsed: Parsed) -> tuple[Ticket | None, str]:
+    """By In-Reply-To/References (our outgoing mail, or mail taken in), then by "[#NUMBER]"."""
+    refs = [r[:255] for r in parsed.references]
+    if refs:
+        ticket_id = db.session.scalar(select(OutboxMail.ticket_id).where(
+            OutboxMail.message_id.in_(refs), OutboxMail.ticket_id.is_not(None)).limit(1))
+        if ticket_id is None:
+            ticket_id = db.session.scalar(select(ProcessedMail.ticket_id).where(
+                ProcessedMail.message_id.in_(refs), ProcessedMail.ticket_id.is_not(None)).limit(1))
+        if ticket_id is None:
+            for ref in refs:  # our Message-IDs carry the ticket number, even once the outbox is pruned
+                match = _OUR_MSGID.match(ref)
+                if match:
+                    ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.number == match.group(1)))
+                    if ticket_id:
+                        break
+        if ticket_id is not None:
+            return db.session.get(Ticket, ticket_id), "headers"
+    match = _SUBJECT_NUMBER.search(parsed.subject)
+    if match:
+        ticket = db.session.scalar(select(Ticket).where(Ticket.number == match.group(1).upper()))
+        if ticket is not None:
+            return ticket, "subject"
+    return None, ""
+
+
+def _collaborator(ticket: Ticket, sender: str) -> Collaborator | None:
+    return db.session.scalar(select(Collaborator).where(
+        Collaborator.ticket_id == ticket.id, Collaborator.email == sender, Collaborator.active.is_(True)))
+
+
+# --- taking a message in ----------------------------------------------------------------------------
+
+
+def _key(raw: bytes, message_id: str | None) -> str:
+    if message_id:
+        return "mid:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
+    return "raw:" + hashlib.sha256(raw).hexdigest()
+
+
+def _seen(key: str, message_id: str | None) -> bool:
+    clause = ProcessedMail.key == key
+    if message_id:
+        clause = or_(clause, ProcessedMail.message_id == message_id)
+    return db.session.scalar(select(ProcessedMail.id).where(clause).limit(1)) is not None
+
+
+def _record(key, message_id, outcome, note="", ticket_id=None) -> ProcessedMail:
+    return ProcessedMail(key=key, message_id=message_id, outcome=outcome, note=one_line(note, 500) or None,
+                         ticket_id=ticket_id)
+
+
+def _save(*rows) -> bool:
+    """Commit bookkeeping rows; False if another fetcher recorded the mail first."""
+    try:
+        db.session.add_all(rows)
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()
+        return False
+
+
+def keep_failed(raw: bytes, source: str, error: str, key: str, message_id: str | None = None) -> Outcome:
+    """Keep an unreadable mail raw for the admins, and mark it processed (in one transaction)."""
+    db.session.rollback()
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        sender, subject = one_line(str(msg.get("From") or ""), 254), one_line(str(msg.get("Subject") or ""), 255)
+    except Exception:  # noqa: BLE001
+        sender = subject = ""
+    failed = FailedMail(source=one_line(source, 140), error=one_line(error, 500) or "unreadable", raw=raw,
+                        size=len(raw), sender=sender or None, subject=subject or None)
+    if not _save(failed, _record(key, message_id, "failed", error)):
+        return Outcome("duplicate")
+    current_app.logger.warning("mail from %s kept unread in failed_mail #%s: %s", source, failed.id, error)
+    return Outcome("failed", note=error)
+
+
+def _body_for(parsed: Parsed, extra: str = "") -> str:
+    body = parsed.body.strip()
+    if not body:
+        body = "(The mail had no text; see the attachments.)" if parsed.uploads else "(The mail had no text.)"
+    if extra:
+        body = f"{extra}\n\n{body}"
+    if parsed.refused:
+        listed = "\n".join(f"- {name}: {why}" for name, why in parsed.refused)
+        body += f"\n\n---\nNot attached:\n{listed}"
+    if len(body) > tickets.BODY_MAX:
+        note = "\n\n[The rest of this mail was cut: it was too long.]"
+        body = body[: tickets.BODY_MAX - len(note)] + note
+    return body
+
+
+def _acknowledge(sender: str) -> bool:
+    """At most HELPDESK_MAIL_ACKS_PER_HOUR acknowledgements to one address an hour."""
+    limit = current_app.config["HELPDESK_MAIL_ACKS_PER_HOUR"]
+    sent = db.session.scalar(select(func.count(OutboxMail.id)).where(
+        OutboxMail.recipient == sender, OutboxMail.event == "created",
+        OutboxMail.created_at >= utcnow() - timedelta(hours=1)))
+    return sent < limit
+
+
+def default_topic() -> HelpTopic | None:
+    return db.session.scalar(select(HelpTopic).where(HelpTopic.active.is_(True), HelpTopic.public.is_(True))
+                             .order_by(HelpTopic.sort, HelpTopic.id).limit(1))
+
+
+def take_in(raw: bytes, *, source: str = "pipe", key: str | None = None, mailbox: Mailbox | None = None) -> Outcome:
+    """Turn one raw message into a ticket or a reply, once; see the module's docstring."""
+    try:
+        pre = email.message_from_bytes(raw, policy=email.policy.compat32)
+        ids = _message_ids(str(pre.get("Message-ID") or ""))
+        message_id = ids[0][:255] if ids else None
+    except Exception:  # noqa: BLE001
+        message_id = None
+    key = key or _key(raw, message_id)
+    if _seen(key, message_id):
+        if key.startswith("imap:") and db.session.scalar(select(ProcessedMail.id).where(ProcessedMail.key == key)) is None:
+            _save(_record(key, message_id, "duplicate", "the same Message-ID came in before"))
+        return Outcome("duplicate")
+    try:
+        parsed = parse(raw)
+        reason = automatic_reason(raw, parsed.sender)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, the mail is kept for an admin
+        return keep_failed(raw, source, f"{type(exc).__name__}: {exc}", key, message_id)
+    if reason:
+        if not _save(_record(key, message_id, "ignored", f"{reason}; from {parsed.sender}")):
+            return Outcome("duplicate")
+        return Outcome("ignored", note=reason)
+    try:
+        return _route(parsed, raw, key, message_id, mailbox)
+    except IntegrityError:
+        db.session.rollback()
+        if _seen(key, message_id):
+            return Outcome("duplicate")
+        raise
+    except tickets.LifecycleError as exc:
+        return keep_failed(raw, source, exc.message, key, message_id)
+
+
+def _route(parsed: Parsed, raw: bytes, key: str, message_id: str | None, mailbox: Mailbox | None) -> Outcome:
+    ticket, how = find_ticket(parsed)
+    follow_up = ""
+    if ticket is not None:
+        collab = _collaborator(ticket, parsed.sender)
+        if parsed.sender == ticket.customer.email or collab is not None:
+            if tickets.customer_may_reopen(ticket):
+                record = _record(key, message_id, "replied", f"threaded by {how}")
+                try:
+                    tickets.customer_reply(ticket, _body_for(parsed), uploads=parsed.uploads,
+                                           collaborator=collab, record=record)
+                except tickets.Conflict:
+                    db.session.rollback()
+                    record = _record(key, message_id, "replied", f"threaded by {how}")
+                    tickets.customer_reply(db.session.get(Ticket, ticket.id), _body_for(parsed),
+                                           uploads=parsed.uploads, collaborator=collab, record=record)
+                return Outcome("replied", ticket)
+            follow_up = f"(A follow-up to ticket #{ticket.number}, which was closed too long ago to reopen.)"
+        else:
+            follow_up = f"(This mail answered ticket #{ticket.number}, but came from an address not on that ticket.)"
+    topic = (mailbox.topic if mailbox is not None and mailbox.topic is not None else None) or default_topic()
+    if topic is None:
+        raise tickets.LifecycleError("The desk has no public help topic to open a ticket under.")
+    record = _record(key, message_id, "created", follow_up or None)
+    ticket = tickets.open_ticket(
+        name=parsed.sender_name, email=parsed.sender, subject=parsed.subject or "(no subject)",
+        body=_body_for(parsed, follow_up), topic=topic, source="email", uploads=parsed.uploads,
+        notify_customer=_acknowledge(parsed.sender), record=record,
+        department=mailbox.department if mailbox is not None else None,
+    )
+    return Outcome("created", ticket)

@@ -1,0 +1,285 @@
+"""The REST API: keys (hash, scopes, IP ranges, revocation, last use), each endpoint, errors as
+JSON with the right status, and the admin pages that manage keys."""
+from __future__ import annotations
+
+import base64
+import struct
+import zlib
+
+import pytest
+from sqlalchemy import func, select
+
+from helpdesk import tickets
+from helpdesk.channels_models import hash_api_key
+from helpdesk.extensions import db
+from helpdesk.models import ApiKey, Attachment, ThreadEntry, Ticket
+
+
+def png() -> bytes:
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+@pytest.fixture
+def make_key(desk):
+    def make(scopes="create,read", ip_ranges="", name="Chat"):
+        secret = ApiKey.generate()
+        db.session.add(ApiKey(name=name, key_hash=hash_api_key(secret), prefix=secret[:10], scopes=scopes,
+                              ip_ranges=ip_ranges, created_by=desk.admin))
+        db.session.commit()
+        return secret
+    return make
+
+
+@pytest.fixture
+def auth(make_key):
+    return {"Authorization": f"Bearer {make_key()}"}
+
+
+def new_ticket(desk, **overrides):
+    data = {"name": "Ken Customer", "email": "Ken@Example.net", "topic_id": desk.topics["General inquiry"].id,
+            "subject": "Chat: cannot log in", "message": "Since this morning the app says *wrong password*.",
+            "source": "chat"}
+    data.update(overrides)
+    return data
+
+
+def assert_error(response, status, code=None, text=None):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"error"} and body["error"]["message"]
+    if code:
+        assert body["error"]["code"] == code
+    if text:
+        assert text in body["error"]["message"]
+
+
+# --- keys --------------------------------------------------------------------------------------------
+
+
+def test_only_the_hash_of_a_key_is_stored(make_key):
+    secret = make_key()
+    key = db.session.scalar(select(ApiKey))
+    assert key.key_hash == hash_api_key(secret) and secret not in (key.key_hash, key.prefix)
+    assert len(secret) > 40 and secret.startswith(key.prefix)
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer ", "Basic abc", "Bearer hd_not-a-real-key", "hd_x"])
+def test_requests_without_a_valid_key_get_401(client, desk, header):
+    headers = {"Authorization": header} if header is not None else {}
+    response = client.get("/api/v1/tickets?email=ken@example.net", headers=headers)
+    assert_error(response, 401, "unauthorized")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_revoked_key_gets_401(client, desk, make_key, login):
+    secret = make_key()
+    key = db.session.scalar(select(ApiKey))
+    assert client.get("/api/v1/tickets?email=a@example.net", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    login(desk.admin)
+    assert client.post(f"/admin/api-keys/{key.id}/revoke").status_code == 302
+    response = client.get("/api/v1/tickets?email=a@example.net", headers={"Authorization": f"Bearer {secret}"})
+    assert_error(response, 401, text="revoked")
+
+
+@pytest.mark.parametrize("scopes, method, path, allowed", [
+    ("read", "post", "/api/v1/tickets", False),
+    ("read", "get", "/api/v1/tickets?email=a@example.net", True),
+    ("create", "get", "/api/v1/tickets?email=a@example.net", False),
+    ("create", "get", "/api/v1/tickets/ABCDEF", False),
+    ("create", "post", "/api/v1/tickets", True),
+])
+def test_scopes(client, desk, make_key, scopes, method, path, allowed):
+    headers = {"Authorization": f"Bearer {make_key(scopes)}"}
+    response = getattr(client, method)(path, headers=headers, json=new_ticket(desk) if method == "post" else None)
+    if allowed:
+        assert response.status_code in (200, 201)
+    else:
+        assert_error(response, 403, "forbidden", f"lacks the '{'create' if method == 'post' else 'read'}' scope")
+
+
+@pytest.mark.parametrize("ranges, allowed", [
+    ("", True), ("127.0.0.1", True), ("10.0.0.0/8\n127.0.0.0/8", True), ("10.0.0.0/8", False),
+    ("2001:db8::/32", False),
+])
+def test_ip_ranges(client, desk, make_key, ranges, allowed):
+    headers = {"Authorization": f"Bearer {make_key(ip_ranges=ranges)}"}
+    response = client.get("/api/v1/tickets?email=a@example.net", headers=headers)  # test client: 127.0.0.1
+    if allowed:
+        assert response.status_code == 200
+    else:
+        assert_error(response, 403, text="127.0.0.1")
+
+
+def test_last_use_is_recorded(client, desk, auth):
+    key = db.session.scalar(select(ApiKey))
+    assert key.last_used_at is None
+    client.get("/api/v1/tickets?email=a@example.net", headers=auth)
+    db.session.expire_all()
+    key = db.session.scalar(select(ApiKey))
+    assert key.last_used_at is not None and key.last_used_ip == "127.0.0.1"
+
+
+# --- endpoints ---------------------------------------------------------------------------------------------
+
+
+def test_create_read_reply_and_list(client, desk, auth, inbox):
+    data = new_ticket(desk, priority="high",
+                      attachments=[{"filename": "screen.png", "data": base64.b64encode(png()).decode()}])
+    response = client.post("/api/v1/tickets", json=data, headers=auth)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    number = body["number"]
+    assert response.headers["Location"].endswith(f"/api/v1/tickets/{number}")
+    assert body["status"] == "new" and body["source"] == "chat" and body["priority"] == "high"
+    assert body["customer"] == {"name": "Ken Customer", "email": "ken@example.net"}
+    assert body["thread"][0]["attachments"][0]["filename"] == "screen.png"
+    assert body["portal_url"].startswith("http://desk.test/t/")
+    inbox.deliver()
+    assert any(number in s for s in inbox.subjects("ken@example.net"))  # acknowledged like the web form
+
+    t = db.session.scalar(select(Ticket).where(Ticket.number == number))
+    tickets.add_note(desk.tech, t, "Internal: customer is on the old app version.")
+    tickets.resolve(desk.tech, t, "Update the app, then log in again.")
+    read = client.get(f"/api/v1/tickets/{number.lower()}", headers=auth).get_json()
+    assert [e["kind"] for e in read["thread"]] == ["message", "reply"]
+    assert "Internal" not in str(read) and read["status"] == "resolved"
+    assert read["thread"][1]["author"] == {"type": "agent", "name": "Tom"}
+
+    response = client.post(f"/api/v1/tickets/{number}/messages", json={"message": "Still broken."}, headers=auth)
+    assert response.status_code == 201
+    assert response.get_json()["ticket"]["status"] == "open"  # reopened, as on the portal
+
+    listed = client.get("/api/v1/tickets?email=KEN@example.net", headers=auth).get_json()["tickets"]
+    assert [t["number"] for t in listed] == [number]
+    assert client.get("/api/v1/tickets?email=nobody@example.net", headers=auth).get_json() == {"tickets": []}
+
+
+def test_priority_only_where_the_topic_allows_it(client, desk, auth):
+    data = new_ticket(desk, topic_id=desk.topics["Billing question"].id, priority="emergency")
+    assert_error(client.post("/api/v1/tickets", json=data, headers=auth), 422, "invalid", "does not let")
+
+
+@pytest.mark.parametrize("change, status, text", [
+    ({"email": "not an address"}, 422, "'email'"),
+    ({"email": None}, 422, "'email' is required"),
+    ({"name": 5}, 422, "'name' must be a string"),
+    ({"subject": "   "}, 422, "'subject' cannot be empty"),
+    ({"subject": "x" * 201}, 422, "longer than 200"),
+    ({"message": "\ud800"}, 422, "not valid Unicode"),
+    ({"topic_id": "1"}, 422, "'topic_id'"),
+    ({"topic_id": 999999}, 422, "no public help topic"),
+    ({"source": "web"}, 422, "'source'"),
+    ({"priority": "urgent"}, 422, "'priority'"),
+    ({"attachments": "x"}, 422, "must be a list"),
+    ({"attachments": [{"filename": "a.png", "data": "!!!"}]}, 422, "not valid base64"),
+    ({"attachments": [{"filename": "run.exe", "data": base64.b64encode(b"MZ" + b"\0" * 50).decode()}]}, 422,
+     "cannot be attached"),
+    ({"attachments": [{"filename": "big.txt", "data": "QUFB" * (1024 * 1024)}]}, 413, "larger than 1 MB"),
+])
+def test_create_errors(client, desk, auth, app, change, status, text):
+    app.config["HELPDESK_MAX_ATTACHMENT_MB"] = 1
+    response = client.post("/api/v1/tickets", json=new_ticket(desk, **change), headers=auth)
+    assert_error(response, status, text=text)
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0
+
+
+def test_the_desks_own_topic_rules_hold(client, desk, auth):
+    topic = desk.topics["Password reset"]
+    topic.public = False
+    db.session.commit()
+    assert_error(client.post("/api/v1/tickets", json=new_ticket(desk, topic_id=topic.id), headers=auth), 422)
+
+
+def test_body_errors(client, desk, auth):
+    assert_error(client.post("/api/v1/tickets", data="name=x", headers=auth), 415, "unsupported_media_type")
+    assert_error(client.post("/api/v1/tickets", data="{oops", headers=auth, content_type="application/json"),
+                 400, "bad_request")
+    assert_error(client.post("/api/v1/tickets", json=[1, 2], headers=auth), 422, text="JSON object")
+    huge = b'{"message": "' + b"a" * (80 * 1024 * 1024) + b'"}'
+    assert_error(client.post("/api/v1/tickets", data=huge, headers=auth, content_type="application/json"), 413)
+
+
+def test_unknown_tickets_routes_and_methods(client, desk, auth):
+    assert_error(client.get("/api/v1/tickets/NOPE42", headers=auth), 404, "not_found")
+    assert_error(client.get("/api/v1/tickets/" + "x" * 40, headers=auth), 404)
+    assert_error(client.post("/api/v1/tickets/NOPE42/messages", json={"message": "hi"}, headers=auth), 404)
+    assert_error(client.get("/api/v1/nothing-here"), 404)
+    assert_error(client.delete("/api/v1/tickets", headers=auth), 405)
+    assert_error(client.get("/api/v1/tickets", headers=auth), 422, text="?email=")
+
+
+def test_a_message_to_a_ticket_closed_long_ago_is_refused(client, desk, auth, make_ticket):
+    t = make_ticket()
+    tickets.close(desk.tech, t)
+    t.closed_at = t.closed_at.replace(year=t.closed_at.year - 1)
+    db.session.commit()
+    response = client.post(f"/api/v1/tickets/{t.number}/messages", json={"message": "Hello?"}, headers=auth)
+    assert_error(response, 409, "conflict", "closed too long ago")
+    assert db.session.scalar(select(func.count(ThreadEntry.id)).where(ThreadEntry.ticket_id == t.id)) == 1
+
+
+def test_api_needs_no_csrf_token_and_sets_no_cookie(app, desk, auth):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    response = client.post("/api/v1/tickets", json=new_ticket(desk), headers=auth)
+    assert response.status_code == 201 and "Set-Cookie" not in response.headers
+
+
+def test_openapi_document(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.") and doc["servers"] == [{"url": "/api/v1"}]
+    assert set(doc["paths"]) == {"/tickets", "/tickets/{number}", "/tickets/{number}/messages", "/openapi.json"}
+    for path in doc["paths"].values():
+        for operation in path.values():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+# --- the admin pages ------------------------------------------------------------------------------------
+
+
+def test_admin_creates_a_key_shown_once_and_lists_it(client, desk, login):
+    login(desk.admin)
+    response = client.post("/admin/api-keys", data={"name": "Website chat", "scope_create": "y",
+                                                    "ip_ranges": "192.0.2.0/24\n127.0.0.1"})
+    assert response.status_code == 201 and response.headers["Cache-Control"] == "no-store"
+    page = response.get_data(as_text=True)
+    secret = page.split('class="secret" type="text" readonly value="')[1].split('"')[0]
+    key = db.session.scalar(select(ApiKey))
+    assert key.key_hash == hash_api_key(secret) and key.scope_list == ["create"]
+    assert key.ip_ranges == "192.0.2.0/24\n127.0.0.1/32"
+    listing = client.get("/admin/api-keys").get_data(as_text=True)
+    assert "Website chat" in listing and key.prefix in listing and secret not in listing
+    assert "never" in listing and "192.0.2.0/24" in listing
+    # the key works: create only
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.post("/api/v1/tickets", json=new_ticket(desk), headers=headers).status_code == 201
+    assert client.get("/api/v1/tickets?email=ken@example.net", headers=headers).status_code == 403
+
+
+@pytest.mark.parametrize("data, error", [
+    ({"name": "", "scope_read": "y"}, "Name the key"),
+    ({"name": "X"}, "at least one scope"),
+    ({"name": "X", "scope_read": "y", "ip_ranges": "10.0.0.300"}, "is not an IP address"),
+])
+def test_admin_key_form_errors(client, desk, login, data, error):
+    login(desk.admin)
+    response = client.post("/admin/api-keys", data=data)
+    assert response.status_code == 400 and error in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(ApiKey.id))) == 0
+
+
+def test_managers_see_keys_but_cannot_create_or_revoke(client, desk, login, make_key):
+    make_key()
+    key = db.session.scalar(select(ApiKey))
+    login(desk.manager)
+    assert client.get("/admin/api-keys").status_code == 200
+    assert client.post("/admin/api-keys", data={"name": "X", "scope_read": "y"}).status_code == 403
+    assert client.post(f"/admin/api-keys/{key.id}/revoke").status_code == 403
+    login(desk.tech)
+    assert client.get("/admin/api-keys").status_code == 403

@@ -1,0 +1,235 @@
+"""Mail in through `flask mail pipe` and mailin.take_in, with the real messages under tests/mail/:
+new tickets, replies threaded by header or by subject, charsets, attachments, HTML, loops, and
+messages that cannot be read."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from helpdesk import mailin, tickets
+from helpdesk.extensions import db
+from helpdesk.models import (
+    Attachment, Collaborator, Customer, FailedMail, Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket,
+)
+
+MAIL = Path(__file__).parent / "mail"
+
+
+def eml(name: str, **values) -> bytes:
+    raw = (MAIL / name).read_bytes()
+    for key, value in values.items():
+        raw = raw.replace(b"{" + key.encode() + b"}", value.encode())
+    return raw
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def entries(ticket) -> list[ThreadEntry]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(ThreadEntry).where(ThreadEntry.ticket_id == ticket.id).order_by(ThreadEntry.id)))
+
+
+@pytest.fixture
+def alice_ticket(desk, inbox):
+    """Alice's printer ticket, opened by mail, with Tom's reply mailed to her."""
+    outcome = mailin.take_in(eml("plain.eml"))
+    assert outcome.outcome == "created"
+    ticket = outcome.ticket
+    tickets.reply(desk.tech, ticket, "Please restart the printer and try again.")
+    inbox.deliver()
+    return ticket
+
+
+def test_plain_mail_opens_a_ticket_and_acknowledges_it(desk, inbox):
+    outcome = mailin.take_in(eml("plain.eml"))
+    t = outcome.ticket
+    assert outcome.outcome == "created" and t.source == "email" and t.status == "new"
+    assert t.subject == "Printer on the second floor is jammed"
+    assert t.customer.email == "alice@example.net" and t.customer.name == "Alice Example"
+    assert "jams on every page" in entries(t)[0].body and entries(t)[0].customer_id == t.customer_id
+    inbox.deliver()
+    [ack] = inbox.to("alice@example.net")
+    assert str(ack["Subject"]).strip().startswith(f"[#{t.number}] We received your request")
+    # the same message again (the MTA retried) is taken once
+    assert mailin.take_in(eml("plain.eml")).outcome == "duplicate"
+    assert count(Ticket) == 1
+
+
+def test_html_mail_is_reduced_to_safe_text(desk):
+    t = mailin.take_in(eml("html.eml")).ticket
+    entry = entries(t)[0]
+    assert "invoice 2026-114 charges us twice" in entry.body
+    assert "- Line 3" in entry.body and "Bob <script>" in entry.body
+    for bad in ("alert", "onclick", "onerror", "tracker.example", "color: red"):
+        assert bad not in entry.body and bad not in entry.body_html
+    assert "<script>" not in entry.body_html and "&lt;script&gt;" in entry.body_html
+
+
+def test_attachments_and_inline_images_are_kept_and_refused_ones_noted(desk, app):
+    t = mailin.take_in(eml("multipart_attachments.eml")).ticket
+    entry = entries(t)[0]
+    assert entry.body.startswith("The app shows the error in the screenshot.")  # the text/plain part
+    names = sorted(a.filename for a in entry.attachments)
+    assert names == ["app.log.txt", "error.png", "inline-1.png"]
+    assert {a.content_type for a in entry.attachments} == {"image/png", "text/plain"}
+    assert "Not attached:\n- fix.exe: fix.exe: files of this type cannot be attached." in entry.body
+    for a in entry.attachments:
+        assert (Path(app.config["HELPDESK_UPLOAD_DIR"]) / a.storage_key[:2] / a.storage_key).is_file()
+
+
+@pytest.mark.parametrize("name, subject, text, who", [
+    ("latin1.eml", "Rechnung für März", "Grüße aus Köln: die Rechnung für März fehlt.", "Daniel Müller"),
+    ("shift_jis.eml", "プリンター故障", "プリンターが動きません。至急対応をお願いします。", "山田太郎"),
+])
+def test_non_utf8_charsets(desk, name, subject, text, who):
+    t = mailin.take_in(eml(name)).ticket
+    assert t.subject == subject and t.customer.name == who
+    assert text in entries(t)[0].body
+
+
+def test_broken_mime_is_read_as_far_as_it_goes(desk):
+    outcome = mailin.take_in(eml("broken_mime.eml"))
+    t = outcome.ticket
+    assert outcome.outcome == "created"
+    body = entries(t)[0].body
+    assert "The VPN drops every ten minutes. Café wifi or not." in body
+    assert "Not attached:" in body and "report.pdf" in body
+
+
+def test_unreadable_mail_is_kept_raw_and_shown_to_admins(desk, client, login):
+    raw = eml("broken.eml")
+    outcome = mailin.take_in(raw, source="pipe")
+    assert outcome.outcome == "failed" and count(Ticket) == 0
+    [kept] = db.session.scalars(select(FailedMail)).all()
+    assert kept.raw == raw and "From address" in kept.error
+    assert mailin.take_in(raw).outcome == "duplicate" and count(FailedMail) == 1  # reported once
+    login(desk.manager)
+    page = client.get("/admin/failed-mail").get_data(as_text=True)
+    assert "no usable From address" in page
+    download = client.get(f"/admin/failed-mail/{kept.id}.eml")
+    assert download.data == raw and "attachment" in download.headers["Content-Disposition"]
+
+
+def test_reply_threaded_by_header_lands_in_the_thread_without_the_quote(alice_ticket, inbox, desk):
+    outgoing = db.session.scalar(select(OutboxMail).where(OutboxMail.ticket_id == alice_ticket.id,
+                                                          OutboxMail.event == "reply"))
+    outcome = mailin.take_in(eml("reply_header.eml", IN_REPLY_TO=outgoing.message_id))
+    assert outcome.outcome == "replied" and outcome.ticket.id == alice_ticket.id
+    last = entries(alice_ticket)[-1]
+    assert last.kind == "message" and last.body == "It works again after the restart, thank you!"
+    assert count(Ticket) == 1
+    inbox.deliver()
+    assert any("Customer replied" in s for s in inbox.subjects(desk.tech.email))
+
+
+def test_reply_threaded_only_by_subject(alice_ticket):
+    outcome = mailin.take_in(eml("reply_subject.eml", NUMBER=alice_ticket.number))
+    assert outcome.outcome == "replied" and outcome.ticket.id == alice_ticket.id
+    assert entries(alice_ticket)[-1].body == "Sorry, it jams again now."
+
+
+def test_reply_reopens_a_resolved_ticket_and_a_stale_one_opens_a_new_ticket(alice_ticket, desk, app):
+    tickets.resolve(desk.tech, alice_ticket, "Replaced the drum.")
+    outcome = mailin.take_in(eml("reply_subject.eml", NUMBER=alice_ticket.number))
+    assert outcome.outcome == "replied" and db.session.get(Ticket, alice_ticket.id).status == "open"
+    # closed longer ago than HELPDESK_REOPEN_DAYS: a new ticket that points at the old one
+    t = db.session.get(Ticket, alice_ticket.id)
+    tickets.close(desk.tech, t)
+    t.closed_at = t.closed_at.replace(year=t.closed_at.year - 1)
+    db.session.commit()
+    raw = eml("reply_subject.eml", NUMBER=alice_ticket.number).replace(b"reply-subject-1@", b"reply-subject-2@")
+    outcome = mailin.take_in(raw)
+    assert outcome.outcome == "created" and outcome.ticket.id != alice_ticket.id
+    assert f"A follow-up to ticket #{alice_ticket.number}" in entries(outcome.ticket)[0].body
+
+
+def test_a_reply_from_a_stranger_opens_a_new_ticket(alice_ticket):
+    raw = eml("reply_subject.eml", NUMBER=alice_ticket.number).replace(b"From: alice@example.net",
+                                                                       b"From: mallory@example.org")
+    outcome = mailin.take_in(raw)
+    assert outcome.outcome == "created" and outcome.ticket.customer.email == "mallory@example.org"
+    assert len(entries(alice_ticket)) == 2  # nothing added to Alice's ticket
+
+
+def test_a_collaborator_replies_by_mail(alice_ticket, desk):
+    collab = tickets.add_collaborator(desk.tech, alice_ticket, "vendor@printers.example", "Printer Vendor")
+    raw = eml("reply_subject.eml", NUMBER=alice_ticket.number).replace(b"From: alice@example.net",
+                                                                       b"From: vendor@printers.example")
+    outcome = mailin.take_in(raw)
+    assert outcome.outcome == "replied"
+    last = entries(alice_ticket)[-1]
+    assert last.collaborator_id == collab.id and last.customer_id is None and last.author_name == "Printer Vendor"
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("auto_reply.eml", "Auto-Submitted: auto-replied"),
+    ("bounce.eml", "a bounce"),
+])
+def test_auto_replies_and_bounces_never_open_tickets_or_get_mail(desk, inbox, name, reason):
+    outcome = mailin.take_in(eml(name))
+    assert outcome.outcome == "ignored" and reason in outcome.note
+    assert count(Ticket) == 0 and count(OutboxMail) == 0
+    assert db.session.scalar(select(ProcessedMail.outcome)) == "ignored"
+
+
+def test_an_auto_reply_to_a_ticket_is_not_added(alice_ticket):
+    raw = eml("auto_reply.eml").replace(b"Subject: Automatic reply:", f"Subject: [#{alice_ticket.number}]".encode())
+    assert mailin.take_in(raw).outcome == "ignored"
+    assert len(entries(alice_ticket)) == 2
+
+
+@pytest.mark.parametrize("header", ["Precedence: bulk", "Precedence: auto_reply", "X-Autoreply: yes",
+                                    "From: helpdesk@desk.test", "From: support@example.com"])
+def test_more_loop_guards(desk, header):
+    raw = eml("plain.eml")
+    if header.startswith("From:"):
+        raw = raw.replace(b"From: Alice Example <Alice@Example.NET>", header.encode())
+    else:
+        raw = raw.replace(b"MIME-Version: 1.0", f"{header}\nMIME-Version: 1.0".encode())
+    assert mailin.take_in(raw).outcome == "ignored"
+    assert count(Ticket) == 0
+
+
+def test_acknowledgements_to_one_sender_are_rate_limited(desk, app):
+    app.config["HELPDESK_MAIL_ACKS_PER_HOUR"] = 2
+    for n in range(4):
+        raw = eml("plain.eml").replace(b"plain-1@", f"plain-{n}-x@".encode())
+        assert mailin.take_in(raw).outcome == "created"
+    acks = db.session.scalar(select(func.count(OutboxMail.id)).where(
+        OutboxMail.recipient == "alice@example.net", OutboxMail.event == "created"))
+    assert count(Ticket) == 4 and acks == 2
+
+
+def test_mailbox_department_and_topic(desk):
+    box = Mailbox(name="IT", department=desk.departments["IT Operations"], topic=desk.topics["Billing question"],
+                  host="imap.example.com", username="it@example.com", password="x")
+    db.session.add(box)
+    db.session.commit()
+    t = mailin.take_in(eml("plain.eml"), mailbox=box).ticket
+    assert t.department.name == "IT Operations" and t.topic.name == "Billing question"
+
+
+def test_quote_trimming():
+    text = "Yes, fixed.\n\nOn Mon, 1 Dec 2026 at 10:00, Helpdesk\n<helpdesk@desk.test> wrote:\n> old\n> older\n"
+    assert mailin.trim_quoted(text) == "Yes, fixed."
+    assert mailin.trim_quoted("Thanks\n> quoted\n>> more\n") == "Thanks"
+    assert mailin.trim_quoted("> only a quote") == "> only a quote"
+    outlook = "Fine now.\n\n________________________________\nFrom: Helpdesk\nSent: today\n\nold text"
+    assert mailin.trim_quoted(outlook) == "Fine now."
+
+
+def test_flask_mail_pipe_command(desk, app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["mail", "pipe"], input=eml("latin1.eml"))
+    assert result.exit_code == 0, result.output
+    number = result.output.split("#")[1].split()[0]
+    t = db.session.scalar(select(Ticket).where(Ticket.number == number))
+    assert t.subject == "Rechnung für März" and t.source == "email"
+    again = runner.invoke(args=["mail", "pipe"], input=eml("latin1.eml"))
+    assert again.output.startswith("duplicate")
+    assert runner.invoke(args=["mail", "pipe"], input=eml("bounce.eml")).output.startswith("ignored")
+    assert runner.invoke(args=["mail", "pipe", "--mailbox", "nope"], input=b"x").exit_code != 0
