@@ -93,6 +93,13 @@ def init_app(app):
         if exc.code == 413:
             limit = current_app.config["HELPDESK_MAX_ATTACHMENT_MB"]
             return _error_page(413, f"That upload is too large. Each file may be at most {limit} MB.")
+        if exc.code == 429:
+            from .limits import LIMITED_MESSAGE
+
+            response = _error_page(429, LIMITED_MESSAGE)
+            if getattr(exc, "retry_after", None):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         if exc.code and exc.code < 400:
             return exc
         return _error_page(exc.code or 500, exc.description)
