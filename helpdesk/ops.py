@@ -74,7 +74,11 @@ def _finish_request(response):
     response.headers[REQUEST_ID_HEADER] = request_id()
     if request.endpoint != "static":
         elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-        log.info("%s %s %s %.0fms", request.method, request.path, response.status_code, elapsed)
+        path = request.path
+        token = (request.view_args or {}).get("token")
+        if isinstance(token, str) and token:
+            path = path.replace(token, "[link]")  # access and reset links are credentials: never logged
+        log.info("%s %s %s %.0fms", request.method, path, response.status_code, elapsed)
     return response
 
 
