@@ -13,8 +13,9 @@ from pathlib import Path
 
 import click
 from flask import Blueprint, current_app, g, has_request_context, jsonify, request
+from flask.cli import with_appcontext
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from .extensions import db
 
@@ -119,6 +120,7 @@ def healthz():
 
 @click.command("backup")
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
 def backup_command(path: Path | None):
     """Copy the database to PATH while the desk runs (SQLite), or print the pg_dump command (PostgreSQL)."""
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
@@ -145,7 +147,8 @@ def backup_command(path: Path | None):
         return
     if url.get_backend_name() == "postgresql":
         target = path or Path(f"helpdesk-{stamp}.dump")
-        safe = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+        safe = URL.create("postgresql", username=url.username, host=url.host, port=url.port,
+                          database=url.database, query=url.query).render_as_string(hide_password=False)
         click.echo("This desk runs on PostgreSQL: back it up with pg_dump (it runs while the desk is in use):")
         click.echo("")
         prefix = "PGPASSWORD=... " if url.password else ""
