@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -305,12 +307,14 @@ def _customer(email: str, name: str) -> Customer:
     email = email.strip().lower()
     customer = db.session.scalar(select(Customer).where(Customer.email == email))
     if customer is None:
-        customer = Customer(email=email, name=one_line(name, NAME_MAX) or email)
-        try:
-            with db.session.begin_nested():
-                db.session.add(customer)
-        except IntegrityError:  # opened at the same moment by the same person elsewhere
-            customer = db.session.scalar(select(Customer).where(Customer.email == email))
+        # INSERT .. ON CONFLICT DO NOTHING: the same person opening two tickets at the same moment
+        # gets one customer row, and the insert stays inside the caller's transaction (a SAVEPOINT
+        # on SQLite would commit it on its own and leave it behind if the ticket fails).
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.session.get_bind().dialect.name]
+        db.session.execute(insert(Customer).values(
+            email=email, name=one_line(name, NAME_MAX) or email, created_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=["email"]))
+        customer = db.session.scalar(select(Customer).where(Customer.email == email))
     return customer
 
 
