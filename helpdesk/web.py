@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from .extensions import db, login_manager
 from .htmx import is_partial, render
 from .models import Agent, STATUS_LABELS, utcnow
-from .security import add_security_headers
+from .security import add_security_headers, refuse_nul_bytes
 from .tickets import LifecycleError
 
 
@@ -75,6 +75,7 @@ def init_app(app):
     app.jinja_env.filters.update(dt=format_datetime, ago=ago, filesize=filesize, due_text=due_text)
     app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, now=utcnow)
     app.after_request(add_security_headers)
+    app.before_request(refuse_nul_bytes)
 
     @app.context_processor
     def desk():

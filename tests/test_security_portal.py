@@ -236,3 +236,21 @@ def test_stored_files_live_outside_static_under_random_names(client, desk, app):
     assert len(files) == 1 and files[0].name == att.storage_key and "evil" not in str(files[0])
     assert not Path(app.static_folder, "evil.txt").exists()
     assert client.get("/static/evil.txt").status_code == 404
+
+
+# --- NUL bytes (PostgreSQL cannot store them) -----------------------------------------------------
+
+
+def test_nul_bytes_are_refused_before_they_reach_the_database(client, desk, login, make_ticket):
+    ticket = make_ticket()
+    response = new_ticket(client, desk, description="a\x00b")
+    assert response.status_code == 400 and "NUL byte" in response.get_data(as_text=True)
+    assert count(Ticket) == 1
+    assert client.post(f"/t/{access_token(ticket)}/reply", data={"body": "x\x00"}).status_code == 400
+    assert client.post("/login", data={"email": "a\x00@example.com", "password": "x" * 10}).status_code == 400
+    login(desk.manager)
+    assert client.get("/agent/queue/closed", query_string={"q": "a\x00b"}).status_code == 400
+    assert client.get("/agent/tickets/AB%00C").status_code == 400
+    response = client.post(f"/agent/tickets/{ticket.number}/reply", data={"body": "x\x00y", "version": ticket.version},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 400 and count(Ticket) == 1
