@@ -36,7 +36,7 @@ def challenge() -> tuple[str, str]:
     a, b = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
     nonce = secrets.token_urlsafe(12)
     token = _serializer().dumps({"n": nonce, "h": _digest(nonce, str(a + b))})
-    return f"What is {WORDS[a]} plus {WORDS[b]}? (Answer in digits.)", token
+    return f"What is {WORDS[a]} plus {WORDS[b]}?", token
 
 
 def solved(token: str | None, answer: str | None) -> bool:

@@ -71,6 +71,7 @@ def _new_ticket_page(form: NewTicketForm, status: int = 200, problem: str | None
     if captcha.enabled():  # a fresh question every time the form is shown
         question, form.captcha_token.data = captcha.challenge()
         form.captcha_answer.data = ""
+        form.captcha_answer.label.text = question
     return render("portal/new_ticket.html", form=form, topic=topic, problem=problem, captcha_question=question,
                   files_dropped=files_dropped, status=status, **_limits())
 
