@@ -41,19 +41,22 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    from . import auth, web
+    from . import account, auth, limits, ops, web
     from .admin import bp as admin_bp
     from .agent import bp as agent_bp
     from .api import bp as api_bp
     from .portal import bp as portal_bp
 
+    ops.init_app(app)
     app.register_blueprint(portal_bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(agent_bp, url_prefix="/agent")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     ext.csrf.exempt(api_bp)  # authenticated by key, never by cookie
     web.init_app(app)
+    limits.init_app(app)
 
     from .cli import register
 

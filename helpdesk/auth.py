@@ -1,23 +1,72 @@
-"""Agent sign-in and sign-out."""
-from flask import Blueprint, flash, redirect, request, session, url_for
+"""Agent sign-in and sign-out, the second sign-in step (two-factor codes), and the rules every
+staff session follows: renewed at sign-in, ended after HELPDESK_IDLE_MINUTES without activity,
+sent to two-factor enrolment when the desk requires it."""
+from __future__ import annotations
+
+import time
+
+from flask import (Blueprint, current_app, flash, make_response, redirect, request, session,
+                   url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import BooleanField, EmailField, PasswordField
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
+from . import limits, models, twofactor
 from .extensions import db
-from .htmx import render
+from .htmx import is_partial, render
 from .models import PASSWORD_MAX, Agent
 from .security import safe_next
 
 bp = Blueprint("auth", __name__)
+
+WRONG = "Wrong email or password, or the account is disabled."
+PENDING_KEY = "second_factor"  # agent waiting for the code step: id, session token, remember, next
+PENDING_SECONDS = 300
+SEEN_KEY = "seen"  # last activity (epoch seconds) of a signed-in session
+# Requests that are not a person's activity: they never keep a session alive.
+PASSIVE_ENDPOINTS = {"static", "agent.counts", "ops.healthz"}
+# Pages an agent may use before enrolling, when the desk requires two-factor sign-in.
+ENROLMENT_ENDPOINTS = {"static", "auth.logout", "account.two_factor", "account.two_factor_start",
+                       "account.two_factor_confirm", "account.two_factor_qr", "ops.healthz"}
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
     remember = BooleanField("Keep me signed in on this device")
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code from your authenticator app", validators=[
+        DataRequired("Enter the 6-digit code."), Length(max=16)])
+
+
+_dummy_hash: str | None = None
+
+
+def _waste_time(password: str) -> None:
+    """Check a password against a dummy hash, so an unknown address takes as long as a known one."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = generate_password_hash("not-a-password", method=models.PASSWORD_METHOD)
+    check_password_hash(_dummy_hash, password[:PASSWORD_MAX])
+
+
+def start_session(agent: Agent, remember: bool = False) -> None:
+    """A new session for this agent: whatever the browser held before is dropped."""
+    session.clear()
+    login_user(agent, remember=remember)
+    session.permanent = True
+    session[SEEN_KEY] = int(time.time())
+
+
+def end_session() -> None:
+    """Forget the session; logout_user() runs last so the remember-me cookie is cleared too."""
+    session.clear()
+    logout_user()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -27,23 +76,108 @@ def login():
     if current_user.is_authenticated:
         return redirect(target)
     form = LoginForm()
-    if form.validate_on_submit():
-        agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == form.email.data.strip().lower()))
-        if agent and agent.active and agent.check_password(form.password.data):
+    if not form.validate_on_submit():
+        return render("auth/login.html", form=form, status=400 if form.errors else 200)
+    email = form.email.data.strip().lower()
+    wait = limits.lockout_remaining(email)
+    if wait:
+        form.password.errors.append(limits.lockout_message(wait))
+        return render("auth/login.html", form=form, status=429)
+    agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == email))
+    if agent is None:
+        _waste_time(form.password.data)
+    if agent and agent.active and agent.check_password(form.password.data):
+        limits.clear_failures(email)
+        if agent.totp_secret:
             session.clear()
-            login_user(agent, remember=form.remember.data)
-            session.permanent = True
-            return redirect(target)
-        form.password.errors.append("Wrong email or password, or the account is disabled.")
-        return render("auth/login.html", form=form, status=401)
-    return render("auth/login.html", form=form, status=400 if form.errors else 200)
+            session[PENDING_KEY] = {"id": agent.id, "token": agent.session_token, "at": int(time.time()),
+                                    "remember": bool(form.remember.data), "next": target}
+            return redirect(url_for("auth.second_factor"))
+        start_session(agent, remember=form.remember.data)
+        return redirect(target)
+    if limits.record_failure(email):
+        form.password.errors.append(limits.lockout_message(current_app.config["HELPDESK_LOGIN_LOCKOUT_MINUTES"] * 60))
+        return render("auth/login.html", form=form, status=429)
+    form.password.errors.append(WRONG)
+    return render("auth/login.html", form=form, status=401)
+
+
+def _pending_agent() -> Agent | None:
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    agent = db.session.get(Agent, pending.get("id")) if isinstance(pending.get("id"), int) else None
+    if agent is None or not agent.active or agent.session_token != pending.get("token") or not agent.totp_secret:
+        return None
+    return agent
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    """The second sign-in step: the code from the agent's authenticator app."""
+    agent = _pending_agent()
+    if agent is None:
+        session.pop(PENDING_KEY, None)
+        flash("Sign in with your email and password first.", "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return render("auth/code.html", form=form, status=400 if form.errors else 200)
+    wait = limits.lockout_remaining(agent.email)
+    if wait:
+        form.code.errors.append(limits.lockout_message(wait))
+        return render("auth/code.html", form=form, status=429)
+    step = twofactor.accepted_step(agent.totp_secret, form.code.data, agent.totp_last_step)
+    if step is None:
+        if limits.record_failure(agent.email):
+            session.pop(PENDING_KEY, None)
+            flash(limits.lockout_message(current_app.config["HELPDESK_LOGIN_LOCKOUT_MINUTES"] * 60), "error")
+            return redirect(url_for("auth.login"), 303)
+        form.code.errors.append("That code is not right, or was used already. Wait for the next one and try again.")
+        return render("auth/code.html", form=form, status=401)
+    agent.totp_last_step = step
+    db.session.commit()
+    limits.clear_failures(agent.email)
+    pending = session[PENDING_KEY]
+    start_session(agent, remember=pending.get("remember", False))
+    return redirect(safe_next(pending.get("next"), url_for("agent.queue")))
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
     """Sign out and forget the session."""
-    logout_user()
-    session.clear()
+    end_session()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+def _go(target: str):
+    if is_partial():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+@bp.before_app_request
+def staff_session_rules():
+    """Idle timeout, and two-factor enrolment first when the desk requires it."""
+    if "_user_id" not in session or request.endpoint == "static":
+        return None
+    now = int(time.time())
+    idle = current_app.config["HELPDESK_IDLE_MINUTES"] * 60
+    seen = session.get(SEEN_KEY)
+    if idle and isinstance(seen, int) and now - seen > idle:
+        end_session()
+        minutes = current_app.config["HELPDESK_IDLE_MINUTES"]
+        flash(f"You were signed out after {minutes} minutes without activity. Please sign in again.", "info")
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return _go(url_for("auth.login", next=target) if target else url_for("auth.login"))
+    if request.endpoint not in PASSIVE_ENDPOINTS and (not isinstance(seen, int) or now - seen >= 15):
+        session[SEEN_KEY] = now
+    if (current_app.config["HELPDESK_REQUIRE_TOTP"] and request.endpoint not in ENROLMENT_ENDPOINTS
+            and current_user.is_authenticated and not current_user.totp_secret):
+        flash("This desk requires two-factor sign-in. Set it up to continue.", "info")
+        return _go(url_for("account.two_factor"))
+    return None

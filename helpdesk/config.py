@@ -77,6 +77,19 @@ def from_environment(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
         "PERMANENT_SESSION_LIFETIME": _int(env("HELPDESK_SESSION_MINUTES"), 8 * 60) * 60,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Security: rate limits and lockout (see helpdesk/limits.py), sessions, public form abuse.
+        "RATELIMIT_ENABLED": _bool(env("HELPDESK_RATELIMIT"), True),
+        "RATELIMIT_STORAGE_URI": env("HELPDESK_RATELIMIT_STORAGE") or "memory://",
+        "HELPDESK_LOGIN_ATTEMPTS": _int(env("HELPDESK_LOGIN_ATTEMPTS"), 4),
+        "HELPDESK_LOGIN_LOCKOUT_MINUTES": _int(env("HELPDESK_LOGIN_LOCKOUT_MINUTES"), 2),
+        "HELPDESK_IDLE_MINUTES": _int(env("HELPDESK_IDLE_MINUTES"), 30),
+        "HELPDESK_REQUIRE_TOTP": _bool(env("HELPDESK_REQUIRE_TOTP")),
+        "HELPDESK_PROXY_FIX": _int(env("HELPDESK_PROXY_FIX"), 0),
+        "HELPDESK_MAX_OPEN_TICKETS": _int(env("HELPDESK_MAX_OPEN_TICKETS"), 10),
+        "HELPDESK_CAPTCHA": _bool(env("HELPDESK_CAPTCHA")),
+        "HELPDESK_STATUS_REQUIRES_MAIL": _bool(env("HELPDESK_STATUS_REQUIRES_MAIL"), True),
+        "HELPDESK_HEALTH_MAIL_MINUTES": _int(env("HELPDESK_HEALTH_MAIL_MINUTES"), 30),
+        "HELPDESK_LOG_LEVEL": (env("HELPDESK_LOG_LEVEL") or "INFO").upper(),
         # Upper bound for one request body: the attachments plus the form around them.
         "MAX_CONTENT_LENGTH": None,
     }

@@ -7,7 +7,7 @@ from typing import Optional
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
@@ -101,6 +101,10 @@ class Agent(UserMixin, db.Model):
     # Changed whenever the password or role changes; part of the session identity,
     # so old sessions and remember-me cookies stop working.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+    # Two-factor sign-in: the TOTP secret once enrolment is confirmed (None: not enrolled), and
+    # the last time step a code was accepted for, so a code works once.
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    totp_last_step: Mapped[Optional[int]]
 
     departments: Mapped[list[Department]] = relationship(
         secondary=agent_departments, back_populates="agents", order_by="Department.name"
@@ -125,6 +129,15 @@ class Agent(UserMixin, db.Model):
             raise ValueError(f"Passwords are {PASSWORD_MIN} to {PASSWORD_MAX} characters long.")
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
         self.session_token = secrets.token_hex(16)
+
+    @validates("role")
+    def _rotate_on_role_change(self, key, role):
+        """A privilege change ends the agent's sessions: they sign in again with the new role."""
+        if role not in ROLE_RANK:
+            raise ValueError(f"Unknown role: {role!r}")
+        if self.role is not None and role != self.role:
+            self.session_token = secrets.token_hex(16)
+        return role
 
     def check_password(self, password: str) -> bool:
         if not password or len(password) > PASSWORD_MAX:

@@ -58,8 +58,15 @@ def _domain() -> str:
     return address.rpartition("@")[2] or "helpdesk.invalid"
 
 
+def is_own_address(recipient: str) -> bool:
+    """The desk's own sending address: never mailed (no loops, no auto-replies to ourselves)."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    own = parseaddr(sender if isinstance(sender, str) else sender[1])[1].strip().lower()
+    return bool(own) and parseaddr(recipient or "")[1].strip().lower() == own
+
+
 def _queue(ticket: Ticket, event: str, recipient: str, subject: str, template: str, **context) -> None:
-    if not recipient:
+    if not recipient or is_own_address(recipient):
         return
     if ticket.id is None:
         db.session.flush()
@@ -209,3 +216,17 @@ def overdue(ticket: Ticket, target: str, due, escalation: list[str]) -> list[str
 
 def access_link(ticket: Ticket) -> None:
     _to_customer(ticket, "access_link", f"Your link to request {ticket.subject}", "access_link_customer")
+
+
+def password_reset(agent: Agent, link: str) -> None:
+    """The link that lets an agent choose a new password (not about a ticket)."""
+    if is_own_address(agent.email):
+        return
+    context = {"name": agent.name, "link": link, "desk_name": current_app.config["HELPDESK_NAME"]}
+    db.session.add(OutboxMail(
+        ticket_id=None, event="password_reset", recipient=agent.email,
+        subject=one_line(f"Choose a new password for {context['desk_name']}", 250),
+        body_text=render_template("email/password_reset_agent.txt", **context),
+        body_html=render_template("email/password_reset_agent.html", **context),
+        message_id=f"<{secrets.token_hex(12)}.reset@{_domain()}>",
+    ))

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 
 from .extensions import db
 from .models import OutboxMail, utcnow
+from .notify import is_own_address
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,10 @@ def send_pending(limit: int = 50) -> tuple[int, int]:
         return 0, len(jobs)
     try:
         for row, msg in jobs:
+            if is_own_address(row.recipient):
+                # Never mail the desk's own address: that is how mail loops start.
+                _finish(row, ValueError("not sent: the recipient is the desk's own address"))
+                continue
             try:
                 conn.send(msg)
             except Exception as exc:  # noqa: BLE001 - every failure is recorded on its row

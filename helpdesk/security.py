@@ -1,7 +1,7 @@
 """Customer access links, safe redirects and the response headers every page gets."""
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from .extensions import db
@@ -97,3 +97,16 @@ def add_security_headers(response):
     if request.is_secure or current_app.config["HELPDESK_BASE_URL"].startswith("https://"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
+
+
+NUL_MESSAGE = "The request contained a character that cannot be stored (a NUL byte). Remove it and try again."
+
+
+def refuse_nul_bytes():
+    """No text with NUL bytes reaches the database (PostgreSQL refuses them; no person types one)."""
+    if "\x00" in request.path:
+        abort(400, NUL_MESSAGE)
+    for values in (request.args, request.form if request.method in ("POST", "PUT", "PATCH") else {}):
+        for key, value in values.items(multi=True) if values else ():
+            if "\x00" in key or "\x00" in value:
+                abort(400, NUL_MESSAGE)

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfoNotFoundError
 
-from sqlalchemy import and_, or_, select, update
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -69,6 +72,10 @@ class InvalidTransition(LifecycleError):
 
 class InvalidInput(LifecycleError):
     status = 400
+
+
+class TooManyOpen(LifecycleError):
+    status = 429
 
 
 class Conflict(LifecycleError):
@@ -397,12 +404,14 @@ def _customer(email: str, name: str) -> Customer:
     email = email.strip().lower()
     customer = db.session.scalar(select(Customer).where(Customer.email == email))
     if customer is None:
-        customer = Customer(email=email, name=one_line(name, NAME_MAX) or email)
-        try:
-            with db.session.begin_nested():
-                db.session.add(customer)
-        except IntegrityError:  # opened at the same moment by the same person elsewhere
-            customer = db.session.scalar(select(Customer).where(Customer.email == email))
+        # INSERT .. ON CONFLICT DO NOTHING: the same person opening two tickets at the same moment
+        # gets one customer row, and the insert stays inside the caller's transaction (a SAVEPOINT
+        # on SQLite would commit it on its own and leave it behind if the ticket fails).
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.session.get_bind().dialect.name]
+        db.session.execute(insert(Customer).values(
+            email=email, name=one_line(name, NAME_MAX) or email, created_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=["email"]))
+        customer = db.session.scalar(select(Customer).where(Customer.email == email))
     return customer
 
 
@@ -447,6 +456,8 @@ def open_ticket(
         raise InvalidInput("Choose a help topic.")
     if not topic.public and agent is None:
         raise InvalidInput("Choose a help topic.")
+    if agent is None:
+        _check_open_limit(email)
     subject = one_line(subject)
     if not subject:
         raise InvalidInput("The subject cannot be empty.")
@@ -468,6 +479,22 @@ def open_ticket(
         if existing is None:
             raise
         return db.session.get(Ticket, existing)
+
+
+def _check_open_limit(email: str) -> None:
+    """A customer may have at most HELPDESK_MAX_OPEN_TICKETS tickets being worked at once."""
+    limit = current_app.config.get("HELPDESK_MAX_OPEN_TICKETS") or 0
+    if not limit:
+        return
+    count = db.session.scalar(
+        select(func.count(Ticket.id)).join(Customer)
+        .where(Customer.email == (email or "").strip().lower(), Ticket.status.in_(ACTIVE_STATUSES))
+    )
+    if count >= limit:
+        raise TooManyOpen(
+            f"You already have {count} open requests with us, the most we accept from one address. "
+            "Please reply on one of them, or wait until one is resolved."
+        )
 
 
 def _open(name, email, subject, body, topic, priority, source, uploads, agent, idempotency_key,
@@ -895,13 +922,18 @@ def new_access_link(agent: Agent, ticket: Ticket, *, expected_version: int | Non
     return ticket
 
 
-def send_status_link(number: str, email: str) -> bool:
-    """'Check ticket status': mail the access link if number and email match. Says nothing else."""
+def ticket_for_status(number: str, email: str) -> Ticket | None:
+    """The ticket with this number, if it belongs to this address."""
     number = (number or "").strip().lstrip("#").upper()
     email = (email or "").strip().lower()
-    ticket = db.session.scalar(
+    return db.session.scalar(
         select(Ticket).join(Customer).where(Ticket.number == number, Customer.email == email)
     )
+
+
+def send_status_link(number: str, email: str) -> bool:
+    """'Check ticket status': mail the access link if number and email match. Says nothing else."""
+    ticket = ticket_for_status(number, email)
     if ticket is None:
         return False
     notify.access_link(ticket)

@@ -12,8 +12,8 @@ from . import settings, theme
 from .extensions import db, login_manager
 from .htmx import is_partial, render
 from .models import Agent, STATUS_LABELS, utcnow
-from .security import add_security_headers
 from .api.errors import error_response as api_error, is_api_request
+from .security import add_security_headers, refuse_nul_bytes
 from .tickets import LifecycleError
 
 
@@ -85,6 +85,7 @@ def init_app(app):
         if request.method in ("POST", "PUT", "PATCH") and current_app.config.get("HELPDESK_BODY_LIMIT_FROM_SETTINGS"):
             mb, count = settings.get("max_attachment_mb"), settings.get("max_attachments")
             request.max_content_length = (count * mb + 2) * 1024 * 1024
+    app.before_request(refuse_nul_bytes)
 
     @app.context_processor
     def desk():
@@ -107,6 +108,13 @@ def init_app(app):
         if exc.code == 413:
             limit = settings.get("max_attachment_mb")
             return _error_page(413, f"That upload is too large. Each file may be at most {limit} MB.")
+        if exc.code == 429:
+            from .limits import LIMITED_MESSAGE
+
+            response = _error_page(429, LIMITED_MESSAGE)
+            if getattr(exc, "retry_after", None):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         if exc.code and exc.code < 400:
             return exc
         return _error_page(exc.code or 500, exc.description)

@@ -4,5 +4,4 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__)
 
 from . import config, extra, routes  # noqa: E402,F401
-from . import routes  # noqa: E402,F401
 from . import channels  # noqa: E402,F401  (API keys, mailboxes, failed mail)

@@ -90,7 +90,7 @@ def outbox_list():
     status = request.args.get("status", "")
     if status not in MAIL_STATUSES:
         status = ""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)  # beyond: an empty page, not an SQL error
     query = select(OutboxMail).order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
     if status:
         query = query.where(OutboxMail.status == status)

@@ -93,6 +93,9 @@ class NewTicketForm(FlaskForm):
     attachments = MultipleFileField("Attachments")
     # A field people never see (CSS class "honeypot"); form-filling bots fill it in.
     website = StringField("Leave this field empty")
+    # The self-hosted CAPTCHA (HELPDESK_CAPTCHA=1); checked by the view, ignored otherwise.
+    captcha_token = HiddenField()
+    captcha_answer = StringField("Security question", filters=[_strip], validators=[Length(max=10)])
     idempotency_key = HiddenField(validators=[
         DataRequired(FORM_INCOMPLETE),
         Regexp(r"^[A-Za-z0-9_-]{16,64}$", message=FORM_INCOMPLETE),

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import settings, tickets
+from .. import captcha, settings, tickets
 from ..attachments import UploadError, check_files, path_for
 from ..extensions import db
 from ..htmx import is_partial, render
@@ -66,8 +66,17 @@ def _new_ticket_page(form: NewTicketForm, status: int = 200, problem: str | None
     if topic is not None and topic.customer_sets_priority and form.priority.data is None:
         form.priority.data = topic.effective_priority.id if topic.effective_priority else None
     files_dropped = status >= 400 and any(f.filename for f in request.files.getlist("attachments"))
-    return render("portal/new_ticket.html", form=form, topic=topic, problem=problem,
+    question = None
+    if captcha.enabled():  # a fresh question every time the form is shown
+        question, form.captcha_token.data = captcha.challenge()
+        form.captcha_answer.data = ""
+        form.captcha_answer.label.text = question
+    return render("portal/new_ticket.html", form=form, topic=topic, problem=problem, captcha_question=question,
                   files_dropped=files_dropped, status=status, **_limits())
+
+
+def _already_sent(key: str | None) -> bool:
+    return bool(key) and db.session.scalar(select(IdempotencyKey.id).where(IdempotencyKey.key == key)) is not None
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -84,6 +93,10 @@ def new_ticket():
         form.website.data = ""
         return _new_ticket_page(form, 400, SPAM_MESSAGE)
     valid = form.validate()
+    if (valid and captcha.enabled() and not _already_sent(form.idempotency_key.data)
+            and not captcha.solved(form.captcha_token.data, form.captcha_answer.data)):
+        form.captcha_answer.errors = [*form.captcha_answer.errors, captcha.WRONG]
+        valid = False
     uploads = []
     try:
         uploads = check_files(request.files.getlist(form.attachments.name))
@@ -155,6 +168,18 @@ def check_status():
         return render("portal/status.html", "status_form", form=form)
     if not form.validate():
         return render("portal/status.html", "status_form", form=form, status=400)
+    if not current_app.config["HELPDESK_STATUS_REQUIRES_MAIL"]:
+        # Verification by mail is off (an admin's choice): number and email open the ticket.
+        found = tickets.ticket_for_status(form.number.data, form.email.data)
+        if found is None:
+            form.number.errors.append("There is no ticket with that number for that address.")
+            return render("portal/status.html", "status_form", form=form, status=404)
+        target = url_for("portal.ticket", token=access_token(found))
+        if is_partial():
+            response = current_app.make_response(("", 200))
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target)
     tickets.send_status_link(form.number.data, form.email.data)
     if is_partial():
         return render("portal/status.html", "status_form", form=StatusForm(formdata=None), sent=STATUS_SENT)

@@ -1,0 +1,238 @@
+"""An agent's own account: change the password, set up two-factor sign-in, and reset a
+forgotten password through a mailed link."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, session, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from . import notify, twofactor
+from .auth import end_session, start_session
+from .extensions import db
+from .htmx import render
+from .models import PASSWORD_MAX, PASSWORD_MIN, Agent
+
+bp = Blueprint("account", __name__)
+
+RESET_SALT = "helpdesk.password-reset"
+RESET_SECONDS = 3600
+RESET_SENT = ("If that address belongs to an active agent account, we have mailed it a link to choose "
+              "a new password. The link works for one hour, once.")
+ENROL_KEY = "totp_enrolment"  # the secret being set up, until a code confirms it
+_LENGTH = Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
+                 message=f"A password has {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired("Enter your current password."),
+                                                            Length(max=PASSWORD_MAX)])
+    new = PasswordField("New password", validators=[DataRequired("Choose a new password."), _LENGTH])
+    confirm = PasswordField("New password again", validators=[
+        DataRequired("Type the new password again."), EqualTo("new", "The two new passwords differ.")])
+
+
+class EnrolForm(FlaskForm):
+    code = StringField("Code from your authenticator app", validators=[
+        DataRequired("Enter the 6-digit code the app shows."), Length(max=16)])
+
+
+class DisableForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired("Enter your current password."),
+                                                            Length(max=PASSWORD_MAX)])
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
+
+
+class ResetForm(FlaskForm):
+    new = PasswordField("New password", validators=[DataRequired("Choose a new password."), _LENGTH])
+    confirm = PasswordField("New password again", validators=[
+        DataRequired("Type the new password again."), EqualTo("new", "The two new passwords differ.")])
+
+
+def _page(status=200, **forms):
+    forms.setdefault("password_form", PasswordForm(formdata=None))
+    forms.setdefault("disable_form", DisableForm(formdata=None))
+    return render("account/index.html", status=status, required=current_app.config["HELPDESK_REQUIRE_TOTP"],
+                  **forms)
+
+
+@bp.get("/account")
+@login_required
+def index():
+    """The agent's account: password and two-factor sign-in."""
+    return _page()
+
+
+@bp.post("/account/password")
+@login_required
+def password():
+    """Change the password: the current one is required; every other session of this agent ends."""
+    form = PasswordForm()
+    if not form.validate():
+        return _page(400, password_form=form)
+    agent = current_user._get_current_object()
+    if not agent.check_password(form.current.data):
+        form.current.errors.append("That is not your current password.")
+        return _page(400, password_form=form)
+    agent.set_password(form.new.data)
+    db.session.commit()
+    start_session(agent)
+    flash("Your password was changed. Other devices signed in as you were signed out.", "success")
+    return redirect(url_for("account.index"))
+
+
+# --- two-factor sign-in -------------------------------------------------------------------------
+
+
+@bp.get("/account/two-factor")
+@login_required
+def two_factor():
+    """Set up two-factor sign-in: the secret as a QR code and as text, and the code that confirms it."""
+    secret = session.get(ENROL_KEY)
+    if current_user.totp_secret or not secret:
+        return redirect(url_for("account.index"))
+    return render("account/two_factor.html", form=EnrolForm(formdata=None), secret=twofactor.format_secret(secret),
+                  required=current_app.config["HELPDESK_REQUIRE_TOTP"])
+
+
+@bp.post("/account/two-factor/start")
+@login_required
+def two_factor_start():
+    """Begin enrolment with a fresh secret (kept in the session until a code confirms it)."""
+    if current_user.totp_secret:
+        flash("Two-factor sign-in is already on.", "info")
+        return redirect(url_for("account.index"))
+    session[ENROL_KEY] = twofactor.new_secret()
+    return redirect(url_for("account.two_factor"))
+
+
+@bp.get("/account/two-factor/qr.svg")
+@login_required
+def two_factor_qr():
+    """The enrolment secret as a QR code image, drawn here."""
+    secret = session.get(ENROL_KEY)
+    if not secret or current_user.totp_secret:
+        abort(404)
+    svg = twofactor.qr_svg(twofactor.provisioning_uri(secret, current_user.email))
+    response = make_response(svg)
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.post("/account/two-factor")
+@login_required
+def two_factor_confirm():
+    """A right code turns two-factor sign-in on; other sessions of this agent end."""
+    secret = session.get(ENROL_KEY)
+    if not secret or current_user.totp_secret:
+        return redirect(url_for("account.index"))
+    form = EnrolForm()
+    step = twofactor.accepted_step(secret, form.code.data, None) if form.validate() else None
+    if step is None:
+        if not form.errors:
+            form.code.errors.append("That code is not right. Check the app's clock and try the next code.")
+        return render("account/two_factor.html", form=form, secret=twofactor.format_secret(secret), status=400,
+                      required=current_app.config["HELPDESK_REQUIRE_TOTP"])
+    agent = current_user._get_current_object()
+    agent.totp_secret = secret
+    agent.totp_last_step = step
+    agent.session_token = _new_token()
+    db.session.commit()
+    start_session(agent)
+    flash("Two-factor sign-in is on. From now on you'll enter a code from the app after your password.", "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/account/two-factor/disable")
+@login_required
+def two_factor_disable():
+    """Turn two-factor sign-in off (current password required; not when the desk requires it)."""
+    if current_app.config["HELPDESK_REQUIRE_TOTP"]:
+        abort(403, "This desk requires two-factor sign-in for every agent.")
+    form = DisableForm()
+    agent = current_user._get_current_object()
+    if not form.validate() or not agent.check_password(form.current.data):
+        if form.current.data:
+            form.current.errors.append("That is not your current password.")
+        return _page(400, disable_form=form)
+    agent.totp_secret = None
+    agent.totp_last_step = None
+    db.session.commit()
+    flash("Two-factor sign-in is off.", "success")
+    return redirect(url_for("account.index"))
+
+
+def _new_token() -> str:
+    import secrets
+
+    return secrets.token_hex(16)
+
+
+# --- a forgotten password -----------------------------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def _fingerprint(agent: Agent) -> str:
+    # The token dies with the password it was issued for: once used (or changed), it is worthless.
+    return hashlib.sha256(agent.password_hash.encode()).hexdigest()[:20]
+
+
+def reset_token(agent: Agent) -> str:
+    return _serializer().dumps({"a": agent.id, "p": _fingerprint(agent)})
+
+
+def agent_for_reset(token: str) -> Agent | None:
+    try:
+        data = _serializer().loads(token, max_age=RESET_SECONDS)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("a"), int):
+        return None
+    agent = db.session.get(Agent, data["a"])
+    if agent is None or not agent.active or _fingerprint(agent) != data.get("p"):
+        return None
+    return agent
+
+
+@bp.route("/login/forgot", methods=["GET", "POST"])
+def forgot():
+    """Ask for a password reset link; the answer is the same whether or not the address is known."""
+    form = ForgotForm()
+    if not form.validate_on_submit():
+        return render("account/forgot.html", form=form, status=400 if form.errors else 200)
+    email = form.email.data.strip().lower()
+    agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == email))
+    if agent is not None and agent.active:
+        notify.password_reset(agent, notify.external_url("account.reset", token=reset_token(agent)))
+        db.session.commit()
+    flash(RESET_SENT, "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login/reset/<token>", methods=["GET", "POST"])
+def reset(token):
+    """Choose a new password through a mailed link (one hour, once); every session of the agent ends."""
+    agent = agent_for_reset(token)
+    if agent is None:
+        return render("account/reset_invalid.html", status=404)
+    form = ResetForm()
+    if not form.validate_on_submit():
+        return render("account/reset.html", form=form, token=token, status=400 if form.errors else 200)
+    agent.set_password(form.new.data)
+    db.session.commit()
+    end_session()
+    flash("Your password was changed. Sign in with the new one.", "success")
+    return redirect(url_for("auth.login"))

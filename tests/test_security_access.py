@@ -1,0 +1,331 @@
+"""Access control, in one table: every route x role x object, with the status each must get;
+plus CSRF on every state-changing route, topics the portal may not use, disabled agents,
+redirects after sign-in and the queue's query string.
+
+To cover a new route: add a row to ROUTES (and, for a new object kind, a placeholder in
+`world`). The route inventory test fails while a route of the app is in no row.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from helpdesk import create_app, tickets
+from helpdesk.attachments import Upload
+from helpdesk.extensions import db
+from helpdesk.models import Event, OutboxMail, ThreadEntry, Ticket
+from helpdesk.security import access_token
+
+from hostile import OPEN_REDIRECTS
+
+ROLES = ("anonymous", "customer_a", "customer_b", "other_dept_agent", "agent", "manager", "admin")
+# Who signs in for each staff role (demo desk): "agent" works in Support, where ticket A is;
+# "other_dept_agent" works in IT Operations, where ticket B is.
+STAFF = {"other_dept_agent": "sysadmin", "agent": "tech", "manager": "manager", "admin": "admin"}
+LOGIN = "login"  # expected: sent to the sign-in page
+
+
+def expect(anonymous, customer_a, customer_b, other_dept_agent, agent, manager, admin):
+    """Expected statuses per role, each a pair (on object A, on object B) or one value for both."""
+    values = (anonymous, customer_a, customer_b, other_dept_agent, agent, manager, admin)
+    return {role: v if isinstance(v, tuple) else (v, v) for role, v in zip(ROLES, values)}
+
+
+@dataclass
+class Route:
+    method: str
+    url: str  # placeholders: {link} {own_link} {number} {file} {note_file}
+    expected: dict
+    data: dict | None = None
+
+
+# The customer's link for an object: a customer holds the real link to their own ticket only;
+# for any other ticket (and for everyone else) we try a forged one.
+# {own_link} is the link the role holds, used with the other ticket's file ids (IDOR).
+PORTAL = [
+    Route("GET", "/t/{link}", expect(404, (200, 404), (404, 200), 404, 404, 404, 404)),
+    Route("POST", "/t/{link}/reply", expect(404, (302, 404), (404, 302), 404, 404, 404, 404), {"body": "Hello"}),
+    Route("POST", "/t/{link}/confirm", expect(404, (409, 404), (404, 409), 404, 404, 404, 404)),
+    Route("GET", "/t/{own_link}/files/{file}", expect(404, (200, 404), (404, 200), 404, 404, 404, 404)),
+    Route("GET", "/t/{own_link}/files/{note_file}", expect(404, 404, 404, 404, 404, 404, 404)),
+]
+AGENT_PAGES = [
+    Route("GET", "/agent/tickets/{number}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
+    Route("GET", "/agent/files/{file}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
+    Route("GET", "/agent/files/{note_file}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
+    Route("GET", "/agent/", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    Route("GET", "/agent/queue/closed", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    Route("GET", "/agent/counts", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302)),
+    Route("GET", "/account", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+]
+ADMIN = [
+    Route("GET", "/admin/", expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)),
+    Route("GET", "/admin/outbox", expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)),
+    Route("GET", "/admin/dev-mailbox", expect(LOGIN, LOGIN, LOGIN, 403, 403, 404, 404)),
+    Route("POST", "/admin/outbox/retry", expect(LOGIN, LOGIN, LOGIN, 403, 403, 403, 302)),
+]
+# Each agent action posted with an empty form: unseen ticket 404; seen: 403 below the action's
+# role, 409 where the ticket's status does not allow it, else 400 (the form is incomplete).
+ACTIONS = {
+    "reply": "reply", "note": "note", "claim": "claim", "assign": "assign", "priority": "set_priority",
+    "sla": "set_sla", "transfer": "transfer", "request-info": "request_info", "escalate": "escalate",
+    "resume": "resume", "resolve": "resolve", "close": "close", "reopen": "reopen", "access-link": None,
+}
+
+
+def _action_status(role: str, action: str | None, status: str) -> int:
+    if action is None:
+        return 400
+    rule = tickets.TRANSITIONS[action]
+    rank = {"other_dept_agent": 0, "agent": 0, "manager": 1, "admin": 2}[role]
+    if rank < ("agent", "manager", "admin").index(rule.role):
+        return 403
+    return 409 if status not in rule.sources else 400
+
+
+def _action_routes(status: str) -> list[Route]:
+    routes = []
+    for path, action in ACTIONS.items():
+        per_role = {r: _action_status(r, action, status) for r in STAFF}
+        routes.append(Route("POST", f"/agent/tickets/{{number}}/{path}", expect(
+            LOGIN, LOGIN, LOGIN, (404, per_role["other_dept_agent"]), (per_role["agent"], 404),
+            per_role["manager"], per_role["admin"])))
+    return routes
+
+
+ROUTES = PORTAL + AGENT_PAGES + ADMIN + _action_routes("new")
+# Endpoints deliberately outside the table: public pages that show nobody's data, sign-in
+# steps, and account pages whose own tests live in test_security_auth.py.
+PUBLIC_ENDPOINTS = {
+    "static", "portal.index", "portal.new_ticket", "portal.topic_fields", "portal.submitted", "portal.check_status",
+    "auth.login", "auth.logout", "auth.second_factor", "account.forgot", "account.reset", "account.password",
+    "account.two_factor", "account.two_factor_start", "account.two_factor_confirm", "account.two_factor_qr",
+    "account.two_factor_disable", "ops.healthz",
+}
+
+
+@pytest.fixture
+def world(desk, make_ticket):
+    """Ticket A (customer A, Support) and ticket B (customer B, IT Operations), each with a public
+    file and an internal note's file; and the secret text of each that no outsider may see."""
+    objects = {}
+    for key, topic, email in (("A", "General inquiry", "amy@example.net"), ("B", "Password reset", "bob@example.net")):
+        ticket = make_ticket(topic=topic, email=email, subject=f"Subject of ticket {key}",
+                             uploads=[Upload(f"{key}.txt", "text/plain", f"public file {key}".encode())])
+        tickets.add_note(desk.admin, ticket, f"Internal note {key}",
+                         uploads=[Upload(f"note-{key}.txt", "text/plain", f"note file {key}".encode())])
+        files = {e.kind: e.attachments[0].id for e in ticket.entries}
+        forged = URLSafeTimedSerializer("not-our-key", salt="helpdesk.ticket-access").dumps(
+            {"t": ticket.id, "n": ticket.access_nonce})
+        objects[key] = {"ticket": ticket, "number": ticket.number, "file": files["message"],
+                        "note_file": files["note"], "link": access_token(ticket), "forged": forged}
+    return objects
+
+
+def _placeholders(world, role, key):
+    obj = world[key]
+    own_key = {"customer_a": "A", "customer_b": "B"}.get(role)
+    return {
+        "number": obj["number"], "file": obj["file"], "note_file": obj["note_file"],
+        "link": obj["link"] if own_key == key else obj["forged"],
+        "own_link": world[own_key]["link"] if own_key else obj["forged"],
+    }
+
+
+def _sign_in(client, desk, role):
+    client.post("/logout")
+    client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
+    if role in STAFF:
+        agent = getattr(desk, STAFF[role])
+        response = client.post("/login", data={"email": agent.email, "password": desk.passwords[agent.email]})
+        assert response.status_code == 302
+
+
+def _secrets_for(role: str) -> list[str]:
+    """Text this role must never be shown."""
+    notes = ["Internal note A", "Internal note B", "note file"]
+    return {
+        "anonymous": notes + ["Subject of ticket A", "Subject of ticket B"],
+        "customer_a": notes + ["Subject of ticket B", "public file B"],
+        "customer_b": notes + ["Subject of ticket A", "public file A"],
+        "other_dept_agent": ["Subject of ticket A", "Internal note A", "public file A", "note file A"],
+        "agent": ["Subject of ticket B", "Internal note B", "public file B", "note file B"],
+    }.get(role, [])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_for_every_role_and_object(app, client, desk, world, role):
+    _sign_in(client, desk, role)
+    failures = []
+    for route in ROUTES:
+        for index, key in enumerate(("A", "B")):
+            url = route.url.format(**_placeholders(world, role, key))
+            response = client.open(url, method=route.method, data=route.data or {})
+            want = route.expected[role][index]
+            got = response.status_code
+            if want == LOGIN:
+                ok = got == 302 and response.headers["Location"].startswith("/login")
+            else:
+                ok = got == want
+            if not ok:
+                failures.append(f"{route.method} {route.url} on {key}: {got}, expected {want}")
+            body = response.get_data(as_text=True)
+            leaked = [s for s in _secrets_for(role) if s in body]
+            if leaked:
+                failures.append(f"{route.method} {route.url} on {key} shows {leaked}")
+            db.session.rollback()
+    assert not failures, "\n".join(failures)
+    # Nothing any refused request sent changed a ticket: only the owners' replies were added.
+    added = db.session.scalar(select(func.count(ThreadEntry.id)).where(ThreadEntry.kind == "message"))
+    assert added == 2 + (1 if role in ("customer_a", "customer_b") else 0)
+
+
+def test_the_table_covers_every_route(app):
+    """A new route must get a row (or be named a public page): the table stays complete."""
+    covered = set()
+    for route in ROUTES:
+        path = re.sub(r"\{[a-z_]+\}", "X", route.url).rstrip("/")
+        covered.add((route.method, path))
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            path = re.sub(r"<[^>]+>", "X", rule.rule).rstrip("/")
+            if (method, path) not in covered and not (method == "GET" and path.startswith("/agent/queue")):
+                missing.append(f"{method} {rule.rule} ({rule.endpoint})")
+    assert not missing, "routes with no row in the access table:\n" + "\n".join(missing)
+
+
+def test_history_is_for_agents_only(client, desk, world, login):
+    """The history (events) shows on the agent page; the customer's page never shows it."""
+    ticket = world["A"]["ticket"]
+    tickets.set_priority(desk.manager, ticket, desk.priorities["high"])
+    customer_page = client.get(f"/t/{world['A']['link']}").get_data(as_text=True)
+    assert "changed the priority" not in customer_page and "Internal note A" not in customer_page
+    login(desk.tech)
+    agent_page = client.get(f"/agent/tickets/{ticket.number}").get_data(as_text=True)
+    assert "changed the priority" in agent_page and "Internal note A" in agent_page
+
+
+# --- topics the portal may not use --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["private", "inactive"])
+def test_private_or_inactive_topic_cannot_be_used_by_id(client, desk, change):
+    topic = desk.topics["Billing question"]
+    setattr(topic, "public" if change == "private" else "active", False)
+    db.session.commit()
+    response = client.post("/new", data={
+        "name": "Eve", "email": "eve@example.net", "topic": str(topic.id), "subject": "Hi", "description": "x",
+        "idempotency_key": "p" * 20})
+    assert response.status_code == 400
+    assert "Choose one of the help topics in the list." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0
+    assert topic.name not in client.get("/new").get_data(as_text=True)
+    assert topic.name not in client.get(f"/new/topic-fields?topic={topic.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+
+
+def test_disabled_agent_cannot_sign_in_and_loses_open_sessions(client, desk, login):
+    login(desk.tech)
+    assert client.get("/agent/").status_code == 200
+    desk.tech.active = False
+    db.session.commit()
+    assert client.get("/agent/").status_code == 302
+    response = client.post("/login", data={"email": desk.tech.email, "password": desk.passwords[desk.tech.email]})
+    assert response.status_code == 401
+    assert "Wrong email or password, or the account is disabled." in response.get_data(as_text=True)
+
+
+# --- CSRF on every state-changing route ----------------------------------------------------------
+
+
+@pytest.fixture
+def csrf_app(app_config, app):
+    protected = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    yield protected
+    with protected.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _fill(rule, world) -> str:
+    values = {"token": world["A"]["link"], "number": world["A"]["number"], "attachment_id": world["A"]["file"]}
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def test_every_state_changing_route_refuses_a_request_without_token(csrf_app, desk, world):
+    """Every POST route of the app, found in its URL map: no token, a wrong token, a wrong
+    htmx header: all refused with 400, and nothing changes."""
+    client = csrf_app.test_client()
+    agent = desk.admin
+    with client:
+        # Signed in properly (with the token), so a refusal is about CSRF, not about the session.
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        assert client.post("/login", data={"email": agent.email, "password": desk.passwords[agent.email],
+                                           "csrf_token": token}).status_code == 302
+    before = (db.session.scalar(select(func.count(Event.id))), db.session.scalar(select(func.count(OutboxMail.id))),
+              db.session.scalar(select(func.count(ThreadEntry.id))))
+    posts = [r for r in csrf_app.url_map.iter_rules() if "POST" in r.methods]
+    assert len(posts) >= 25
+    for rule in posts:
+        url = _fill(rule, world)
+        for headers in ({}, {"HX-Request": "true"}, {"HX-Request": "true", "X-CSRFToken": "forged"}):
+            response = client.post(url, data={"body": "forged", "email": "x@example.net"}, headers=headers)
+            assert response.status_code == 400, f"{rule.rule} {headers}: {response.status_code}"
+            assert "Your session expired or the form was sent twice" in response.get_data(as_text=True)
+    db.session.expire_all()
+    after = (db.session.scalar(select(func.count(Event.id))), db.session.scalar(select(func.count(OutboxMail.id))),
+             db.session.scalar(select(func.count(ThreadEntry.id))))
+    assert after == before
+    # The session still works: a refusal is not a sign-out.
+    assert client.get("/agent/").status_code == 200
+
+
+# --- redirects after sign-in ------------------------------------------------------------------
+
+
+def _local(location: str) -> bool:
+    """Where a browser would go: control characters dropped, backslashes read as slashes."""
+    cleaned = re.sub(r"[\t\r\n]", "", location).replace("\\", "/")
+    return cleaned.startswith("/") and not cleaned.startswith("//")
+
+
+@pytest.mark.parametrize("target", OPEN_REDIRECTS)
+def test_next_only_goes_to_local_paths(client, desk, target):
+    response = client.post("/login", query_string={"next": target},
+                           data={"email": desk.tech.email, "password": desk.passwords[desk.tech.email]})
+    assert response.status_code == 302
+    assert _local(response.headers["Location"]), response.headers["Location"]
+
+
+def test_next_keeps_a_local_path(client, desk):
+    response = client.post("/login", query_string={"next": "/agent/queue/closed?sort=due"},
+                           data={"email": desk.tech.email, "password": desk.passwords[desk.tech.email]})
+    assert response.headers["Location"] == "/agent/queue/closed?sort=due"
+
+
+# --- the queue's query string -------------------------------------------------------------------
+
+
+HOSTILE_PARAMS = [
+    "1; DROP TABLE ticket", "status desc", "id); --", "' OR 1=1 --", "subject", "customer.email", "urgency,id",
+    "-1", "99999999999999999999", "%00", "\x00", "${7*7}", "<script>", "../../etc/passwd", "None", "[]", "{}",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_PARAMS)
+def test_queue_parameters_are_allowlisted(client, desk, login, make_ticket, value):
+    make_ticket(subject="Printer on fire")
+    login(desk.admin)
+    for name in ("sort", "dir", "page", "department", "topic", "priority", "assignee", "q"):
+        response = client.get("/agent/queue/open", query_string={name: value})
+        assert response.status_code in (200, 308), f"{name}={value!r}: {response.status_code}"
+        response = client.get("/agent/", query_string={name: value}, headers={"HX-Request": "true"})
+        assert response.status_code == 200, f"{name}={value!r}: {response.status_code}"
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1

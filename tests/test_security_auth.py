@@ -1,0 +1,499 @@
+"""Sign-in and sessions: throttling and lockout (memory and Redis storage), session renewal,
+idle timeout, cookies, password change and reset, two-factor codes."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import time
+
+import pyotp
+import pytest
+from flask import g
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from helpdesk import create_app, limits
+from helpdesk.extensions import db
+from helpdesk.models import Agent, OutboxMail
+
+WRONG = "Wrong email or password, or the account is disabled."
+
+
+class FreshClient(FlaskClient):
+    """A test client whose requests each load the signed-in agent again, as in production: the
+    tests' app context outlives requests, and Flask-Login caches the agent on it."""
+
+    def open(self, *args, **kwargs):
+        g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = FreshClient
+    return app.test_client()
+
+
+@pytest.fixture
+def limited_app(app_config, app):
+    """The app with rate limits and lockout on (the other tests run with them off)."""
+    limited = create_app({**app_config, "RATELIMIT_ENABLED": True,
+                          "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(4)}"})
+    with limited.app_context():
+        yield limited
+        db.session.remove()
+        db.engine.dispose()
+
+
+def sign_in(client, email, password, **extra):
+    return client.post("/login", data={"email": email, "password": password, **extra})
+
+
+# --- lockout and rate limits --------------------------------------------------------------------
+
+
+def test_four_failures_lock_the_account_for_two_minutes(limited_app, desk, monkeypatch):
+    client = limited_app.test_client()
+    email, password = desk.tech.email, desk.passwords[desk.tech.email]
+    for _ in range(3):
+        response = sign_in(client, email, "wrong-password")
+        assert response.status_code == 401 and WRONG in response.get_data(as_text=True)
+    response = sign_in(client, email, "wrong-password")
+    assert response.status_code == 429
+    assert "Too many failed sign-ins for this account. Try again in 2 minutes" in response.get_data(as_text=True)
+    # Locked: even the right password is refused, from any address.
+    response = sign_in(client, email, password, )
+    assert response.status_code == 429
+    other_ip = limited_app.test_client()
+    assert other_ip.post("/login", data={"email": email.upper(), "password": password},
+                         environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 429
+    # Other accounts are not affected.
+    assert sign_in(client, desk.manager.email, desk.passwords[desk.manager.email]).status_code == 302
+    # Two minutes later the lock is gone.
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 121)
+    assert limits.lockout_remaining(email) == 0
+    monkeypatch.undo()
+
+
+def test_unknown_address_locks_the_same_way(limited_app, desk):
+    """No difference between known and unknown addresses (no account enumeration)."""
+    client = limited_app.test_client()
+    answers = [sign_in(client, "nobody@example.com", "x" * 10).status_code for _ in range(5)]
+    known = [sign_in(client, desk.vendor.email, "x" * 10).status_code for _ in range(5)]
+    assert answers == known == [401, 401, 401, 429, 429]
+
+
+def test_success_clears_the_failure_count(limited_app, desk):
+    client = limited_app.test_client()
+    email, password = desk.tech.email, desk.passwords[desk.tech.email]
+    for _ in range(3):
+        sign_in(client, email, "nope-nope")
+    assert sign_in(client, email, password).status_code == 302
+    client.post("/logout")
+    for _ in range(3):
+        assert sign_in(client, email, "nope-nope").status_code == 401
+
+
+def test_login_is_throttled_per_ip_with_a_friendly_page(limited_app, desk):
+    client = limited_app.test_client()
+    codes = [sign_in(client, f"user{i}@example.com", "x" * 10).status_code for i in range(11)]
+    assert codes[:10] == [401] * 10 and codes[10] == 429
+    response = sign_in(client, desk.tech.email, desk.passwords[desk.tech.email])
+    assert response.status_code == 429
+    page = response.get_data(as_text=True)
+    assert "Slow down" in page and "Too many attempts from your address" in page
+    assert "Traceback" not in page and int(response.headers["Retry-After"]) > 0
+    # Another address is not throttled.
+    other = limited_app.test_client()
+    response = other.post("/login", data={"email": desk.tech.email, "password": desk.passwords[desk.tech.email]},
+                          environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("url, data, allowed", [
+    ("/status", {"number": "ABCDEF", "email": "ken@example.net"}, 5),
+    ("/login/forgot", {"email": "who@example.net"}, 3),
+])
+def test_public_forms_are_throttled(limited_app, desk, url, data, allowed):
+    client = limited_app.test_client()
+    codes = [client.post(url, data=data).status_code for _ in range(allowed + 1)]
+    assert all(code in (200, 302) for code in codes[:allowed]) and codes[allowed] == 429
+    # htmx gets the message as a flash in place of the form.
+    response = client.post(url, data=data, headers={"HX-Request": "true"})
+    assert response.status_code == 429 and "Too many attempts" in response.get_data(as_text=True)
+
+
+def test_new_ticket_and_reply_are_throttled_per_ip(limited_app, desk, make_ticket):
+    client = limited_app.test_client()
+    topic = desk.topics["General inquiry"].id
+    codes = []
+    for i in range(6):
+        codes.append(client.post("/new", data={
+            "name": "Ken", "email": f"k{i}@example.net", "topic": topic, "subject": "Hi", "description": "x",
+            "idempotency_key": secrets.token_urlsafe(20)}).status_code)
+    assert codes == [302] * 5 + [429]
+    from helpdesk.security import access_token
+
+    link = f"/t/{access_token(make_ticket())}/reply"
+    codes = [client.post(link, data={"body": f"message {i}"}).status_code for i in range(11)]
+    assert codes == [302] * 10 + [429]
+
+
+REDIS_URL = os.environ.get("HELPDESK_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url() -> str | None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(REDIS_URL)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(16).startswith(b"+PONG"):
+                return REDIS_URL
+    except OSError:
+        pass
+    return None
+
+
+def test_two_app_instances_share_counts_through_redis(app_config, app, desk):
+    """As two gunicorn workers would: failures in one count in the other."""
+    url = _redis_url()
+    if url is None:
+        pytest.skip(f"no Redis answers at {REDIS_URL} (apt-get install redis-server; .ci/run starts one)")
+    config = {**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": url,
+              "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(6)}"}
+    worker1, worker2 = create_app(config), create_app(config)
+    assert worker1.extensions["helpdesk_limiter"] is not worker2.extensions["helpdesk_limiter"]
+    c1, c2 = worker1.test_client(), worker2.test_client()
+    email = desk.tech.email
+    assert sign_in(c1, email, "wrong-one").status_code == 401
+    assert sign_in(c2, email, "wrong-two").status_code == 401
+    assert sign_in(c1, email, "wrong-three").status_code == 401
+    assert sign_in(c2, email, "wrong-four").status_code == 429  # the 4th failure, counted across both
+    assert sign_in(c1, email, desk.passwords[email]).status_code == 429
+    # The per-IP limit is shared too: 10 failures spread over both workers.
+    codes = [sign_in(c, f"x{i}@example.com", "x" * 10).status_code for i, c in enumerate([c1, c2] * 3)]
+    assert codes.count(429) >= 1
+    for a in (worker1, worker2):
+        with a.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_memory_storage_is_per_instance(app_config, app, desk):
+    """The default storage counts inside one process: documented as single-worker only."""
+    config = {**app_config, "RATELIMIT_ENABLED": True}
+    c1, c2 = create_app(config).test_client(), create_app(config).test_client()
+    for _ in range(3):
+        sign_in(c1, desk.tech.email, "wrong-one")
+    assert sign_in(c2, desk.tech.email, "wrong-one").status_code == 401
+
+
+def test_open_ticket_cap_per_address(client, desk, make_ticket, app):
+    app.config["HELPDESK_MAX_OPEN_TICKETS"] = 2
+    make_ticket(email="ken@example.net")
+    make_ticket(email="ken@example.net")
+    response = client.post("/new", data={
+        "name": "Ken", "email": "KEN@example.net", "topic": desk.topics["General inquiry"].id,
+        "subject": "Third", "description": "x", "idempotency_key": "c" * 20})
+    assert response.status_code == 429
+    assert "You already have 2 open requests with us" in response.get_data(as_text=True)
+    assert db.session.scalar(select(db.func.count()).select_from(OutboxMail).where(
+        OutboxMail.subject.contains("Third"))) == 0
+    # Someone else is not affected.
+    response = client.post("/new", data={
+        "name": "Amy", "email": "amy@example.net", "topic": desk.topics["General inquiry"].id,
+        "subject": "Mine", "description": "x", "idempotency_key": "d" * 20})
+    assert response.status_code == 302
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+def _session_cookie(client) -> str | None:
+    cookie = client.get_cookie("session")
+    return cookie.value if cookie else None
+
+
+def test_session_is_renewed_at_sign_in(client, desk):
+    with client.session_transaction() as sess:
+        sess["planted"] = "by an attacker"
+    sign_in(client, desk.tech.email, desk.passwords[desk.tech.email])
+    with client.session_transaction() as sess:
+        assert "planted" not in sess and sess["_user_id"].startswith(f"{desk.tech.id}:")
+
+
+def test_role_change_ends_the_session(client, desk, login):
+    login(desk.manager)
+    assert client.get("/admin/").status_code == 200
+    desk.manager.role = "agent"
+    db.session.commit()
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    # Setting the same role again changes nothing.
+    login(desk.tech)
+    desk.tech.role = "agent"
+    db.session.commit()
+    assert client.get("/agent/").status_code == 200
+
+
+def test_sign_out_forgets_the_remember_me_cookie(client, desk):
+    sign_in(client, desk.tech.email, desk.passwords[desk.tech.email], remember="y")
+    assert client.get_cookie("remember_token") is not None
+    client.post("/logout")
+    assert client.get_cookie("remember_token") is None
+    assert client.get("/agent/").status_code == 302
+
+
+def test_idle_session_ends(client, desk, login, monkeypatch, app):
+    login(desk.tech)
+    assert client.get("/agent/").status_code == 200
+    real = time.time
+    # Polling the counts is not activity: it neither keeps the session alive nor ends it early.
+    monkeypatch.setattr(time, "time", lambda: real() + 29 * 60)
+    assert client.get("/agent/counts", headers={"HX-Request": "true"}).status_code == 200
+    monkeypatch.setattr(time, "time", lambda: real() + 31 * 60)
+    response = client.get("/agent/queue/closed")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/agent/queue/closed"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "You were signed out after 30 minutes without activity" in page
+    assert client.get("/agent/").status_code == 302
+    # htmx requests are sent to the sign-in page as a whole.
+    login(desk.tech)
+    monkeypatch.setattr(time, "time", lambda: real() + 70 * 60)
+    response = client.get("/agent/", headers={"HX-Request": "true"})
+    assert response.headers["HX-Redirect"].startswith("/login")
+
+
+def test_activity_keeps_the_session(client, desk, login, monkeypatch):
+    login(desk.tech)
+    real = time.time
+    for minutes in (20, 40, 60):
+        monkeypatch.setattr(time, "time", lambda m=minutes: real() + m * 60)
+        assert client.get("/agent/").status_code == 200
+
+
+def test_cookies_are_httponly_samesite_and_secure_behind_https(app_config, app, desk):
+    plain = create_app(app_config).test_client()
+    response = sign_in(plain, desk.tech.email, desk.passwords[desk.tech.email])
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    secure_app = create_app({**app_config, "HELPDESK_BASE_URL": "https://desk.example.com",
+                             "SESSION_COOKIE_SECURE": True})
+    response = sign_in(secure_app.test_client(), desk.tech.email, desk.passwords[desk.tech.email])
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_proxy_fix_trusts_forwarded_headers_only_when_configured(app_config, app, desk):
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    seen = {}
+
+    def whoami():
+        from flask import request
+
+        seen["ip"], seen["secure"] = request.remote_addr, request.is_secure
+        return "ok"
+
+    for proxies, ip, secure in ((0, "127.0.0.1", False), (1, "203.0.113.7", True)):
+        instance = create_app({**app_config, "HELPDESK_PROXY_FIX": proxies})
+        instance.add_url_rule("/_whoami", "whoami", whoami)
+        response = instance.test_client().get("/_whoami", headers=headers)
+        assert seen == {"ip": ip, "secure": secure}
+        assert ("Strict-Transport-Security" in response.headers) is secure
+
+
+# --- password change ------------------------------------------------------------------------------
+
+
+def change(client, current, new, confirm=None):
+    return client.post("/account/password", data={"current": current, "new": new, "confirm": confirm or new})
+
+
+@pytest.mark.parametrize("current, new, confirm, message", [
+    ("wrong-current", "a-new-password", None, "That is not your current password."),
+    ("demo-tech-1", "short", None, "A password has 8 to 128 characters."),
+    ("demo-tech-1", "x" * 129, None, "A password has 8 to 128 characters."),
+    ("demo-tech-1", "a-new-password", "another-one", "The two new passwords differ."),
+    ("", "a-new-password", None, "Enter your current password."),
+])
+def test_password_change_refusals(client, desk, login, current, new, confirm, message):
+    login(desk.tech)
+    response = change(client, current, new, confirm)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    db.session.refresh(desk.tech)
+    assert desk.tech.check_password("demo-tech-1")
+
+
+def test_password_change_renews_the_session_and_ends_the_others(app, desk, login, client):
+    login(desk.tech)
+    other_device = FreshClient(app, app.response_class, use_cookies=True)
+    sign_in(other_device, desk.tech.email, desk.passwords[desk.tech.email])
+    assert other_device.get("/agent/").status_code == 200
+    old_cookie = _session_cookie(client)
+    response = change(client, "demo-tech-1", "correct horse battery")
+    assert response.status_code == 302
+    assert "Your password was changed" in client.get("/account").get_data(as_text=True)
+    assert _session_cookie(client) != old_cookie
+    assert client.get("/agent/").status_code == 200
+    assert other_device.get("/agent/").status_code == 302
+    client.post("/logout")
+    assert sign_in(client, desk.tech.email, "correct horse battery").status_code == 302
+
+
+def test_overlong_password_at_sign_in_is_refused_quickly(client, desk):
+    started = time.perf_counter()
+    response = sign_in(client, desk.tech.email, "x" * 100_000)
+    assert response.status_code == 400
+    assert time.perf_counter() - started < 1
+
+
+# --- password reset -----------------------------------------------------------------------------
+
+
+def _reset_link(inbox, address) -> str:
+    mails = inbox.deliver().to(address)
+    assert mails, "no reset mail"
+    return re.search(r"http://desk\.test(/login/reset/\S+)", inbox.text(mails[-1])).group(1)
+
+
+def test_reset_answers_the_same_for_any_address(client, desk, inbox):
+    pages = []
+    for email in (desk.tech.email, "nobody@example.com", desk.tech.email.upper()):
+        response = client.post("/login/forgot", data={"email": email}, follow_redirects=True)
+        assert response.status_code == 200
+        pages.append(re.sub(r'value="[^"]+"', "", response.get_data(as_text=True)))
+    assert pages[0] == pages[1] == pages[2]
+    assert "If that address belongs to an active agent account" in pages[0]
+    inbox.deliver()
+    assert len(inbox.to(desk.tech.email)) == 2 and not inbox.to("nobody@example.com")
+
+
+def test_reset_link_sets_a_new_password_once(client, desk, inbox, app):
+    other_device = FreshClient(app, app.response_class, use_cookies=True)
+    sign_in(other_device, desk.tech.email, desk.passwords[desk.tech.email])
+    client.post("/login/forgot", data={"email": desk.tech.email})
+    link = _reset_link(inbox, desk.tech.email)
+    assert client.get(link).status_code == 200
+    response = client.post(link, data={"new": "short", "confirm": "short"})
+    assert response.status_code == 400
+    response = client.post(link, data={"new": "brand new secret", "confirm": "brand new secret"})
+    assert response.status_code == 302
+    assert sign_in(client, desk.tech.email, "brand new secret").status_code == 302
+    assert other_device.get("/agent/").status_code == 302  # sessions elsewhere ended
+    # The link died with the password it was made for.
+    response = client.get(link)
+    assert response.status_code == 404 and "This link no longer works" in response.get_data(as_text=True)
+    assert client.post(link, data={"new": "another secret", "confirm": "another secret"}).status_code == 404
+
+
+def test_reset_link_expires_after_an_hour(client, desk, inbox, monkeypatch):
+    client.post("/login/forgot", data={"email": desk.tech.email})
+    link = _reset_link(inbox, desk.tech.email)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 3601)
+    assert client.get(link).status_code == 404
+
+
+def test_reset_is_not_mailed_to_disabled_agents(client, desk, inbox):
+    desk.vendor.active = False
+    db.session.commit()
+    client.post("/login/forgot", data={"email": desk.vendor.email})
+    assert not inbox.deliver().to(desk.vendor.email)
+
+
+def test_tampered_reset_token_is_refused(client, desk):
+    from helpdesk.account import reset_token
+
+    token = reset_token(desk.tech)
+    assert client.get(f"/login/reset/{token[:-2]}xx").status_code == 404
+    assert client.get("/login/reset/not-a-token").status_code == 404
+
+
+# --- two-factor sign-in ---------------------------------------------------------------------------
+
+
+def _enrol(client) -> str:
+    assert client.post("/account/two-factor/start").status_code == 302
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    qr = client.get("/account/two-factor/qr.svg")
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
+    assert "<img" in page and "/account/two-factor/qr.svg" in page
+    return secret
+
+
+def test_enrolment_needs_a_right_code(client, desk, login):
+    login(desk.tech)
+    secret = _enrol(client)
+    response = client.post("/account/two-factor", data={"code": "000000"})
+    assert response.status_code == 400 and "That code is not right" in response.get_data(as_text=True)
+    db.session.refresh(desk.tech)
+    assert desk.tech.totp_secret is None
+    assert client.post("/account/two-factor", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
+    db.session.refresh(desk.tech)
+    assert desk.tech.totp_secret == secret
+    assert "Two-factor sign-in is on" in client.get("/account").get_data(as_text=True)
+
+
+def test_sign_in_asks_for_the_code_after_the_password(client, desk, login, monkeypatch):
+    login(desk.tech)
+    secret = _enrol(client)
+    client.post("/account/two-factor", data={"code": pyotp.TOTP(secret).now()})
+    client.post("/logout")
+    response = sign_in(client, desk.tech.email, desk.passwords[desk.tech.email])
+    assert response.status_code == 302 and response.headers["Location"] == "/login/code"
+    assert client.get("/agent/").status_code == 302  # not signed in yet
+    assert client.post("/login/code", data={"code": "123456"}).status_code == 401
+    # A code already used (the one that confirmed enrolment) does not work again.
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 60)
+    code = pyotp.TOTP(secret).at(real() + 60)
+    response = client.post("/login/code", data={"code": code})
+    assert response.status_code == 302 and response.headers["Location"] == "/agent/"
+    assert client.get("/agent/").status_code == 200
+    client.post("/logout")
+    sign_in(client, desk.tech.email, desk.passwords[desk.tech.email])
+    assert client.post("/login/code", data={"code": code}).status_code == 401  # replay
+
+
+def test_code_step_without_a_password_step_goes_back(client, desk):
+    response = client.post("/login/code", data={"code": "123456"})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+
+
+def test_wrong_codes_lock_the_account(limited_app, desk):
+    agent = db.session.get(Agent, desk.tech.id)
+    agent.totp_secret = pyotp.random_base32()
+    db.session.commit()
+    client = limited_app.test_client()
+    sign_in(client, desk.tech.email, desk.passwords[desk.tech.email])
+    codes = [client.post("/login/code", data={"code": "000000"}).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 303]
+    assert sign_in(client, desk.tech.email, desk.passwords[desk.tech.email]).status_code == 429
+
+
+def test_required_two_factor_sends_agents_to_enrolment(client, desk, login, app):
+    app.config["HELPDESK_REQUIRE_TOTP"] = True
+    login(desk.tech)
+    response = client.get("/agent/")
+    assert response.status_code == 302 and response.headers["Location"] == "/account/two-factor"
+    secret = _enrol(client)
+    assert client.get("/agent/tickets/XYZ").status_code == 302
+    assert client.post("/account/two-factor", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
+    assert client.get("/agent/").status_code == 200
+    assert client.post("/account/two-factor/disable", data={"current": "demo-tech-1"}).status_code == 403
+
+
+def test_two_factor_can_be_turned_off_with_the_password(client, desk, login):
+    login(desk.tech)
+    secret = _enrol(client)
+    client.post("/account/two-factor", data={"code": pyotp.TOTP(secret).now()})
+    assert client.post("/account/two-factor/disable", data={"current": "wrong"}).status_code == 400
+    assert client.post("/account/two-factor/disable", data={"current": "demo-tech-1"}).status_code == 302
+    db.session.refresh(desk.tech)
+    assert desk.tech.totp_secret is None

@@ -1,0 +1,169 @@
+"""Stored XSS: hostile text in every field a person can fill, rendered on every page, htmx
+partial and mail that shows it; nothing in them may run.
+
+To cover a new field: add it to FIELDS (and set it in `fill_desk`). To cover a new page or
+partial: add it to PAGES with the fields it must show (proof that the text reached it).
+"""
+from __future__ import annotations
+
+import mailbox
+
+import pytest
+from flask import render_template_string
+from sqlalchemy import select
+
+from helpdesk import outbox, tickets
+from helpdesk.extensions import db
+from helpdesk.models import OutboxMail, Ticket
+from helpdesk.security import access_token
+
+from hostile import XSS_PAYLOADS, assert_no_live_markup, live_markup
+
+FIELDS = [
+    "customer_name", "subject", "description", "reply", "note", "question", "customer_reply",
+    "escalation_note", "resolution", "agent_name", "department", "team", "topic", "instructions",
+    "sla", "priority",
+]
+
+
+def hostile(payload: str, field: str) -> str:
+    # The marker leads, so it survives when a short field (a priority name) cuts the payload.
+    return marker(field) + " " + payload.format(tag=marker(field))
+
+
+def marker(field: str) -> str:
+    return f"XSS{field.replace('_', '')}"
+
+
+def fill_desk(client, desk, payload):
+    """Every field set to the payload through the way a person sets it; returns (ticket, token)."""
+    value = lambda field: hostile(payload, field)  # noqa: E731
+    tech, manager = desk.tech, desk.manager
+    tech.name = value("agent_name")[:120]
+    desk.departments["Support"].name = value("department")[:120]
+    desk.teams["Senior Support"].name = value("team")[:120]
+    topic = desk.topics["General inquiry"]
+    topic.name = value("topic")[:120]
+    topic.instructions = value("instructions")
+    desk.slas["Standard"].name = value("sla")[:120]
+    desk.priorities["normal"].name = value("priority")[:60]
+    db.session.commit()
+
+    response = client.post("/new", data={
+        "name": value("customer_name")[:120], "email": "ken@example.net", "topic": str(topic.id),
+        "subject": value("subject")[:200], "description": value("description"),
+        "idempotency_key": "k" * 20,
+    })
+    assert response.status_code == 302, response.get_data(as_text=True)
+    ticket = db.session.scalar(select(Ticket))
+    tickets.assign(manager, ticket, agent=tech)
+    tickets.reply(tech, ticket, value("reply"))
+    tickets.add_note(tech, ticket, value("note"))
+    tickets.request_info(tech, ticket, value("question"))
+    token = access_token(ticket)
+    assert client.post(f"/t/{token}/reply", data={"body": value("customer_reply")}).status_code == 302
+    tickets.escalate(tech, ticket, desk.teams["Senior Support"], value("escalation_note"))
+    tickets.resume(tech, ticket)
+    tickets.resolve(tech, ticket, value("resolution"))
+    return ticket, token
+
+
+# page name -> (who looks: None for the customer, else a desk attribute; url; htmx?; fields it shows)
+_ROW = ["customer_name", "subject", "agent_name", "department", "team", "topic", "priority"]
+_TICKET = [f for f in FIELDS if f != "instructions"]
+PAGES = {
+    "portal ticket": (None, "/t/{token}", False,
+                      ["customer_name", "subject", "description", "reply", "question", "customer_reply", "resolution",
+                       "topic", "priority"]),
+    "portal ticket (partial)": (None, "/t/{token}", True,
+                                ["customer_name", "description", "reply", "question", "customer_reply", "resolution"]),
+    "portal new ticket with topic": (None, "/new?topic={topic}", False, ["topic", "instructions", "priority"]),
+    "portal topic fields (partial)": (None, "/new/topic-fields?topic={topic}", True, ["topic", "instructions", "priority"]),
+    "portal confirmation": (None, "/submitted", False, ["subject"]),
+    "agent queue": ("tech", "/agent/queue/closed", False, _ROW),
+    "agent queue results (partial)": ("tech", "/agent/queue/closed", True, _ROW),
+    "agent search": ("tech", "/agent/queue/closed?q=XSS", False, _ROW),
+    "agent counts (partial)": ("tech", "/agent/counts", True, []),
+    "agent ticket": ("tech", "/agent/tickets/{number}", False, _TICKET),
+    "agent ticket (partial)": ("tech", "/agent/tickets/{number}", True, _TICKET),
+    "account": ("tech", "/account", False, ["agent_name"]),
+    "admin overview": ("admin", "/admin/", False, []),
+    "admin outbox": ("admin", "/admin/outbox", False, ["subject", "agent_name"]),
+    "admin outbox list (partial)": ("admin", "/admin/outbox?status=pending", True, ["subject", "agent_name"]),
+    "admin dev mailbox": ("admin", "/admin/dev-mailbox", False,
+                          ["customer_name", "subject", "description", "reply", "question", "customer_reply",
+                           "resolution", "agent_name", "department", "team", "topic", "priority"]),
+}
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS, ids=range(len(XSS_PAYLOADS)))
+def test_nothing_a_person_types_runs_anywhere(app, client, desk, payload, tmp_path):
+    ticket, token = fill_desk(client, desk, payload)
+    # The dev mailbox shows what the local mail catcher kept: put every queued mail there.
+    folder = tmp_path / "mail"
+    box = mailbox.Maildir(str(folder), create=True)
+    for row in db.session.scalars(select(OutboxMail)):
+        box.add(outbox._message(row).as_bytes())
+    app.config["HELPDESK_DEV_MAILBOX"] = str(folder)
+
+    signed_in = None
+    for name, (who, url, partial, shown) in PAGES.items():
+        if who != signed_in:
+            client.post("/logout")
+            if who:
+                agent = getattr(desk, who)
+                response = client.post("/login", data={"email": agent.email, "password": desk.passwords[agent.email]})
+                assert response.status_code == 302
+            signed_in = who
+        url = url.format(token=token, number=ticket.number, topic=desk.topics["General inquiry"].id)
+        response = client.get(url, headers={"HX-Request": "true"} if partial else {})
+        assert response.status_code == 200, f"{name}: {response.status_code}"
+        html = response.get_data(as_text=True)
+        assert_no_live_markup(html, name)
+        for field in shown:
+            assert marker(field) in html, f"{name} should show the {field} (the check would prove nothing)"
+
+    # Every mail the desk wrote: no live markup in the HTML part, no line break in the subject.
+    rows = list(db.session.scalars(select(OutboxMail)))
+    assert len(rows) >= 8
+    for row in rows:
+        assert_no_live_markup(row.body_html, f"mail {row.event} to {row.recipient}", allow_own_assets=False)
+        assert "\n" not in row.subject and "\r" not in row.subject
+    bodies = " ".join(row.body_html for row in rows)
+    for field in ("subject", "reply", "question", "resolution", "customer_reply", "description"):
+        assert marker(field) in bodies
+    assert marker("note") not in " ".join(r.body_html + r.body_text for r in rows if "@example.net" in r.recipient)
+
+
+def test_the_check_fails_on_a_vulnerable_template(app):
+    """The checker itself: a template that marks user data |safe is caught for every payload."""
+    for payload in XSS_PAYLOADS:
+        value = hostile(payload, "subject")
+        safe = render_template_string("<p>{{ v }}</p>", v=value)
+        assert not live_markup(safe), payload
+        if payload.startswith("[link]") or payload.startswith("{{"):
+            continue  # Markdown / template syntax: only live after rendering, checked below
+        in_text = render_template_string("<p>{{ v|safe }}</p>", v=value)
+        in_attribute = render_template_string('<input value="{{ v|safe }}">', v=value)
+        assert live_markup(in_text) or live_markup(in_attribute), f"the checker missed {payload!r}"
+        assert not live_markup(render_template_string('<input value="{{ v }}">', v=value))
+
+
+def test_rendered_markdown_keeps_no_live_link(app):
+    from helpdesk.text import render_body
+
+    for payload in XSS_PAYLOADS:
+        assert_no_live_markup(render_body(hostile(payload, "body")), payload)
+    # A plain Markdown renderer (what the sanitiser prevents) would have made the link live.
+    from markdown_it import MarkdownIt
+
+    raw = MarkdownIt("commonmark", {"html": True}).render("[link](javascript:alert(1)) <img src=x onerror=alert(1)>")
+    assert live_markup(raw)
+
+
+def test_remote_images_are_not_loaded_from_messages(app):
+    from helpdesk.text import render_body
+
+    html = render_body("![tracker](https://evil.example/pixel.png) <img src=https://evil.example/p.png>")
+    assert "<img" not in html and not live_markup(html)
+    assert "&lt;img src=https://evil.example/p.png&gt;" in html  # shown as the text it was
