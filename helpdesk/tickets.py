@@ -456,7 +456,7 @@ def open_ticket(
         raise InvalidInput("Choose a help topic.")
     if not topic.public and agent is None:
         raise InvalidInput("Choose a help topic.")
-    if agent is None:
+    if agent is None and source == "web":  # the public form; API keys and mailboxes are trusted
         _check_open_limit(email)
     subject = one_line(subject)
     if not subject:
