@@ -38,7 +38,7 @@ class _Scan(HTMLParser):
         self.in_script = False
 
     def _own(self, url: str | None) -> bool:
-        return bool(url) and url.startswith("/static/")
+        return bool(url) and (url.startswith("/static/") or url.split("?")[0] == "/theme.css")
 
     def handle_starttag(self, tag, attrs):
         attrs_d = {name.lower(): (value or "") for name, value in attrs}

@@ -3,7 +3,12 @@ import os
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
+
+# Assertions wait up to 15 s: generous for a loaded 2-core CI machine, and a passing check
+# returns as soon as the page is right, so it costs nothing when all is well.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
