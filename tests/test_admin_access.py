@@ -2,17 +2,19 @@
 read every page but change nothing (403), admins do both."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
-from admin_support import fresh_g_per_request  # noqa: F401
+from admin_support import fresh_g_per_request  # noqa: F401  (autouse fixture)
 from helpdesk.extensions import db
 from helpdesk.models import AuditEntry, SLAHoliday
 
 
 def _ids(desk):
     sla = desk.slas["Standard"]
-    holiday = SLAHoliday(sla=sla, day=__import__("datetime").date(2026, 12, 25), name="Christmas")
+    holiday = SLAHoliday(sla=sla, day=date(2026, 12, 25), name="Christmas")
     db.session.add(holiday)
     db.session.commit()
     return {

@@ -2,10 +2,12 @@
 message and saves nothing."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
-from admin_support import fresh_g_per_request  # noqa: F401
+from admin_support import fresh_g_per_request  # noqa: F401  (autouse fixture)
 from helpdesk.extensions import db
 from helpdesk.models import Agent, AuditEntry, Department, HelpTopic, Priority, SLAHoliday, SLAPlan, Team
 
@@ -283,8 +285,6 @@ def test_a_generated_first_password_is_shown_once(admin, desk):
     html = text_of(response)
     assert "It is shown this once" in html
     agent = db.session.scalar(select(Agent).where(Agent.email == "nora@example.com"))
-    import re
-
     password = re.search(r'<code data-autofocus tabindex="-1">([^<]+)</code>', html).group(1)
     assert agent.check_password(password)
     assert password not in text_of(admin.get(f"/admin/agents/{agent.id}"))
@@ -346,10 +346,10 @@ def test_bad_priority_input_is_refused(admin, desk, data, message):
 def test_priority_colours_reach_every_page_through_the_theme_stylesheet(admin, desk, client):
     low = desk.priorities["low"]
     html = text_of(client.get("/"))
-    link = __import__("re").search(r'href="(/theme\.css\?v=\d+)"', html).group(1)
+    link = re.search(r'href="(/theme\.css\?v=\d+)"', html).group(1)
     assert ".prio-low { --prio-color: #64748b; }" in text_of(client.get(link))
     admin.post(f"/admin/priorities/{low.id}", data={"name": "Low", "colour": "#00aa00"})
-    new_link = __import__("re").search(r'href="(/theme\.css\?v=\d+)"', text_of(client.get("/"))).group(1)
+    new_link = re.search(r'href="(/theme\.css\?v=\d+)"', text_of(client.get("/"))).group(1)
     assert new_link != link  # a new URL: browsers fetch the new colours at once
     css = client.get(new_link)
     assert ".prio-low { --prio-color: #00aa00; }" in text_of(css)

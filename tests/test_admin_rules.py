@@ -3,13 +3,15 @@ the places that offer them; the last active admin stays; password resets end ses
 change is in the audit log."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
 from helpdesk import tickets
-from admin_support import fresh_g_per_request  # noqa: F401
+from admin_support import fresh_g_per_request  # noqa: F401  (autouse fixture)
 from helpdesk.extensions import db
-from helpdesk.models import Agent, AuditEntry, Department, HelpTopic, SLAPlan, Team
+from helpdesk.models import Agent, AuditEntry, Team
 
 
 def text_of(response) -> str:
@@ -166,8 +168,6 @@ def test_a_password_reset_ends_sessions_and_swaps_the_password(admin, desk, app)
 def test_a_generated_password_is_shown_once_and_works(admin, desk, app):
     response = admin.post(f"/admin/agents/{desk.tech.id}/password", data={"mode": "generate"})
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
-    import re
-
     password = re.search(r'<code data-autofocus tabindex="-1">([^<]+)</code>', text_of(response)).group(1)
     client = app.test_client()
     assert client.post("/login", data={"email": "tech@example.com", "password": password}).status_code == 302
