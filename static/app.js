@@ -187,8 +187,26 @@
     return !!(elt && elt.hasAttribute && elt.hasAttribute("data-live"));
   }
 
+  // A poll's answer can arrive after the answer to the agent's own action, which is newer:
+  // never let it put back an older state (regions carry the version they show).
+  function older(current, incoming) {
+    var now = parseInt(current && current.getAttribute("data-version"), 10);
+    var next = parseInt(incoming, 10);
+    return !isNaN(now) && !isNaN(next) && next < now;
+  }
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var detail = event.detail;
+    var incoming = detail.fragment && detail.fragment.firstElementChild;
+    if (incoming && older(detail.target, incoming.getAttribute("data-version"))) { detail.shouldSwap = false; }
+  });
+
   document.addEventListener("htmx:beforeSwap", function (event) {
     var detail = event.detail;
+    if (detail.target && typeof detail.serverResponse === "string") {
+      var first = /^\s*<[^>]*\bdata-version="(\d+)"/.exec(detail.serverResponse);
+      if (first && older(detail.target, first[1])) { detail.shouldSwap = false; return; }
+    }
     if (!detail.target || detail.target.id !== "results") { return; }
     var elt = detail.requestConfig && detail.requestConfig.elt;
     if (elt && elt.id === "bulk" && detail.xhr && detail.xhr.status === 200) {

@@ -98,6 +98,7 @@ def panel_context() -> dict:
         "due_class": due_class,
         "live_headers": live_headers,
         "live_seconds": live.poll_seconds(),
+        "desk_version": live.desk_version,
     }
 
 

@@ -179,6 +179,7 @@ def test_keyboard_navigation_and_help(browser, live_server, desk, make_ticket):
     page.keyboard.press("j")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(f"/agent/tickets/{numbers[0]}$"))
+    page.wait_for_load_state()
     page.keyboard.press("r")
     reply = page.get_by_label("Your reply")
     expect(reply).to_be_focused()
