@@ -256,4 +256,5 @@ def test_two_fetchers_at_once_take_each_mail_exactly_once(imap, mailbox, app):
     assert count(Ticket) == n
     assert db.session.scalar(select(func.count(ProcessedMail.id)).where(ProcessedMail.outcome == "created")) == n
     assert sum(r.outcomes.get("created", 0) for r in results) == n
+    print("two fetchers:", [r.outcomes for r in results])
     assert imap.search("UNSEEN") == []

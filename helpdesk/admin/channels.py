@@ -117,8 +117,8 @@ class MailboxForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.security.choices = [("ssl", "TLS (IMAPS, usually port 993)"), ("starttls", "STARTTLS (usually port 143)"),
-                                 ("none", "None (only on a trusted network)")]
+        self.security.choices = [("ssl", "TLS (port 993)"), ("starttls", "STARTTLS (port 143)"),
+                                 ("none", "None (trusted network only)")]
         self.action.choices = [("seen", "Mark it as read"), ("move", "Move it to a folder"), ("delete", "Delete it")]
         depts = db.session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.name))
         self.department.choices = [(d.id, d.name) for d in depts]
