@@ -392,6 +392,10 @@ class _Unit:
                 raise
         db.session.rollback()
         attachments.discard(self.stored)
+        if isinstance(exc, StaleDataError) and self.ticket is not None:
+            # Someone else saved the ticket first and an autoflush inside the unit noticed it.
+            db.session.refresh(self.ticket)
+            raise _conflict(self.ticket, self.seen_version or self.ticket.version - 1) from None
         if isinstance(exc, OSError):
             raise LifecycleError("The attachment could not be saved. Nothing was changed; please try again.") from exc
         return False

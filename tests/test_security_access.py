@@ -323,9 +323,10 @@ HOSTILE_PARAMS = [
 def test_queue_parameters_are_allowlisted(client, desk, login, make_ticket, value):
     make_ticket(subject="Printer on fire")
     login(desk.admin)
+    ok = (400,) if "\x00" in value else (200, 308)  # NUL bytes are refused outright
     for name in ("sort", "dir", "page", "department", "topic", "priority", "assignee", "q"):
         response = client.get("/agent/queue/open", query_string={name: value})
-        assert response.status_code in (200, 308), f"{name}={value!r}: {response.status_code}"
+        assert response.status_code in ok, f"{name}={value!r}: {response.status_code}"
         response = client.get("/agent/", query_string={name: value}, headers={"HX-Request": "true"})
-        assert response.status_code == 200, f"{name}={value!r}: {response.status_code}"
+        assert response.status_code in ok and response.status_code != 308, f"{name}={value!r}: {response.status_code}"
     assert db.session.scalar(select(func.count(Ticket.id))) == 1
