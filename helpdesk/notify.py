@@ -180,7 +180,7 @@ def info_requested(ticket: Ticket, entry) -> None:
 def escalated(ticket: Ticket, team: Team, actor: Agent, note: str) -> None:
     _to_agents(ticket, "escalated", _team_agents(team), f"Escalated to {team.name}: {ticket.subject}",
                "escalated_agent", exclude=actor, team=team, actor=actor, note=note)
-    _to_customer(ticket, "escalated", f"Your request was passed to our specialists", "escalated_customer",
+    _to_customer(ticket, "escalated", "Your request was passed to our specialists", "escalated_customer",
                  team=team, cc=True)
 
 
