@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask import g, request_started
 from sqlalchemy import create_engine, select, text
 
 import helpdesk.models as models
@@ -159,6 +160,21 @@ def app(app_config, smtp_server):
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+def _fresh_g(sender, **extra):
+    """Each request starts with an empty flask.g, as in production: the test's pushed app context
+    outlives requests, and Flask-Login's user, the settings and the API key are cached on it."""
+    for name in list(g):
+        g.pop(name, None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_g_per_request():
+    """Every app the test makes (also a second one, e.g. with CSRF or rate limits on)."""
+    request_started.connect(_fresh_g)
+    yield
+    request_started.disconnect(_fresh_g)
 
 
 @pytest.fixture

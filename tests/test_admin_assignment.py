@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from admin_support import fresh_g_per_request  # noqa: F401  (autouse fixture)
 from helpdesk import create_app, tickets
 from helpdesk.extensions import db
 from helpdesk.models import HelpTopic, Team

@@ -7,7 +7,6 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from admin_support import fresh_g_per_request  # noqa: F401  (autouse fixture)
 from helpdesk.extensions import db
 from helpdesk.models import Agent, AuditEntry, Department, HelpTopic, Priority, SLAHoliday, SLAPlan, Team
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import tickets
-from admin_support import fresh_g_per_request  # noqa: F401  (autouse fixture)
 from helpdesk.extensions import db
 from helpdesk.models import Agent, AuditEntry, Team
 

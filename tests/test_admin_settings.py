@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from admin_support import fresh_g_per_request  # noqa: F401  (autouse fixture)
 from helpdesk import settings, tickets
 from helpdesk.attachments import ALLOWED_TYPES
 from helpdesk.extensions import db

@@ -10,8 +10,6 @@ import time
 
 import pyotp
 import pytest
-from flask import g
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from helpdesk import create_app, limits
@@ -19,21 +17,6 @@ from helpdesk.extensions import db
 from helpdesk.models import Agent, OutboxMail
 
 WRONG = "Wrong email or password, or the account is disabled."
-
-
-class FreshClient(FlaskClient):
-    """A test client whose requests each load the signed-in agent again, as in production: the
-    tests' app context outlives requests, and Flask-Login caches the agent on it."""
-
-    def open(self, *args, **kwargs):
-        g.pop("_login_user", None)
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def client(app):
-    app.test_client_class = FreshClient
-    return app.test_client()
 
 
 @pytest.fixture
@@ -331,7 +314,7 @@ def test_password_change_refusals(client, desk, login, current, new, confirm, me
 
 def test_password_change_renews_the_session_and_ends_the_others(app, desk, login, client):
     login(desk.tech)
-    other_device = FreshClient(app, app.response_class, use_cookies=True)
+    other_device = app.test_client()
     sign_in(other_device, desk.tech.email, desk.passwords[desk.tech.email])
     assert other_device.get("/agent/").status_code == 200
     old_cookie = _session_cookie(client)
@@ -374,7 +357,7 @@ def test_reset_answers_the_same_for_any_address(client, desk, inbox):
 
 
 def test_reset_link_sets_a_new_password_once(client, desk, inbox, app):
-    other_device = FreshClient(app, app.response_class, use_cookies=True)
+    other_device = app.test_client()
     sign_in(other_device, desk.tech.email, desk.passwords[desk.tech.email])
     client.post("/login/forgot", data={"email": desk.tech.email})
     link = _reset_link(inbox, desk.tech.email)
