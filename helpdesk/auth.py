@@ -26,8 +26,12 @@ WRONG = "Wrong email or password, or the account is disabled."
 PENDING_KEY = "second_factor"  # agent waiting for the code step: id, session token, remember, next
 PENDING_SECONDS = 300
 SEEN_KEY = "seen"  # last activity (epoch seconds) of a signed-in session
-# Requests that are not a person's activity: they never keep a session alive.
-PASSIVE_ENDPOINTS = {"static", "agent.counts", "ops.healthz"}
+# Requests that are not a person's activity: they never keep a session alive. The agent panel's
+# live parts poll on their own: the queue counts, the ticket page's poller and presence heartbeat.
+PASSIVE_ENDPOINTS = {"static", "agent.counts", "agent.ticket_live", "agent.presence", "ops.healthz"}
+# Pages whose live region polls the page's own endpoint: passive when that region (htmx names it
+# in HX-Trigger) asks; a search, sort or page change on the same endpoint is activity.
+LIVE_REGIONS = {"agent.queue": "results"}
 # Pages an agent may use before enrolling, when the desk requires two-factor sign-in.
 ENROLMENT_ENDPOINTS = {"static", "auth.logout", "account.two_factor", "account.two_factor_start",
                        "account.two_factor_confirm", "account.two_factor_qr", "ops.healthz"}
@@ -160,6 +164,14 @@ def _go(target: str):
     return redirect(target)
 
 
+def _passive() -> bool:
+    """A request the page sent on its own (polling), not something the person did."""
+    if request.endpoint in PASSIVE_ENDPOINTS:
+        return True
+    region = LIVE_REGIONS.get(request.endpoint)
+    return region is not None and is_partial() and request.headers.get("HX-Trigger") == region
+
+
 @bp.before_app_request
 def staff_session_rules():
     """Idle timeout, and two-factor enrolment first when the desk requires it."""
@@ -174,7 +186,7 @@ def staff_session_rules():
         flash(f"You were signed out after {minutes} minutes without activity. Please sign in again.", "info")
         target = request.full_path.rstrip("?") if request.method == "GET" else None
         return _go(url_for("auth.login", next=target) if target else url_for("auth.login"))
-    if request.endpoint not in PASSIVE_ENDPOINTS and (not isinstance(seen, int) or now - seen >= 15):
+    if not _passive() and (not isinstance(seen, int) or now - seen >= 15):
         session[SEEN_KEY] = now
     if (current_app.config["HELPDESK_REQUIRE_TOTP"] and request.endpoint not in ENROLMENT_ENDPOINTS
             and current_user.is_authenticated and not current_user.totp_secret):

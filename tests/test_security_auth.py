@@ -253,6 +253,43 @@ def test_idle_session_ends(client, desk, login, monkeypatch, app):
     assert response.headers["HX-Redirect"].startswith("/login")
 
 
+LIVE_POLLS = {
+    "queue counts": ("GET", "/agent/counts?current=open", {}, {}),
+    "queue results": ("GET", "/agent/queue/mine", {}, {"HX-Trigger": "results"}),
+    "ticket live": ("GET", "/agent/tickets/{number}/live?since=1&shown=1", {}, {"HX-Trigger": "live-poller"}),
+    "presence": ("POST", "/agent/tickets/{number}/presence", {"state": "viewing"}, {"HX-Trigger": "presence"}),
+}
+
+
+@pytest.mark.parametrize("poll", LIVE_POLLS)
+def test_live_polling_is_not_activity(client, desk, login, make_ticket, monkeypatch, poll):
+    """The panel's live parts poll on their own: an open page does not keep an idle session alive."""
+    ticket = make_ticket()
+    method, url, data, headers = LIVE_POLLS[poll]
+    url = url.format(number=ticket.number)
+    login(desk.tech)
+    real = time.time
+    for minutes in (10, 20, 29):
+        monkeypatch.setattr(time, "time", lambda m=minutes: real() + m * 60)
+        response = client.open(url, method=method, data=data, headers={"HX-Request": "true", **headers})
+        assert response.status_code in (200, 204, 304) and "HX-Redirect" not in response.headers, minutes
+    monkeypatch.setattr(time, "time", lambda: real() + 31 * 60)
+    response = client.open(url, method=method, data=data, headers={"HX-Request": "true", **headers})
+    assert response.headers["HX-Redirect"].startswith("/login")
+    assert client.get("/agent/").status_code == 302
+
+
+def test_searching_a_queue_is_activity(client, desk, login, monkeypatch):
+    """The same endpoint as the results' poll, asked by the search form: that is the person."""
+    login(desk.tech)
+    real = time.time
+    for minutes in (20, 40, 60):
+        monkeypatch.setattr(time, "time", lambda m=minutes: real() + m * 60)
+        response = client.get("/agent/queue/mine?q=printer", headers={"HX-Request": "true", "HX-Trigger": "queue-filters"})
+        assert response.status_code == 200 and "HX-Redirect" not in response.headers
+    assert client.get("/agent/").status_code == 200
+
+
 def test_activity_keeps_the_session(client, desk, login, monkeypatch):
     login(desk.tech)
     real = time.time
