@@ -16,6 +16,8 @@ STOP_POLLING = 286
 def ticket_live(number):
     """304 while the ticket is as shown; else its header, thread and history, out of band, and a
     notice of what changed since the page was loaded (`since`, the version its forms carry)."""
+    if not is_partial():  # the poller is the page's script; a person opening the URL gets the page
+        return redirect(url_for("agent.ticket", number=load_ticket(number).number))
     since = request.args.get("since", "")
     if not since.isdigit() or len(number) > 12:
         abort(400, "This page is out of date; reload it.")
