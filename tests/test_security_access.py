@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
@@ -17,7 +18,8 @@ from sqlalchemy import func, select
 from helpdesk import create_app, tickets
 from helpdesk.attachments import Upload
 from helpdesk.extensions import db
-from helpdesk.models import Event, OutboxMail, ThreadEntry, Ticket
+from helpdesk.models import ApiKey, Event, FailedMail, Mailbox, OutboxMail, SLAHoliday, ThreadEntry, Ticket
+from helpdesk.channels_models import hash_api_key
 from helpdesk.security import access_token
 
 from hostile import OPEN_REDIRECTS
@@ -62,11 +64,76 @@ AGENT_PAGES = [
     Route("GET", "/agent/counts", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302)),
     Route("GET", "/account", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
 ]
+AGENT_PAGES += [
+    # Without htmx (a person opening the poller's URL): the ticket page, if theirs to see.
+    Route("GET", "/agent/tickets/{number}/live?since=1", expect(LOGIN, LOGIN, LOGIN, (404, 302), (302, 404), 302, 302)),
+    Route("POST", "/agent/tickets/{number}/presence", expect(LOGIN, LOGIN, LOGIN, (404, 302), (302, 404), 302, 302)),
+    Route("POST", "/agent/tickets/{number}/collaborators", expect(LOGIN, LOGIN, LOGIN, (404, 400), (400, 404), 400, 400)),
+    Route("POST", "/agent/tickets/{number}/collaborators/{collaborator}/remove",
+          expect(LOGIN, LOGIN, LOGIN, (404, 302), (302, 404), 302, 302)),
+    Route("GET", "/agent/new", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    Route("POST", "/agent/new", expect(LOGIN, LOGIN, LOGIN, 400, 400, 400, 400)),
+    Route("GET", "/agent/customers?customer_q=amy", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302)),  # no htmx: the form
+    Route("POST", "/agent/queue/{queue}/bulk", expect(LOGIN, LOGIN, LOGIN, 403, 403, 400, 400)),
+]
 ADMIN = [
     Route("GET", "/admin/", expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)),
     Route("GET", "/admin/outbox", expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)),
     Route("GET", "/admin/dev-mailbox", expect(LOGIN, LOGIN, LOGIN, 403, 403, 404, 404)),
     Route("POST", "/admin/outbox/retry", expect(LOGIN, LOGIN, LOGIN, 403, 403, 403, 302)),
+]
+# Admin pages: anonymous visitors sign in, agents are refused, managers read (200) but change
+# nothing (403), admins do both. Forms posted empty are refused (400); objects still in use are
+# deactivated, never deleted (409).
+READ = expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)
+
+
+def write(admin):
+    return expect(LOGIN, LOGIN, LOGIN, 403, 403, 403, admin)
+
+
+for kind, path in (("topic", "topics"), ("sla", "sla-plans"), ("department", "departments"), ("team", "teams"),
+                   ("agent", "agents")):
+    ADMIN += [
+        Route("GET", f"/admin/{path}", READ),
+        Route("GET", f"/admin/{path}/new", READ),
+        Route("POST", f"/admin/{path}/new", write(400)),
+        Route("GET", f"/admin/{path}/{{{kind}}}", READ),
+        Route("POST", f"/admin/{path}/{{{kind}}}", write(400)),
+        Route("POST", f"/admin/{path}/{{{kind}}}/deactivate", write(302)),
+        Route("POST", f"/admin/{path}/{{{kind}}}/activate", write(302)),
+        Route("POST", f"/admin/{path}/{{{kind}}}/delete", write(409)),
+    ]
+ADMIN += [
+    Route("POST", "/admin/agents/{agent}/password", write(200)),  # the new password, shown once
+    Route("POST", "/admin/sla-plans/{sla}/holidays", write(400)),
+    Route("POST", "/admin/sla-plans/{sla}/holidays/{holiday}/delete", write(302)),
+    Route("GET", "/admin/priorities", READ),
+    Route("POST", "/admin/priorities/new", write(400)),
+    Route("GET", "/admin/priorities/{priority}/edit", READ),
+    Route("GET", "/admin/priorities/{priority}/row", READ),
+    Route("POST", "/admin/priorities/{priority}", write(400)),
+    Route("POST", "/admin/priorities/{priority}/move", write(400)),
+    Route("POST", "/admin/priorities/{priority}/delete", write(409)),
+    Route("GET", "/admin/settings", READ),
+    Route("POST", "/admin/settings", write(400)),
+    Route("GET", "/admin/audit", READ),
+    Route("GET", "/admin/api-keys", READ),
+    Route("POST", "/admin/api-keys", write(400)),
+    Route("POST", "/admin/api-keys/{api_key}/revoke", write(302)),
+    Route("GET", "/admin/mailboxes", READ),
+    Route("POST", "/admin/mailboxes", write(400)),
+    Route("GET", "/admin/mailboxes/{mailbox}", READ),
+    Route("POST", "/admin/mailboxes/{mailbox}", write(400)),
+    Route("GET", "/admin/failed-mail", READ),
+    Route("GET", "/admin/failed-mail/{failed_mail}.eml", READ),
+]
+# The API authenticates by key only: a signed-in session is not enough.
+API = [
+    Route("GET", "/api/v1/tickets", expect(*[401] * 7)),
+    Route("POST", "/api/v1/tickets", expect(*[401] * 7)),
+    Route("GET", "/api/v1/tickets/{number}", expect(*[401] * 7)),
+    Route("POST", "/api/v1/tickets/{number}/messages", expect(*[401] * 7), {"body": "Hello"}),
 ]
 # Each agent action posted with an empty form: unseen ticket 404; seen: 403 below the action's
 # role, 409 where the ticket's status does not allow it, else 400 (the form is incomplete).
@@ -97,14 +164,15 @@ def _action_routes(status: str) -> list[Route]:
     return routes
 
 
-ROUTES = PORTAL + AGENT_PAGES + ADMIN + _action_routes("new")
+ROUTES = PORTAL + AGENT_PAGES + ADMIN + API + _action_routes("new")
 # Endpoints deliberately outside the table: public pages that show nobody's data, sign-in
-# steps, and account pages whose own tests live in test_security_auth.py.
+# steps, account pages whose own tests live in test_security_auth.py, the desk's theme stylesheet
+# and the API's description.
 PUBLIC_ENDPOINTS = {
     "static", "portal.index", "portal.new_ticket", "portal.topic_fields", "portal.submitted", "portal.check_status",
     "auth.login", "auth.logout", "auth.second_factor", "account.forgot", "account.reset", "account.password",
     "account.two_factor", "account.two_factor_start", "account.two_factor_confirm", "account.two_factor_qr",
-    "account.two_factor_disable", "ops.healthz",
+    "account.two_factor_disable", "ops.healthz", "theme_css", "api.openapi",
 }
 
 
@@ -123,6 +191,25 @@ def world(desk, make_ticket):
             {"t": ticket.id, "n": ticket.access_nonce})
         objects[key] = {"ticket": ticket, "number": ticket.number, "file": files["message"],
                         "note_file": files["note"], "link": access_token(ticket), "forged": forged}
+        objects[key]["collaborator"] = tickets.add_collaborator(desk.admin, ticket, f"cc-{key}@example.net", "CC").id
+    # Admin objects: A's are ticket A's (topic, department, ...), B's are ticket B's or others.
+    admin_objects = {
+        "A": (desk.topics["General inquiry"], desk.slas["Standard"], desk.departments["Support"],
+              desk.teams["Senior Support"], desk.vendor, desk.priorities["low"]),
+        "B": (desk.topics["Password reset"], desk.slas["Priority"], desk.departments["IT Operations"],
+              desk.teams["SysAdmins/Developers"], desk.sysadmin, desk.priorities["high"]),
+    }
+    for key, (topic, sla, department, team, agent, priority) in admin_objects.items():
+        holiday = SLAHoliday(sla=sla, day=date(2026, 12, 25), name="Christmas")
+        api_key = ApiKey(name=f"Key {key}", key_hash=hash_api_key(ApiKey.generate()), prefix="hd_", scopes="read")
+        mailbox = Mailbox(name=f"Mailbox {key}", department=department, host="imap.example.net",
+                          username=f"box-{key}")
+        failed = FailedMail(source="pipe", error="No sender", raw=b"Subject: x\r\n\r\nbody", size=21)
+        db.session.add_all([holiday, api_key, mailbox, failed])
+        db.session.commit()
+        objects[key].update(topic=topic.id, sla=sla.id, department=department.id, team=team.id, agent=agent.id,
+                            priority=priority.id, holiday=holiday.id, api_key=api_key.id, mailbox=mailbox.id,
+                            failed_mail=failed.id)
     return objects
 
 
@@ -130,6 +217,7 @@ def _placeholders(world, role, key):
     obj = world[key]
     own_key = {"customer_a": "A", "customer_b": "B"}.get(role)
     return {
+        **{k: v for k, v in obj.items() if isinstance(v, int)}, "queue": "open",
         "number": obj["number"], "file": obj["file"], "note_file": obj["note_file"],
         "link": obj["link"] if own_key == key else obj["forged"],
         "own_link": world[own_key]["link"] if own_key else obj["forged"],
@@ -188,7 +276,7 @@ def test_the_table_covers_every_route(app):
     """A new route must get a row (or be named a public page): the table stays complete."""
     covered = set()
     for route in ROUTES:
-        path = re.sub(r"\{[a-z_]+\}", "X", route.url).rstrip("/")
+        path = re.sub(r"\{[a-z_]+\}", "X", route.url.split("?")[0]).rstrip("/")
         covered.add((route.method, path))
     missing = []
     for rule in app.url_map.iter_rules():
@@ -255,7 +343,10 @@ def csrf_app(app_config, app):
 
 # State-changing routes that do not take the session's CSRF token must be named here, with the
 # reason (e.g. an API authenticated by a bearer token, where no cookie is involved).
-CSRF_EXEMPT: dict[str, str] = {}
+CSRF_EXEMPT: dict[str, str] = {
+    "api.create_ticket": "API: authenticated by its Authorization header (an API key), never by a cookie",
+    "api.add_message": "API: authenticated by its Authorization header (an API key), never by a cookie",
+}
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
