@@ -57,32 +57,9 @@ def _visible(agent: Agent, *conditions):
     return [c for c in (clause, *conditions) if c is not None]
 
 
-# Counting every queue reads every visible ticket, so the result is kept per worker for as long
-# as it cannot have changed: the key holds the desk's change counter (bumped in the same
-# transaction as any ticket change, see helpdesk.live), the minute (overdue and due times move
-# with the clock) and what decides the agent's view (role, departments, teams).
-_COUNTS_CACHE: dict[tuple, dict[str, int]] = {}
-_COUNTS_CACHE_SIZE = 2000
-
-
 def counts(agent: Agent, now: datetime | None = None) -> dict[str, int]:
-    """The number of tickets in every queue, in one query (or none, when nothing changed)."""
-    from .live import desk_version
-
+    """The number of tickets in every queue, in one query."""
     now = now or utcnow()
-    key = (agent.id, agent.role, tuple(d.id for d in agent.departments), tuple(t.id for t in agent.teams),
-           desk_version(), now.replace(second=0, microsecond=0), db.engine.url.render_as_string())
-    cached = _COUNTS_CACHE.get(key)
-    if cached is not None:
-        return dict(cached)
-    result = _count(agent, now)
-    if len(_COUNTS_CACHE) >= _COUNTS_CACHE_SIZE:
-        _COUNTS_CACHE.clear()
-    _COUNTS_CACHE[key] = result
-    return dict(result)
-
-
-def _count(agent: Agent, now: datetime) -> dict[str, int]:
     columns = [
         func.coalesce(func.sum(case((q.condition(agent, now), 1), else_=0)), 0).label(name)
         for name, q in QUEUES.items()
