@@ -23,11 +23,11 @@ BULK_MAX = 100
 _PICK = re.compile(r"^([0-9A-Z]{1,12})@([0-9]{1,9})$")
 
 
-def choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """What the bulk bar offers, grouped: [(group label, [(value, label), ...]), ...]."""
-    agents = db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name))
+def choices(options: queues.Options) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What the bulk bar offers, grouped: [(group label, [(value, label), ...]), ...]. The active
+    agents and the priorities are the queue's filter options, already loaded."""
+    agents, priorities = options.agents, options.priorities
     teams = db.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.name))
-    priorities = db.session.scalars(select(Priority).order_by(Priority.urgency.desc()))
     return [
         ("Assign to an agent", [(f"agent:{a.id}", a.name) for a in agents]),
         ("Assign to a team", [(f"team:{t.id}", t.name) for t in teams]),

@@ -49,7 +49,7 @@ def queue_page(name: str, args, *blocks: str, **extra):
     params = queues.Params.parse(args, options)
     page = queues.page(current_user, name, params)
     return render("agent/queue.html", *blocks, queue=name, current_queue=name, params=params,
-                  page=page, options=options, bulk=bulk.choices() if current_user.is_manager else None,
+                  page=page, options=options, bulk=bulk.choices(options) if current_user.is_manager else None,
                   **extra)
 
 
