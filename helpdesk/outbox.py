@@ -9,7 +9,6 @@ import logging
 import secrets
 import smtplib
 import threading
-import time
 from datetime import timedelta
 
 from flask import current_app

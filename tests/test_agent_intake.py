@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from helpdesk import tickets
 from helpdesk.extensions import db
-from helpdesk.models import Collaborator, Customer, Event, OutboxMail, ThreadEntry, Ticket
+from helpdesk.models import Collaborator, Event, ThreadEntry, Ticket
 
 HTMX = {"HX-Request": "true"}
 

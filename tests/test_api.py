@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from helpdesk import tickets
 from helpdesk.channels_models import hash_api_key
 from helpdesk.extensions import db
-from helpdesk.models import ApiKey, Attachment, ThreadEntry, Ticket
+from helpdesk.models import ApiKey, ThreadEntry, Ticket
 
 
 def png() -> bytes:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from helpdesk import mailin, tickets
 from helpdesk.extensions import db
 from helpdesk.models import (
-    Attachment, Collaborator, Customer, FailedMail, Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket,
+    FailedMail, Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket,
 )
 
 MAIL = Path(__file__).parent / "mail"

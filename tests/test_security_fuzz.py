@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.security import access_token
 

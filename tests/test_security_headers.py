@@ -2,17 +2,16 @@
 responses and logs, /healthz and `flask backup`."""
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from helpdesk import create_app
 from helpdesk.attachments import Upload
 from helpdesk.extensions import db
-from helpdesk.models import OutboxMail, Ticket, utcnow
+from helpdesk.models import OutboxMail, utcnow
 from helpdesk.security import access_token
 
 from hostile import assert_no_live_markup

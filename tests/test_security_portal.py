@@ -9,7 +9,7 @@ import secrets
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk import outbox, tickets
+from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import Customer, OutboxMail, Ticket
 from helpdesk.security import access_token

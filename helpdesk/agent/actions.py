@@ -1,6 +1,6 @@
 """One POST route per ticket action. Each parses its form and calls one lifecycle function;
 helpers.ticket_action does the rest (404 if unseen, 400/403/409, htmx or redirect)."""
-from flask import abort, request
+from flask import abort
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
