@@ -12,7 +12,7 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import select
 
-from helpdesk import outbox, tickets
+from helpdesk import audit, outbox, settings, tickets
 from helpdesk.extensions import db
 from helpdesk.models import OutboxMail, Ticket
 from helpdesk.security import access_token
@@ -22,7 +22,7 @@ from hostile import XSS_PAYLOADS, assert_no_live_markup, live_markup
 FIELDS = [
     "customer_name", "subject", "description", "reply", "note", "question", "customer_reply",
     "escalation_note", "resolution", "agent_name", "department", "team", "topic", "instructions",
-    "sla", "priority",
+    "sla", "priority", "desk_name", "collaborator",
 ]
 
 
@@ -39,14 +39,19 @@ def fill_desk(client, desk, payload):
     """Every field set to the payload through the way a person sets it; returns (ticket, token)."""
     value = lambda field: hostile(payload, field)  # noqa: E731
     tech, manager = desk.tech, desk.manager
-    tech.name = value("agent_name")[:120]
-    desk.departments["Support"].name = value("department")[:120]
-    desk.teams["Senior Support"].name = value("team")[:120]
     topic = desk.topics["General inquiry"]
-    topic.name = value("topic")[:120]
-    topic.instructions = value("instructions")
-    desk.slas["Standard"].name = value("sla")[:120]
-    desk.priorities["normal"].name = value("priority")[:60]
+    # As the admin area saves them: the change and its audit entry (the log shows both names).
+    for kind, obj, values in (
+        ("agent", tech, {"name": value("agent_name")[:120]}),
+        ("department", desk.departments["Support"], {"name": value("department")[:120]}),
+        ("team", desk.teams["Senior Support"], {"name": value("team")[:120]}),
+        ("topic", topic, {"name": value("topic")[:120], "instructions": value("instructions")}),
+        ("sla", desk.slas["Standard"], {"name": value("sla")[:120]}),
+        ("priority", desk.priorities["normal"], {"name": value("priority")[:60]}),
+    ):
+        audit.record(kind, obj, audit.apply(obj, values), actor=desk.admin)
+    for key, old, new in settings.save({"desk_name": value("desk_name")[:120]}):
+        audit.record("setting", None, [(key, old, new)], name=settings.DEFINITIONS[key].label, actor=desk.admin)
     db.session.commit()
 
     response = client.post("/new", data={
@@ -57,6 +62,7 @@ def fill_desk(client, desk, payload):
     assert response.status_code == 302, response.get_data(as_text=True)
     ticket = db.session.scalar(select(Ticket))
     tickets.assign(manager, ticket, agent=tech)
+    tickets.add_collaborator(tech, ticket, "cc@example.net", value("collaborator")[:120])
     tickets.reply(tech, ticket, value("reply"))
     tickets.add_note(tech, ticket, value("note"))
     tickets.request_info(tech, ticket, value("question"))
@@ -70,7 +76,7 @@ def fill_desk(client, desk, payload):
 
 # page name -> (who looks: None for the customer, else a desk attribute; url; htmx?; fields it shows)
 _ROW = ["customer_name", "subject", "agent_name", "department", "team", "topic", "priority"]
-_TICKET = [f for f in FIELDS if f != "instructions"]
+_TICKET = [f for f in FIELDS if f not in ("instructions", "desk_name")]
 PAGES = {
     "portal ticket": (None, "/t/{token}", False,
                       ["customer_name", "subject", "description", "reply", "question", "customer_reply", "resolution",
@@ -84,12 +90,28 @@ PAGES = {
     "agent queue results (partial)": ("tech", "/agent/queue/closed", True, _ROW),
     "agent search": ("tech", "/agent/queue/closed?q=XSS", False, _ROW),
     "agent counts (partial)": ("tech", "/agent/counts", True, []),
-    "agent ticket": ("tech", "/agent/tickets/{number}", False, _TICKET),
+    "agent ticket": ("tech", "/agent/tickets/{number}", False, _TICKET + ["desk_name"]),
     "agent ticket (partial)": ("tech", "/agent/tickets/{number}", True, _TICKET),
     "account": ("tech", "/account", False, ["agent_name"]),
     "admin overview": ("admin", "/admin/", False, []),
     "admin outbox": ("admin", "/admin/outbox", False, ["subject", "agent_name"]),
     "admin outbox list (partial)": ("admin", "/admin/outbox?status=pending", True, ["subject", "agent_name"]),
+    "agent new ticket": ("tech", "/agent/new", False, ["topic", "priority", "desk_name"]),
+    "admin topics": ("admin", "/admin/topics", False, ["topic", "department", "priority", "sla"]),
+    "admin topic form": ("admin", "/admin/topics/{topic}", False, ["topic", "instructions", "desk_name"]),
+    "admin SLA plans": ("admin", "/admin/sla-plans", False, ["sla"]),
+    "admin SLA plan form": ("admin", "/admin/sla-plans/{sla}", False, ["sla"]),
+    "admin departments": ("admin", "/admin/departments", False, ["department", "sla"]),
+    "admin department form": ("admin", "/admin/departments/{department}", False, ["department", "sla"]),
+    "admin teams": ("admin", "/admin/teams", False, ["team"]),
+    "admin team form": ("admin", "/admin/teams/{team}", False, ["team", "agent_name"]),
+    "admin agents": ("admin", "/admin/agents", False, ["agent_name", "department", "team"]),
+    "admin agent form": ("admin", "/admin/agents/{agent}", False, ["agent_name", "department", "team"]),
+    "admin priorities": ("admin", "/admin/priorities", False, ["priority"]),
+    "admin priority form (partial)": ("admin", "/admin/priorities/{priority}/edit", True, ["priority"]),
+    "admin settings": ("admin", "/admin/settings", False, ["desk_name"]),
+    "admin audit log": ("admin", "/admin/audit", False,
+                        ["agent_name", "department", "team", "topic", "instructions", "sla", "priority", "desk_name"]),
     "admin dev mailbox": ("admin", "/admin/dev-mailbox", False,
                           ["customer_name", "subject", "description", "reply", "question", "customer_reply",
                            "resolution", "agent_name", "department", "team", "topic", "priority"]),
@@ -115,7 +137,10 @@ def test_nothing_a_person_types_runs_anywhere(app, client, desk, payload, tmp_pa
                 response = client.post("/login", data={"email": agent.email, "password": desk.passwords[agent.email]})
                 assert response.status_code == 302
             signed_in = who
-        url = url.format(token=token, number=ticket.number, topic=desk.topics["General inquiry"].id)
+        url = url.format(token=token, number=ticket.number, topic=desk.topics["General inquiry"].id,
+                         sla=desk.slas["Standard"].id, department=desk.departments["Support"].id,
+                         team=desk.teams["Senior Support"].id, agent=desk.tech.id,
+                         priority=desk.priorities["normal"].id)
         response = client.get(url, headers={"HX-Request": "true"} if partial else {})
         assert response.status_code == 200, f"{name}: {response.status_code}"
         html = response.get_data(as_text=True)
