@@ -203,7 +203,8 @@ class SLAPlan(db.Model):
     )
 
     def __str__(self):
-        return f"{self.name} ({self.grace_hours} h)"
+        hours = f"{self.grace_hours} business h" if self.schedule == "business" else f"{self.grace_hours} h"
+        return f"{self.name} ({hours})"
 
     def due_from(self, start: datetime, desk_timezone: str = "UTC") -> datetime:
         """Resolution due time for a clock started at `start`, without pauses, under this

@@ -97,7 +97,7 @@ def test_deactivated_agents_teams_departments_and_plans_are_not_offered_to_agent
     assert "Tom Technician" in page  # active ones still are
     for name in ("Vic Vendor-Liaison", "Vendor Support", "IT Operations", "Priority (8 h)"):
         assert name not in page, name
-    assert "Senior Support" in page and "Standard (48 h)" in page
+    assert "Senior Support" in page and "Standard (48 business h)" in page
 
 
 def test_a_deactivated_agent_is_signed_out_and_cannot_sign_in(admin, desk, app):

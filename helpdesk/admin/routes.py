@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from .. import devmail, outbox
+from ..tickets import overdue_clause
 from ..extensions import db, login_manager
 from ..htmx import render
 from ..models import ACTIVE_STATUSES, STATUSES, OutboxMail, Ticket, utcnow
@@ -71,7 +72,7 @@ def index():
     """Overview: tickets by status and the outbox's health."""
     by_status = dict(db.session.execute(select(Ticket.status, func.count(Ticket.id)).group_by(Ticket.status)).all())
     overdue = db.session.scalar(
-        select(func.count(Ticket.id)).where(Ticket.status.in_(ACTIVE_STATUSES), Ticket.due_at < utcnow())
+        select(func.count(Ticket.id)).where(overdue_clause(utcnow()))
     )
     return render(
         "admin/index.html",
