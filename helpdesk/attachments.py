@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import magic
-from flask import current_app
+from flask import current_app, request
 from werkzeug.utils import secure_filename
 
 # Types judged from the bytes, not the name. HTML, SVG, scripts and executables are refused.
@@ -100,6 +100,15 @@ def check_files(files) -> list[Upload]:
             )
         uploads.append(Upload(filename=name, content_type=detected, data=data))
     return uploads
+
+
+def from_field(field) -> list[Upload] | None:
+    """The checked uploads of a form's file field, or None after adding the refusal to its errors."""
+    try:
+        return check_files(request.files.getlist(field.name))
+    except UploadError as exc:
+        field.errors = [*field.errors, str(exc)]
+        return None
 
 
 def upload_dir() -> Path:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
-from . import mailin
+from . import background, mailin
 from .extensions import db
 from .models import Mailbox, ProcessedMail, utcnow
 
@@ -133,14 +133,4 @@ def fetch_all() -> list[Round]:
 
 def run_loop(app, interval: float = 60.0, stop: threading.Event | None = None) -> None:
     """Fetch, sleep, repeat, until `stop` is set; errors are logged and the loop goes on."""
-    stop = stop or threading.Event()
-    while not stop.is_set():
-        with app.app_context():
-            try:
-                fetch_all()
-            except Exception:  # the database may be restarting; try again next round
-                log.exception("mail fetch round failed")
-                db.session.rollback()
-            finally:
-                db.session.remove()
-        stop.wait(interval)
+    background.run_every(app, interval, stop, fetch_all, "mail fetch round")

@@ -15,6 +15,7 @@ from flask import current_app
 from flask_mail import Connection, Message
 from sqlalchemy import func, select, update
 
+from . import background
 from .extensions import db
 from .models import OutboxMail, utcnow
 from .notify import is_own_address
@@ -194,26 +195,18 @@ def retry_failed() -> int:
     return result.rowcount
 
 
+def _drain() -> None:
+    while True:
+        sent, failed = send_pending()
+        if sent + failed == 0 or failed:
+            break
+
+
 def run_loop(app, interval: float = 5.0, stop: threading.Event | None = None) -> None:
     """Send, sleep, repeat, until `stop` is set. Errors are logged; the loop keeps going."""
-    stop = stop or threading.Event()
-    while not stop.is_set():
-        with app.app_context():
-            try:
-                while True:
-                    sent, failed = send_pending()
-                    if sent + failed == 0 or failed:
-                        break
-            except Exception:  # the database may be restarting; try again next round
-                log.exception("outbox sender round failed")
-                db.session.rollback()
-            finally:
-                db.session.remove()
-        stop.wait(interval)
+    background.run_every(app, interval, stop, _drain, "outbox sender round")
 
 
 def start_background_sender(app, interval: float = 5.0) -> threading.Thread:
     """The in-process sender used by `make run`; production runs `flask mail send --loop`."""
-    thread = threading.Thread(target=run_loop, args=(app, interval), name="outbox-sender", daemon=True)
-    thread.start()
-    return thread
+    return background.start(app, interval, run_loop, "outbox-sender")

@@ -9,7 +9,7 @@ from wtforms import BooleanField, EmailField, MultipleFileField, RadioField, Sel
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import tickets
-from ..attachments import UploadError, check_files
+from ..attachments import from_field
 from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import Customer, HelpTopic, Priority
@@ -120,12 +120,8 @@ def new_ticket():
         return _page(form)
     form = AgentTicketForm()
     valid = form.validate()
-    uploads = []
-    try:
-        uploads = check_files(request.files.getlist(form.attachments.name))
-    except UploadError as exc:
-        form.attachments.errors = [*form.attachments.errors, str(exc)]
-        valid = False
+    uploads = from_field(form.attachments)
+    valid = valid and uploads is not None
     if not valid:
         return _page(form, 400, "Please check the marked fields. No ticket was opened yet.")
     name, email = ((form.customer.name, form.customer.email) if form.customer

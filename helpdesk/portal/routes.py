@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import captcha, settings, tickets
-from ..attachments import UploadError, check_files, path_for
+from ..attachments import from_field, path_for
 from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import Attachment, IdempotencyKey, ThreadEntry, Ticket
@@ -97,12 +97,8 @@ def new_ticket():
             and not captcha.solved(form.captcha_token.data, form.captcha_answer.data)):
         form.captcha_answer.errors = [*form.captcha_answer.errors, captcha.WRONG]
         valid = False
-    uploads = []
-    try:
-        uploads = check_files(request.files.getlist(form.attachments.name))
-    except UploadError as exc:
-        form.attachments.errors = [*form.attachments.errors, str(exc)]
-        valid = False
+    uploads = from_field(form.attachments)
+    valid = valid and uploads is not None
     if not valid:
         if form.idempotency_key.errors:
             form.idempotency_key.data = secrets.token_urlsafe(24)
@@ -238,12 +234,8 @@ def reply(token):
         return _ticket_page(ticket, token, form=form, status=409,
                             problem="Your message was not sent. " + _closed_notice(ticket))
     valid = form.validate()
-    uploads = []
-    try:
-        uploads = check_files(request.files.getlist(form.attachments.name))
-    except UploadError as exc:
-        form.attachments.errors = [*form.attachments.errors, str(exc)]
-        valid = False
+    uploads = from_field(form.attachments)
+    valid = valid and uploads is not None
     if not valid:
         return _ticket_page(ticket, token, form=form, status=400)
     try:
