@@ -21,20 +21,15 @@ import json
 import os
 import random
 import re
-import shutil
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.pages import PY, ROOT, Session, scratch_db, sh  # noqa: E402
+from bench.pages import ROOT, Session, scratch_db, serve_desk, stop_desk  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 DB_NAME = "helpdesk_bench_idle"
@@ -191,26 +186,10 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1000)
     args = parser.parse_args()
 
-    url = scratch_db(DB_NAME)
     port = free_port()
-    instance = tempfile.mkdtemp(prefix="helpdesk-bench-")
-    env = {**os.environ, "HELPDESK_DATABASE_URL": url, "SECRET_KEY": "bench-only-secret",
-           "HELPDESK_UPLOAD_DIR": instance, "HELPDESK_BASE_URL": f"http://127.0.0.1:{port}"}
-    print(f"== seeding {args.tickets} tickets", flush=True)
-    sh(PY, str(ROOT / "bench" / "seed.py"), "--tickets", str(args.tickets), env=env)
-    server = subprocess.Popen(
-        [str(Path(PY).parent / "gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-         "--access-logfile", "/dev/null", "app:app"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )
+    url = scratch_db(DB_NAME)
+    server, base, instance = serve_desk(url, args.tickets, args.workers, port)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/login")
-                break
-            except OSError:
-                time.sleep(0.2)
         sessions = []
         for email, password in LOGINS:
             s = Session(base)
@@ -228,9 +207,7 @@ def main() -> None:
         report = [phase("idle", port, server.pid, sessions, args),
                   phase("busy", port, server.pid, sessions, args, url=url)]
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(10)
-        shutil.rmtree(instance, ignore_errors=True)
+        stop_desk(server, instance)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     path = out / f"idle-poll-{time.strftime('%Y%m%d-%H%M%S')}.json"

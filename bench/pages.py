@@ -104,28 +104,40 @@ class Session:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
 
 
-def measure(size: int, seconds: int, connections: int, workers: int) -> dict:
-    url = scratch_db(f"helpdesk_bench_{size}")
+def serve_desk(db_url: str, tickets: int, workers: int, port: int):
+    """Fill the database, serve it with gunicorn and wait until it answers.
+    Returns (server process, base URL, scratch instance folder); stop it with stop_desk()."""
     instance = tempfile.mkdtemp(prefix="helpdesk-bench-")
-    env = {**os.environ, "HELPDESK_DATABASE_URL": url, "SECRET_KEY": "bench-only-secret",
-           "HELPDESK_UPLOAD_DIR": instance, "HELPDESK_BASE_URL": f"http://127.0.0.1:{PORT}",
-           # Measure the pages, not the abuse limits: one client address sends everything here.
+    env = {**os.environ, "HELPDESK_DATABASE_URL": db_url, "SECRET_KEY": "bench-only-secret",
+           "HELPDESK_UPLOAD_DIR": instance, "HELPDESK_BASE_URL": f"http://127.0.0.1:{port}",
+           # Measure the desk, not the abuse limits: one client address sends everything here.
            "HELPDESK_RATELIMIT": "0", "HELPDESK_MAX_OPEN_TICKETS": "0", "HELPDESK_LOG_LEVEL": "WARNING"}
-    print(f"== {size} tickets: seeding", flush=True)
-    sh(PY, str(ROOT / "bench" / "seed.py"), "--tickets", str(size), env=env)
+    print(f"== {tickets} tickets: seeding", flush=True)
+    sh(PY, str(ROOT / "bench" / "seed.py"), "--tickets", str(tickets), env=env)
     server = subprocess.Popen(
-        [str(Path(PY).parent / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{PORT}",
+        [str(Path(PY).parent / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
          "--access-logfile", "/dev/null", "app:app"],
         cwd=ROOT, env=env, start_new_session=True,
     )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/login")
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, base, instance
+
+
+def stop_desk(server, instance: str) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(10)
+    shutil.rmtree(instance, ignore_errors=True)
+
+
+def measure(size: int, seconds: int, connections: int, workers: int) -> dict:
+    server, base, instance = serve_desk(scratch_db(f"helpdesk_bench_{size}"), size, workers, PORT)
     try:
-        base = f"http://127.0.0.1:{PORT}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/login")
-                break
-            except OSError:
-                time.sleep(0.2)
         agent = Session(base)
         agent.post("/login", {"csrf_token": agent.token("/login"), "email": "manager@example.com",
                               "password": "demo-manager-1"})
@@ -144,9 +156,7 @@ def measure(size: int, seconds: int, connections: int, workers: int) -> dict:
             "submission": wrk(f"{base}/new", seconds, connections, script=str(script)),
         }
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(10)
-        shutil.rmtree(instance, ignore_errors=True)
+        stop_desk(server, instance)
     for name, r in results.items():
         print(f"  {name:<12} {r['rps']:8.1f} req/s   p50 {r['p50_ms']:7.1f} ms   p99 {r['p99_ms']:7.1f} ms"
               f"   non-2xx/3xx {r['non_2xx']}", flush=True)
