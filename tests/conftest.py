@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
-import secrets
 import socket
 import threading
 from datetime import datetime, timedelta
@@ -15,17 +13,17 @@ from types import SimpleNamespace
 import pytest
 from aiosmtpd.controller import Controller
 from flask import g, request_started
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 import helpdesk.models as models
 from helpdesk import create_app, demo, outbox, tickets
 from helpdesk.extensions import db
 from helpdesk.models import Agent, HelpTopic, Priority, SLAPlan, Team, Department
+from scratch_db import PG_ADMIN_URL, scratch_postgres
 
 # Fast hashes in tests only; the product uses scrypt.
 models.PASSWORD_METHOD = "pbkdf2:sha256:1000"
 
-PG_ADMIN_URL = os.environ.get("HELPDESK_TEST_POSTGRES")  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 
 def _free_port() -> int:
@@ -43,18 +41,8 @@ def database_url(tmp_path_factory):
     if not PG_ADMIN_URL:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
-    name = f"helpdesk_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base, _, _ = PG_ADMIN_URL.rpartition("/")
-    yield f"{base}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-        ), {"n": name})
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with scratch_postgres("helpdesk_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

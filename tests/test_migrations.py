@@ -3,7 +3,6 @@ with the default priorities, and can be taken back down to nothing."""
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +15,9 @@ from sqlalchemy import create_engine, inspect, text
 
 from helpdesk import create_app
 from helpdesk.extensions import db
+from scratch_db import PG_ADMIN_URL, scratch_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get("HELPDESK_TEST_POSTGRES")
 
 
 @pytest.fixture
@@ -30,18 +29,8 @@ def empty_sqlite(tmp_path):
 def empty_postgres():
     if not PG_ADMIN_URL:
         pytest.skip("HELPDESK_TEST_POSTGRES is not set")
-    name = f"helpdesk_migrate_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base, _, _ = PG_ADMIN_URL.rpartition("/")
-    yield f"{base}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-        ), {"n": name})
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with scratch_postgres("helpdesk_migrate") as url:
+        yield url
 
 
 def _differences(app) -> list:
