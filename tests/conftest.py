@@ -72,6 +72,31 @@ def _empty_all_tables():
                 conn.execute(table.delete())
 
 
+def at_once(app, work, times: int = 2) -> tuple[list, list[BaseException]]:
+    """Run `work()` in `times` threads released at the same moment, each with its own app
+    context and database session; return (what each returned, what each raised)."""
+    start = threading.Barrier(times)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def run():
+        with app.app_context():
+            try:
+                start.wait()
+                results.append(work())
+            except BaseException as exc:  # reported by the test
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results, errors
+
+
 # --- SMTP -------------------------------------------------------------------------------------
 
 

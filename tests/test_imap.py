@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from sqlalchemy import func, select
 from helpdesk import imapfetch, tickets
 from helpdesk.extensions import db
 from helpdesk.models import Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket
+
+from conftest import at_once
 
 DOVECOT = "/usr/sbin/dovecot"
 MAIL = Path(__file__).parent / "mail"
@@ -234,24 +235,8 @@ def test_two_fetchers_at_once_take_each_mail_exactly_once(imap, mailbox, app):
     for i in range(n):
         raw = (MAIL / "plain.eml").read_bytes().replace(b"plain-1@", f"conc-{i}@".encode())
         imap.append(raw.replace(b"Subject: Printer", f"Subject: {i} Printer".encode()))
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def fetcher():
-        with app.app_context():
-            try:
-                barrier.wait()
-                results.extend(imapfetch.fetch_all())
-            except Exception as exc:  # noqa: BLE001
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=fetcher) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    runs, errors = at_once(app, imapfetch.fetch_all)
+    results = [r for run in runs for r in run]  # one result per mailbox and fetcher
     assert not errors and all(r.error is None for r in results)
     assert count(Ticket) == n
     assert db.session.scalar(select(func.count(ProcessedMail.id)).where(ProcessedMail.outcome == "created")) == n

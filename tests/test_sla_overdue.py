@@ -16,6 +16,8 @@ from helpdesk import overdue, tickets
 from helpdesk.extensions import db
 from helpdesk.models import Event, SLAPlan, Ticket
 
+from conftest import at_once
+
 T0 = datetime(2026, 3, 23, 8, 0)  # Monday; the desk's time zone is UTC in tests
 
 
@@ -208,27 +210,9 @@ def test_the_periodic_check_flags_in_the_background(outage, app, clock):
 
 
 def _two_checks(app, now) -> tuple[list, list[BaseException]]:
-    """Run check_overdue in two threads at once, each with its own app context and session."""
-    results: list = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(2)
-
-    def check():
-        with app.app_context():
-            try:
-                start.wait()
-                results.extend(tickets.check_overdue(now))
-            except BaseException as exc:  # reported by the test
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=check) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results, errors
+    """Run check_overdue in two threads at once; every ticket either of them flagged."""
+    results, errors = at_once(app, lambda: tickets.check_overdue(now))
+    return [flagged for result in results for flagged in result], errors
 
 
 @pytest.mark.parametrize("database", [
