@@ -21,11 +21,8 @@ import os
 import random
 import re
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -36,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pages import PY, ROOT, scratch_db, sh  # noqa: E402
+from pages import ROOT, scratch_db, serve_desk, stop_desk  # noqa: E402
 
 PORT = 58741
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -209,23 +206,8 @@ def main():
     args = parser.parse_args()
 
     url = scratch_db("helpdesk_load")
-    instance = tempfile.mkdtemp(prefix="helpdesk-load-")
-    env = {**os.environ, "HELPDESK_DATABASE_URL": url, "SECRET_KEY": "load-only-secret", "HELPDESK_UPLOAD_DIR": instance,
-           "HELPDESK_BASE_URL": f"http://127.0.0.1:{PORT}", "HELPDESK_RATELIMIT": "0", "HELPDESK_LOG_LEVEL": "WARNING"}
-    sh(PY, str(ROOT / "bench" / "seed.py"), "--tickets", "300", env=env)
-    server = subprocess.Popen(
-        [str(Path(PY).parent / "gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{PORT}",
-         "--access-logfile", "/dev/null", "--timeout", "60", "app:app"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{PORT}"
+    server, base, instance = serve_desk(url, 300, args.workers, PORT, "--timeout", "60")
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz")
-                break
-            except OSError:
-                time.sleep(0.2)
         form = urllib.request.urlopen(base + "/new").read().decode()
         topic = re.search(r'<option[^>]*value="(\d+)"[^>]*>General inquiry', form).group(1)
         from helpdesk.models import utcnow
@@ -246,8 +228,7 @@ def main():
         for t in threads:
             t.join(60)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(10)
+        stop_desk(server, instance)
 
     total = sum(sum(c.values()) for c in stats.codes.values())
     errors = sum(n for c in stats.codes.values() for code, n in c.items() if code == 0 or code >= 500)

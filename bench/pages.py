@@ -104,7 +104,7 @@ class Session:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
 
 
-def serve_desk(db_url: str, tickets: int, workers: int, port: int):
+def serve_desk(db_url: str, tickets: int, workers: int, port: int, *gunicorn_args: str):
     """Fill the database, serve it with gunicorn and wait until it answers.
     Returns (server process, base URL, scratch instance folder); stop it with stop_desk()."""
     instance = tempfile.mkdtemp(prefix="helpdesk-bench-")
@@ -116,7 +116,7 @@ def serve_desk(db_url: str, tickets: int, workers: int, port: int):
     sh(PY, str(ROOT / "bench" / "seed.py"), "--tickets", str(tickets), env=env)
     server = subprocess.Popen(
         [str(Path(PY).parent / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--access-logfile", "/dev/null", "app:app"],
+         "--access-logfile", "/dev/null", *gunicorn_args, "app:app"],
         cwd=ROOT, env=env, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
