@@ -2,19 +2,24 @@
 with the default priorities, and can be taken back down to nothing."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import flask_migrate
+import pyotp
 import pytest
+from markupsafe import escape
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
-from helpdesk import create_app
+from helpdesk import create_app, tickets
 from helpdesk.extensions import db
+from helpdesk.models import HelpTopic
+from release_data import TOTP_SECRET, load, release_files
 from scratch_db import PG_ADMIN_URL, scratch_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,3 +111,91 @@ def test_flask_db_upgrade_command(tmp_path):
         assert conn.execute(text("SELECT count(*) FROM priority")).scalar() == 4
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
+
+
+# --- upgrading a released desk, with its data ---------------------------------------------------
+
+
+@pytest.fixture(params=release_files(), ids=lambda p: p.stem)
+def release(request):
+    return json.loads(request.param.read_text())
+
+
+def _upgrade_released_desk(url, data, tmp_path):
+    """Migrate to the release's revision, load its rows, upgrade to the head; then use the desk."""
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
+              "RATELIMIT_ENABLED": False, "MAIL_SUPPRESS_SEND": True, "SERVER_NAME": None,
+              "HELPDESK_BASE_URL": "http://desk.test", "HELPDESK_UPLOAD_DIR": str(tmp_path / "uploads")}
+    app = create_app(config)
+    with app.app_context():
+        flask_migrate.upgrade(revision=data["revision"])
+        db.session.remove()
+        db.engine.dispose()
+    load(url, data)
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.session.remove()
+        db.engine.dispose()
+    assert _differences(app) == []
+
+    from helpdesk.models import Ticket
+    from helpdesk.security import access_token
+
+    with app.app_context():
+        # Every row is still there.
+        with db.engine.connect() as conn:
+            for table, rows in data["tables"].items():
+                count = conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar()
+                assert count >= len(rows), table
+        released = {t.number: t for t in db.session.scalars(select(Ticket))}
+        assert len(released) == len(data["tables"]["ticket"])
+
+        client = app.test_client()
+        # Agents sign in with their released passwords and work the released tickets.
+        assert client.post("/login", data={"email": "admin@example.com", "password": "demo-admin-1"}).status_code == 302
+        for name in ("open", "closed"):
+            queue = client.get(f"/agent/queue/{name}", follow_redirects=True)
+            assert queue.status_code == 200
+            shown = {t.number for t in released.values() if t.number in queue.get_data(as_text=True)}
+            assert shown, name
+        for number, ticket in released.items():
+            page = client.get(f"/agent/tickets/{number}")
+            assert page.status_code == 200, number
+            html = page.get_data(as_text=True)
+            assert ticket.subject in html or escape(ticket.subject) in html
+            assert "<img src=x onerror" not in html and "<script>alert" not in html
+        client.post("/logout")
+
+        # The released second factor still guards its agent.
+        response = client.post("/login", data={"email": "sysadmin@example.com", "password": "demo-sysadmin-1"})
+        assert response.headers["Location"].endswith("/login/code")
+        code = pyotp.TOTP(TOTP_SECRET).now()
+        assert client.post("/login/code", data={"code": code}).status_code == 302
+        assert client.get("/agent/").status_code == 200
+        client.post("/logout")
+
+        # Customers' links work, and a released API key still opens tickets.
+        outage = next(t for t in released.values() if t.subject == "Customers cannot reach mobile banking")
+        page = client.get(f"/t/{access_token(outage)}")
+        assert page.status_code == 200 and "Version 4.2 on Android." in page.get_data(as_text=True)
+        api = client.get(f"/api/v1/tickets/{outage.number}",
+                         headers={"Authorization": "Bearer hd_release_key_for_tests"})
+        assert api.status_code == 200 and api.get_json()["number"] == outage.number
+
+        # New rows carry on after the released ones (PostgreSQL sequences included).
+        new = tickets.open_ticket(name="After Upgrade", email="after@example.net", subject="First after upgrade",
+                                  body="Opened on the upgraded desk.",
+                                  topic=db.session.scalars(select(HelpTopic)).first())
+        assert new.id > max(t.id for t in released.values())
+        assert new.number not in released
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_released_desk_upgrades_with_its_data_on_sqlite(release, empty_sqlite, tmp_path):
+    _upgrade_released_desk(empty_sqlite, release, tmp_path)
+
+
+@pytest.mark.postgres
+def test_released_desk_upgrades_with_its_data_on_postgres(release, empty_postgres, tmp_path):
+    _upgrade_released_desk(empty_postgres, release, tmp_path)
