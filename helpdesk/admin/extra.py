@@ -279,9 +279,25 @@ def _defaults() -> dict:
     """Each field's help, ending with the configured default it replaces."""
     helps = {}
     for key in SettingsForm.help.keys() | {f for _, names in SettingsForm.sections for f in names}:
-        default = "all of them" if key == "allowed_types" else settings.default(key)
+        default = settings.default(key)
+        if key == "allowed_types":
+            default = "all of them"
+        elif isinstance(default, bool):
+            default = "on" if default else "off"
         helps[key] = f"{SettingsForm.help.get(key, '')} Default: {default}.".strip()
+    helps["require_totp"] += " " + _enrolment_status()
     return helps
+
+
+def _enrolment_status() -> str:
+    """How many active agents have two-factor sign-in on, and whether the admin looking does."""
+    active = db.session.scalar(select(func.count(Agent.id)).where(Agent.active.is_(True))) or 0
+    enrolled = db.session.scalar(select(func.count(Agent.id)).where(
+        Agent.active.is_(True), Agent.totp_secret.is_not(None))) or 0
+    text = f"Now {enrolled} of {active} active agents have it on."
+    if not current_user.totp_secret:
+        text += " You have not set it up yourself: if you require it, you will be asked to right after saving."
+    return text
 
 
 # --- the audit log ----------------------------------------------------------------------------
