@@ -109,9 +109,11 @@ def password():
 @login_required
 def two_factor():
     """Set up two-factor sign-in: the secret as a QR code and as text, and the code that confirms it."""
-    secret = session.get(ENROL_KEY)
-    if current_user.totp_secret or not secret:
+    if current_user.totp_secret:
         return redirect(url_for("account.index"))
+    secret = session.get(ENROL_KEY)
+    if not secret:  # sent here because the desk requires it: begin at once (no loop back to /account)
+        secret = session[ENROL_KEY] = twofactor.new_secret()
     return render("account/two_factor.html", form=EnrolForm(formdata=None), secret=twofactor.format_secret(secret),
                   required=twofactor.required())
 
