@@ -289,7 +289,8 @@ def test_the_setting_requires_enrolment_of_every_agent(app, client, desk, login)
     login(desk.admin)
     page = text_of(client.get("/admin/settings"))
     assert "Require two-factor sign-in for all agents" in page
-    assert "Now 0 of 5 active agents have it on." in page and "You have not set it up yourself" in page
+    assert "0 of 5 active agents have two-factor sign-in on." in page
+    assert "If you require it, the other 5 must set it up before they can use the desk (you too" in page
     response = client.post("/admin/settings", data=settings_data(require_totp="y"))
     assert response.status_code == 302
     assert db.session.get(Setting, "require_totp").value == "1"

@@ -261,9 +261,11 @@ def settings_page():
     """The desk's settings (the environment's values are the defaults)."""
     form = SettingsForm(data=None if request.method == "POST" else settings.values())
     if request.method == "GET":
-        return render("admin/settings.html", form=form, can_edit=current_user.is_admin, helps=_defaults())
+        return render("admin/settings.html", form=form, can_edit=current_user.is_admin, helps=_defaults(),
+                      enrolment=_enrolment())
     if not form.validate():
-        return render("admin/settings.html", form=form, can_edit=True, helps=_defaults(), status=400)
+        return render("admin/settings.html", form=form, can_edit=True, helps=_defaults(), enrolment=_enrolment(),
+                      status=400)
     wanted = {name: form[name].data for name in settings.DEFINITIONS if name in form}
     wanted["allowed_types"] = sorted(wanted["allowed_types"])
     changes = settings.save(wanted)
@@ -285,19 +287,15 @@ def _defaults() -> dict:
         elif isinstance(default, bool):
             default = "on" if default else "off"
         helps[key] = f"{SettingsForm.help.get(key, '')} Default: {default}.".strip()
-    helps["require_totp"] += " " + _enrolment_status()
     return helps
 
 
-def _enrolment_status() -> str:
-    """How many active agents have two-factor sign-in on, and whether the admin looking does."""
+def _enrolment() -> dict:
+    """How many active agents have two-factor sign-in on (the settings page shows it)."""
     active = db.session.scalar(select(func.count(Agent.id)).where(Agent.active.is_(True))) or 0
     enrolled = db.session.scalar(select(func.count(Agent.id)).where(
         Agent.active.is_(True), Agent.totp_secret.is_not(None))) or 0
-    text = f"Now {enrolled} of {active} active agents have it on."
-    if not current_user.totp_secret:
-        text += " You have not set it up yourself: if you require it, you will be asked to right after saving."
-    return text
+    return {"active": active, "enrolled": enrolled, "required": settings.get("require_totp")}
 
 
 # --- the audit log ----------------------------------------------------------------------------
