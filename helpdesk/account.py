@@ -1,5 +1,5 @@
-"""An agent's own account: change the password, set up two-factor sign-in, and reset a
-forgotten password through a mailed link."""
+"""An agent's own account: change the password, set up two-factor sign-in and its recovery
+codes, and reset a forgotten password through a mailed link."""
 from __future__ import annotations
 
 import hashlib
@@ -47,6 +47,10 @@ class DisableForm(FlaskForm):
                                                             Length(max=PASSWORD_MAX)])
 
 
+class RecoveryForm(DisableForm):
+    """A new set of recovery codes: the current password again."""
+
+
 class ForgotForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
 
@@ -60,8 +64,17 @@ class ResetForm(FlaskForm):
 def _page(status=200, **forms):
     forms.setdefault("password_form", PasswordForm(formdata=None))
     forms.setdefault("disable_form", DisableForm(formdata=None))
-    return render("account/index.html", status=status, required=current_app.config["HELPDESK_REQUIRE_TOTP"],
-                  **forms)
+    forms.setdefault("recovery_form", RecoveryForm(formdata=None, prefix="recovery"))
+    left = twofactor.recovery_left(current_user) if current_user.totp_secret else 0
+    return render("account/index.html", status=status, required=twofactor.required(), recovery_left=left,
+                  recovery_few=twofactor.RECOVERY_FEW, **forms)
+
+
+def _codes_page(codes: list[str], enrolled: bool):
+    """The recovery codes, shown this once: never stored in plain, flashed or cached."""
+    response = render("account/recovery_codes.html", codes=codes, enrolled=enrolled)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/account")
@@ -96,11 +109,13 @@ def password():
 @login_required
 def two_factor():
     """Set up two-factor sign-in: the secret as a QR code and as text, and the code that confirms it."""
-    secret = session.get(ENROL_KEY)
-    if current_user.totp_secret or not secret:
+    if current_user.totp_secret:
         return redirect(url_for("account.index"))
+    secret = session.get(ENROL_KEY)
+    if not secret:  # sent here because the desk requires it: begin at once (no loop back to /account)
+        secret = session[ENROL_KEY] = twofactor.new_secret()
     return render("account/two_factor.html", form=EnrolForm(formdata=None), secret=twofactor.format_secret(secret),
-                  required=current_app.config["HELPDESK_REQUIRE_TOTP"])
+                  required=twofactor.required())
 
 
 @bp.post("/account/two-factor/start")
@@ -132,7 +147,8 @@ def two_factor_qr():
 @bp.post("/account/two-factor")
 @login_required
 def two_factor_confirm():
-    """A right code turns two-factor sign-in on; other sessions of this agent end."""
+    """A right code turns two-factor sign-in on and makes the recovery codes, shown this once;
+    other sessions of this agent end."""
     secret = session.get(ENROL_KEY)
     if not secret or current_user.totp_secret:
         return redirect(url_for("account.index"))
@@ -142,22 +158,40 @@ def two_factor_confirm():
         if not form.errors:
             form.code.errors.append("That code is not right. Check the app's clock and try the next code.")
         return render("account/two_factor.html", form=form, secret=twofactor.format_secret(secret), status=400,
-                      required=current_app.config["HELPDESK_REQUIRE_TOTP"])
+                      required=twofactor.required())
     agent = current_user._get_current_object()
     agent.totp_secret = secret
     agent.totp_last_step = step
     agent.session_token = _new_token()
+    codes = twofactor.new_recovery_codes(agent)
     db.session.commit()
     start_session(agent)
-    flash("Two-factor sign-in is on. From now on you'll enter a code from the app after your password.", "success")
-    return redirect(url_for("account.index"))
+    return _codes_page(codes, enrolled=True)
+
+
+@bp.post("/account/two-factor/recovery-codes")
+@login_required
+def recovery_codes():
+    """A new set of recovery codes (current password required); the old set stops working."""
+    form = RecoveryForm(prefix="recovery")
+    agent = current_user._get_current_object()
+    if not agent.totp_secret:
+        abort(409, "Turn two-factor sign-in on first: recovery codes stand in for its codes.")
+    if not form.validate() or not agent.check_password(form.current.data):
+        if form.current.data:
+            form.current.errors.append("That is not your current password.")
+        return _page(400, recovery_form=form)
+    codes = twofactor.new_recovery_codes(agent)
+    db.session.commit()
+    return _codes_page(codes, enrolled=False)
 
 
 @bp.post("/account/two-factor/disable")
 @login_required
 def two_factor_disable():
-    """Turn two-factor sign-in off (current password required; not when the desk requires it)."""
-    if current_app.config["HELPDESK_REQUIRE_TOTP"]:
+    """Turn two-factor sign-in off (current password required; not when the desk requires it);
+    the recovery codes are deleted."""
+    if twofactor.required():
         abort(403, "This desk requires two-factor sign-in for every agent.")
     form = DisableForm()
     agent = current_user._get_current_object()
@@ -167,8 +201,9 @@ def two_factor_disable():
         return _page(400, disable_form=form)
     agent.totp_secret = None
     agent.totp_last_step = None
+    twofactor.clear_recovery_codes(agent)
     db.session.commit()
-    flash("Two-factor sign-in is off.", "success")
+    flash("Two-factor sign-in is off, and your recovery codes were deleted.", "success")
     return redirect(url_for("account.index"))
 
 

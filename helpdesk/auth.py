@@ -1,6 +1,6 @@
-"""Agent sign-in and sign-out, the second sign-in step (two-factor codes), and the rules every
-staff session follows: renewed at sign-in, ended after HELPDESK_IDLE_MINUTES without activity,
-sent to two-factor enrolment when the desk requires it."""
+"""Agent sign-in and sign-out, the second sign-in step (a two-factor code or a recovery code),
+and the rules every staff session follows: renewed at sign-in, ended after HELPDESK_IDLE_MINUTES
+without activity, sent to two-factor enrolment when the desk requires it."""
 from __future__ import annotations
 
 import time
@@ -45,7 +45,7 @@ class LoginForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField("Code from your authenticator app", validators=[
-        DataRequired("Enter the 6-digit code."), Length(max=16)])
+        DataRequired("Enter the 6-digit code, or one of your recovery codes."), Length(max=32)])
 
 
 _dummy_hash: str | None = None
@@ -118,33 +118,58 @@ def _pending_agent() -> Agent | None:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 def second_factor():
-    """The second sign-in step: the code from the agent's authenticator app."""
+    """The second sign-in step: the code from the agent's authenticator app, or a recovery code."""
     agent = _pending_agent()
     if agent is None:
         session.pop(PENDING_KEY, None)
         flash("Sign in with your email and password first.", "info")
         return redirect(url_for("auth.login"))
     form = CodeForm()
+    recovery = request.args.get("use") == "recovery"
+    form.code.label.text = "Recovery code" if recovery else "Code from your authenticator app"
+
+    def page(status):
+        return render("auth/code.html", form=form, recovery=recovery, status=status)
+
     if not form.validate_on_submit():
-        return render("auth/code.html", form=form, status=400 if form.errors else 200)
+        return page(400 if form.errors else 200)
     wait = limits.lockout_remaining(agent.email)
     if wait:
         form.code.errors.append(limits.lockout_message(wait))
-        return render("auth/code.html", form=form, status=429)
+        return page(429)
     step = twofactor.accepted_step(agent.totp_secret, form.code.data, agent.totp_last_step)
-    if step is None:
+    recovered = step is None and twofactor.use_recovery_code(agent, form.code.data)
+    if step is None and not recovered:
+        db.session.rollback()
         if limits.record_failure(agent.email):
             session.pop(PENDING_KEY, None)
             flash(limits.lockout_message(current_app.config["HELPDESK_LOGIN_LOCKOUT_MINUTES"] * 60), "error")
             return redirect(url_for("auth.login"), 303)
-        form.code.errors.append("That code is not right, or was used already. Wait for the next one and try again.")
-        return render("auth/code.html", form=form, status=401)
-    agent.totp_last_step = step
+        form.code.errors.append("That recovery code is not right, or was used already." if recovery else
+                                "That code is not right, or was used already. Wait for the next one and try again.")
+        return page(401)
+    if step is not None:
+        agent.totp_last_step = step
     db.session.commit()
     limits.clear_failures(agent.email)
     pending = session[PENDING_KEY]
     start_session(agent, remember=pending.get("remember", False))
+    if recovered:
+        _recovery_notice(twofactor.recovery_left(agent))
     return redirect(safe_next(pending.get("next"), url_for("agent.queue")))
+
+
+def _recovery_notice(left: int) -> None:
+    """After a sign-in with a recovery code: how many are left, and a warning when few are."""
+    if left == 0:
+        flash("You signed in with your last recovery code. Make a new set on your account page now, "
+              "or you cannot sign in without your phone.", "warning")
+    elif left <= twofactor.RECOVERY_FEW:
+        flash(f"You signed in with a recovery code. Only {left} of them {'is' if left == 1 else 'are'} left: "
+              "make a new set on your account page.", "warning")
+    else:
+        flash(f"You signed in with a recovery code; it will not work again. {left} recovery codes are left.",
+              "info")
 
 
 @bp.route("/logout", methods=["POST"])
@@ -188,8 +213,8 @@ def staff_session_rules():
         return _go(url_for("auth.login", next=target) if target else url_for("auth.login"))
     if not _passive() and (not isinstance(seen, int) or now - seen >= 15):
         session[SEEN_KEY] = now
-    if (current_app.config["HELPDESK_REQUIRE_TOTP"] and request.endpoint not in ENROLMENT_ENDPOINTS
-            and current_user.is_authenticated and not current_user.totp_secret):
+    if (request.endpoint not in ENROLMENT_ENDPOINTS and current_user.is_authenticated
+            and not current_user.totp_secret and twofactor.required()):
         flash("This desk requires two-factor sign-in. Set it up to continue.", "info")
         return _go(url_for("account.two_factor"))
     return None

@@ -156,6 +156,18 @@ class Agent(UserMixin, db.Model):
         return self.has_role("admin")
 
 
+class RecoveryCode(db.Model):
+    """One of an agent's single-use two-factor recovery codes, stored hashed (salt$sha256)."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[Optional[datetime]]
+
+
 class Customer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

@@ -218,15 +218,29 @@ def access_link(ticket: Ticket) -> None:
     _to_customer(ticket, "access_link", f"Your link to request {ticket.subject}", "access_link_customer")
 
 
-def password_reset(agent: Agent, link: str) -> None:
-    """The link that lets an agent choose a new password (not about a ticket)."""
+def _to_account(agent: Agent, event: str, subject: str, template: str, desk_name: str, **context) -> None:
+    """A mail about the agent's own account (not about a ticket)."""
     if is_own_address(agent.email):
         return
-    context = {"name": agent.name, "link": link, "desk_name": current_app.config["HELPDESK_NAME"]}
+    context.update(name=agent.name, desk_name=desk_name)
     db.session.add(OutboxMail(
-        ticket_id=None, event="password_reset", recipient=agent.email,
-        subject=one_line(f"Choose a new password for {context['desk_name']}", 250),
-        body_text=render_template("email/password_reset_agent.txt", **context),
-        body_html=render_template("email/password_reset_agent.html", **context),
-        message_id=f"<{secrets.token_hex(12)}.reset@{_domain()}>",
+        ticket_id=None, event=event, recipient=agent.email, subject=one_line(subject, 250),
+        body_text=render_template(f"email/{template}.txt", **context),
+        body_html=render_template(f"email/{template}.html", **context),
+        message_id=f"<{secrets.token_hex(12)}.{event.replace('_', '-')}@{_domain()}>",
     ))
+
+
+def password_reset(agent: Agent, link: str) -> None:
+    """The link that lets an agent choose a new password."""
+    desk_name = current_app.config["HELPDESK_NAME"]
+    _to_account(agent, "password_reset", f"Choose a new password for {desk_name}", "password_reset_agent",
+                desk_name, link=link)
+
+
+def two_factor_reset(agent: Agent, actor: Agent, required: bool) -> None:
+    """An admin reset the agent's two-factor sign-in: say who, what stopped working, what next."""
+    desk_name = settings.get("desk_name")
+    _to_account(agent, "two_factor_reset", f"Your two-factor sign-in at {desk_name} was reset",
+                "two_factor_reset_agent", desk_name, actor=actor, required=required,
+                link=external_url("auth.login"), account_link=external_url("account.index"))

@@ -21,7 +21,7 @@ from .models import Setting
 @dataclass(frozen=True)
 class Definition:
     label: str
-    kind: type  # str, int or list (a comma-separated list of strings)
+    kind: type  # str, int, bool ("1" or "0") or list (a comma-separated list of strings)
     config_key: str | None = None  # the default comes from app.config[config_key]...
     default: Callable[[], object] | None = None  # ...or from this
 
@@ -41,6 +41,7 @@ DEFINITIONS: dict[str, Definition] = {
     "reopen_days": Definition("Days a closed ticket can be reopened", int, "HELPDESK_REOPEN_DAYS"),
     "auto_close_days": Definition("Close resolved tickets after (days)", int, "HELPDESK_AUTO_CLOSE_DAYS"),
     "access_link_days": Definition("Access links valid for (days)", int, "HELPDESK_ACCESS_LINK_DAYS"),
+    "require_totp": Definition("Require two-factor sign-in for all agents", bool, "HELPDESK_REQUIRE_TOTP"),
     # Bumped when priority colours change: the theme stylesheet's URL carries it.
     "theme_version": Definition("Theme version", int, default=lambda: 0),
 }
@@ -67,6 +68,10 @@ def clear_cache() -> None:
 def _parse(definition: Definition, raw: str):
     if definition.kind is int:
         return int(raw)
+    if definition.kind is bool:
+        if raw not in ("1", "0"):
+            raise ValueError(raw)
+        return raw == "1"
     if definition.kind is list:
         return [part for part in raw.split(",") if part]
     return raw
@@ -78,7 +83,9 @@ def default(key: str):
         value = current_app.config.get(definition.config_key)
         if value is not None:
             return value
-    return definition.default() if definition.default else (0 if definition.kind is int else "")
+    if definition.default:
+        return definition.default()
+    return {int: 0, bool: False}.get(definition.kind, "")
 
 
 def get(key: str):
@@ -100,6 +107,8 @@ def values() -> dict:
 def _store(definition: Definition, value) -> str:
     if definition.kind is list:
         return ",".join(value)
+    if definition.kind is bool:
+        return "1" if value else "0"
     return str(value)
 
 

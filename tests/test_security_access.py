@@ -63,6 +63,8 @@ AGENT_PAGES = [
     Route("GET", "/agent/queue/closed", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
     Route("GET", "/agent/counts", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302)),
     Route("GET", "/account", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    # Nobody signed in here has two-factor sign-in on, so there are no recovery codes to renew.
+    Route("POST", "/account/two-factor/recovery-codes", expect(LOGIN, LOGIN, LOGIN, 409, 409, 409, 409)),
 ]
 AGENT_PAGES += [
     # Without htmx (a person opening the poller's URL): the ticket page, if theirs to see.
@@ -106,6 +108,7 @@ for kind, path in (("topic", "topics"), ("sla", "sla-plans"), ("department", "de
     ]
 ADMIN += [
     Route("POST", "/admin/agents/{agent}/password", write(200)),  # the new password, shown once
+    Route("POST", "/admin/agents/{agent}/two-factor/reset", write(400)),  # not confirmed
     Route("POST", "/admin/sla-plans/{sla}/holidays", write(400)),
     Route("POST", "/admin/sla-plans/{sla}/holidays/{holiday}/delete", write(302)),
     Route("GET", "/admin/priorities", READ),

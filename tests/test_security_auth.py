@@ -455,10 +455,13 @@ def test_enrolment_needs_a_right_code(client, desk, login):
     assert response.status_code == 400 and "That code is not right" in response.get_data(as_text=True)
     db.session.refresh(desk.tech)
     assert desk.tech.totp_secret is None
-    assert client.post("/account/two-factor", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
+    response = client.post("/account/two-factor", data={"code": pyotp.TOTP(secret).now()})
+    # The recovery codes are shown this once, on the confirmation's own page (never cached).
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert "Two-factor sign-in is on" in response.get_data(as_text=True)
     db.session.refresh(desk.tech)
     assert desk.tech.totp_secret == secret
-    assert "Two-factor sign-in is on" in client.get("/account").get_data(as_text=True)
+    assert "10</strong> unused recovery codes left" in client.get("/account").get_data(as_text=True)
 
 
 def test_sign_in_asks_for_the_code_after_the_password(client, desk, login, monkeypatch):
@@ -505,7 +508,7 @@ def test_required_two_factor_sends_agents_to_enrolment(client, desk, login, app)
     assert response.status_code == 302 and response.headers["Location"] == "/account/two-factor"
     secret = _enrol(client)
     assert client.get("/agent/tickets/XYZ").status_code == 302
-    assert client.post("/account/two-factor", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
+    assert client.post("/account/two-factor", data={"code": pyotp.TOTP(secret).now()}).status_code == 200
     assert client.get("/agent/").status_code == 200
     assert client.post("/account/two-factor/disable", data={"current": "demo-tech-1"}).status_code == 403
 

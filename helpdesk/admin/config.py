@@ -9,6 +9,7 @@ from flask import make_response, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import twofactor
 from ..extensions import db
 from ..models import (
     Agent,
@@ -233,6 +234,12 @@ def _agent_usage(agent: Agent) -> list[str]:
     )
 
 
+def _reset_form():
+    from .twofactor import TwoFactorResetForm
+
+    return TwoFactorResetForm(formdata=None)
+
+
 register(Resource(
     key="agent", path="agents", label="agent", plural="agents", model=Agent, form=AgentForm,
     new_form=NewAgentForm,
@@ -243,11 +250,13 @@ register(Resource(
         ("Role", lambda a: a.role.capitalize()),
         ("Departments", lambda a: ", ".join(d.name for d in a.departments) or "—"),
         ("Teams", lambda a: ", ".join(t.name for t in a.teams) or "—"),
+        ("Two-factor", lambda a: "on" if a.totp_secret else "off"),
     ],
     usage=_agent_usage,
     check=_agent_check,
     after=_agent_after,
     on_active=_agent_active,
     edit_template="admin/agent_edit.html",
-    extra={"password_form": lambda: PasswordForm(formdata=None)},
+    extra={"password_form": lambda: PasswordForm(formdata=None), "reset_form": _reset_form,
+           "twofactor_required": lambda: twofactor.required()},
 ))

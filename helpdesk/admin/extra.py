@@ -261,9 +261,11 @@ def settings_page():
     """The desk's settings (the environment's values are the defaults)."""
     form = SettingsForm(data=None if request.method == "POST" else settings.values())
     if request.method == "GET":
-        return render("admin/settings.html", form=form, can_edit=current_user.is_admin, helps=_defaults())
+        return render("admin/settings.html", form=form, can_edit=current_user.is_admin, helps=_defaults(),
+                      enrolment=_enrolment())
     if not form.validate():
-        return render("admin/settings.html", form=form, can_edit=True, helps=_defaults(), status=400)
+        return render("admin/settings.html", form=form, can_edit=True, helps=_defaults(), enrolment=_enrolment(),
+                      status=400)
     wanted = {name: form[name].data for name in settings.DEFINITIONS if name in form}
     wanted["allowed_types"] = sorted(wanted["allowed_types"])
     changes = settings.save(wanted)
@@ -279,9 +281,21 @@ def _defaults() -> dict:
     """Each field's help, ending with the configured default it replaces."""
     helps = {}
     for key in SettingsForm.help.keys() | {f for _, names in SettingsForm.sections for f in names}:
-        default = "all of them" if key == "allowed_types" else settings.default(key)
+        default = settings.default(key)
+        if key == "allowed_types":
+            default = "all of them"
+        elif isinstance(default, bool):
+            default = "on" if default else "off"
         helps[key] = f"{SettingsForm.help.get(key, '')} Default: {default}.".strip()
     return helps
+
+
+def _enrolment() -> dict:
+    """How many active agents have two-factor sign-in on (the settings page shows it)."""
+    active = db.session.scalar(select(func.count(Agent.id)).where(Agent.active.is_(True))) or 0
+    enrolled = db.session.scalar(select(func.count(Agent.id)).where(
+        Agent.active.is_(True), Agent.totp_secret.is_not(None))) or 0
+    return {"active": active, "enrolled": enrolled, "required": settings.get("require_totp")}
 
 
 # --- the audit log ----------------------------------------------------------------------------

@@ -503,8 +503,12 @@ class SettingsForm(FlaskForm):
         ("Desk", ["desk_name", "timezone"]),
         ("Attachments", ["max_attachment_mb", "max_attachments", "allowed_types"]),
         ("Tickets", ["reopen_days", "auto_close_days", "access_link_days"]),
+        ("Staff sign-in", ["require_totp"]),
     ]
     help = {
+        "require_totp": "Every agent must enter a code from an authenticator app after the password. "
+                        "Agents who have not set it up are sent to do so before anything else, and nobody "
+                        "can turn it off.",
         "timezone": "Times on every page are shown in it; SLA plans without a time zone count in it.",
         "reopen_days": "A customer's reply reopens a closed ticket within this many days of closing (0: never).",
         "auto_close_days": "Resolved tickets close by themselves after this many days (0: never); "
@@ -528,6 +532,7 @@ class SettingsForm(FlaskForm):
         InputRequired("Give a number of days."), NumberRange(min=0, max=3650, message="From 0 to 3650 days.")])
     access_link_days = IntegerField("Access links valid for (days)", validators=[
         InputRequired("Give a number of days."), NumberRange(min=1, max=3650, message="From 1 to 3650 days.")])
+    require_totp = BooleanField("Require two-factor sign-in for all agents")
 
     def validate_timezone(self, field):
         if not valid_timezone(field.data):
