@@ -46,8 +46,8 @@ How the variants map to the issue's list:
 from __future__ import annotations
 
 import secrets
+import time
 
-import pytest
 from flask import redirect, url_for
 from sqlalchemy import func, select
 
@@ -56,6 +56,16 @@ from helpdesk.extensions import csrf, db
 from helpdesk.models import Agent, Ticket
 
 import test_portal
+from test_security_portal import (
+    HOSTILE_UPLOADS, access_link_problems, download_problems, hostile_upload_accepted, status_check_problems,
+    storage_problems, upload_limit_problems,
+)
+from test_security_auth import (  # noqa: F401  (limited_app is a fixture)
+    PASSWORD_REFUSALS, cookie_problems, idle_timeout_problems, ip_throttle_problems, limited_app, lockout_problems,
+    overlong_sign_in_problems, password_change_problems, polling_problems, reset_answer_problems,
+    reset_expiry_problems, reset_link_problems, role_change_problems, session_renewal_problems,
+    unknown_address_answers,
+)
 from test_security_access import (  # noqa: F401  (world and csrf_app are fixtures)
     ADMIN, AGENT_PAGES, PORTAL, csrf_app, csrf_failures, disabled_agent_problems, route_table_failures,
     routes_missing_from_table, topic_misuse_problems, world,
@@ -135,18 +145,18 @@ def _any_topic(monkeypatch):
     monkeypatch.setattr(portal, "public_topic", any_topic)
 
 
-@pytest.mark.parametrize("change", ["private", "inactive"])
-def test_portal_using_any_topic_by_id_is_caught(client, desk, monkeypatch, change):
+def test_portal_using_any_topic_by_id_is_caught(client, desk, monkeypatch):
     """The portal's lookup loosened: the lifecycle still refuses the ticket, the check sees the form give way."""
+    change = "private"
     _any_topic(monkeypatch)
     problems = topic_misuse_problems(client, desk, change)
     assert f"a ticket form with the {change} topic got 400" in problems  # answered by the lifecycle, not the form
     assert f"the topic fields show the {change} topic" in problems
 
 
-@pytest.mark.parametrize("change", ["private", "inactive"])
-def test_lifecycle_opening_with_any_topic_is_caught(client, desk, monkeypatch, change):
+def test_lifecycle_opening_with_any_topic_is_caught(client, desk, monkeypatch):
     """Both layers loosened (portal lookup and open_ticket's own test): the ticket is opened."""
+    change = "inactive"
     _any_topic(monkeypatch)
     real = tickets.open_ticket
 
@@ -270,3 +280,374 @@ def test_a_form_answered_with_a_page_is_caught(client, desk, monkeypatch):
     problems = prg_problems(client, desk)
     assert problems == ["a new ticket answered 200, not a redirect to /submitted",
                         "a reply answered 200, not a redirect to the ticket"], problems
+
+
+# --- 5. sessions and logins ------------------------------------------------------------------
+
+
+def test_a_session_kept_across_sign_in_is_caught(client, desk, monkeypatch):
+    """Session fixation: the sign-in adds the agent to whatever session the browser brought."""
+    from flask import session
+    from flask_login import login_user
+
+    from helpdesk import auth
+
+    def keep_session(agent, remember=False):
+        login_user(agent, remember=remember)
+        session[auth.SEEN_KEY] = int(time.time())
+
+    monkeypatch.setattr(auth, "start_session", keep_session)
+    assert session_renewal_problems(client, desk) == ["the session from before the sign-in was kept"]
+
+
+def test_a_session_that_outlives_a_role_change_is_caught(client, desk, login, monkeypatch):
+    """A user loader that trusts the agent id alone (the session token ignored)."""
+    from helpdesk.extensions import login_manager
+
+    def by_id(identity):
+        agent = db.session.get(Agent, int(identity.partition(":")[0]))
+        return agent if agent and agent.active else None
+
+    monkeypatch.setattr(login_manager, "_user_callback", by_id)
+    assert role_change_problems(client, desk, login) == ["the session survived a role change: 403"]
+
+
+def test_no_idle_timeout_is_caught(app, client, desk, login, monkeypatch):
+    monkeypatch.setitem(app.config, "HELPDESK_IDLE_MINUTES", 0)
+    problems = idle_timeout_problems(client, desk, login, monkeypatch)
+    assert "after 31 idle minutes a page got 200" in problems and "the idle session still works" in problems
+
+
+def test_polling_counted_as_activity_is_caught(client, desk, login, make_ticket, monkeypatch):
+    poll = "ticket live"
+    from helpdesk import auth
+
+    monkeypatch.setattr(auth, "PASSIVE_ENDPOINTS", {"static"})
+    monkeypatch.setattr(auth, "LIVE_REGIONS", {})
+    problems = polling_problems(client, desk, login, make_ticket, monkeypatch, poll)
+    assert f"{poll} kept the session alive" in problems, problems
+
+
+COOKIE_VARIANTS = [
+    ({"SESSION_COOKIE_HTTPONLY": False}, "session cookie at http://desk.test without HttpOnly"),
+    ({"REMEMBER_COOKIE_HTTPONLY": False}, "remember_token cookie at http://desk.test without HttpOnly"),
+    ({"SESSION_COOKIE_SAMESITE": None}, "session cookie at https://desk.example.com without SameSite=Lax"),
+    ({"REMEMBER_COOKIE_SAMESITE": "None"}, "remember_token cookie at http://desk.test without SameSite=Lax"),
+    ({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False},
+     "session cookie at https://desk.example.com without Secure"),
+]
+
+
+def test_cookie_flags_turned_off_are_caught(app_config, app, desk, monkeypatch):
+    for override, expected in COOKIE_VARIANTS:
+        assert expected in cookie_problems(app_config, desk, monkeypatch, **override), override
+
+
+def test_secure_cookies_not_derived_from_https_are_caught(app_config, app, desk, monkeypatch):
+    """The configuration forgetting to turn Secure on when the desk's address is https://."""
+    from helpdesk import config
+
+    real = config.from_environment
+    monkeypatch.setattr(config, "from_environment", lambda path: {
+        **real(path), "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+    assert cookie_problems(app_config, desk, monkeypatch) == [
+        "session cookie at https://desk.example.com without Secure",
+        "remember_token cookie at https://desk.example.com without Secure"]
+
+
+def test_password_change_without_the_current_password_is_caught(app, client, desk, login, monkeypatch):
+    """A change-password view that validates the new password only."""
+    from flask_login import current_user
+
+    from helpdesk import account
+
+    def change_password():
+        form = account.PasswordForm()
+        form.validate()
+        if form.new.errors or form.confirm.errors:
+            return account._page(400, password_form=form)
+        current_user.set_password(form.new.data)
+        db.session.commit()
+        return redirect(url_for("account.index"))
+
+    monkeypatch.setitem(app.view_functions, "account.password", change_password)
+    for case in PASSWORD_REFUSALS:
+        problems = password_change_problems(client, desk, login, *case)
+        if case[3] in ("That is not your current password.", "Enter your current password."):
+            assert problems == [f"{case[3]!r} case got 302", f"{case[3]!r} case changed the password"], problems
+            desk.tech.set_password("demo-tech-1")
+            db.session.commit()
+        else:
+            assert problems == []  # the other rules still hold in this variant
+
+
+def test_no_password_length_cap_is_caught(client, desk, login, monkeypatch):
+    from helpdesk import account, models
+
+    monkeypatch.setattr(account._LENGTH, "max", 100_000)
+    monkeypatch.setattr(models, "PASSWORD_MAX", 100_000)
+    too_long = next(case for case in PASSWORD_REFUSALS if len(case[1]) > 128)
+    assert password_change_problems(client, desk, login, *too_long) == [
+        "'A password has 8 to 128 characters.' case got 302",
+        "'A password has 8 to 128 characters.' case changed the password"]
+
+
+def test_no_length_cap_at_sign_in_is_caught(client, desk, monkeypatch):
+    from helpdesk import auth, models
+
+    length = next(v for v in auth.LoginForm.password.kwargs["validators"] if hasattr(v, "max"))
+    monkeypatch.setattr(length, "max", -1)
+    monkeypatch.setattr(models, "PASSWORD_MAX", 1_000_000)
+    assert overlong_sign_in_problems(client, desk)[0] == "an overlong password got 401"
+
+
+def test_a_reset_form_that_tells_addresses_apart_is_caught(app, client, desk, inbox, monkeypatch):
+    """The forgot-password view of many desks: 'we mailed you' or 'no such account'."""
+    from flask import flash, request
+
+    from helpdesk import account, notify
+
+    real = app.view_functions["account.forgot"]
+
+    def forgot():
+        if request.method == "GET":
+            return real()
+        email = request.form["email"].strip().lower()
+        agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == email))
+        if agent is None:
+            flash("There is no account with that address.", "error")
+            return redirect(url_for("account.forgot"))
+        notify.password_reset(agent, notify.external_url("account.reset", token=account.reset_token(agent)))
+        db.session.commit()
+        flash(account.RESET_SENT, "info")
+        return redirect(url_for("auth.login"))
+
+    monkeypatch.setitem(app.view_functions, "account.forgot", forgot)
+    assert reset_answer_problems(client, desk, inbox) == [
+        "known and unknown addresses get different answers ([200, 200, 200])", "the answer is not the generic one"]
+
+
+def test_a_reusable_reset_link_is_caught(app, client, desk, inbox, monkeypatch):
+    """A reset token that does not die with the password it was made for."""
+    from helpdesk import account
+
+    monkeypatch.setattr(account, "_fingerprint", lambda agent: "same")
+    problems = reset_link_problems(client, desk, inbox, app)
+    assert problems == ["the used link opened again: 200", "the used link set a password again"]
+
+
+def test_a_reset_link_without_expiry_is_caught(client, desk, inbox, monkeypatch):
+    from helpdesk import account
+
+    monkeypatch.setattr(account, "RESET_SECONDS", None)
+    assert reset_expiry_problems(client, desk, inbox, monkeypatch) == ["the link still worked after an hour"]
+
+
+def test_no_lockout_is_caught(limited_app, desk, monkeypatch):
+    monkeypatch.setitem(limited_app.config, "HELPDESK_LOGIN_ATTEMPTS", 1000)
+    problems = lockout_problems(limited_app, desk, monkeypatch)
+    assert "the 4th wrong password got 401, not the lockout" in problems
+    assert "the right password worked on a locked account" in problems
+
+
+def test_lockout_for_known_accounts_only_is_caught(limited_app, desk, monkeypatch):
+    """Locking only real accounts tells an attacker which addresses exist."""
+    from helpdesk import limits
+
+    real = limits.record_failure
+    known = {a.email for a in db.session.scalars(select(Agent))}
+    monkeypatch.setattr(limits, "record_failure", lambda email: email in known and real(email))
+    answers, known_answers = unknown_address_answers(limited_app, desk)
+    assert answers == [401] * 5 and known_answers == [401, 401, 401, 429, 429]
+
+
+def test_no_per_address_throttle_is_caught(app_config, app, desk, monkeypatch):
+    from helpdesk import create_app, limits
+
+    monkeypatch.setattr(limits, "RULES", [r for r in limits.RULES if r.endpoint != "auth.login"])
+    unthrottled = create_app({**app_config, "RATELIMIT_ENABLED": True,
+                              "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(4)}"})
+    with unthrottled.app_context():
+        assert ip_throttle_problems(unthrottled, desk) == [f"eleven failed sign-ins from one address got {[401] * 11}"]
+        db.session.remove()
+        db.engine.dispose()
+
+
+# --- 2. uploads -------------------------------------------------------------------------------
+
+
+def _accepted(client, desk) -> set[str]:
+    return {name for name, data in HOSTILE_UPLOADS if hostile_upload_accepted(client, desk, name, data)}
+
+
+def test_type_judged_from_the_name_is_caught(client, desk, monkeypatch):
+    """The common mistake: the type guessed from the file's name (HTML saved as page.txt gets in)."""
+    import mimetypes
+    from types import SimpleNamespace
+
+    from helpdesk import attachments
+
+    names = []
+    real_name = attachments.secure_filename
+    monkeypatch.setattr(attachments, "secure_filename", lambda name: names.append(real_name(name)) or names[-1])
+    monkeypatch.setattr(attachments, "magic", SimpleNamespace(
+        from_buffer=lambda data, mime: mimetypes.guess_type(names[-1])[0] or "application/octet-stream"))
+    assert {"page.txt", "image.png", "drawing.png"} <= _accepted(client, desk)
+
+
+def test_no_double_extension_rule_is_caught(client, desk, monkeypatch):
+    """The bytes alone judged: a real PNG (or PDF) start with .html or .svg at the end of the name gets in."""
+    from helpdesk import attachments
+
+    monkeypatch.setattr(attachments, "BLOCKED_EXTENSIONS", set())
+    assert {"polyglot.png.html", "photo.png.svg", "report.pdf.html"} <= _accepted(client, desk)
+
+
+def test_html_and_svg_among_the_accepted_types_are_caught(client, desk, monkeypatch):
+    from helpdesk import attachments
+
+    real = attachments.allowed_types
+    monkeypatch.setattr(attachments, "allowed_types", lambda: real() | {"text/html", "image/svg+xml"})
+    assert {"page.txt", "image.png", "drawing.png"} <= _accepted(client, desk)
+
+
+def test_no_size_or_count_limit_is_caught(client, desk, app, monkeypatch):
+    from helpdesk import attachments
+
+    monkeypatch.setattr(attachments, "_limits", lambda: (10 * 1024 * 1024, 100))
+    assert upload_limit_problems(client, desk, app) == [
+        "a file over the size limit got 302", "one file too many got 302", "2 tickets opened"]
+
+
+def test_files_stored_under_their_own_names_are_caught(client, desk, app, monkeypatch):
+    from helpdesk import attachments
+
+    def store(upload):
+        path = attachments.path_for(upload.filename)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(upload.data)
+        return upload.filename
+
+    monkeypatch.setattr(attachments, "store", store)
+    problems = storage_problems(client, desk, app)
+    assert len(problems) == 1 and problems[0].startswith("not stored under a random name"), problems
+
+
+def test_files_stored_under_static_are_caught(client, desk, app, monkeypatch, tmp_path):
+    """The upload folder put inside the folder the web server serves."""
+    (tmp_path / "static").mkdir()
+    monkeypatch.setattr(app, "static_folder", str(tmp_path / "static"))
+    monkeypatch.setitem(app.config, "HELPDESK_UPLOAD_DIR", str(tmp_path / "static" / "uploads"))
+    problems = storage_problems(client, desk, app)
+    assert problems[0] == "stored under static/" and problems[1].startswith("served at /static/uploads/"), problems
+
+
+def test_downloads_served_inline_are_caught(client, desk, login, monkeypatch):
+    from helpdesk.agent import routes as agent_routes
+    from helpdesk.portal import routes as portal_routes
+
+    for module in (portal_routes, agent_routes):
+        real = module.send_file
+        monkeypatch.setattr(module, "send_file", lambda *a, real=real, **kw: real(*a, **{**kw, "as_attachment": False}))
+    assert download_problems(client, desk, login) == [
+        "customer download not an attachment: 'inline; filename=shot.png'",
+        "agent download not an attachment: 'inline; filename=shot.png'"]
+
+
+def test_downloads_without_nosniff_or_sandbox_are_caught(app, client, desk, login, monkeypatch):
+    """Both layers gone: the download views' own headers and the headers every page gets."""
+    from helpdesk.security import add_security_headers
+
+    for endpoint in ("portal.attachment", "agent.attachment"):
+        def bare(*args, real=app.view_functions[endpoint], **kwargs):
+            response = real(*args, **kwargs)
+            del response.headers["X-Content-Type-Options"], response.headers["Content-Security-Policy"]
+            return response
+
+        monkeypatch.setitem(app.view_functions, endpoint, bare)
+    monkeypatch.setitem(app.after_request_funcs, None,
+                        [f for f in app.after_request_funcs[None] if f is not add_security_headers])
+    assert download_problems(client, desk, login) == [
+        "customer download without nosniff", "customer download without a sandboxing CSP",
+        "agent download without nosniff", "agent download without a sandboxing CSP"]
+
+
+# --- 6. customer access links -----------------------------------------------------------------
+
+
+def test_links_whose_signature_is_not_checked_are_caught(client, desk, make_ticket, monkeypatch):
+    from helpdesk import security
+
+    real = security._serializer
+
+    class Unchecked:
+        """Reads the token's payload without verifying its signature (or its age)."""
+
+        def dumps(self, obj):
+            return real().dumps(obj)
+
+        def loads(self, token, max_age=None):
+            return real().loads_unsafe(token)[1]
+
+    monkeypatch.setattr(security, "_serializer", Unchecked)
+    problems = access_link_problems(client, desk, make_ticket, monkeypatch)
+    assert "a link signed with another key opened: 200" in problems, problems
+
+
+def test_links_that_never_expire_are_caught(client, desk, make_ticket, monkeypatch):
+    from helpdesk import security
+
+    monkeypatch.setattr(security, "_max_age", lambda: None)
+    assert access_link_problems(client, desk, make_ticket, monkeypatch) == [
+        "a customer's link 8 days old opened: 200", "a collaborator's link 8 days old opened: 200"]
+
+
+def test_a_new_link_that_revokes_nothing_is_caught(client, desk, make_ticket, monkeypatch):
+    """'Send a new link' that only mails the current link again."""
+    from helpdesk import notify
+
+    def mail_again(agent, ticket, *, expected_version=None):
+        notify.access_link(ticket)
+        db.session.commit()
+        return ticket
+
+    monkeypatch.setattr(tickets, "new_access_link", mail_again)
+    assert access_link_problems(client, desk, make_ticket, monkeypatch) == [
+        "a link revoked by a new one opened: 200", "a revoked link took a reply"]
+
+
+def test_collaborators_kept_after_removal_are_caught(client, desk, make_ticket, monkeypatch):
+    """Taking someone off copy that stops the mail but leaves their link working."""
+    def stop_mail_only(agent, ticket, collaborator, *, expected_version=None):
+        collaborator.name = collaborator.name + " (off copy)"
+        db.session.commit()
+        return collaborator
+
+    monkeypatch.setattr(tickets, "remove_collaborator", stop_mail_only)
+    assert access_link_problems(client, desk, make_ticket, monkeypatch) == [
+        "the link of someone taken off copy opened: 200"]
+
+
+def test_number_and_email_opening_the_thread_are_caught(app, client, desk, make_ticket, inbox, monkeypatch):
+    """The status form acting as if verification were off while the admin has it on."""
+    monkeypatch.setitem(app.config, "HELPDESK_STATUS_REQUIRES_MAIL", False)
+    problems = status_check_problems(client, desk, make_ticket, inbox)
+    assert "the status check for ken@example.net {} showed the ticket (200)" in problems, problems
+    assert "0 links mailed for two requests" in problems
+
+
+def test_a_status_answer_that_tells_addresses_apart_is_caught(client, desk, make_ticket, inbox, monkeypatch):
+    from flask import flash
+
+    real = tickets.send_status_link
+
+    def telling(number, email):
+        sent = real(number, email)
+        if not sent:
+            flash("There is no ticket with that number for that address.", "error")
+        return sent
+
+    monkeypatch.setattr(tickets, "send_status_link", telling)
+    # (The htmx answer shows no flashed message, so only the full page tells them apart here.)
+    assert status_check_problems(client, desk, make_ticket, inbox) == [
+        "the right and a wrong address get different answers {}"]
