@@ -12,13 +12,14 @@ How the variants map to the issue's list:
    - the double-extension rule dropped (bytes only)          -> hostile_upload_accepted
    - HTML and SVG added to the accepted types                -> hostile_upload_accepted
    - no size or count limit                                  -> upload_limit_problems
-   - files kept under static/ by their own names             -> storage_problems
+   - files kept under their own names; uploads under static/ -> storage_problems
    - a download served inline, or without nosniff/sandbox   -> download_problems
    - a file of another customer's ticket served (IDOR)       -> route_table_failures (portal rows)
 3. Access control (checks in test_security_access.py):
    - can_see() says yes to everyone                          -> route_table_failures
    - the queues' visibility clause dropped                   -> route_table_failures
    - the admin area's role check dropped                     -> route_table_failures
+   - internal notes and their files in the customer's thread -> route_table_failures (portal rows)
    - a new route with no row in the table                    -> routes_missing_from_table
    - private / inactive topics usable by id                  -> topic_misuse_problems
    - the active flag ignored at sign-in and per request      -> disabled_agent_problems
@@ -30,18 +31,23 @@ How the variants map to the issue's list:
    - the session kept across sign-in (fixation)              -> session_renewal_problems
    - a role change that keeps the session                    -> role_change_problems
    - no idle timeout; polling counted as activity            -> idle_timeout_problems, polling_problems
-   - cookies without HttpOnly / SameSite / Secure            -> cookie_problems
+   - cookies without HttpOnly / SameSite / Secure, or Secure
+     not derived from an https:// address                   -> cookie_problems
    - password change without the current password            -> password_change_problems
    - no length cap on passwords                              -> password_change_problems, overlong_sign_in_problems
    - a reset form that tells known from unknown addresses    -> reset_answer_problems
-   - reset links that outlive their use or their hour        -> reset_link_problems
-   - no lockout; unknown addresses never locked; no IP limit -> lockout_problems, ip_throttle_problems
+   - reset links that outlive their use or their hour        -> reset_link_problems, reset_expiry_problems
+   - no lockout                                              -> lockout_problems
+   - only known addresses locked (enumeration)               -> unknown_address_answers
+   - no per-IP throttle on sign-in                           -> ip_throttle_problems
 6. Customer access links (checks in test_security_portal.py):
    - the signature not checked                               -> access_link_problems
    - no expiry                                               -> access_link_problems
    - "send a new link" that revokes nothing                  -> access_link_problems
+   - someone taken off copy whose link still works           -> access_link_problems
    - a file of another ticket through one's own link         -> route_table_failures (portal rows)
    - number + email opening the thread with verification on -> status_check_problems
+   - a status answer that tells a right address from a wrong -> status_check_problems
 """
 from __future__ import annotations
 
@@ -120,6 +126,16 @@ def test_portal_file_route_without_its_ticket_clause_is_caught(app, client, desk
     failures = route_table_failures(client, desk, world, "customer_a", file_rows)
     assert "GET /t/{own_link}/files/{file} on B: 200, expected 404" in failures
     assert any("note file" in f for f in failures)  # the internal note's file too
+
+
+def test_internal_notes_on_the_customers_page_are_caught(client, desk, world, monkeypatch):
+    """The portal's thread query taking every kind of entry: notes and their files reach customers."""
+    from helpdesk.portal import routes as portal
+
+    monkeypatch.setattr(portal, "PUBLIC_KINDS", ("message", "reply", "note"))
+    failures = route_table_failures(client, desk, world, "customer_a", [PORTAL[0], PORTAL[4]])
+    assert "GET /t/{link} on A shows ['Internal note A']" in failures
+    assert "GET /t/{own_link}/files/{note_file} on A: 200, expected 404" in failures
 
 
 def test_a_route_missing_from_the_table_is_caught(app_config, app):
