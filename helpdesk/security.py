@@ -19,13 +19,17 @@ def access_token(ticket: Ticket) -> str:
     return _serializer().dumps({"t": ticket.id, "n": ticket.access_nonce})
 
 
-def ticket_for_token(token: str) -> Ticket | None:
-    """The ticket a token opens, or None if it is forged, expired or revoked."""
+def _max_age() -> int:
+    """Seconds an access link (a customer's or a collaborator's) stays valid: the admin's setting."""
     from . import settings
 
-    max_age = settings.get("access_link_days") * 86400
+    return settings.get("access_link_days") * 86400
+
+
+def ticket_for_token(token: str) -> Ticket | None:
+    """The ticket a token opens, or None if it is forged, expired or revoked."""
     try:
-        data = _serializer().loads(token, max_age=max_age)
+        data = _serializer().loads(token, max_age=_max_age())
     except (BadSignature, SignatureExpired):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("t"), int):
@@ -56,9 +60,8 @@ def access_for_token(token: str):
         return ticket, None
     from .models import Collaborator
 
-    max_age = current_app.config["HELPDESK_ACCESS_LINK_DAYS"] * 86400
     try:
-        data = _collab_serializer().loads(token, max_age=max_age)
+        data = _collab_serializer().loads(token, max_age=_max_age())
     except (BadSignature, SignatureExpired):
         return None, None
     if not isinstance(data, dict) or not isinstance(data.get("c"), int) or not isinstance(data.get("t"), int):

@@ -248,11 +248,12 @@ def _secrets_for(role: str) -> list[str]:
     }.get(role, [])
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_every_route_for_every_role_and_object(app, client, desk, world, role):
+def route_table_failures(client, desk, world, role, routes=ROUTES) -> list[str]:
+    """Every route of `routes` asked by `role` on objects A and B: each status that differs from
+    the table, and each secret the role was shown."""
     _sign_in(client, desk, role)
     failures = []
-    for route in ROUTES:
+    for route in routes:
         for index, key in enumerate(("A", "B")):
             url = route.url.format(**_placeholders(world, role, key))
             response = client.open(url, method=route.method, data=route.data or {})
@@ -269,14 +270,20 @@ def test_every_route_for_every_role_and_object(app, client, desk, world, role):
             if leaked:
                 failures.append(f"{route.method} {route.url} on {key} shows {leaked}")
             db.session.rollback()
+    return failures
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_for_every_role_and_object(app, client, desk, world, role):
+    failures = route_table_failures(client, desk, world, role)
     assert not failures, "\n".join(failures)
     # Nothing any refused request sent changed a ticket: only the owners' replies were added.
     added = db.session.scalar(select(func.count(ThreadEntry.id)).where(ThreadEntry.kind == "message"))
     assert added == 2 + (1 if role in ("customer_a", "customer_b") else 0)
 
 
-def test_the_table_covers_every_route(app):
-    """A new route must get a row (or be named a public page): the table stays complete."""
+def routes_missing_from_table(app) -> list[str]:
+    """Routes of the app that have no row in ROUTES and are not named public pages."""
     covered = set()
     for route in ROUTES:
         path = re.sub(r"\{[a-z_]+\}", "X", route.url.split("?")[0]).rstrip("/")
@@ -289,6 +296,12 @@ def test_the_table_covers_every_route(app):
             path = re.sub(r"<[^>]+>", "X", rule.rule).rstrip("/")
             if (method, path) not in covered and not (method == "GET" and path.startswith("/agent/queue")):
                 missing.append(f"{method} {rule.rule} ({rule.endpoint})")
+    return missing
+
+
+def test_the_table_covers_every_route(app):
+    """A new route must get a row (or be named a public page): the table stays complete."""
+    missing = routes_missing_from_table(app)
     assert not missing, "routes with no row in the access table:\n" + "\n".join(missing)
 
 
@@ -306,30 +319,54 @@ def test_history_is_for_agents_only(client, desk, world, login):
 # --- topics the portal may not use --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("change", ["private", "inactive"])
-def test_private_or_inactive_topic_cannot_be_used_by_id(client, desk, change):
+def topic_misuse_problems(client, desk, change) -> list[str]:
+    """A help topic made private or inactive, then used from the portal by its id."""
     topic = desk.topics["Billing question"]
     setattr(topic, "public" if change == "private" else "active", False)
     db.session.commit()
+    problems = []
     response = client.post("/new", data={
         "name": "Eve", "email": "eve@example.net", "topic": str(topic.id), "subject": "Hi", "description": "x",
         "idempotency_key": "p" * 20})
-    assert response.status_code == 400
-    assert "Choose one of the help topics in the list." in response.get_data(as_text=True)
-    assert db.session.scalar(select(func.count(Ticket.id))) == 0
-    assert topic.name not in client.get("/new").get_data(as_text=True)
-    assert topic.name not in client.get(f"/new/topic-fields?topic={topic.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    refused = "Choose one of the help topics in the list." in response.get_data(as_text=True)
+    if response.status_code != 400 or not refused:
+        problems.append(f"a ticket form with the {change} topic got {response.status_code}")
+    if db.session.scalar(select(func.count(Ticket.id))) != 0:
+        problems.append(f"a ticket was opened with the {change} topic")
+    if topic.name in client.get("/new").get_data(as_text=True):
+        problems.append(f"the form offers the {change} topic")
+    fields = client.get(f"/new/topic-fields?topic={topic.id}", headers={"HX-Request": "true"})
+    if topic.name in fields.get_data(as_text=True):
+        problems.append(f"the topic fields show the {change} topic")
+    return problems
 
 
-def test_disabled_agent_cannot_sign_in_and_loses_open_sessions(client, desk, login):
+@pytest.mark.parametrize("change", ["private", "inactive"])
+def test_private_or_inactive_topic_cannot_be_used_by_id(client, desk, change):
+    assert topic_misuse_problems(client, desk, change) == []
+
+
+def disabled_agent_problems(client, desk, login) -> list[str]:
+    """An agent disabled while signed in: the open session ends and signing in again fails."""
     login(desk.tech)
     assert client.get("/agent/").status_code == 200
     desk.tech.active = False
     db.session.commit()
-    assert client.get("/agent/").status_code == 302
+    problems = []
+    if client.get("/agent/").status_code != 302:
+        problems.append("the open session of a disabled agent still works")
+    client.post("/logout")
     response = client.post("/login", data={"email": desk.tech.email, "password": desk.passwords[desk.tech.email]})
-    assert response.status_code == 401
-    assert "Wrong email or password, or the account is disabled." in response.get_data(as_text=True)
+    if response.status_code != 401 or WRONG_SIGN_IN not in response.get_data(as_text=True):
+        problems.append(f"a disabled agent signing in got {response.status_code}")
+    return problems
+
+
+WRONG_SIGN_IN = "Wrong email or password, or the account is disabled."
+
+
+def test_disabled_agent_cannot_sign_in_and_loses_open_sessions(client, desk, login):
+    assert disabled_agent_problems(client, desk, login) == []
 
 
 # --- CSRF on every state-changing route ----------------------------------------------------------
@@ -358,35 +395,51 @@ def _fill(rule, world) -> str:
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values.get(m.group(1), 1)), rule.rule)
 
 
-def test_every_state_changing_route_refuses_a_request_without_token(csrf_app, desk, world):
-    """Every POST route of the app, found in its URL map: no token, a wrong token, a wrong
-    htmx header: all refused with 400, and nothing changes."""
+def csrf_failures(csrf_app, desk, world, endpoints=None) -> list[str]:
+    """Every state-changing route of the app's URL map (or those of `endpoints`), posted by a
+    signed-in admin with no token, a wrong token and a wrong htmx header: each that was not
+    refused with 400, and whether anything changed."""
     client = csrf_app.test_client()
     agent = desk.admin
     with client:
         # Signed in properly (with the token), so a refusal is about CSRF, not about the session.
         page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
         assert client.post("/login", data={"email": agent.email, "password": desk.passwords[agent.email],
-                                           "csrf_token": token}).status_code == 302
-    before = (db.session.scalar(select(func.count(Event.id))), db.session.scalar(select(func.count(OutboxMail.id))),
-              db.session.scalar(select(func.count(ThreadEntry.id))))
-    rules = [r for r in csrf_app.url_map.iter_rules() if r.methods & STATE_CHANGING and r.endpoint not in CSRF_EXEMPT]
-    assert len(rules) >= 25
+                                           "csrf_token": token.group(1) if token else ""}).status_code == 302
+
+    def counts():
+        db.session.expire_all()
+        return [db.session.scalar(select(func.count(m.id))) for m in (Event, OutboxMail, ThreadEntry, Ticket)]
+
+    before = counts()
+    rules = [r for r in csrf_app.url_map.iter_rules() if r.methods & STATE_CHANGING and r.endpoint not in CSRF_EXEMPT
+             and (endpoints is None or r.endpoint in endpoints)]
+    failures = []
     for rule in rules:
         url = _fill(rule, world)
         for method in sorted(rule.methods & STATE_CHANGING):
             for headers in ({}, {"HX-Request": "true"}, {"HX-Request": "true", "X-CSRFToken": "forged"}):
                 response = client.open(url, method=method, data={"body": "forged", "email": "x@example.net"},
                                        headers=headers)
-                assert response.status_code == 400, f"{method} {rule.rule} {headers}: {response.status_code}"
-                assert "Your session expired or the form was sent twice" in response.get_data(as_text=True)
-    db.session.expire_all()
-    after = (db.session.scalar(select(func.count(Event.id))), db.session.scalar(select(func.count(OutboxMail.id))),
-             db.session.scalar(select(func.count(ThreadEntry.id))))
-    assert after == before
+                if (response.status_code != 400
+                        or "Your session expired or the form was sent twice" not in response.get_data(as_text=True)):
+                    failures.append(f"{method} {rule.rule} {headers}: {response.status_code}")
+    if counts() != before:
+        failures.append(f"refused requests changed something: {before} -> {counts()}")
     # The session still works: a refusal is not a sign-out.
-    assert client.get("/agent/").status_code == 200
+    if client.get("/agent/").status_code != 200:
+        failures.append("a refused request signed the agent out")
+    return failures
+
+
+def test_every_state_changing_route_refuses_a_request_without_token(csrf_app, desk, world):
+    """Every POST route of the app, found in its URL map: no token, a wrong token, a wrong
+    htmx header: all refused with 400, and nothing changes."""
+    rules = [r for r in csrf_app.url_map.iter_rules() if r.methods & STATE_CHANGING and r.endpoint not in CSRF_EXEMPT]
+    assert len(rules) >= 25
+    failures = csrf_failures(csrf_app, desk, world)
+    assert not failures, "\n".join(failures)
 
 
 # --- redirects after sign-in ------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """The public side: CAPTCHA, status checks that never show a thread without the mail step,
-mail header injection, one address per field, no mail to our own address, hostile uploads."""
+mail header injection, one address per field, no mail to our own address, hostile uploads.
+
+The status-check and upload checks are functions returning what they found wrong, so that
+test_security_variants_access.py can show each of them failing on a vulnerable variant."""
 from __future__ import annotations
 
 import io
@@ -13,6 +16,7 @@ from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import Customer, OutboxMail, Ticket
 from helpdesk.security import access_token
+from page_text import without_tokens
 
 FORM = {"name": "Ken", "email": "ken@example.net", "subject": "Printer on fire", "description": "Really."}
 
@@ -87,20 +91,37 @@ def test_captcha_page_has_no_answer_in_it(client, desk, captcha_on):
 # --- status checks --------------------------------------------------------------------------------
 
 
-def test_number_and_email_never_show_the_thread(client, desk, make_ticket, inbox):
-    """Verification on (the default): the answer is a mail with the link, never the ticket."""
+def status_check_problems(client, desk, make_ticket, inbox) -> list[str]:
+    """Verification on: number + email (right or wrong) answer the same, show no thread and no
+    link; the right pair mails the link, which opens the ticket."""
     ticket = make_ticket(email="ken@example.net", subject="Mobile banking down", body="Secret outage details")
     tickets.reply(desk.tech, ticket, "Secret agent reply")
+    problems = []
     for headers in ({}, {"HX-Request": "true"}):
-        response = client.post("/status", data={"number": ticket.number, "email": "ken@example.net"},
-                               headers=headers, follow_redirects=True)
-        page = response.get_data(as_text=True)
-        assert response.status_code == 200
-        assert "Secret" not in page and "Mobile banking down" not in page and "/t/" not in page
+        pages = []
+        for email in ("ken@example.net", "eve@example.net"):
+            response = client.post("/status", data={"number": ticket.number, "email": email},
+                                   headers=headers, follow_redirects=True)
+            page = response.get_data(as_text=True)
+            if response.status_code != 200 or "Secret" in page or "Mobile banking down" in page or "/t/" in page:
+                problems.append(f"the status check for {email} {headers} showed the ticket ({response.status_code})")
+            pages.append(without_tokens(page))
+        if pages[0] != pages[1]:
+            problems.append(f"the right and a wrong address get different answers {headers}")
     links = [m for mail in inbox.deliver().to("ken@example.net") if "Your link" in str(mail["Subject"])
              for m in re.findall(r"http://desk\.test(/t/\S+)", inbox.text(mail))]
-    assert len(links) == 2  # the mailed step: one link per request
-    assert "Mobile banking down" in client.get(links[0]).get_data(as_text=True)
+    if len(links) != 2:  # the mailed step: one link per request
+        problems.append(f"{len(links)} links mailed for two requests")
+    elif "Mobile banking down" not in client.get(links[0]).get_data(as_text=True):
+        problems.append("the mailed link does not open the ticket")
+    if inbox.to("eve@example.net"):
+        problems.append("a wrong address was mailed")
+    return problems
+
+
+def test_number_and_email_never_show_the_thread(client, desk, make_ticket, inbox):
+    """Verification on (the default): the answer is a mail with the link, never the ticket."""
+    assert status_check_problems(client, desk, make_ticket, inbox) == []
 
 
 def test_without_verification_number_and_email_open_the_ticket(client, desk, make_ticket, app):
@@ -115,6 +136,73 @@ def test_without_verification_number_and_email_open_the_ticket(client, desk, mak
     response = client.post("/status", data={"number": ticket.number, "email": "ken@example.net"},
                            headers={"HX-Request": "true"})
     assert "Mobile banking down" in client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
+
+
+# --- customer access links -----------------------------------------------------------------------
+
+
+def access_link_problems(client, desk, make_ticket, monkeypatch) -> list[str]:
+    """A customer's link opens its own ticket and nothing else; a link signed with another key, a
+    tampered one, one past the admin's `access_link_days`, one revoked by "send a new link", and a
+    collaborator's link once they are off copy or past those days: all 404, showing no thread."""
+    import base64
+    import json
+    import time
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    from helpdesk import settings
+    from helpdesk.security import collaborator_token
+
+    ken = make_ticket(email="ken@example.net", subject="Mobile banking down")
+    make_ticket(email="eve@example.net", subject="Payroll secrets")
+    problems = []
+
+    def opens(token: str, what: str, expected: bool) -> None:
+        page = client.get(f"/t/{token}")
+        shown = "Mobile banking down" in page.get_data(as_text=True) or "Payroll" in page.get_data(as_text=True)
+        if expected and page.status_code != 200:
+            problems.append(f"{what} did not open: {page.status_code}")
+        elif not expected and (page.status_code != 404 or shown):
+            problems.append(f"{what} opened: {page.status_code}")
+
+    token = access_token(ken)
+    opens(token, "the customer's link", True)
+    if "Payroll secrets" in client.get(f"/t/{token}").get_data(as_text=True):
+        problems.append("the customer's link shows another ticket")
+    forged = URLSafeTimedSerializer("not-our-key", salt="helpdesk.ticket-access").dumps(
+        {"t": ken.id, "n": ken.access_nonce})
+    opens(forged, "a link signed with another key", False)
+    payload, rest = token.split(".", 1)
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    other = base64.urlsafe_b64encode(json.dumps({**data, "t": ken.id + 1}, separators=(",", ":")).encode())
+    opens(other.decode().rstrip("=") + "." + rest, "a link re-pointed at another ticket", False)
+
+    collab = tickets.add_collaborator(desk.tech, ken, "cc@example.net", "Cc")
+    cc_token = collaborator_token(collab)
+    opens(cc_token, "a collaborator's link", True)
+    # The admin shortens links to a week: a link eight days old is dead, six days old still works.
+    settings.save({"access_link_days": 7})
+    db.session.commit()
+    real = time.time
+    for days, expected in ((6, True), (8, False)):
+        monkeypatch.setattr(time, "time", lambda d=days: real() + d * 86400)
+        opens(token, f"a customer's link {days} days old", expected)
+        opens(cc_token, f"a collaborator's link {days} days old", expected)
+    monkeypatch.setattr(time, "time", real)
+
+    tickets.new_access_link(desk.tech, ken)
+    opens(token, "a link revoked by a new one", False)
+    if client.post(f"/t/{token}/reply", data={"body": "hello"}).status_code != 404:
+        problems.append("a revoked link took a reply")
+    opens(access_token(ken), "the new link", True)
+    tickets.remove_collaborator(desk.tech, ken, collab)
+    opens(cc_token, "the link of someone taken off copy", False)
+    return problems
+
+
+def test_access_links_are_signed_scoped_expiring_and_revocable(client, desk, make_ticket, monkeypatch):
+    assert access_link_problems(client, desk, make_ticket, monkeypatch) == []
 
 
 # --- mail headers and addresses -------------------------------------------------------------------
@@ -176,7 +264,7 @@ HTML = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>'
 
 
-@pytest.mark.parametrize("name, data", [
+HOSTILE_UPLOADS = [
     ("page.html", HTML),
     ("page.txt", HTML),  # HTML content under an innocent name
     ("image.png", HTML),
@@ -187,55 +275,104 @@ SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="ale
     ("invoice.html.pdf", HTML),
     ("run.exe", b"MZ\x90\x00" + b"\x00" * 60),
     ("polyglot.png.html", PNG + HTML),
-])
-def test_hostile_uploads_are_refused(client, desk, name, data):
+]
+
+
+def hostile_upload_accepted(client, desk, name, data) -> str | None:
+    """What went wrong when a hostile file was sent with a new ticket; None if it was refused."""
+    before = count(Ticket), count(OutboxMail)
     response = new_ticket(client, desk, attachments=[(io.BytesIO(data), name)])
-    assert response.status_code == 400, name
-    assert "cannot be attached" in response.get_data(as_text=True)
-    assert count(Ticket) == 0 and count(OutboxMail) == 0
+    if response.status_code != 400 or "cannot be attached" not in response.get_data(as_text=True):
+        return f"{name} got {response.status_code}"
+    if (count(Ticket), count(OutboxMail)) != before:
+        return f"{name} was refused but left a ticket or a mail"
+    return None
+
+
+@pytest.mark.parametrize("name, data", HOSTILE_UPLOADS)
+def test_hostile_uploads_are_refused(client, desk, name, data):
+    assert hostile_upload_accepted(client, desk, name, data) is None
+
+
+def download_problems(client, desk, login) -> list[str]:
+    """A PNG with HTML after it, downloaded by the customer and by an agent: kept as an image,
+    served as an attachment with its stored type, nosniff and a sandboxing CSP."""
+    assert new_ticket(client, desk, attachments=[(io.BytesIO(PNG + HTML), "shot.png")]).status_code == 302
+    ticket = db.session.scalar(select(Ticket))
+    att = ticket.entries[0].attachments[0]
+    problems = []
+    if att.content_type != "image/png" or att.filename != "shot.png":
+        problems.append(f"stored as {att.content_type} {att.filename}")
+    for who, url in (("customer", f"/t/{access_token(ticket)}/files/{att.id}"), ("agent", f"/agent/files/{att.id}")):
+        if who == "agent":
+            login(desk.tech)
+        response = client.get(url)
+        headers = response.headers
+        if response.status_code != 200:
+            problems.append(f"{who} download: {response.status_code}")
+        if not headers.get("Content-Disposition", "").startswith("attachment;"):
+            problems.append(f"{who} download not an attachment: {headers.get('Content-Disposition')!r}")
+        if headers.get("Content-Type") != "image/png":
+            problems.append(f"{who} download served as {headers.get('Content-Type')!r}")
+        if headers.get("X-Content-Type-Options") != "nosniff":
+            problems.append(f"{who} download without nosniff")
+        if "sandbox" not in headers.get("Content-Security-Policy", ""):
+            problems.append(f"{who} download without a sandboxing CSP")
+    return problems
 
 
 def test_a_png_polyglot_is_only_ever_downloaded(client, desk, login):
     """Bytes that are a real PNG (with HTML after them) are kept as an image, and served as a
     download with nosniff and a sandbox, so the HTML inside can never run."""
-    assert new_ticket(client, desk, attachments=[(io.BytesIO(PNG + HTML), "shot.png")]).status_code == 302
-    ticket = db.session.scalar(select(Ticket))
-    att = ticket.entries[0].attachments[0]
-    assert att.content_type == "image/png" and att.filename == "shot.png"
-    for url in (f"/t/{access_token(ticket)}/files/{att.id}",):
-        response = client.get(url)
-        assert response.headers["Content-Disposition"].startswith("attachment;")
-        assert response.headers["Content-Type"] == "image/png"
-        assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert "sandbox" in response.headers["Content-Security-Policy"]
-    login(desk.tech)
-    response = client.get(f"/agent/files/{att.id}")
-    assert response.headers["Content-Disposition"].startswith("attachment;")
-    assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert download_problems(client, desk, login) == []
+
+
+def upload_limit_problems(client, desk, app) -> list[str]:
+    """A file one byte over the size limit, and one file more than the count limit: refused."""
+    app.config["HELPDESK_MAX_ATTACHMENT_MB"] = 1
+    problems = []
+    big = io.BytesIO(b"a" * (1024 * 1024 + 1))
+    response = new_ticket(client, desk, attachments=[(big, "big.txt")])
+    if response.status_code != 400 or "larger than 1 MB" not in response.get_data(as_text=True):
+        problems.append(f"a file over the size limit got {response.status_code}")
+    many = [(io.BytesIO(b"hello\n"), f"f{i}.txt") for i in range(app.config["HELPDESK_MAX_ATTACHMENTS"] + 1)]
+    response = new_ticket(client, desk, attachments=many)
+    if response.status_code != 400 or "At most" not in response.get_data(as_text=True):
+        problems.append(f"one file too many got {response.status_code}")
+    if count(Ticket):
+        problems.append(f"{count(Ticket)} tickets opened")
+    return problems
 
 
 def test_upload_size_and_count_are_enforced(client, desk, app):
-    app.config["HELPDESK_MAX_ATTACHMENT_MB"] = 1
-    big = io.BytesIO(b"a" * (1024 * 1024 + 1))
-    response = new_ticket(client, desk, attachments=[(big, "big.txt")])
-    assert response.status_code == 400 and "larger than 1 MB" in response.get_data(as_text=True)
-    many = [(io.BytesIO(b"x"), f"f{i}.txt") for i in range(app.config["HELPDESK_MAX_ATTACHMENTS"] + 1)]
-    response = new_ticket(client, desk, attachments=many)
-    assert response.status_code == 400 and "At most" in response.get_data(as_text=True)
-    assert count(Ticket) == 0
+    assert upload_limit_problems(client, desk, app) == []
 
 
-def test_stored_files_live_outside_static_under_random_names(client, desk, app):
+def storage_problems(client, desk, app) -> list[str]:
+    """A file named to escape the upload folder: kept under a random name, outside static/, and
+    not reachable through /static/."""
     from pathlib import Path
 
     new_ticket(client, desk, attachments=[(io.BytesIO(b"hello"), "../../static/evil.txt")])
     att = db.session.scalar(select(Ticket)).entries[0].attachments[0]
-    assert "/" not in att.filename and ".." not in att.filename
-    stored = list(Path(app.config["HELPDESK_UPLOAD_DIR"]).rglob("*"))
-    files = [p for p in stored if p.is_file()]
-    assert len(files) == 1 and files[0].name == att.storage_key and "evil" not in str(files[0])
-    assert not Path(app.static_folder, "evil.txt").exists()
-    assert client.get("/static/evil.txt").status_code == 404
+    problems = []
+    if "/" in att.filename or ".." in att.filename:
+        problems.append(f"the name kept its path: {att.filename}")
+    files = [p for p in Path(app.config["HELPDESK_UPLOAD_DIR"]).rglob("*") if p.is_file()]
+    if len(files) != 1 or files[0].name != att.storage_key or "evil" in str(files[0]) or len(att.storage_key) < 32:
+        problems.append(f"not stored under a random name: {[str(f) for f in files]}")
+    static = Path(app.static_folder).resolve()
+    if Path(app.static_folder, "evil.txt").exists() or any(static in f.resolve().parents for f in files):
+        problems.append("stored under static/")
+    for url in ["/static/evil.txt"] + [f"/static/{f.resolve().relative_to(static)}" for f in files
+                                        if static in f.resolve().parents]:
+        if client.get(url).status_code != 404:
+            problems.append(f"served at {url}")
+    return problems
+
+
+def test_stored_files_live_outside_static_under_random_names(client, desk, app):
+    assert storage_problems(client, desk, app) == []
 
 
 # --- NUL bytes (PostgreSQL cannot store them) -----------------------------------------------------
