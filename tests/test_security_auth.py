@@ -139,20 +139,44 @@ def test_public_forms_are_throttled(limited_app, desk, url, data, allowed):
     assert response.status_code == 429 and "Too many attempts" in response.get_data(as_text=True)
 
 
-def test_new_ticket_and_reply_are_throttled_per_ip(limited_app, desk, make_ticket):
-    client = limited_app.test_client()
+def new_ticket_codes(client, desk, emails, ips=None) -> list[int]:
+    """The answers to one new-ticket form per address, each sent from its IP (default: one IP)."""
     topic = desk.topics["General inquiry"].id
     codes = []
-    for i in range(6):
-        codes.append(client.post("/new", data={
-            "name": "Ken", "email": f"k{i}@example.net", "topic": topic, "subject": "Hi", "description": "x",
+    for i, email in enumerate(emails):
+        environ = {"REMOTE_ADDR": ips[i]} if ips else {}
+        codes.append(client.post("/new", environ_base=environ, data={
+            "name": "Ken", "email": email, "topic": topic, "subject": "Hi", "description": "x",
             "idempotency_key": secrets.token_urlsafe(20)}).status_code)
-    assert codes == [302] * 5 + [429]
+    return codes
+
+
+def check_new_ticket_throttled_per_ip(limited_app, desk) -> None:
+    """One IP: five new tickets a minute, whatever addresses it uses."""
+    codes = new_ticket_codes(limited_app.test_client(), desk, [f"k{i}@example.net" for i in range(6)])
+    assert codes == [302] * 5 + [429], codes
+
+
+def check_new_ticket_throttled_per_address(limited_app, desk) -> None:
+    """One address: ten new tickets an hour, from however many IPs (the open-ticket cap off)."""
+    limited_app.config["HELPDESK_MAX_OPEN_TICKETS"] = 0
+    codes = new_ticket_codes(limited_app.test_client(), desk, ["Ken@example.net"] * 11,
+                             ips=[f"10.0.0.{i + 1}" for i in range(11)])
+    assert codes == [302] * 10 + [429], codes
+
+
+def test_new_ticket_and_reply_are_throttled_per_ip(limited_app, desk, make_ticket):
+    check_new_ticket_throttled_per_ip(limited_app, desk)
+    client = limited_app.test_client()
     from helpdesk.security import access_token
 
     link = f"/t/{access_token(make_ticket())}/reply"
     codes = [client.post(link, data={"body": f"message {i}"}).status_code for i in range(11)]
     assert codes == [302] * 10 + [429]
+
+
+def test_new_ticket_is_throttled_per_address(limited_app, desk):
+    check_new_ticket_throttled_per_address(limited_app, desk)
 
 
 REDIS_URL = os.environ.get("HELPDESK_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -207,6 +231,10 @@ def test_memory_storage_is_per_instance(app_config, app, desk):
 
 
 def test_open_ticket_cap_per_address(client, desk, make_ticket, app):
+    check_open_ticket_cap(client, desk, make_ticket, app)
+
+
+def check_open_ticket_cap(client, desk, make_ticket, app) -> None:
     app.config["HELPDESK_MAX_OPEN_TICKETS"] = 2
     make_ticket(email="ken@example.net")
     make_ticket(email="ken@example.net")
