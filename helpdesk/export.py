@@ -1,0 +1,108 @@
+"""Queues as CSV files: the tickets an agent sees in a queue, with its filters, search and order.
+
+Every cell goes through `neutralise` on its way out (SafeWriter is the only writer): a cell a
+spreadsheet would read as a formula (=, +, -, @, tab, carriage return first, after OWASP's
+CSV injection guidance) gets a leading single quote, so it shows as text and never runs.
+The file starts with a UTF-8 byte order mark so that Excel reads the names right.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timezone
+from typing import Iterable, Iterator
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case
+from sqlalchemy.orm import aliased
+
+from . import queues, settings
+from .extensions import db
+from .models import STATUS_LABELS, Agent, Customer, Department, HelpTopic, Priority, Team, Ticket, utcnow
+from .tickets import overdue_clause
+
+BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CHUNK = 1000  # rows fetched (and written) at a time: memory stays flat whatever the queue's size
+
+HEADER = ("Number", "Subject", "Status", "Priority", "Help topic", "Department", "Assignee", "Team",
+          "Customer name", "Customer email", "Source", "Created", "Last update", "Due", "Overdue",
+          "Resolved", "Closed")
+
+
+def neutralise(value) -> str:
+    """A cell's text, made inert for spreadsheets: a leading quote before a formula's first sign."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class SafeWriter:
+    """csv.writer into a buffer, every cell neutralised; `take()` hands over what was written."""
+
+    def __init__(self):
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+
+    def row(self, cells: Iterable) -> None:
+        self._writer.writerow([neutralise(cell) for cell in cells])
+
+    def take(self) -> str:
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
+
+
+def _statement(agent: Agent, queue: str, params: queues.Params, now: datetime):
+    # Aliases, so the queue's own subqueries on these tables (search, priority) stay uncorrelated.
+    priority, topic, parent = aliased(Priority), aliased(HelpTopic), aliased(HelpTopic)
+    department, assignee, team, customer = aliased(Department), aliased(Agent), aliased(Team), aliased(Customer)
+    columns = (
+        Ticket.number, Ticket.subject, Ticket.status, priority.name, parent.name, topic.name, department.name,
+        assignee.name, team.name, customer.name, customer.email, Ticket.source, Ticket.created_at,
+        Ticket.updated_at, Ticket.due_at, case((overdue_clause(now), True), else_=False),
+        Ticket.resolved_at, Ticket.closed_at,
+    )
+    return (
+        queues.listing(agent, queue, params, now, *columns)
+        .select_from(Ticket)
+        .join(priority, Ticket.priority_id == priority.id)
+        .join(department, Ticket.department_id == department.id)
+        .join(customer, Ticket.customer_id == customer.id)
+        .outerjoin(topic, Ticket.topic_id == topic.id)
+        .outerjoin(parent, topic.parent_id == parent.id)
+        .outerjoin(assignee, Ticket.assignee_id == assignee.id)
+        .outerjoin(team, Ticket.team_id == team.id)
+    )
+
+
+def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None = None) -> Iterator[str]:
+    """The CSV file in pieces: BOM and header, then the tickets a chunk at a time, streamed from
+    the database (a server-side cursor on PostgreSQL), never the whole queue in memory."""
+    now = now or utcnow()
+    tz = ZoneInfo(settings.get("timezone") or "UTC")
+
+    def when(value: datetime | None) -> str:
+        return value.replace(tzinfo=timezone.utc).astimezone(tz).isoformat(timespec="seconds") if value else ""
+
+    out = SafeWriter()
+    out.row(HEADER)
+    yield BOM + out.take()
+    result = db.session.execute(_statement(agent, queue, params, now).execution_options(yield_per=CHUNK))
+    for chunk in result.partitions():
+        for (number, subject, status, priority, parent, topic, department, assignee, team, name, email, source,
+             created, updated, due, overdue, resolved, closed) in chunk:
+            out.row((
+                number, subject, STATUS_LABELS.get(status, status), priority,
+                f"{parent} › {topic}" if parent and topic else topic, department, assignee, team, name, email,
+                source, when(created), when(updated), when(due), "yes" if overdue else "no",
+                when(resolved), when(closed),
+            ))
+        yield out.take()
+
+
+def filename(queue: str, now: datetime | None = None) -> str:
+    """tickets-open-2026-03-23.csv: the queue and the desk's local date."""
+    tz = ZoneInfo(settings.get("timezone") or "UTC")
+    day = (now or utcnow()).replace(tzinfo=timezone.utc).astimezone(tz).date()
+    return f"tickets-{queue}-{day.isoformat()}.csv"
