@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case
+from sqlalchemy import case, select
 from sqlalchemy.orm import aliased
 
 from . import queues, settings
@@ -53,18 +53,18 @@ class SafeWriter:
         return text
 
 
-def _statement(agent: Agent, queue: str, params: queues.Params, now: datetime):
-    # Aliases, so the queue's own subqueries on these tables (search, priority) stay uncorrelated.
+def _columns(now: datetime):
+    """SELECT what a row shows, for tickets picked by id (a chunk of the queue)."""
+    # Aliases, so no name clashes with the queue's own subqueries on these tables.
     priority, topic, parent = aliased(Priority), aliased(HelpTopic), aliased(HelpTopic)
     department, assignee, team, customer = aliased(Department), aliased(Agent), aliased(Team), aliased(Customer)
-    columns = (
-        Ticket.number, Ticket.subject, Ticket.status, priority.name, parent.name, topic.name, department.name,
-        assignee.name, team.name, customer.name, customer.email, Ticket.source, Ticket.created_at,
-        Ticket.updated_at, Ticket.due_at, case((overdue_clause(now), True), else_=False),
-        Ticket.resolved_at, Ticket.closed_at,
-    )
     return (
-        queues.listing(agent, queue, params, now, *columns)
+        select(
+            Ticket.id, Ticket.number, Ticket.subject, Ticket.status, priority.name, parent.name, topic.name,
+            department.name, assignee.name, team.name, customer.name, customer.email, Ticket.source,
+            Ticket.created_at, Ticket.updated_at, Ticket.due_at, case((overdue_clause(now), True), else_=False),
+            Ticket.resolved_at, Ticket.closed_at,
+        )
         .select_from(Ticket)
         .join(priority, Ticket.priority_id == priority.id)
         .join(department, Ticket.department_id == department.id)
@@ -77,8 +77,12 @@ def _statement(agent: Agent, queue: str, params: queues.Params, now: datetime):
 
 
 def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None = None) -> Iterator[str]:
-    """The CSV file in pieces: BOM and header, then the tickets a chunk at a time, streamed from
-    the database (a server-side cursor on PostgreSQL), never the whole queue in memory."""
+    """The CSV file in pieces: BOM and header, then the tickets a chunk at a time.
+
+    One query lists the ids of the queue's tickets in order (the queue's own conditions,
+    visibility included); then each chunk of ids is read and written. No statement stays open
+    while the client downloads, so a long export never holds a lock writers wait for (SQLite)
+    and only the ids, never the rows, of the whole queue are in memory at once."""
     now = now or utcnow()
     tz = ZoneInfo(settings.get("timezone") or "UTC")
 
@@ -88,10 +92,16 @@ def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None =
     out = SafeWriter()
     out.row(HEADER)
     yield BOM + out.take()
-    result = db.session.execute(_statement(agent, queue, params, now).execution_options(yield_per=CHUNK))
-    for chunk in result.partitions():
-        for (number, subject, status, priority, parent, topic, department, assignee, team, name, email, source,
-             created, updated, due, overdue, resolved, closed) in chunk:
+    ids = db.session.scalars(queues.listing(agent, queue, params, now, Ticket.id)).all()
+    columns = _columns(now)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        found = {row[0]: row[1:] for row in db.session.execute(columns.where(Ticket.id.in_(chunk)))}
+        for ticket_id in chunk:
+            if ticket_id not in found:  # deleted since the list was read
+                continue
+            (number, subject, status, priority, parent, topic, department, assignee, team, name, email, source,
+             created, updated, due, overdue, resolved, closed) = found[ticket_id]
             out.row((
                 number, subject, STATUS_LABELS.get(status, status), priority,
                 f"{parent} › {topic}" if parent and topic else topic, department, assignee, team, name, email,

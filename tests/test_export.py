@@ -9,7 +9,7 @@ from datetime import timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import create_engine, update
 
 from helpdesk import export, tickets
 from helpdesk.extensions import db
@@ -145,6 +145,28 @@ def test_export_streams_in_chunks(client, desk, make_ticket, login, monkeypatch)
     response.close()
     assert len(pieces) == 1 + 3  # header, then 2 + 2 + 1 rows
     assert b"".join(pieces).decode("utf-8").count("Chunked") == 5
+
+
+def test_a_slow_download_keeps_no_writer_waiting(app, client, desk, make_ticket, login, monkeypatch):
+    """The desk goes on while an agent downloads a big queue: no lock is held between chunks."""
+    made = [make_ticket(subject=f"Slow reader {n}") for n in range(6)]
+    monkeypatch.setattr(export, "CHUNK", 2)
+    login(desk.manager)
+    response = client.get("/agent/queue/open/export.csv?sort=number&dir=asc", buffered=False)
+    pieces = iter(response.response)
+    received = [next(pieces), next(pieces)]  # the header and the first chunk; the rest still to come
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    other = create_engine(url, connect_args={"timeout": 1} if url.startswith("sqlite") else {})
+    try:
+        with other.begin() as conn:  # another worker saving a change meanwhile
+            last = max(made, key=lambda t: t.number)  # in the last chunk, not read yet
+            conn.execute(update(Ticket).where(Ticket.id == last.id).values(subject="Slow reader, renamed"))
+    finally:
+        other.dispose()
+    received += list(pieces)
+    response.close()
+    text = b"".join(received).decode("utf-8")
+    assert text.count("Slow reader") == 6 and "Slow reader, renamed" in text
 
 
 # --- who gets what ------------------------------------------------------------------------------
