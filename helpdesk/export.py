@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from array import array
 from datetime import datetime, timezone
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
@@ -22,7 +23,7 @@ from .models import STATUS_LABELS, Agent, Customer, Department, HelpTopic, Prior
 from .tickets import overdue_clause
 
 BOM = "\ufeff"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = frozenset("=+-@\t\r")
 CHUNK = 1000  # rows fetched (and written) at a time: memory stays flat whatever the queue's size
 
 HEADER = ("Number", "Subject", "Status", "Priority", "Help topic", "Department", "Assignee", "Team",
@@ -32,8 +33,10 @@ HEADER = ("Number", "Subject", "Status", "Priority", "Help topic", "Department",
 
 def neutralise(value) -> str:
     """A cell's text, made inert for spreadsheets: a leading quote before a formula's first sign."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if value is None:
+        return ""
+    text = value if type(value) is str else str(value)
+    return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
 class SafeWriter:
@@ -82,7 +85,7 @@ def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None =
     One query lists the ids of the queue's tickets in order (the queue's own conditions,
     visibility included); then each chunk of ids is read and written. No statement stays open
     while the client downloads, so a long export never holds a lock writers wait for (SQLite)
-    and only the ids, never the rows, of the whole queue are in memory at once."""
+    and only the ids (8 bytes each), never the rows, of the whole queue are in memory at once."""
     now = now or utcnow()
     tz = ZoneInfo(settings.get("timezone") or "UTC")
 
@@ -92,11 +95,15 @@ def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None =
     out = SafeWriter()
     out.row(HEADER)
     yield BOM + out.take()
-    ids = db.session.scalars(queues.listing(agent, queue, params, now, Ticket.id)).all()
+    ids = array("q")  # 8 bytes a ticket
+    listing = queues.listing(agent, queue, params, now, Ticket.id).execution_options(yield_per=10_000)
+    for part in db.session.execute(listing).scalars().partitions():
+        ids.extend(part)
     columns = _columns(now)
+    connection = db.session.connection()  # plain rows: no ORM bookkeeping per row
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        found = {row[0]: row[1:] for row in db.session.execute(columns.where(Ticket.id.in_(chunk)))}
+        found = {row[0]: row[1:] for row in connection.execute(columns.where(Ticket.id.in_(chunk)))}
         for ticket_id in chunk:
             if ticket_id not in found:  # deleted since the list was read
                 continue

@@ -254,7 +254,8 @@ def test_queue_page_links_to_the_export_with_its_filters(client, desk, mix, logi
     tickets.resolve(desk.tech, mix["printer"], "Done.")
     page = client.get("/agent/queue/closed?q=printer&sort=number&dir=asc&page=1").get_data(as_text=True)
     link = re.search(r'<a class="button small" id="export-csv" href="([^"]+)" download', page)
-    assert link and link.group(1).replace("&amp;", "&") == "/agent/queue/closed/export.csv?q=printer&sort=number&dir=asc"
+    assert link
+    assert link.group(1).replace("&amp;", "&") == "/agent/queue/closed/export.csv?q=printer&sort=number&dir=asc"
     # The results block (what htmx swaps on every filter change) carries it too.
     partial = client.get("/agent/queue/pending?q=screenshot", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert partial.lstrip().startswith('<section id="results"')
