@@ -58,24 +58,22 @@ class SafeWriter:
 
 def _columns(now: datetime):
     """SELECT what a row shows, for tickets picked by id (a chunk of the queue)."""
-    # Aliases, so no name clashes with the queue's own subqueries on these tables.
-    priority, topic, parent = aliased(Priority), aliased(HelpTopic), aliased(HelpTopic)
-    department, assignee, team, customer = aliased(Department), aliased(Agent), aliased(Team), aliased(Customer)
+    parent = aliased(HelpTopic)
     return (
         select(
-            Ticket.id, Ticket.number, Ticket.subject, Ticket.status, priority.name, parent.name, topic.name,
-            department.name, assignee.name, team.name, customer.name, customer.email, Ticket.source,
+            Ticket.id, Ticket.number, Ticket.subject, Ticket.status, Priority.name, parent.name, HelpTopic.name,
+            Department.name, Agent.name, Team.name, Customer.name, Customer.email, Ticket.source,
             Ticket.created_at, Ticket.updated_at, Ticket.due_at, case((overdue_clause(now), True), else_=False),
             Ticket.resolved_at, Ticket.closed_at,
         )
         .select_from(Ticket)
-        .join(priority, Ticket.priority_id == priority.id)
-        .join(department, Ticket.department_id == department.id)
-        .join(customer, Ticket.customer_id == customer.id)
-        .outerjoin(topic, Ticket.topic_id == topic.id)
-        .outerjoin(parent, topic.parent_id == parent.id)
-        .outerjoin(assignee, Ticket.assignee_id == assignee.id)
-        .outerjoin(team, Ticket.team_id == team.id)
+        .join(Priority, Ticket.priority_id == Priority.id)
+        .join(Department, Ticket.department_id == Department.id)
+        .join(Customer, Ticket.customer_id == Customer.id)
+        .outerjoin(HelpTopic, Ticket.topic_id == HelpTopic.id)
+        .outerjoin(parent, HelpTopic.parent_id == parent.id)
+        .outerjoin(Agent, Ticket.assignee_id == Agent.id)
+        .outerjoin(Team, Ticket.team_id == Team.id)
     )
 
 
