@@ -236,6 +236,12 @@ def _order(params: Params) -> list:
     return [way(column), way(Ticket.id)]
 
 
+def listing(agent: Agent, queue: str, params: Params, now: datetime, *columns):
+    """SELECT these columns for every ticket of the queue with these parameters, in the page's
+    order and without paging (what an export writes)."""
+    return select(*columns).where(*_conditions(agent, queue, params, now)).order_by(*_order(params))
+
+
 @dataclass
 class Page:
     tickets: list[Ticket]

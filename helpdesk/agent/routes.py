@@ -1,8 +1,10 @@
-"""Agent panel pages: the queues, their counts, the ticket page and attachment downloads."""
-from flask import abort, current_app, make_response, redirect, request, send_file, url_for
+"""Agent panel pages: the queues, their counts and CSV exports, the ticket page and attachment
+downloads."""
+from flask import (Response, abort, current_app, make_response, redirect, request, send_file, stream_with_context,
+                   url_for)
 from flask_login import current_user
 
-from .. import live, queues, tickets
+from .. import export, live, queues, tickets
 from ..attachments import path_for
 from ..extensions import db
 from ..htmx import is_partial, render
@@ -51,6 +53,21 @@ def queue_page(name: str, args, *blocks: str, **extra):
     return render("agent/queue.html", *blocks, queue=name, current_queue=name, params=params,
                   page=page, options=options, bulk=bulk.choices(options) if current_user.is_manager else None,
                   **extra)
+
+
+@bp.get("/queue/<name>/export.csv")
+def export_queue(name):
+    """The queue as a CSV file: every ticket of it the agent sees, with the page's filters,
+    search and order (all pages), streamed as it is read."""
+    if name not in queues.QUEUES:
+        abort(404, "There is no such queue.")
+    params = queues.Params.parse(request.args, queues.Options.load())
+    agent = current_user._get_current_object()
+    response = Response(stream_with_context(export.rows(agent, name, params)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f"attachment; filename={export.filename(name)}"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    return response
 
 
 @bp.get("/counts")
