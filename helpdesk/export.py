@@ -97,11 +97,13 @@ def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None =
     listing = queues.listing(agent, queue, params, now, Ticket.id).execution_options(yield_per=10_000)
     for part in db.session.execute(listing).scalars().partitions():
         ids.extend(part)
+    db.session.rollback()  # read only: no transaction stays open while the client downloads
     columns = _columns(now)
-    connection = db.session.connection()  # plain rows: no ORM bookkeeping per row
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
+        connection = db.session.connection()  # plain rows: no ORM bookkeeping per row
         found = {row[0]: row[1:] for row in connection.execute(columns.where(Ticket.id.in_(chunk)))}
+        db.session.rollback()
         for ticket_id in chunk:
             if ticket_id not in found:  # deleted since the list was read
                 continue

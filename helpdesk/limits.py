@@ -29,6 +29,13 @@ def _form_email() -> str:
     return "email:" + value.strip().lower()[:254]
 
 
+def _agent() -> str:
+    """The signed-in agent: limits on what an agent may ask of the desk, wherever they work from."""
+    from flask_login import current_user
+
+    return f"agent:{current_user.get_id()}" if current_user.is_authenticated else get_remote_address()
+
+
 def _failed(response) -> bool:
     """Only refused attempts count (wrong password, bad code): signing in normally never locks."""
     return response.status_code in (400, 401, 403, 429)
@@ -41,9 +48,12 @@ class Rule:
     key: Callable[[], str] = get_remote_address
     scope: str = "ip"
     deduct_when: Callable | None = None
+    methods: tuple[str, ...] = ("POST",)
+    message: str = ""  # else LIMITED_MESSAGE
 
 
-# Every rate-limited form, in one place (POSTs only; reading a page is never limited).
+# Every rate-limited form, in one place (POSTs only; reading a page is never limited, but for
+# queue exports, each of which reads a whole queue).
 RULES = [
     Rule("auth.login", "10/minute;60/hour", deduct_when=_failed),
     Rule("auth.second_factor", "10/minute;60/hour", deduct_when=_failed),
@@ -55,6 +65,8 @@ RULES = [
     Rule("portal.check_status", "5/minute;30/hour"),
     Rule("portal.check_status", "5/hour", key=_form_email, scope="email"),
     Rule("portal.reply", "10/minute;60/hour"),
+    Rule("agent.export_queue", "10/minute;60/hour", key=_agent, scope="agent", methods=("GET",),
+         message="Too many exports in a short time. Please wait a minute and try again."),
 ]
 
 LIMITED_MESSAGE = "Too many attempts from your address. Please wait a little and try again."
@@ -78,8 +90,8 @@ def init_app(app) -> None:
         view = app.view_functions.get(rule.endpoint)
         if view is None:
             continue
-        wrapped = limiter.limit(rule.limit, key_func=rule.key, methods=["POST"], scope=f"{rule.endpoint}:{rule.scope}",
-                                deduct_when=rule.deduct_when, error_message=LIMITED_MESSAGE)(view)
+        wrapped = limiter.limit(rule.limit, key_func=rule.key, methods=list(rule.methods), scope=f"{rule.endpoint}:{rule.scope}",
+                                deduct_when=rule.deduct_when, error_message=rule.message or LIMITED_MESSAGE)(view)
         app.view_functions[rule.endpoint] = wrapped
 
 

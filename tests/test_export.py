@@ -320,3 +320,27 @@ def test_every_cell_goes_through_the_neutraliser(app):
     writer.row(["x,y", 'say "hi"', "-"])
     assert writer.take() == "'=a,b,'\t,\r\n\"x,y\",\"say \"\"hi\"\"\",'-\r\n"
     assert writer.take() == ""
+
+
+def test_exports_are_rate_limited_per_agent(app_config, app, desk, make_ticket):
+    """Each export reads a whole queue: an agent gets 10 a minute; another agent is not held up."""
+    import secrets
+
+    from helpdesk import create_app
+
+    make_ticket()
+    limited = create_app({**app_config, "RATELIMIT_ENABLED": True,
+                          "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(4)}"})
+    with limited.app_context():
+        tech, manager = limited.test_client(), limited.test_client()
+        for client, agent in ((tech, desk.tech), (manager, desk.manager)):
+            response = client.post("/login", data={"email": agent.email, "password": desk.passwords[agent.email]})
+            assert response.status_code == 302
+        for _ in range(10):
+            assert tech.get("/agent/queue/open/export.csv").status_code == 200
+        refused = tech.get("/agent/queue/open/export.csv")
+        assert refused.status_code == 429
+        assert "Too many exports in a short time" in refused.get_data(as_text=True)
+        assert manager.get("/agent/queue/open/export.csv").status_code == 200
+        db.session.remove()
+        db.engine.dispose()
