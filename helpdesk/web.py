@@ -111,7 +111,9 @@ def init_app(app):
         if exc.code == 429:
             from .limits import LIMITED_MESSAGE
 
-            response = _error_page(429, LIMITED_MESSAGE)
+            # A rule's own message (limits.RULES), else the general one.
+            limited = getattr(exc, "limit", None) is not None and getattr(exc.limit, "error_message", None)
+            response = _error_page(429, exc.description if limited else LIMITED_MESSAGE)
             if getattr(exc, "retry_after", None):
                 response.headers["Retry-After"] = str(exc.retry_after)
             return response
