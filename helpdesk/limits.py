@@ -65,6 +65,10 @@ RULES = [
     Rule("portal.check_status", "5/minute;30/hour"),
     Rule("portal.check_status", "5/hour", key=_form_email, scope="email"),
     Rule("portal.reply", "10/minute;60/hour"),
+    # Forms that ask a signed-in agent for the current password: guessing it is throttled too.
+    *(Rule(endpoint, "10/minute;30/hour", key=_agent, scope="agent", deduct_when=_failed,
+           message="Too many wrong passwords. Please wait a few minutes and try again.")
+      for endpoint in ("account.password", "account.recovery_codes", "account.two_factor_disable")),
     Rule("agent.export_queue", "10/minute;60/hour", key=_agent, scope="agent", methods=("GET",),
          message="Too many exports in a short time. Please wait a minute and try again."),
 ]

@@ -495,6 +495,24 @@ def test_password_change_renews_the_session_and_ends_the_others(app, desk, login
     assert sign_in(client, desk.tech.email, "correct horse battery").status_code == 302
 
 
+def test_guessing_the_current_password_is_throttled(limited_app, desk):
+    """A signed-in session (a laptop left open) cannot be used to guess the password: the forms
+    that ask for it refuse after ten wrong tries a minute, per agent."""
+    client = limited_app.test_client()
+    assert sign_in(client, desk.tech.email, desk.passwords[desk.tech.email]).status_code == 302
+    for n in range(10):
+        assert change(client, f"wrong-guess-{n}", "a-new-password").status_code == 400
+    refused = change(client, desk.passwords[desk.tech.email], "a-new-password")
+    assert refused.status_code == 429
+    assert "Too many wrong passwords" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Agent, desk.tech.id).check_password(desk.passwords[desk.tech.email])
+    # Another agent is not held up.
+    other = limited_app.test_client()
+    assert sign_in(other, desk.manager.email, desk.passwords[desk.manager.email]).status_code == 302
+    assert change(other, "wrong-guess", "a-new-password").status_code == 400
+
+
 def overlong_sign_in_problems(client, desk) -> list[str]:
     """A 100,000-character password at sign-in is refused as too long, before any hashing."""
     started = time.perf_counter()
