@@ -49,6 +49,11 @@ class Kind:
     extra: tuple[str, ...] = ()
 
     @property
+    def builtin_subject(self) -> str:
+        """The built-in subject (as notify.py writes it), in placeholders."""
+        return BUILTIN_SUBJECTS[self.key]
+
+    @property
     def placeholders(self) -> list[str]:
         return list(COMMON) + list(self.extra)
 
@@ -79,6 +84,26 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("overdue_agent", "Overdue", "agent", "A ticket misses its SLA target.", ("target",)),
     Kind("closed_agent", "Closed by the customer", "agent", "The customer confirms the resolution."),
 )}
+
+BUILTIN_SUBJECTS = {
+    "created_customer": "We received your request: {subject}",
+    "assigned_customer": "{agent_name} is handling your request",
+    "reply_customer": "Re: {subject}",
+    "info_requested_customer": "We need more information: {subject}",
+    "escalated_customer": "Your request was passed to our specialists",
+    "resolved_customer": "Resolved: {subject}",
+    "closed_customer": "Closed: {subject}",
+    "reopened_customer": "Reopened: {subject}",
+    "access_link_customer": "Your link to request {subject}",
+    "created_agent": "New ticket: {subject}",
+    "assigned_agent": "Assigned to you: {subject}",
+    "team_agent": "Assigned to {team_name}: {subject}",
+    "transferred_agent": "Transferred to {department}: {subject}",
+    "customer_replied_agent": "Customer replied: {subject}",
+    "escalated_agent": "Escalated to {team_name}: {subject}",
+    "overdue_agent": "Overdue ({target}): {subject}",
+    "closed_agent": "Closed by the customer: {subject}",
+}
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _BRACED = re.compile(r"\{([^{}]*)\}")
@@ -179,3 +204,52 @@ def save(key: str, subject: str, message: str) -> tuple[MailTemplate | None, lis
         db.session.add(row)
     row.subject, row.message, row.updated_at = new[0] or None, new[1] or None, utcnow()
     return row, changes
+
+
+# --- the preview ------------------------------------------------------------------------------
+
+
+def sample_context(kind: Kind, desk_name: str) -> dict:
+    """A made-up ticket and its people, for previews: nothing is read from or added to the database."""
+    from datetime import timedelta
+    from types import SimpleNamespace as NS
+
+    from .notify import external_url
+
+    agent = NS(name="Alex Agent", email="alex@example.com")
+    customer = NS(name="Kim Customer", email="kim@example.net")
+    team = NS(name="Second Line")
+    ticket = NS(
+        number=104233, subject="The printer on floor 2 jams", status="open", status_label="Open",
+        customer=customer, assignee=agent, topic=NS(name="Hardware"), priority=NS(name="Normal"),
+        department=NS(name="Support"), sla=NS(name="Standard"), due_at=utcnow() + timedelta(hours=20),
+    )
+    entry = NS(agent=agent, collaborator=None, attachments=[],
+               body="Could you send us a photo of the printer's display?",
+               body_html="<p>Could you send us a photo of the printer's display?</p>")
+    customer_mail = kind.audience == "customer"
+    link = external_url("portal.ticket", token="sample-link") if customer_mail else \
+        external_url("agent.ticket", number=ticket.number)
+    return {
+        "ticket": ticket, "entry": entry, "agent": agent, "actor": agent, "team": team, "by": None,
+        "note": "Needs a technician on site.", "target": "resolution", "due": ticket.due_at,
+        "escalation": [], "reopened": False, "name": customer.name if customer_mail else agent.name,
+        "link": link, "desk_name": desk_name, "reopen_days": 14,
+    }
+
+
+def preview(kind: Kind, subject: str, message: str, desk_name: str) -> dict:
+    """The mail a sample ticket would get with this wording (empty fields: the built-in one)."""
+    from flask import render_template
+
+    context = sample_context(kind, desk_name)
+    filled = values(context["ticket"], context)
+    subject = subject_text(fill(subject or kind.builtin_subject, filled))
+    text = fill(message, filled) if message else None
+    return {
+        "subject": one_line(f"[#{context['ticket'].number}] {subject}", 250),
+        "text": render_template(f"email/{kind.key}.txt", **context, message=text),
+        "html": render_template(f"email/{kind.key}.html", **context,
+                                message=as_html(text) if text else None),
+        "message_html": as_html(text) if text else None,
+    }

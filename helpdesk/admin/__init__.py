@@ -5,3 +5,4 @@ bp = Blueprint("admin", __name__)
 
 from . import config, extra, routes  # noqa: E402,F401
 from . import channels  # noqa: E402,F401  (API keys, mailboxes, failed mail)
+from . import mail  # noqa: E402,F401  (the wording of the desk's mails)
