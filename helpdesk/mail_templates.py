@@ -176,7 +176,8 @@ def apply(ticket, template: str, subject: str, context: dict) -> tuple[str, dict
     row = override(template)
     if row is None or not (row.subject or row.message):
         return subject, {}
-    filled = values(ticket, context)
+    allowed = set(KINDS[template].placeholders)
+    filled = {name: value for name, value in values(ticket, context).items() if name in allowed}
     extra = {}
     if row.subject:
         subject = subject_text(fill(row.subject, filled))
@@ -243,7 +244,8 @@ def preview(kind: Kind, subject: str, message: str, desk_name: str) -> dict:
     from flask import render_template
 
     context = sample_context(kind, desk_name)
-    filled = values(context["ticket"], context)
+    filled = {name: value for name, value in values(context["ticket"], context).items()
+              if name in kind.placeholders}
     subject = subject_text(fill(subject or kind.builtin_subject, filled))
     text = fill(message, filled) if message else None
     return {

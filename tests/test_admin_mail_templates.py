@@ -66,7 +66,8 @@ def test_the_admins_wording_is_in_the_mail_the_customer_receives(admin, desk, ma
 
 
 @pytest.mark.parametrize("bad", ["{ticket.__class__}", "{ticket_number.__class__.__mro__}", "{0}",
-                                 "{{7*7}}", "{subject!r}", "{due:%Y}", "{password}", "{ticket}"])
+                                 "{{7*7}}", "{subject!r}", "{due:%Y}", "{password}", "{ticket}",
+                                 "{team_name}"])  # another kind's placeholder
 def test_an_unknown_placeholder_is_refused_and_nothing_is_saved(admin, bad):
     for field in ("subject", "message"):
         response = admin.post(URL, data={"subject": "Hello", "message": "Hello", field: f"About {bad} here"})
