@@ -211,9 +211,12 @@ def staff_session_rules():
         flash(f"You were signed out after {minutes} minutes without activity. Please sign in again.", "info")
         target = request.full_path.rstrip("?") if request.method == "GET" else None
         return _go(url_for("auth.login", next=target) if target else url_for("auth.login"))
-    if not _passive() and (not isinstance(seen, int) or now - seen >= 15):
+    passive = _passive()
+    if not passive and (not isinstance(seen, int) or now - seen >= 15):
         session[SEEN_KEY] = now
-    if (request.endpoint not in ENROLMENT_ENDPOINTS and current_user.is_authenticated
+    # An open page's polls only refresh what it shows (and must stay one query when nothing
+    # changed); the agent's next page or action goes to enrolment.
+    if (not passive and request.endpoint not in ENROLMENT_ENDPOINTS and current_user.is_authenticated
             and not current_user.totp_secret and twofactor.required()):
         flash("This desk requires two-factor sign-in. Set it up to continue.", "info")
         return _go(url_for("account.two_factor"))

@@ -551,6 +551,18 @@ class SLAPause(db.Model):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
     started_at: Mapped[datetime]
     ended_at: Mapped[Optional[datetime]]
+class MailTemplate(db.Model):
+    """An admin's wording for one kind of mail (helpdesk.mail_templates): its subject and its
+    opening message. No row, or an empty field: the built-in wording."""
+
+    __tablename__ = "mail_template"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. "reply_customer"
+    subject: Mapped[Optional[str]] = mapped_column(String(250))
+    message: Mapped[Optional[str]] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 from .live_models import DeskState, Presence  # noqa: E402,F401  (tables of the live agent panel)
 from .channels_models import (  # noqa: E402,F401  (the intake channels' tables)
     ApiKey, Collaborator, FailedMail, Mailbox, ProcessedMail,

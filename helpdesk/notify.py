@@ -13,7 +13,7 @@ from email.utils import parseaddr
 from flask import current_app, render_template
 from sqlalchemy import select
 
-from . import settings
+from . import mail_templates, settings
 from .extensions import db
 from .models import Agent, OutboxMail, Team, Ticket, agent_departments
 from .text import one_line
@@ -71,6 +71,7 @@ def _queue(ticket: Ticket, event: str, recipient: str, subject: str, template: s
     if ticket.id is None:
         db.session.flush()
     context.update(ticket=ticket, desk_name=settings.get("desk_name"), reopen_days=settings.get("reopen_days"))
+    subject, wording = mail_templates.apply(ticket, template, subject, context)
     subject = one_line(f"[#{ticket.number}] {subject}", 250)
     db.session.add(
         OutboxMail(
@@ -78,8 +79,8 @@ def _queue(ticket: Ticket, event: str, recipient: str, subject: str, template: s
             event=event,
             recipient=recipient,
             subject=subject,
-            body_text=render_template(f"email/{template}.txt", **context),
-            body_html=render_template(f"email/{template}.html", **context),
+            body_text=render_template(f"email/{template}.txt", **context, message=wording.get("message")),
+            body_html=render_template(f"email/{template}.html", **context, message=wording.get("message_html")),
             message_id=f"<{secrets.token_hex(12)}.{ticket.number}@{_domain()}>",
         )
     )

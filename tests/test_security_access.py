@@ -132,6 +132,11 @@ ADMIN += [
     Route("POST", "/admin/mailboxes/{mailbox}", write(400)),
     Route("GET", "/admin/failed-mail", READ),
     Route("GET", "/admin/failed-mail/{failed_mail}.eml", READ),
+    Route("GET", "/admin/mail-templates", READ),
+    Route("GET", "/admin/mail-templates/{mail_kind}", READ),
+    Route("POST", "/admin/mail-templates/{mail_kind}", write(302)),  # empty: the built-in wording
+    Route("POST", "/admin/mail-templates/{mail_kind}/preview", write(200)),
+    Route("POST", "/admin/mail-templates/{mail_kind}/restore", write(302)),
 ]
 # The API authenticates by key only: a signed-in session is not enough.
 API = [
@@ -224,6 +229,7 @@ def _placeholders(world, role, key):
     return {
         **{k: v for k, v in obj.items() if isinstance(v, int)}, "queue": "open",
         "number": obj["number"], "file": obj["file"], "note_file": obj["note_file"],
+        "mail_kind": {"A": "reply_customer", "B": "overdue_agent"}[key],
         "link": obj["link"] if own_key == key else obj["forged"],
         "own_link": world[own_key]["link"] if own_key else obj["forged"],
     }

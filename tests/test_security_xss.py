@@ -12,7 +12,7 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import select
 
-from helpdesk import audit, outbox, settings, tickets
+from helpdesk import audit, mail_templates, outbox, settings, tickets
 from helpdesk.extensions import db
 from helpdesk.models import OutboxMail, Ticket
 from helpdesk.security import access_token
@@ -22,7 +22,7 @@ from hostile import XSS_PAYLOADS, assert_no_live_markup, live_markup
 FIELDS = [
     "customer_name", "subject", "description", "reply", "note", "question", "customer_reply",
     "escalation_note", "resolution", "agent_name", "department", "team", "topic", "instructions",
-    "sla", "priority", "desk_name", "collaborator",
+    "sla", "priority", "desk_name", "collaborator", "mail_template",
 ]
 
 
@@ -52,6 +52,9 @@ def fill_desk(client, desk, payload):
         audit.record(kind, obj, audit.apply(obj, values), actor=desk.admin)
     for key, old, new in settings.save({"desk_name": value("desk_name")[:120]}):
         audit.record("setting", None, [(key, old, new)], name=settings.DEFINITIONS[key].label, actor=desk.admin)
+    # The reply mail's wording (stored as the admin area stores it, placeholders unchecked).
+    _, changes = mail_templates.save("reply_customer", value("mail_template"), value("mail_template") + " {subject}")
+    audit.record("mail_template", None, changes, name="Agent replied", actor=desk.admin)
     db.session.commit()
 
     response = client.post("/new", data={
@@ -76,7 +79,7 @@ def fill_desk(client, desk, payload):
 
 # page name -> (who looks: None for the customer, else a desk attribute; url; htmx?; fields it shows)
 _ROW = ["customer_name", "subject", "agent_name", "department", "team", "topic", "priority"]
-_TICKET = [f for f in FIELDS if f not in ("instructions", "desk_name")]
+_TICKET = [f for f in FIELDS if f not in ("instructions", "desk_name", "mail_template")]
 PAGES = {
     "portal ticket": (None, "/t/{token}", False,
                       ["customer_name", "subject", "description", "reply", "question", "customer_reply", "resolution",
@@ -111,7 +114,9 @@ PAGES = {
     "admin priority form (partial)": ("admin", "/admin/priorities/{priority}/edit", True, ["priority"]),
     "admin settings": ("admin", "/admin/settings", False, ["desk_name"]),
     "admin audit log": ("admin", "/admin/audit", False,
-                        ["agent_name", "department", "team", "topic", "instructions", "sla", "priority", "desk_name"]),
+                        ["agent_name", "department", "team", "topic", "instructions", "sla", "priority", "desk_name",
+                         "mail_template"]),
+    "admin mail template": ("admin", "/admin/mail-templates/reply_customer", False, ["mail_template", "desk_name"]),
     "admin dev mailbox": ("admin", "/admin/dev-mailbox", False,
                           ["customer_name", "subject", "description", "reply", "question", "customer_reply",
                            "resolution", "agent_name", "department", "team", "topic", "priority"]),
@@ -155,7 +160,7 @@ def test_nothing_a_person_types_runs_anywhere(app, client, desk, payload, tmp_pa
         assert_no_live_markup(row.body_html, f"mail {row.event} to {row.recipient}", allow_own_assets=False)
         assert "\n" not in row.subject and "\r" not in row.subject
     bodies = " ".join(row.body_html for row in rows)
-    for field in ("subject", "reply", "question", "resolution", "customer_reply", "description"):
+    for field in ("subject", "reply", "question", "resolution", "customer_reply", "description", "mail_template"):
         assert marker(field) in bodies
     assert marker("note") not in " ".join(r.body_html + r.body_text for r in rows if "@example.net" in r.recipient)
 

@@ -20,9 +20,11 @@ from .forms import HolidayForm, PasswordForm, PriorityForm, SettingsForm
 
 AUDIT_PER_PAGE = 50
 AUDIT_TYPES = {"topic": "Help topics", "sla": "SLA plans", "department": "Departments", "team": "Teams",
-               "agent": "Agents", "priority": "Priorities", "setting": "Settings"}
+               "agent": "Agents", "priority": "Priorities", "setting": "Settings",
+               "mail_template": "Mail templates"}
 AUDIT_KINDS = {"topic": "help topic", "sla": "SLA plan", "department": "department", "team": "team",
-               "agent": "agent", "priority": "priority", "setting": "setting"}
+               "agent": "agent", "priority": "priority", "setting": "setting",
+               "mail_template": "mail template"}
 DEFAULT_KEYS = {key for key, *_ in DEFAULT_PRIORITIES}
 
 

@@ -1,0 +1,161 @@
+"""Mail templates: an admin's subject and opening message reach the mail the customer receives,
+placeholders come from a fixed list (anything else is refused), nothing an admin types runs in a
+mail or a page, a subject cannot add a header, and the built-in wording can be restored."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from helpdesk import tickets
+from helpdesk.extensions import db
+from helpdesk.models import AuditEntry, MailTemplate
+
+from hostile import XSS_PAYLOADS, assert_no_live_markup
+
+URL = "/admin/mail-templates/reply_customer"
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def admin(login, desk):
+    return login(desk.admin)
+
+
+def _rows() -> int:
+    return db.session.scalar(select(func.count()).select_from(MailTemplate)) or 0
+
+
+def _reply_mail(inbox, make_ticket, desk, body="Try turning it off and on."):
+    inbox.clear()
+    ticket = make_ticket(email="ken@example.net", name="Ken Customer", subject="Printer jams")
+    tickets.reply(desk.tech, ticket, body)
+    inbox.deliver()
+    mails = [m for m in inbox.to("ken@example.net") if "Printer jams" in str(m["Subject"]) or "#" in str(m["Subject"])]
+    return ticket, mails[-1]
+
+
+def test_the_admins_wording_is_in_the_mail_the_customer_receives(admin, desk, make_ticket, inbox):
+    response = admin.post(URL, data={
+        "subject": "Ticket {ticket_number}: {agent_name} answered {customer_name}",
+        "message": "Dear {customer_name},\n\n{agent_name} looked at \"{subject}\" <b>now</b>.\nIt is {status}.",
+    })
+    assert response.status_code == 302
+    ticket, mail = _reply_mail(inbox, make_ticket, desk)
+    n = ticket.number
+    assert str(mail["Subject"]) == f"[#{n}] Ticket {n}: {desk.tech.name} answered Ken Customer"
+    text, html = inbox.text(mail).replace("\r\n", "\n"), inbox.html(mail).replace("\r\n", "\n")
+    assert f'Dear Ken Customer,\n\n{desk.tech.name} looked at "Printer jams" <b>now</b>.\nIt is' in text
+    # The fixed parts stay: the quoted reply and the customer's own link.
+    assert "Try turning it off and on." in text
+    link = re.search(r"https?://\S+(/t/[\w.-]+)", text).group(1)
+    assert "Printer jams" in text_of(admin.get(link))  # the customer's link still opens the ticket
+    assert "replied to your request" not in text  # the built-in opening is replaced
+    assert (f"<p>Dear Ken Customer,</p>\n<p>{desk.tech.name} looked at &#34;Printer jams&#34; "
+            "&lt;b&gt;now&lt;/b&gt;.<br>") in html
+    assert "<b>now</b>" not in html
+    assert link in html and "Try turning it off and on." in html
+    # Another kind of mail keeps its built-in wording.
+    assert any("We received your request" in inbox.text(m) for m in inbox.to("ken@example.net"))
+    entries = {e.field: e.new for e in db.session.scalars(select(AuditEntry).where(AuditEntry.object_type == "mail_template"))}
+    assert entries["subject"].startswith("Ticket {ticket_number}") and entries["message"].startswith("Dear")
+
+
+@pytest.mark.parametrize("bad", ["{ticket.__class__}", "{ticket_number.__class__.__mro__}", "{0}",
+                                 "{{7*7}}", "{subject!r}", "{due:%Y}", "{password}", "{ticket}",
+                                 "{team_name}"])  # another kind's placeholder
+def test_an_unknown_placeholder_is_refused_and_nothing_is_saved(admin, bad):
+    for field in ("subject", "message"):
+        response = admin.post(URL, data={"subject": "Hello", "message": "Hello", field: f"About {bad} here"})
+        assert response.status_code == 400
+        page = text_of(response)
+        assert "Unknown placeholder" in page and "This mail can use: {ticket_number}, {subject}" in page
+        assert _rows() == 0
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_the_preview_fills_a_sample_ticket_and_refuses_unknown_placeholders(admin):
+    response = admin.post(URL + "/preview", data={"subject": "About {subject}", "message": "Hi {customer_name}"},
+                          headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    page = text_of(response)
+    assert page.lstrip().startswith('<section class="card mail-preview" id="preview"')  # the block only
+    assert "About The printer on floor 2 jams" in page and "<p>Hi Kim Customer</p>" in page
+    assert "https://" in page or "http://" in page  # the link is still in the mail
+    response = admin.post(URL + "/preview", data={"subject": "{ticket.__class__}"}, headers={"HX-Request": "true"})
+    assert response.status_code == 400 and "Unknown placeholder {ticket.__class__}" in text_of(response)
+    assert _rows() == 0
+
+
+def test_a_line_break_in_the_subject_adds_no_header(admin, desk, make_ticket, inbox):
+    response = admin.post(URL, data={
+        "subject": "Hello {subject}\r\nBcc: evil@example.org\r\nX-Injected: yes\nContent-Type: text/html",
+        "message": ""})
+    assert response.status_code == 302
+    assert "\n" not in db.session.get(MailTemplate, "reply_customer").subject
+    ticket, mail = _reply_mail(inbox, make_ticket, desk)
+    assert mail["Bcc"] is None and mail["X-Injected"] is None
+    assert str(mail["Subject"]).startswith(f"[#{ticket.number}] Hello Printer jams Bcc: evil@example.org")
+    assert not inbox.to("evil@example.org")
+    assert mail.is_multipart() and inbox.html(mail)  # still the desk's own structure
+
+
+def test_the_restore_button_brings_back_the_built_in_wording(admin, desk, make_ticket, inbox):
+    admin.post(URL, data={"subject": "Custom {subject}", "message": "Custom words"})
+    assert _rows() == 1
+    assert "Restore the built-in wording" in text_of(admin.get(URL))
+    response = admin.post(URL + "/restore")
+    assert response.status_code == 302 and _rows() == 0
+    assert "Restore the built-in wording</button>" not in text_of(admin.get(URL))
+    _, mail = _reply_mail(inbox, make_ticket, desk)
+    assert str(mail["Subject"]).endswith("Re: Printer jams")
+    assert "replied to your request" in inbox.text(mail) and "Custom words" not in inbox.text(mail)
+    restored = {e.field: (e.old, e.new) for e in db.session.scalars(
+        select(AuditEntry).where(AuditEntry.object_type == "mail_template").order_by(AuditEntry.id.desc()).limit(2))}
+    assert restored == {"subject": ("Custom {subject}", None), "message": ("Custom words", None)}
+
+
+def test_the_list_shows_every_kind_and_which_are_customised(admin):
+    admin.post("/admin/mail-templates/overdue_agent", data={"subject": "Late: {subject} ({target})", "message": ""})
+    page = text_of(admin.get("/admin/mail-templates"))
+    assert page.count("Customised") == 1 and page.count("Built-in") >= 15
+    assert "Overdue" in page and "Agent replied" in page and "Mail templates" in page
+
+
+def test_managers_look_but_do_not_change(login, desk):
+    client = login(desk.manager)
+    page = text_of(client.get(URL))
+    assert "You may look" in page and "Save wording" not in page
+    assert client.post(URL, data={"subject": "Mine", "message": ""}).status_code == 403
+    assert client.post(URL + "/preview", data={"subject": "Mine"}).status_code == 403
+    assert _rows() == 0
+    assert login(desk.tech).get(URL).status_code == 403
+    assert client.get("/admin/mail-templates/no_such_mail").status_code in (403, 404)
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS, ids=range(len(XSS_PAYLOADS)))
+def test_hostile_wording_never_runs_in_mails_or_pages(admin, desk, make_ticket, inbox, payload):
+    value = payload.format(tag="XSSmailtpl")
+    response = admin.post(URL, data={"subject": "S " + value, "message": "M " + value})
+    assert response.status_code in (302, 400)
+    assert_no_live_markup(text_of(response), "save answer")
+    for url, headers in ((URL, {}), ("/admin/mail-templates", {}), ("/admin/audit", {})):
+        assert_no_live_markup(text_of(admin.get(url, headers=headers)), url)
+    preview = admin.post(URL + "/preview", data={"subject": "S " + value, "message": "M " + value},
+                         headers={"HX-Request": "true"})
+    assert (preview.status_code == 400) == (response.status_code == 400)
+    assert "XSSmailtpl" in text_of(preview) or preview.status_code == 400
+    assert_no_live_markup(text_of(preview), "preview")
+    if response.status_code == 400:  # template syntax: refused as an unknown placeholder
+        assert "{" in value and _rows() == 0
+        return
+    assert "XSSmailtpl" in text_of(admin.get(URL))
+    _, mail = _reply_mail(inbox, make_ticket, desk)
+    html = inbox.html(mail)
+    assert "XSSmailtpl" in html and "replied to your request" not in html
+    assert_no_live_markup(html, "mail", allow_own_assets=False)
+    assert "XSSmailtpl" in str(mail["Subject"]) and "\n" not in str(mail["Subject"])
