@@ -27,11 +27,12 @@ def desk_version() -> int:
 
 
 def region_headers(html: str, element_id: str) -> tuple[str, dict]:
-    """The poll URL and hx-headers a live region was rendered with."""
+    """The poll URL and the headers htmx sends with it: the region's hx-headers, and HX-Trigger,
+    the id of the element whose trigger fired (the region itself, for its poll)."""
     tag = re.search(rf'<[a-z]+ id="{element_id}"[^>]*>', html, re.S).group(0)
     url = re.search(r'hx-(?:get|post)="([^"]+)"', tag).group(1).replace("&amp;", "&")
     headers = json.loads(re.search(r"hx-headers='([^']+)'", tag).group(1).replace("&#34;", '"'))
-    return url, headers
+    return url, {**headers, "HX-Trigger": element_id}
 
 
 def statements_during(call):
