@@ -14,6 +14,8 @@ PORT ?= 5000
 DEV_MAIL_PORT ?= 8025
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# Test processes per pass (pytest-xdist); 0 runs the suite in one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test clean distclean
 
@@ -85,10 +87,10 @@ test: $(DEV_STAMP)
 	  fi; \
 	fi; \
 	echo "== Test suite on SQLite"; \
-	env -u HELPDESK_TEST_POSTGRES $(BIN)/pytest $(PYTEST_ARGS); \
+	env -u HELPDESK_TEST_POSTGRES $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
 	if why=$$($(BIN)/python -c 'import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=3).close()' "$(PG_TEST_URL)" 2>&1); then \
 	  echo "== Test suite on PostgreSQL ($(PG_TEST_URL))"; \
-	  HELPDESK_TEST_POSTGRES="$(subst postgresql://,postgresql+psycopg://,$(PG_TEST_URL))" $(BIN)/pytest $(PYTEST_ARGS); \
+	  HELPDESK_TEST_POSTGRES="$(subst postgresql://,postgresql+psycopg://,$(PG_TEST_URL))" $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
 	elif [ -n "$${CI:-}" ]; then \
 	  echo "PostgreSQL pass failed: no server on 127.0.0.1:5432, and CI needs it. $$(echo "$$why" | tail -1)" >&2; \
 	  exit 1; \
