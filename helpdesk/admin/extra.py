@@ -91,18 +91,28 @@ def _holiday_text(holiday: SLAHoliday) -> str:
 # --- agents' passwords ------------------------------------------------------------------------
 
 
-@bp.route("/agents/<int:row_id>/password", methods=["POST"])
-def agent_password(row_id):
-    """Reset an agent's password: one the admin types, or one generated and shown once."""
+def agent_or_404(row_id: int) -> Agent:
     agent = db.session.get(Agent, row_id)
     if agent is None:
         abort(404, "There is no such agent.")
+    return agent
+
+
+def agent_page_refusing(agent: Agent, **forms):
+    """The agent's edit page again (400) with a refused form, showing its messages."""
+    res = RESOURCES["agent"]
+    edit_form = res.form().setup(agent)
+    edit_form.load(agent)
+    return _page(res, edit_form, agent, status=400, **forms)
+
+
+@bp.route("/agents/<int:row_id>/password", methods=["POST"])
+def agent_password(row_id):
+    """Reset an agent's password: one the admin types, or one generated and shown once."""
+    agent = agent_or_404(row_id)
     form = PasswordForm()
     if not form.validate():
-        res = RESOURCES["agent"]
-        edit_form = res.form().setup(agent)
-        edit_form.load(agent)
-        return _page(res, edit_form, agent, status=400, password_form=form)
+        return agent_page_refusing(agent, password_form=form)
     password = form.password.data if form.mode.data == "set" else new_password()
     agent.set_password(password)  # also ends every session the agent has
     audit.record("agent", agent, [("password", "", "reset")])

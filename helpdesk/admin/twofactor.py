@@ -13,9 +13,8 @@ from wtforms.validators import DataRequired
 from .. import audit, notify, twofactor
 from ..auth import end_session
 from ..extensions import db
-from ..models import Agent
 from . import bp
-from .crud import RESOURCES, _page
+from .extra import agent_or_404, agent_page_refusing
 
 
 class TwoFactorResetForm(FlaskForm):
@@ -27,15 +26,10 @@ class TwoFactorResetForm(FlaskForm):
 def agent_two_factor_reset(row_id):
     """Reset an agent's two-factor sign-in: app secret and recovery codes cleared, every session
     of the agent ended, the agent mailed."""
-    agent = db.session.get(Agent, row_id)
-    if agent is None:
-        abort(404, "There is no such agent.")
+    agent = agent_or_404(row_id)
     form = TwoFactorResetForm()
     if not form.validate():
-        res = RESOURCES["agent"]
-        edit_form = res.form().setup(agent)
-        edit_form.load(agent)
-        return _page(res, edit_form, agent, status=400, reset_form=form)
+        return agent_page_refusing(agent, reset_form=form)
     if not agent.totp_secret:
         abort(409, f"{agent.name} has no two-factor sign-in to reset.")
     agent.totp_secret = None
