@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from helpdesk import tickets
 from helpdesk.channels_models import hash_api_key
 from helpdesk.extensions import db
-from helpdesk.models import ApiKey, ThreadEntry, Ticket
+from helpdesk.models import ApiKey, ThreadEntry, Ticket, utcnow
 
 
 def png() -> bytes:
@@ -283,3 +283,56 @@ def test_managers_see_keys_but_cannot_create_or_revoke(client, desk, login, make
     assert client.post(f"/admin/api-keys/{key.id}/revoke").status_code == 403
     login(desk.tech)
     assert client.get("/admin/api-keys").status_code == 403
+
+
+# --- every API route x every kind of key, in one table ----------------------------------------------
+
+# The kinds of key a caller may hold, and what each route must answer them.
+API_KEYS = ("none", "unknown", "revoked", "read", "create", "both", "other_ip")
+API_ROUTES = {
+    # (method, path): status per key kind, in the order of API_KEYS
+    ("GET", "/api/v1/tickets?email=ken@example.net"): (401, 401, 401, 200, 403, 200, 403),
+    ("POST", "/api/v1/tickets"): (401, 401, 401, 403, 201, 201, 403),
+    ("GET", "/api/v1/tickets/{number}"): (401, 401, 401, 200, 403, 200, 403),
+    ("POST", "/api/v1/tickets/{number}/messages"): (401, 401, 401, 403, 201, 201, 403),
+}
+
+
+def api_table_failures(client, desk, make_key, make_ticket) -> list[str]:
+    """Call every API route with every kind of key; return each answer that differs from the table."""
+    number = make_ticket(email="ken@example.net").number
+    revoked = make_key(name="Revoked")
+    db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(revoked))).revoked_at = utcnow()
+    db.session.commit()
+    keys = {"none": None, "unknown": "hd_" + "x" * 40, "revoked": revoked,
+               "read": make_key("read"), "create": make_key("create"), "both": make_key("create,read"),
+               "other_ip": make_key("create,read", ip_ranges="10.0.0.0/8")}
+    failures = []
+    for (method, path), statuses in API_ROUTES.items():
+        for kind, expected in zip(API_KEYS, statuses):
+            headers = {"Authorization": f"Bearer {keys[kind]}"} if keys[kind] else {}
+            body = new_ticket(desk) if path == "/api/v1/tickets" else {"message": "Any news?"}
+            response = client.open(path.format(number=number), method=method, headers=headers,
+                                   json=body if method == "POST" else None)
+            if response.status_code != expected:
+                failures.append(f"{method} {path} with {kind} key: {response.status_code}, expected {expected}")
+            elif response.status_code >= 400 and response.mimetype != "application/json":
+                failures.append(f"{method} {path} with {kind} key: a {response.status_code} that is not JSON")
+    return failures
+
+
+def test_every_api_route_for_every_kind_of_key(client, desk, make_key, make_ticket):
+    assert api_table_failures(client, desk, make_key, make_ticket) == []
+
+
+def test_the_api_table_fails_when_scopes_are_not_checked(client, desk, make_key, make_ticket, monkeypatch):
+    """A deliberately vulnerable variant: every key has every scope."""
+    monkeypatch.setattr(ApiKey, "scope_list", property(lambda self: ["create", "read"]))
+    failures = api_table_failures(client, desk, make_key, make_ticket)
+    assert any("with read key: 201" in f for f in failures)
+    assert any("with create key: 200" in f for f in failures)
+
+
+def test_the_api_table_fails_when_ip_ranges_are_ignored(client, desk, make_key, make_ticket, monkeypatch):
+    monkeypatch.setattr(ApiKey, "allows_ip", lambda self, address: True)
+    assert any("with other_ip key" in f for f in api_table_failures(client, desk, make_key, make_ticket))
