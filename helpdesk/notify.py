@@ -219,10 +219,13 @@ def access_link(ticket: Ticket) -> None:
     _to_customer(ticket, "access_link", f"Your link to request {ticket.subject}", "access_link_customer")
 
 
-def _to_account(agent: Agent, event: str, subject: str, template: str, desk_name: str, **context) -> None:
-    """A mail about the agent's own account (not about a ticket)."""
+def _to_account(agent: Agent, event: str, subject: str, template: str, **context) -> None:
+    """A mail about the agent's own account (not about a ticket); `{desk_name}` in the subject is
+    the desk's name as the admin set it, as in every other mail."""
     if is_own_address(agent.email):
         return
+    desk_name = settings.get("desk_name")
+    subject = subject.format(desk_name=desk_name)
     context.update(name=agent.name, desk_name=desk_name)
     db.session.add(OutboxMail(
         ticket_id=None, event=event, recipient=agent.email, subject=one_line(subject, 250),
@@ -234,14 +237,12 @@ def _to_account(agent: Agent, event: str, subject: str, template: str, desk_name
 
 def password_reset(agent: Agent, link: str) -> None:
     """The link that lets an agent choose a new password."""
-    desk_name = current_app.config["HELPDESK_NAME"]
-    _to_account(agent, "password_reset", f"Choose a new password for {desk_name}", "password_reset_agent",
-                desk_name, link=link)
+    _to_account(agent, "password_reset", "Choose a new password for {desk_name}", "password_reset_agent",
+                link=link)
 
 
 def two_factor_reset(agent: Agent, actor: Agent, required: bool) -> None:
     """An admin reset the agent's two-factor sign-in: say who, what stopped working, what next."""
-    desk_name = settings.get("desk_name")
-    _to_account(agent, "two_factor_reset", f"Your two-factor sign-in at {desk_name} was reset",
-                "two_factor_reset_agent", desk_name, actor=actor, required=required,
+    _to_account(agent, "two_factor_reset", "Your two-factor sign-in at {desk_name} was reset",
+                "two_factor_reset_agent", actor=actor, required=required,
                 link=external_url("auth.login"), account_link=external_url("account.index"))

@@ -536,6 +536,17 @@ def _reset_link(inbox, address) -> str:
     return re.search(r"http://desk\.test(/login/reset/\S+)", inbox.text(mails[-1])).group(1)
 
 
+def test_reset_mail_names_the_desk_as_the_admin_set_it(client, desk, inbox):
+    from helpdesk.models import Setting
+
+    db.session.add(Setting(key="desk_name", value="Acme Support"))
+    db.session.commit()
+    client.post("/login/forgot", data={"email": desk.tech.email})
+    mail = inbox.deliver().to(desk.tech.email)[-1]
+    assert mail["Subject"] == "Choose a new password for Acme Support"
+    assert "Acme Support" in inbox.text(mail)
+
+
 def reset_answer_problems(client, desk, inbox) -> list[str]:
     """'Forgot password' answers the same for a known and an unknown address (no enumeration);
     only the known one gets a mail."""
