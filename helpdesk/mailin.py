@@ -5,6 +5,10 @@ its HTML reduced to text. Auto-replies, bounces and our own mail are recorded an
 two desks (or a desk and an out-of-office) never mail each other in a loop. Each message is
 recorded in processed_mail in the same transaction as the ticket or reply it caused; one that
 cannot be read is kept raw in failed_mail for an admin. Nothing is lost, nothing taken twice.
+
+Who a reply is from decides what it becomes: the customer's or a collaborator's mail is a message
+in the thread; an active agent's (who may see the ticket) is an internal note by that agent, never
+a message to the customer; anyone else's opens a new ticket that points at the one it answered.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from . import tickets
 from .attachments import UploadError, check_files
 from .extensions import db
 from .models import (
-    Collaborator, Department, FailedMail, HelpTopic, Mailbox, OutboxMail, ProcessedMail, Ticket, utcnow,
+    Agent, Collaborator, Department, FailedMail, HelpTopic, Mailbox, OutboxMail, ProcessedMail, Ticket, utcnow,
 )
 from .text import one_line
 
@@ -64,7 +68,7 @@ class Parsed:
 
 @dataclass
 class Outcome:
-    outcome: str  # created | replied | ignored | failed | duplicate
+    outcome: str  # created | replied | noted | ignored | failed | duplicate
     ticket: Ticket | None = None
     note: str = ""
 
@@ -301,6 +305,14 @@ def find_ticket(parsed: Parsed) -> tuple[Ticket | None, str]:
     return None, ""
 
 
+def _agent(ticket: Ticket, sender: str) -> Agent | None:
+    """The active agent who sent this mail, if they may see the ticket (else None: a stranger)."""
+    agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == sender))
+    if agent is None or not agent.active or not tickets.can_see(agent, ticket):
+        return None
+    return agent
+
+
 def _collaborator(ticket: Ticket, sender: str) -> Collaborator | None:
     return db.session.scalar(select(Collaborator).where(
         Collaborator.ticket_id == ticket.id, Collaborator.email == sender, Collaborator.active.is_(True)))
@@ -419,6 +431,19 @@ def take_in(raw: bytes, *, source: str = "pipe", key: str | None = None, mailbox
 def _route(parsed: Parsed, raw: bytes, key: str, message_id: str | None, mailbox: Mailbox | None) -> Outcome:
     ticket, how = find_ticket(parsed)
     follow_up = ""
+    agent = _agent(ticket, parsed.sender) if ticket is not None and parsed.sender != ticket.customer.email else None
+    if agent is not None:
+        # An agent's mail is an internal note by that agent, never a message to the customer:
+        # a From address is easily forged, so mail must not speak to customers in an agent's name.
+        record = _record(key, message_id, "noted", f"threaded by {how}; an internal note by {agent.email}")
+        try:
+            tickets.add_note(agent, ticket, _body_for(parsed), uploads=parsed.uploads, via="email", record=record)
+        except tickets.Conflict:
+            db.session.rollback()
+            record = _record(key, message_id, "noted", f"threaded by {how}; an internal note by {agent.email}")
+            tickets.add_note(agent, db.session.get(Ticket, ticket.id), _body_for(parsed), uploads=parsed.uploads,
+                             via="email", record=record)
+        return Outcome("noted", ticket)
     if ticket is not None:
         collab = _collaborator(ticket, parsed.sender)
         if parsed.sender == ticket.customer.email or collab is not None:
@@ -426,12 +451,12 @@ def _route(parsed: Parsed, raw: bytes, key: str, message_id: str | None, mailbox
                 record = _record(key, message_id, "replied", f"threaded by {how}")
                 try:
                     tickets.customer_reply(ticket, _body_for(parsed), uploads=parsed.uploads,
-                                           collaborator=collab, record=record)
+                                           collaborator=collab, record=record, via="email")
                 except tickets.Conflict:
                     db.session.rollback()
                     record = _record(key, message_id, "replied", f"threaded by {how}")
                     tickets.customer_reply(db.session.get(Ticket, ticket.id), _body_for(parsed),
-                                           uploads=parsed.uploads, collaborator=collab, record=record)
+                                           uploads=parsed.uploads, collaborator=collab, record=record, via="email")
                 return Outcome("replied", ticket)
             follow_up = f"(A follow-up to ticket #{ticket.number}, which was closed too long ago to reopen.)"
         else:

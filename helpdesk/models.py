@@ -413,6 +413,8 @@ class ThreadEntry(db.Model):
     collaborator_id: Mapped[Optional[int]] = mapped_column(ForeignKey("collaborator.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)  # as written (plain text / light Markdown)
     body_html: Mapped[str] = mapped_column(Text)  # rendered and sanitised
+    # How it reached the desk when not through the web pages: "email" (received by mail).
+    via: Mapped[Optional[str]] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="entries")

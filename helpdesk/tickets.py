@@ -346,10 +346,10 @@ def _body(text: str, what: str = "message") -> str:
     return text
 
 
-def _add_entry(ticket, kind, body, *, agent=None, customer=None, uploads=(), now, stored):
+def _add_entry(ticket, kind, body, *, agent=None, customer=None, uploads=(), now, stored, via=None):
     entry = ThreadEntry(
         ticket=ticket, kind=kind, agent=agent, customer=customer,
-        body=body, body_html=render_body(body), created_at=now,
+        body=body, body_html=render_body(body), created_at=now, via=via,
     )
     db.session.add(entry)
     for upload in uploads:
@@ -518,7 +518,7 @@ def _open(name, email, subject, body, topic, priority, source, uploads, agent, i
         _recompute_due(ticket, now)
         db.session.add(ticket)
         _add_entry(ticket, "message", body, customer=customer, uploads=uploads, now=now,
-                   stored=unit.stored)
+                   stored=unit.stored, via="email" if source == "email" else None)
         db.session.flush()  # the ticket's id goes into the access link mailed below
         _event(ticket, "created", agent=agent, customer=None if agent else customer,
                new=f"{topic.name} via {source}", now=now)
@@ -693,15 +693,23 @@ def reply(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_versi
     return entry
 
 
-def add_note(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_version: int | None = None) -> ThreadEntry:
-    """An internal note: for agents only, never shown or mailed to the customer."""
+def add_note(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_version: int | None = None,
+             via: str | None = None, record=None) -> ThreadEntry:
+    """An internal note: for agents only, never shown or mailed to the customer.
+
+    `via="email"`: the agent wrote it by mail (see mailin); `record` is saved in the same
+    transaction (the mail that brought it)."""
     check(agent, ticket, "note", expected_version)
     body = _body(body, "note")
     now = utcnow()
     with _Unit(ticket, expected_version) as unit:
         _bump(ticket, now)
-        entry = _add_entry(ticket, "note", body, agent=agent, uploads=uploads, now=now, stored=unit.stored)
-        _event(ticket, "note", agent=agent, now=now)
+        entry = _add_entry(ticket, "note", body, agent=agent, uploads=uploads, now=now, stored=unit.stored,
+                           via=via)
+        _event(ticket, "note", agent=agent, now=now, note="Received by mail" if via == "email" else None)
+        if record is not None:
+            record.ticket_id = ticket.id
+            db.session.add(record)
     return entry
 
 
@@ -863,7 +871,8 @@ def auto_close(now: datetime | None = None) -> list[Ticket]:
     return closed
 
 
-def customer_reply(ticket: Ticket, body: str, *, uploads=(), collaborator=None, record=None) -> ThreadEntry:
+def customer_reply(ticket: Ticket, body: str, *, uploads=(), collaborator=None, record=None,
+                   via: str | None = None) -> ThreadEntry:
     """A message from the ticket's customer (or one of its collaborators): wakes a pending
     ticket, reopens a resolved one. `record` is saved in the same transaction (e.g. the mail)."""
     body = _body(body, "message")
@@ -879,7 +888,7 @@ def customer_reply(ticket: Ticket, body: str, *, uploads=(), collaborator=None, 
     with _Unit(ticket, ticket.version) as unit:
         _bump(ticket, now)
         entry = _add_entry(ticket, "message", body, customer=customer, uploads=uploads, now=now,
-                           stored=unit.stored)
+                           stored=unit.stored, via=via)
         entry.collaborator = collaborator
         ticket.is_answered = False
         if collaborator is not None:

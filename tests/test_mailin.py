@@ -251,3 +251,78 @@ def test_flask_mail_pipe_command(desk, app):
     assert again.output.startswith("duplicate")
     assert runner.invoke(args=["mail", "pipe"], input=eml("bounce.eml")).output.startswith("ignored")
     assert runner.invoke(args=["mail", "pipe", "--mailbox", "nope"], input=b"x").exit_code != 0
+
+
+# --- agents answering by mail -----------------------------------------------------------------------
+
+
+def reply_from(ticket, sender: str, text: str = "Sorry, it jams again now.", n: int = 1, extra: str = "") -> bytes:
+    """reply_subject.eml for this ticket, from another address, with its own Message-ID."""
+    raw = eml("reply_subject.eml", NUMBER=ticket.number)
+    raw = raw.replace(b"From: alice@example.net", f"From: {sender}".encode())
+    raw = raw.replace(b"reply-subject-1@", f"reply-{n}-{sender.split('@')[0]}@".encode())
+    raw = raw.replace(b"Sorry, it jams again now.", text.encode())
+    if extra:
+        raw = raw.replace(b"MIME-Version: 1.0", f"{extra}\nMIME-Version: 1.0".encode())
+    return raw
+
+
+def test_an_agents_mail_to_a_ticket_becomes_an_internal_note(alice_ticket, desk, inbox, client, login):
+    from helpdesk.models import Event
+    from helpdesk.security import access_token
+
+    inbox.clear()
+    outgoing = db.session.scalar(select(OutboxMail).where(OutboxMail.ticket_id == alice_ticket.id,
+                                                          OutboxMail.event == "reply"))
+    raw = eml("reply_header.eml", IN_REPLY_TO=outgoing.message_id).replace(
+        b"Alice Example <alice@example.net>", b"Vic <Vendor@Example.com>").replace(
+        b"It works again after the restart, thank you!", b"Vendor says: firmware 2.1 fixes the jam.")
+    outcome = mailin.take_in(raw)
+    assert outcome.outcome == "noted" and outcome.ticket.id == alice_ticket.id
+    last = entries(alice_ticket)[-1]
+    assert last.kind == "note" and last.agent_id == desk.vendor.id and last.via == "email"
+    assert last.body == "Vendor says: firmware 2.1 fixes the jam." and last.customer_id is None
+    assert db.session.scalar(select(ProcessedMail.outcome).where(ProcessedMail.ticket_id == alice_ticket.id)
+                             .order_by(ProcessedMail.id.desc()).limit(1)) == "noted"
+    event = db.session.scalars(select(Event).where(Event.ticket_id == alice_ticket.id)
+                               .order_by(Event.id.desc())).first()
+    assert event.action == "note" and event.agent_id == desk.vendor.id and event.note == "Received by mail"
+    t = db.session.get(Ticket, alice_ticket.id)
+    assert t.status == "open" and t.is_answered  # a note changes nothing the customer sees
+    # nobody is mailed: notes do not alert, and never reach the customer
+    inbox.deliver()
+    assert inbox.messages == []
+    # the customer's page does not show it; the agents' page does, marked as received by mail
+    portal = client.get(f"/t/{access_token(t)}").get_data(as_text=True)
+    assert "firmware 2.1" not in portal and "jams on every page" in portal
+    login(desk.tech)
+    page = client.get(f"/agent/tickets/{t.number}").get_data(as_text=True)
+    assert "firmware 2.1 fixes the jam" in page and "received by mail" in page
+    assert "Vic Vendor-Liaison" in page and "Received by mail" in page  # the history's note
+    assert count(Ticket) == 1
+
+
+def test_an_agents_mail_is_a_note_on_a_closed_ticket_too_and_keeps_it_closed(alice_ticket, desk):
+    tickets.close(desk.tech, alice_ticket)
+    t = db.session.get(Ticket, alice_ticket.id)
+    t.closed_at = t.closed_at.replace(year=t.closed_at.year - 1)  # too old for the customer to reopen
+    db.session.commit()
+    outcome = mailin.take_in(reply_from(alice_ticket, "tech@example.com", "Root cause: worn roller."))
+    assert outcome.outcome == "noted" and outcome.ticket.id == alice_ticket.id
+    assert db.session.get(Ticket, alice_ticket.id).status == "closed"
+    assert entries(alice_ticket)[-1].kind == "note" and count(Ticket) == 1
+
+
+@pytest.mark.parametrize("who", ["inactive", "cannot_see"])
+def test_an_agent_who_may_not_see_the_ticket_is_a_stranger(alice_ticket, desk, inbox, who):
+    sender = desk.tech if who == "inactive" else desk.sysadmin  # IT Operations: not Alice's department
+    if who == "inactive":
+        sender.active = False
+        db.session.commit()
+    before = len(entries(alice_ticket))
+    outcome = mailin.take_in(reply_from(alice_ticket, sender.email, "Let me in."))
+    assert outcome.outcome == "created" and outcome.ticket.id != alice_ticket.id
+    assert outcome.ticket.customer.email == sender.email
+    assert f"This mail answered ticket #{alice_ticket.number}, but came from an address not on that ticket" \
+        in entries(outcome.ticket)[0].body
+    assert len(entries(alice_ticket)) == before  # nothing added to Alice's ticket
