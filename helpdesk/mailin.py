@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import Message
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 
 import nh3
 from flask import current_app
@@ -64,6 +64,9 @@ class Parsed:
     references: list[str]
     uploads: list = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
+    # (name, address) from To and Cc, in order; and the addresses the mail was delivered to
+    copied: list[tuple[str, str]] = field(default_factory=list)
+    delivered_to: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -207,6 +210,21 @@ def _uploads(msg: Message, body: Message | None) -> tuple[list, list]:
     return uploads, refused
 
 
+def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
+    """(name, lower-case address) of every address in these headers; unreadable headers skipped."""
+    values = []
+    for name in names:
+        try:
+            values += [str(v) for v in (msg.get_all(name) or [])]
+        except Exception:  # noqa: BLE001 - a header too broken to read adds no one
+            continue
+    try:
+        pairs = getaddresses(values)
+    except Exception:  # noqa: BLE001
+        return []
+    return [(one_line(n, tickets.NAME_MAX), a.strip().lower()) for n, a in pairs if a and "@" in a]
+
+
 def _message_ids(value: str) -> list[str]:
     return _MSGID.findall(value or "")
 
@@ -236,6 +254,8 @@ def parse(raw: bytes) -> Parsed:
         references=_message_ids(_header(msg, "In-Reply-To")) + _message_ids(_header(msg, "References")),
         uploads=uploads,
         refused=refused,
+        copied=_addresses(msg, "To", "Cc"),
+        delivered_to={a for _, a in _addresses(msg, "Delivered-To", "X-Original-To", "Envelope-To")},
     )
 
 
@@ -316,6 +336,27 @@ def _agent(ticket: Ticket, sender: str) -> Agent | None:
 def _collaborator(ticket: Ticket, sender: str) -> Collaborator | None:
     return db.session.scalar(select(Collaborator).where(
         Collaborator.ticket_id == ticket.id, Collaborator.email == sender, Collaborator.active.is_(True)))
+
+
+def copied_people(parsed: Parsed, customer_email: str) -> list[tuple[str, str]]:
+    """Whom the customer's mail also went to (To besides the desk, and Cc): the people to put on
+    copy of the ticket. Never the desk's own addresses (nor the one the mail was delivered to),
+    an agent, the sender or the customer; each once; automatic addresses skipped. The lifecycle
+    checks each address and keeps to tickets.MAIL_CC_MAX."""
+    skip = own_addresses() | parsed.delivered_to | {parsed.sender, customer_email.lower()}
+    people, seen = [], set()
+    for name, address in parsed.copied:
+        if address in skip or address in seen or address.split("@")[0] in DAEMON_LOCAL_PARTS:
+            continue
+        seen.add(address)
+        people.append((name, address))
+        if len(people) >= 4 * tickets.MAIL_CC_MAX:  # a mail to hundreds adds at most the cap anyway
+            break
+    if people:
+        agents = set(db.session.scalars(select(func.lower(Agent.email)).where(
+            func.lower(Agent.email).in_([a for _, a in people]))))
+        people = [(n, a) for n, a in people if a not in agents]
+    return people
 
 
 # --- taking a message in ----------------------------------------------------------------------------
@@ -448,15 +489,17 @@ def _route(parsed: Parsed, raw: bytes, key: str, message_id: str | None, mailbox
         collab = _collaborator(ticket, parsed.sender)
         if parsed.sender == ticket.customer.email or collab is not None:
             if tickets.customer_may_reopen(ticket):
+                copied = copied_people(parsed, ticket.customer.email) if collab is None else []
                 record = _record(key, message_id, "replied", f"threaded by {how}")
                 try:
-                    tickets.customer_reply(ticket, _body_for(parsed), uploads=parsed.uploads,
-                                           collaborator=collab, record=record, via="email")
+                    tickets.customer_reply(ticket, _body_for(parsed), uploads=parsed.uploads, collaborator=collab,
+                                           record=record, via="email", copied=copied)
                 except tickets.Conflict:
                     db.session.rollback()
                     record = _record(key, message_id, "replied", f"threaded by {how}")
                     tickets.customer_reply(db.session.get(Ticket, ticket.id), _body_for(parsed),
-                                           uploads=parsed.uploads, collaborator=collab, record=record, via="email")
+                                           uploads=parsed.uploads, collaborator=collab, record=record, via="email",
+                                           copied=copied)
                 return Outcome("replied", ticket)
             follow_up = f"(A follow-up to ticket #{ticket.number}, which was closed too long ago to reopen.)"
         else:
@@ -470,5 +513,6 @@ def _route(parsed: Parsed, raw: bytes, key: str, message_id: str | None, mailbox
         body=_body_for(parsed, follow_up), topic=topic, source="email", uploads=parsed.uploads,
         notify_customer=_acknowledge(parsed.sender), record=record,
         department=mailbox.department if mailbox is not None else None,
+        copied=copied_people(parsed, parsed.sender),
     )
     return Outcome("created", ticket)

@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 SUBJECT_MAX = 200
 BODY_MAX = 20000
 NAME_MAX = 120
+# At most this many people on copy of a ticket are added from the To and Cc of customers' mail.
+MAIL_CC_MAX = 10
 
 
 class LifecycleError(Exception):
@@ -445,11 +447,13 @@ def open_ticket(
     notify_customer: bool = True,
     record=None,
     department: Department | None = None,
+    copied=(),
 ) -> Ticket:
     """Open a ticket with the help topic's defaults; acknowledge it and alert the department.
 
     `record` (optional) is a row saved in the same transaction, e.g. the mail that opened it;
-    `department` overrides the topic's (a mailbox's own department)."""
+    `department` overrides the topic's (a mailbox's own department); `copied` is (name, email)
+    of the people the customer's mail went to as well, put on copy (see _copied_from_mail)."""
     if idempotency_key:
         existing = db.session.scalar(
             select(IdempotencyKey.ticket_id).where(IdempotencyKey.key == idempotency_key)
@@ -472,7 +476,7 @@ def open_ticket(
 
     try:
         return _open(name, email, subject, body, topic, priority, source, uploads, agent,
-                     idempotency_key, notify_customer, now, record, department)
+                     idempotency_key, notify_customer, now, record, department, copied)
     except IntegrityError:
         # The same form was submitted twice at the same moment: the other request won.
         if not idempotency_key:
@@ -502,7 +506,7 @@ def _check_open_limit(email: str) -> None:
 
 
 def _open(name, email, subject, body, topic, priority, source, uploads, agent, idempotency_key,
-          notify_customer, now, record=None, department=None) -> Ticket:
+          notify_customer, now, record=None, department=None, copied=()) -> Ticket:
     with _Unit() as unit:
         customer = _customer(email, name)
         if agent is None and not topic.customer_sets_priority:
@@ -522,6 +526,7 @@ def _open(name, email, subject, body, topic, priority, source, uploads, agent, i
         db.session.flush()  # the ticket's id goes into the access link mailed below
         _event(ticket, "created", agent=agent, customer=None if agent else customer,
                new=f"{topic.name} via {source}", now=now)
+        _copied_from_mail(ticket, copied, customer, now)
         notify.ticket_created(ticket, acknowledge=topic.auto_acknowledge and notify_customer)
         _auto_assign(ticket, topic, now)
         if idempotency_key:
@@ -872,9 +877,10 @@ def auto_close(now: datetime | None = None) -> list[Ticket]:
 
 
 def customer_reply(ticket: Ticket, body: str, *, uploads=(), collaborator=None, record=None,
-                   via: str | None = None) -> ThreadEntry:
+                   via: str | None = None, copied=()) -> ThreadEntry:
     """A message from the ticket's customer (or one of its collaborators): wakes a pending
-    ticket, reopens a resolved one. `record` is saved in the same transaction (e.g. the mail)."""
+    ticket, reopens a resolved one. `record` is saved in the same transaction (e.g. the mail);
+    `copied`: people the customer's mail also went to, put on copy (see _copied_from_mail)."""
     body = _body(body, "message")
     now = utcnow()
     if not customer_may_reopen(ticket, now):
@@ -895,6 +901,7 @@ def customer_reply(ticket: Ticket, body: str, *, uploads=(), collaborator=None, 
             _event(ticket, "collaborator_replied", note=str(collaborator), now=now)
         else:
             _event(ticket, "customer_replied", customer=customer, now=now)
+            _copied_from_mail(ticket, copied, customer, now)
         reopened = ticket.status in ("resolved", "closed")
         if ticket.status in ("pending", "resolved", "closed"):
             _set_status(ticket, "open", customer=customer, now=now,
@@ -1054,6 +1061,40 @@ def _collaborator_email(email: str) -> str:
         return validate_email(email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise InvalidInput(f"That is not a valid email address: {exc}") from None
+
+
+def _copied_from_mail(ticket: Ticket, people, customer: Customer, now: datetime) -> list:
+    """Put the people a customer's mail went to as well on copy of the ticket, each with a
+    history event. Skipped: invalid addresses, the customer, anyone already on copy, anyone an
+    agent took off copy (that stays so), and everyone past MAIL_CC_MAX on copy."""
+    from .models import Collaborator
+
+    if not people:
+        return []
+    rows = db.session.scalars(select(Collaborator).where(Collaborator.ticket_id == ticket.id)).all() \
+        if ticket.id is not None else []
+    known = {c.email for c in rows}
+    on_copy = sum(1 for c in rows if c.active)
+    added = []
+    for name, address in people:
+        try:
+            address = _collaborator_email(address)
+        except InvalidInput:
+            continue
+        if address == ticket.customer.email or address in known:
+            continue
+        if on_copy >= MAIL_CC_MAX:
+            log.info("ticket %s: %s not put on copy, it has %s people on copy already", ticket.number, address, on_copy)
+            continue
+        name = one_line(name, NAME_MAX) or address
+        collab = Collaborator(ticket=ticket, email=address, name=name, created_at=now)
+        db.session.add(collab)
+        known.add(address)
+        on_copy += 1
+        added.append(collab)
+        _event(ticket, "collaborator_added", customer=customer, new=f"{name} <{address}>",
+               note="On copy of the customer's mail", now=now)
+    return added
 
 
 def add_collaborator(agent: Agent, ticket: Ticket, email: str, name: str = "", *,

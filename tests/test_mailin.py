@@ -326,3 +326,77 @@ def test_an_agent_who_may_not_see_the_ticket_is_a_stranger(alice_ticket, desk, i
     assert f"This mail answered ticket #{alice_ticket.number}, but came from an address not on that ticket" \
         in entries(outcome.ticket)[0].body
     assert len(entries(alice_ticket)) == before  # nothing added to Alice's ticket
+
+
+# --- people on Cc of the customer's mail ----------------------------------------------------------
+
+
+def copied_to(ticket) -> dict[str, bool]:
+    from helpdesk.models import Collaborator
+
+    db.session.expire_all()
+    return {c.email: c.active for c in db.session.scalars(select(Collaborator).where(Collaborator.ticket_id == ticket.id))}
+
+
+def test_cc_of_a_mail_that_opens_a_ticket_puts_people_on_copy(desk, inbox, client, login):
+    from helpdesk.models import Event
+
+    raw = eml("plain.eml").replace(b"To: support@example.com", (
+        "To: support@example.com, Bob Boss <Bob@Example.net>\n"
+        "Cc: carol@example.org, \"Alice again\" <alice@example.net>, Tom <tech@example.com>,\n"
+        " helpdesk@desk.test, itops@example.com, not-an-address, bob@example.net, x@@y, <dave@exa mple.org>\n"
+        "Cc: Erin <erin@example.org>\n"
+        "Delivered-To: helpdesk-alias@example.com\n"
+        "X-Original-To: helpdesk-alias@example.com").encode())
+    raw = raw.replace(b"To: support@example.com, Bob", b"To: support@example.com, helpdesk-alias@example.com, Bob")
+    outcome = mailin.take_in(raw)
+    assert outcome.outcome == "created"
+    t = outcome.ticket
+    # skipped: the desk's own addresses (and the one it was delivered to), the sender, an agent,
+    # duplicates and what is not an address
+    assert copied_to(t) == {"bob@example.net": True, "carol@example.org": True, "erin@example.org": True}
+    events = db.session.scalars(select(Event).where(Event.ticket_id == t.id, Event.action == "collaborator_added")
+                                .order_by(Event.id)).all()
+    assert [e.new for e in events] == ["Bob Boss <bob@example.net>", "carol@example.org <carol@example.org>",
+                                       "Erin <erin@example.org>"]
+    assert all(e.customer_id == t.customer_id and e.note == "On copy of the customer's mail" for e in events)
+    # they get the desk's replies, each with their own link; the acknowledgement is the customer's
+    inbox.deliver()
+    assert inbox.to("bob@example.net") == [] and len(inbox.to("alice@example.net")) == 1
+    tickets.reply(desk.tech, db.session.get(Ticket, t.id), "We are on it.")
+    inbox.deliver()
+    for who in ("bob@example.net", "carol@example.org", "erin@example.org"):
+        [mail] = inbox.to(who)
+        assert "We are on it." in inbox.text(mail)
+    login(desk.tech)
+    page = client.get(f"/agent/tickets/{t.number}").get_data(as_text=True)
+    assert "Bob Boss" in page and "put someone on copy" in page and "On copy of the customer" in page
+
+
+def test_cc_of_a_customers_reply_adds_people_once_and_never_brings_back_a_removed_one(alice_ticket, desk):
+    from helpdesk.models import Collaborator
+
+    kept = tickets.add_collaborator(desk.tech, alice_ticket, "removed@example.org", "Removed")
+    tickets.remove_collaborator(desk.tech, alice_ticket, kept)
+    raw = reply_from(alice_ticket, "alice@example.net", "Adding my colleague.",
+                     extra="Cc: Pat <pat@example.org>, removed@example.org, vendor@example.com")
+    assert mailin.take_in(raw).outcome == "replied"
+    assert copied_to(alice_ticket) == {"removed@example.org": False, "pat@example.org": True}
+    # the same people on the next mail: nobody twice
+    again = reply_from(alice_ticket, "alice@example.net", "Still broken.", n=2, extra="Cc: pat@example.org")
+    assert mailin.take_in(again).outcome == "replied"
+    assert db.session.scalar(select(func.count(Collaborator.id)).where(Collaborator.ticket_id == alice_ticket.id)) == 2
+    # a collaborator's own Cc adds nobody: only the customer brings people in
+    pat = reply_from(alice_ticket, "pat@example.org", "Pat here.", n=3, extra="Cc: quinn@example.org")
+    assert mailin.take_in(pat).outcome == "replied"
+    assert "quinn@example.org" not in copied_to(alice_ticket)
+
+
+def test_at_most_ten_people_are_put_on_copy_from_mail(alice_ticket, desk):
+    tickets.add_collaborator(desk.tech, alice_ticket, "first@example.org")
+    many = ", ".join(f"p{i}@example.org" for i in range(15))
+    assert mailin.take_in(reply_from(alice_ticket, "alice@example.net", "Everyone!", extra=f"Cc: {many}")).outcome \
+        == "replied"
+    on_copy = copied_to(alice_ticket)
+    assert len(on_copy) == tickets.MAIL_CC_MAX == 10
+    assert "first@example.org" in on_copy and "p8@example.org" in on_copy and "p9@example.org" not in on_copy
