@@ -37,6 +37,7 @@ COMMON = {
 EXTRA = {
     "team_name": "The team it went to",
     "target": "Which target was missed (resolution or first response)",
+    "collaborator_name": "Who on copy wrote",
 }
 
 
@@ -47,6 +48,7 @@ class Kind:
     audience: str  # "customer" or "agent"
     when: str
     extra: tuple[str, ...] = ()
+    to: str = ""  # who gets it, when not the audience's usual people
 
     @property
     def builtin_subject(self) -> str:
@@ -59,6 +61,8 @@ class Kind:
 
     @property
     def recipients(self) -> str:
+        if self.to:
+            return self.to
         return "The customer (and everyone on copy)" if self.audience == "customer" else "Agents"
 
 
@@ -74,6 +78,9 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("closed_customer", "Request closed", "customer", "The ticket is closed."),
     Kind("reopened_customer", "Request reopened", "customer", "The ticket is reopened."),
     Kind("access_link_customer", "Access link", "customer", "An agent sends the customer a new link."),
+    Kind("collaborator_message_customer", "Message from someone on copy", "customer",
+         "Someone on copy writes on the ticket (by mail or on its page).", ("collaborator_name",),
+         to="The customer"),
     Kind("created_agent", "New ticket", "agent", "A ticket comes in (to the department's agents)."),
     Kind("assigned_agent", "Assigned to you", "agent", "A ticket is assigned to an agent."),
     Kind("team_agent", "Assigned to your team", "agent", "A ticket is assigned to a team.", ("team_name",)),
@@ -95,6 +102,7 @@ BUILTIN_SUBJECTS = {
     "closed_customer": "Closed: {subject}",
     "reopened_customer": "Reopened: {subject}",
     "access_link_customer": "Your link to request {subject}",
+    "collaborator_message_customer": "{collaborator_name} wrote on your request: {subject}",
     "created_agent": "New ticket: {subject}",
     "assigned_agent": "Assigned to you: {subject}",
     "team_agent": "Assigned to {team_name}: {subject}",
@@ -163,6 +171,8 @@ def values(ticket, context: dict) -> dict[str, str]:
         "due": format_datetime(due) if due else "no due time",
         "team_name": team.name if team is not None else "",
         "target": str(context.get("target") or ""),
+        "collaborator_name": entry.collaborator.name if entry is not None and getattr(entry, "collaborator", None)
+        else "",
     }
 
 
@@ -228,6 +238,9 @@ def sample_context(kind: Kind, desk_name: str) -> dict:
     entry = NS(agent=agent, collaborator=None, attachments=[],
                body="Could you send us a photo of the printer's display?",
                body_html="<p>Could you send us a photo of the printer's display?</p>")
+    if kind.key == "collaborator_message_customer":
+        entry = NS(agent=None, collaborator=NS(name="Pat Partner", email="pat@example.org"), attachments=[],
+                   body="The printer shows error E-42.", body_html="<p>The printer shows error E-42.</p>")
     customer_mail = kind.audience == "customer"
     link = external_url("portal.ticket", token="sample-link") if customer_mail else \
         external_url("agent.ticket", number=ticket.number)

@@ -2,7 +2,7 @@
 the outbox sender delivers them outside any web request.
 
 Customers get: acknowledgement, assignment, replies and questions, escalation, resolution,
-closing, reopening, access links. Agents get: new-ticket alerts, assignments, customer replies,
+closing, reopening, access links, and a copy of what someone on copy writes. Agents get: new-ticket alerts, assignments, customer replies,
 escalations to their team, transfers. Internal notes are never mailed to customers.
 """
 from __future__ import annotations
@@ -201,9 +201,16 @@ def reopened(ticket: Ticket, agent: Agent | None) -> None:
 
 
 def customer_replied(ticket: Ticket, entry, reopened: bool = False) -> None:
+    """The customer's or a collaborator's message: the agents are alerted; a collaborator's
+    message also goes to the customer (the ticket is theirs). Notes never come here."""
     subject = f"{'Reopened by the customer' if reopened else 'Customer replied'}: {ticket.subject}"
     _to_agents(ticket, "customer_replied", _responsible(ticket), subject, "customer_replied_agent",
                entry=entry, reopened=reopened)
+    collaborator = getattr(entry, "collaborator", None)
+    if collaborator is not None and entry.is_public and collaborator.email != ticket.customer.email:
+        _queue(ticket, "collaborator_message", ticket.customer.email,
+               f"{collaborator.name} wrote on your request: {ticket.subject}", "collaborator_message_customer",
+               link=customer_link(ticket), name=ticket.customer.name, entry=entry)
 
 
 def overdue(ticket: Ticket, target: str, due, escalation: list[str]) -> list[str]:

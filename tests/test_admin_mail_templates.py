@@ -159,3 +159,24 @@ def test_hostile_wording_never_runs_in_mails_or_pages(admin, desk, make_ticket, 
     assert "XSSmailtpl" in html and "replied to your request" not in html
     assert_no_live_markup(html, "mail", allow_own_assets=False)
     assert "XSSmailtpl" in str(mail["Subject"]) and "\n" not in str(mail["Subject"])
+
+
+def test_the_copy_of_a_collaborators_message_has_its_own_wording(admin, desk, make_ticket, inbox):
+    url = "/admin/mail-templates/collaborator_message_customer"
+    page = text_of(admin.get(url))
+    assert "Message from someone on copy" in page and "{collaborator_name}" in page and "To the customer" in page
+    preview = admin.post(url + "/preview", data={"subject": "", "message": ""}, headers={"HX-Request": "true"})
+    assert preview.status_code == 200 and "Pat Partner" in text_of(preview) and "error E-42" in text_of(preview)
+    response = admin.post(url, data={"subject": "{collaborator_name} on #{ticket_number}",
+                                     "message": "{collaborator_name} added a note for you, {customer_name}."})
+    assert response.status_code == 302
+    ticket = make_ticket(email="ken@example.net", name="Ken Customer", subject="Printer jams")
+    collab = tickets.add_collaborator(desk.tech, ticket, "pat@example.org", "Pat Partner")
+    inbox.deliver()
+    inbox.clear()
+    tickets.customer_reply(ticket, "Error E-42 on the display.", collaborator=collab)
+    inbox.deliver()
+    [mail] = inbox.to("ken@example.net")
+    assert str(mail["Subject"]) == f"[#{ticket.number}] Pat Partner on #{ticket.number}"
+    text = inbox.text(mail)
+    assert "Pat Partner added a note for you, Ken Customer." in text and "Error E-42 on the display." in text

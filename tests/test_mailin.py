@@ -3,6 +3,7 @@ new tickets, replies threaded by header or by subject, charsets, attachments, HT
 messages that cannot be read."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -400,3 +401,38 @@ def test_at_most_ten_people_are_put_on_copy_from_mail(alice_ticket, desk):
     on_copy = copied_to(alice_ticket)
     assert len(on_copy) == tickets.MAIL_CC_MAX == 10
     assert "first@example.org" in on_copy and "p8@example.org" in on_copy and "p9@example.org" not in on_copy
+
+
+# --- a collaborator's mail reaches the customer ------------------------------------------------------
+
+
+def test_a_collaborators_mail_is_copied_to_the_customer_but_notes_never_are(alice_ticket, desk, inbox):
+    from helpdesk.security import ticket_for_token
+
+    tickets.add_collaborator(desk.tech, alice_ticket, "vendor@printers.example", "Printer Vendor")
+    tickets.add_collaborator(desk.tech, alice_ticket, "boss@example.net", "Alice's Boss")
+    inbox.clear()
+    raw = reply_from(alice_ticket, "vendor@printers.example", "Firmware 2.1 is out; it fixes the jam.")
+    assert mailin.take_in(raw).outcome == "replied"
+    inbox.deliver()
+    [copy] = inbox.to("alice@example.net")
+    text = inbox.text(copy)
+    assert str(copy["Subject"]).startswith(f"[#{alice_ticket.number}] Printer Vendor wrote on your request")
+    assert "Firmware 2.1 is out; it fixes the jam." in text and "who is on copy of your request" in text
+    token = re.search(r"http://desk\.test/t/([A-Za-z0-9._-]+)", text).group(1)
+    assert ticket_for_token(token).id == alice_ticket.id  # her own link, not the collaborator's
+    assert "Firmware 2.1" in inbox.html(copy)
+    assert inbox.to("vendor@printers.example") == []  # not mailed their own message
+    assert inbox.to("boss@example.net") == []  # others on copy: as for a customer's message, no mail
+    assert any("Customer replied" in s for s in inbox.subjects(desk.tech.email))
+    # the customer's own message is not copied back to her
+    inbox.clear()
+    assert mailin.take_in(reply_from(alice_ticket, "alice@example.net", "Thanks!", n=2)).outcome == "replied"
+    inbox.deliver()
+    assert inbox.to("alice@example.net") == []
+    # internal notes, written on the page or by mail, reach neither the customer nor anyone on copy
+    inbox.clear()
+    tickets.add_note(desk.tech, db.session.get(Ticket, alice_ticket.id), "Secret: vendor owes us a drum.")
+    assert mailin.take_in(reply_from(alice_ticket, "tech@example.com", "Secret too.", n=3)).outcome == "noted"
+    inbox.deliver()
+    assert inbox.messages == []
