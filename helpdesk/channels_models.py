@@ -11,6 +11,7 @@ from typing import Optional
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from . import crypto
 from .extensions import db
 from .models import Agent, Department, HelpTopic, Ticket, utcnow
 
@@ -107,8 +108,8 @@ class Mailbox(db.Model):
     port: Mapped[int] = mapped_column(default=993)
     security: Mapped[str] = mapped_column(String(10), default="ssl")
     username: Mapped[str] = mapped_column(String(255))
-    # Needed in clear to log in; never shown back in a form.
-    password: Mapped[str] = mapped_column(String(255), default="")
+    # Encrypted (crypto.py): set it through `password`, read it only with login_password().
+    password_encrypted: Mapped[str] = mapped_column(Text, default="")
     folder: Mapped[str] = mapped_column(String(255), default="INBOX")
     action: Mapped[str] = mapped_column(String(10), default="seen")
     move_to: Mapped[str] = mapped_column(String(255), default="")
@@ -121,6 +122,16 @@ class Mailbox(db.Model):
 
     def __str__(self):
         return self.name
+
+    def _set_password(self, value: str) -> None:
+        self.password_encrypted = crypto.encrypt(value) if value else ""
+
+    # Write-only: reading it fails (so no form or template can show it back); see login_password.
+    password = property(None, _set_password, doc="Set the password; it is stored encrypted.")
+
+    def login_password(self) -> str:
+        """The password in clear, to log in; raises crypto.Undecryptable when the key changed."""
+        return crypto.decrypt(self.password_encrypted) if self.password_encrypted else ""
 
 
 class ProcessedMail(db.Model):

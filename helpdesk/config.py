@@ -44,6 +44,8 @@ def from_environment(instance_path: str) -> dict:
     base_url = (env("HELPDESK_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     return {
         "SECRET_KEY": _secret_key(inst),
+        # Optional: the secret stored passwords (IMAP mailboxes) are encrypted with; else SECRET_KEY.
+        "HELPDESK_ENCRYPTION_KEY": env("HELPDESK_ENCRYPTION_KEY") or "",
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "HELPDESK_BASE_URL": base_url,

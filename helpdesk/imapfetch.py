@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
-from . import background, mailin
+from . import background, crypto, mailin
 from .extensions import db
 from .models import Mailbox, ProcessedMail, utcnow
 
@@ -36,6 +36,7 @@ def _quote(folder: str) -> str:
 
 
 def connect(box: Mailbox) -> imaplib.IMAP4:
+    password = box.login_password()  # before connecting: a password the key cannot read is the admin's to fix
     timeout = current_app.config["HELPDESK_IMAP_TIMEOUT"]
     if box.security == "ssl":
         conn = imaplib.IMAP4_SSL(box.host, box.port, ssl_context=ssl.create_default_context(), timeout=timeout)
@@ -43,7 +44,7 @@ def connect(box: Mailbox) -> imaplib.IMAP4:
         conn = imaplib.IMAP4(box.host, box.port, timeout=timeout)
         if box.security == "starttls":
             conn.starttls(ssl_context=ssl.create_default_context())
-    conn.login(box.username, box.password)
+    conn.login(box.username, password)
     return conn
 
 
@@ -124,6 +125,12 @@ def fetch_all() -> list[Round]:
             db.session.rollback()
             result, error = Round(box.name, error=f"{type(exc).__name__}: {exc}"[:500]), f"{exc}"[:500]
             log.warning("mailbox %s: %s", box.name, exc)
+        except crypto.Undecryptable:
+            db.session.rollback()
+            error = ("The password could not be decrypted (SECRET_KEY or HELPDESK_ENCRYPTION_KEY changed "
+                     "since it was saved): enter it again in the admin area.")
+            result = Round(box.name, error=error)
+            log.warning("mailbox %s: %s", box.name, error)
         box = db.session.get(Mailbox, box_id)
         box.last_fetch_at, box.last_error = utcnow(), error
         db.session.commit()

@@ -222,6 +222,26 @@ def test_a_wrong_password_is_reported_on_the_mailbox(imap, mailbox, client, logi
     assert "Support inbox" in page and "AUTHENTICATIONFAILED" in page or "Authentication failed" in page
 
 
+def test_after_the_secret_key_changed_the_password_is_entered_again(imap, mailbox, app, client, login, desk):
+    assert PASSWORD not in db.session.get(Mailbox, mailbox.id).password_encrypted  # stored encrypted
+    imap.append((MAIL / "plain.eml").read_bytes())
+    app.config["SECRET_KEY"] = "a-new-secret-key"
+    [r] = imapfetch.fetch_all()
+    assert "password could not be decrypted" in r.error and "enter it again" in r.error
+    assert count(Ticket) == 0 and len(imap.search("UNSEEN")) == 1  # the mail waits in the mailbox
+    login(desk.admin)
+    page = client.get(f"/admin/mailboxes/{mailbox.id}").get_data(as_text=True)
+    assert "password could not be decrypted" in page and PASSWORD not in page
+    response = client.post(f"/admin/mailboxes/{mailbox.id}", data={
+        "name": "Support inbox", "department": desk.departments["Support"].id, "topic": 0, "host": mailbox.host,
+        "port": mailbox.port, "security": "none", "username": "desk", "password": PASSWORD, "folder": "INBOX",
+        "action": "seen", "active": "y"})
+    assert response.status_code == 302
+    [r] = imapfetch.fetch_all()
+    assert r.error is None and r.outcomes == {"created": 1} and imap.search("UNSEEN") == []
+    assert db.session.get(Mailbox, mailbox.id).last_error is None
+
+
 def test_flask_mail_fetch_command(imap, mailbox, app):
     imap.append((MAIL / "latin1.eml").read_bytes())
     result = app.test_cli_runner().invoke(args=["mail", "fetch"])

@@ -182,6 +182,14 @@ def _upgrade_released_desk(url, data, tmp_path):
                          headers={"Authorization": "Bearer hd_release_key_for_tests"})
         assert api.status_code == 200 and api.get_json()["number"] == outage.number
 
+        # The released mailbox password is stored encrypted now, and still logs in.
+        from helpdesk.models import Mailbox
+
+        [box] = db.session.scalars(select(Mailbox)).all()
+        released_box = data["tables"]["mailbox"][0]
+        assert box.login_password() == released_box["password"]
+        assert released_box["password"] not in box.password_encrypted
+
         # New rows carry on after the released ones (PostgreSQL sequences included).
         new = tickets.open_ticket(name="After Upgrade", email="after@example.net", subject="First after upgrade",
                                   body="Opened on the upgraded desk.",
@@ -199,3 +207,93 @@ def test_released_desk_upgrades_with_its_data_on_sqlite(release, empty_sqlite, t
 @pytest.mark.postgres
 def test_released_desk_upgrades_with_its_data_on_postgres(release, empty_postgres, tmp_path):
     _upgrade_released_desk(empty_postgres, release, tmp_path)
+
+
+# --- mailbox passwords: encrypted on the way up, in clear again on the way down -------------------
+
+BEFORE_ENCRYPTION = "20261129_mail_templates"
+ENCRYPTION = "20261130_mailin_agents_secrets"
+
+
+def _mailbox_rows(url):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        column = "password_encrypted" if "password_encrypted" in {
+            c["name"] for c in inspect(conn).get_columns("mailbox")} else "password"
+        rows = dict(conn.execute(text(f"SELECT name, {column} FROM mailbox")).all())
+    engine.dispose()
+    return column, rows
+
+
+def _check_mailbox_passwords(url, tmp_path, caplog):
+    from helpdesk import crypto
+    from helpdesk.models import Mailbox
+
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "HELPDESK_UPLOAD_DIR": str(tmp_path / "uploads"),
+              "SECRET_KEY": "the-desk-secret"}
+    app = create_app(config)
+    with app.app_context():
+        flask_migrate.upgrade(revision=BEFORE_ENCRYPTION)
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO department (name, active) VALUES ('Support', true)"))
+            dept = conn.execute(text("SELECT id FROM department")).scalar()
+            for name, password in (("A", "pässword-1"), ("B", "")):
+                conn.execute(text(
+                    "INSERT INTO mailbox (name, department_id, host, port, security, username, password, folder,"
+                    " action, move_to, active) VALUES (:n, :d, 'imap.example.net', 993, 'ssl', 'u', :p, 'INBOX',"
+                    " 'seen', '', true)"), {"n": name, "d": dept, "p": password})
+        db.session.remove()
+        db.engine.dispose()
+    # No key at all: the upgrade says what to do and changes nothing.
+    keyless = create_app({**config, "SECRET_KEY": "", "HELPDESK_ENCRYPTION_KEY": ""})
+    with keyless.app_context(), caplog.at_level("ERROR"):
+        with pytest.raises(SystemExit):  # `flask db upgrade` exits 1 with the message
+            flask_migrate.upgrade()
+        assert "neither HELPDESK_ENCRYPTION_KEY nor SECRET_KEY is set" in caplog.text
+        assert "run `flask db upgrade` again" in caplog.text
+        db.session.remove()
+        db.engine.dispose()
+    assert _mailbox_rows(url) == ("password", {"A": "pässword-1", "B": ""})
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == BEFORE_ENCRYPTION
+        assert "via" not in {c["name"] for c in inspect(conn).get_columns("thread_entry")}
+    engine.dispose()
+
+    with app.app_context():
+        flask_migrate.upgrade()
+        column, rows = _mailbox_rows(url)
+        assert column == "password_encrypted" and rows["B"] == ""
+        assert "pässword" not in rows["A"] and rows["A"].startswith("gAAAAA")  # a Fernet token
+        boxes = {b.name: b for b in db.session.scalars(select(Mailbox))}
+        assert boxes["A"].login_password() == "pässword-1" and boxes["B"].login_password() == ""
+        db.session.remove()
+        flask_migrate.downgrade(revision=BEFORE_ENCRYPTION)
+        assert _mailbox_rows(url) == ("password", {"A": "pässword-1", "B": ""})
+        db.session.remove()
+        db.engine.dispose()
+    # Encrypted under one SECRET_KEY, taken down under another: left empty, to be entered again.
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.session.remove()
+        db.engine.dispose()
+    other = create_app({**config, "SECRET_KEY": "another-secret"})
+    with other.app_context():
+        with pytest.raises(crypto.Undecryptable):
+            db.session.scalar(select(Mailbox).where(Mailbox.name == "A")).login_password()
+        db.session.remove()
+        flask_migrate.downgrade(revision=BEFORE_ENCRYPTION)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT password, last_error FROM mailbox WHERE name = 'A'")).one() == (
+                "", "The password could not be decrypted: enter it again.")
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_mailbox_passwords_are_encrypted_by_the_upgrade_on_sqlite(empty_sqlite, tmp_path, caplog):
+    _check_mailbox_passwords(empty_sqlite, tmp_path, caplog)
+
+
+@pytest.mark.postgres
+def test_mailbox_passwords_are_encrypted_by_the_upgrade_on_postgres(empty_postgres, tmp_path, caplog):
+    _check_mailbox_passwords(empty_postgres, tmp_path, caplog)
