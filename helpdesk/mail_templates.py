@@ -78,7 +78,10 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("assigned_agent", "Assigned to you", "agent", "A ticket is assigned to an agent."),
     Kind("team_agent", "Assigned to your team", "agent", "A ticket is assigned to a team.", ("team_name",)),
     Kind("transferred_agent", "Transferred", "agent", "A ticket moves to another department."),
-    Kind("customer_replied_agent", "Customer replied", "agent", "The customer (or someone on copy) replies."),
+    Kind("customer_replied_agent", "Customer replied", "agent",
+         "The customer (or someone on copy) replies to an unfinished ticket."),
+    Kind("customer_reopened_agent", "Reopened by the customer", "agent",
+         "The customer (or someone on copy) replies to a resolved or closed ticket, which reopens it."),
     Kind("escalated_agent", "Escalated to your team", "agent", "A ticket is escalated to a team.",
          ("team_name",)),
     Kind("overdue_agent", "Overdue", "agent", "A ticket misses its SLA target.", ("target",)),
@@ -100,6 +103,7 @@ BUILTIN_SUBJECTS = {
     "team_agent": "Assigned to {team_name}: {subject}",
     "transferred_agent": "Transferred to {department}: {subject}",
     "customer_replied_agent": "Customer replied: {subject}",
+    "customer_reopened_agent": "Reopened by the customer: {subject}",
     "escalated_agent": "Escalated to {team_name}: {subject}",
     "overdue_agent": "Overdue ({target}): {subject}",
     "closed_agent": "Closed by the customer: {subject}",
@@ -234,7 +238,7 @@ def sample_context(kind: Kind, desk_name: str) -> dict:
     return {
         "ticket": ticket, "entry": entry, "agent": agent, "actor": agent, "team": team, "by": None,
         "note": "Needs a technician on site.", "target": "resolution", "due": ticket.due_at,
-        "escalation": [], "reopened": False, "name": customer.name if customer_mail else agent.name,
+        "escalation": [], "reopened": kind.key == "customer_reopened_agent", "name": customer.name if customer_mail else agent.name,
         "link": link, "desk_name": desk_name, "reopen_days": 14,
     }
 

@@ -201,9 +201,13 @@ def reopened(ticket: Ticket, agent: Agent | None) -> None:
 
 
 def customer_replied(ticket: Ticket, entry, reopened: bool = False) -> None:
-    subject = f"{'Reopened by the customer' if reopened else 'Customer replied'}: {ticket.subject}"
-    _to_agents(ticket, "customer_replied", _responsible(ticket), subject, "customer_replied_agent",
-               entry=entry, reopened=reopened)
+    """A reply to a finished ticket reopens it: a kind of mail of its own, with its own wording."""
+    if reopened:
+        _to_agents(ticket, "customer_replied", _responsible(ticket), f"Reopened by the customer: {ticket.subject}",
+                   "customer_reopened_agent", entry=entry, reopened=True)
+    else:
+        _to_agents(ticket, "customer_replied", _responsible(ticket), f"Customer replied: {ticket.subject}",
+                   "customer_replied_agent", entry=entry, reopened=False)
 
 
 def overdue(ticket: Ticket, target: str, due, escalation: list[str]) -> list[str]:

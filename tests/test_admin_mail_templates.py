@@ -159,3 +159,41 @@ def test_hostile_wording_never_runs_in_mails_or_pages(admin, desk, make_ticket, 
     assert "XSSmailtpl" in html and "replied to your request" not in html
     assert_no_live_markup(html, "mail", allow_own_assets=False)
     assert "XSSmailtpl" in str(mail["Subject"]) and "\n" not in str(mail["Subject"])
+
+
+def test_the_reopen_mail_keeps_its_own_wording_when_customer_replied_is_customised(admin, desk, make_ticket, inbox):
+    """"Customer replied" and "Reopened by the customer" are two kinds of mail: the admin's
+    wording for one never shows in the other."""
+    assert admin.post("/admin/mail-templates/customer_replied_agent", data={
+        "subject": "Answer from {customer_name} on {ticket_number}", "message": "A reply came in."}).status_code == 302
+    ticket = make_ticket(name="Ken Customer", subject="Printer jams")
+    tickets.assign(desk.manager, ticket, agent=desk.tech)
+    tickets.customer_reply(ticket, "Any news?")
+    tickets.resolve(desk.tech, ticket, "Cleared the jam.")
+    inbox.deliver()
+    inbox.clear()
+    tickets.customer_reply(ticket, "It jams again.")
+    mail = inbox.deliver().to(desk.tech.email)[-1]
+    assert str(mail["Subject"]) == f"[#{ticket.number}] Reopened by the customer: Printer jams"
+    assert "replied to a finished ticket, which reopened it." in inbox.text(mail)
+    assert "A reply came in." not in inbox.text(mail) and "It jams again." in inbox.text(mail)
+    # Its own entry in the list, with its own wording to change.
+    page = text_of(admin.get("/admin/mail-templates"))
+    assert "Reopened by the customer" in page and "/admin/mail-templates/customer_reopened_agent" in page
+    assert "replied to a finished ticket, which reopened it." in text_of(
+        admin.get("/admin/mail-templates/customer_reopened_agent"))  # the preview
+    assert admin.post("/admin/mail-templates/customer_reopened_agent", data={
+        "subject": "Back again: {subject}", "message": "{customer_name} is not done yet."}).status_code == 302
+    tickets.resolve(desk.tech, ticket, "Replaced the roller.")
+    inbox.deliver()
+    inbox.clear()
+    tickets.customer_reply(ticket, "Still jams.")
+    mail = inbox.deliver().to(desk.tech.email)[-1]
+    assert str(mail["Subject"]) == f"[#{ticket.number}] Back again: Printer jams"
+    assert "Ken Customer is not done yet." in inbox.text(mail) and "Still jams." in inbox.text(mail)
+    # A reply to an unfinished ticket still gets the "Customer replied" wording.
+    inbox.clear()
+    tickets.customer_reply(ticket, "Sorry, one more thing.")
+    mail = inbox.deliver().to(desk.tech.email)[-1]
+    assert str(mail["Subject"]) == f"[#{ticket.number}] Answer from Ken Customer on {ticket.number}"
+    assert "A reply came in." in inbox.text(mail)
