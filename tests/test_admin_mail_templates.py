@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk import tickets
+from helpdesk import mail_templates, tickets
 from helpdesk.extensions import db
-from helpdesk.models import AuditEntry, MailTemplate
+from helpdesk.models import AuditEntry, MailTemplate, OutboxMail, Ticket, utcnow
 
 from hostile import XSS_PAYLOADS, assert_no_live_markup
 
@@ -197,3 +197,58 @@ def test_the_reopen_mail_keeps_its_own_wording_when_customer_replied_is_customis
     mail = inbox.deliver().to(desk.tech.email)[-1]
     assert str(mail["Subject"]) == f"[#{ticket.number}] Answer from Ken Customer on {ticket.number}"
     assert "A reply came in." in inbox.text(mail)
+
+
+def _every_kind_of_mail(desk, make_ticket) -> tuple[Ticket, list[OutboxMail]]:
+    """One ticket's life that causes a mail of every kind; returns the ticket and its mails, in order."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    t = make_ticket(name="Ken Customer", email="ken@example.net", subject="Printer jams")  # received; new ticket
+    tickets.assign(desk.manager, t, agent=desk.tech)  # assigned (to the agent and the customer)
+    tickets.assign(desk.manager, t, team=desk.teams["Senior Support"])  # assigned to the team
+    tickets.reply(desk.tech, t, "Have you tried the other tray?")
+    tickets.request_info(desk.tech, t, "Which model is it?")
+    tickets.customer_reply(t, "The big one.")  # customer replied
+    tickets.escalate(desk.tech, t, desk.teams["SysAdmins/Developers"], "Needs a technician.")
+    tickets.resolve(desk.tech, t, "Replaced the roller.")
+    tickets.customer_reply(t, "It jams again.")  # reopened by the customer
+    tickets.resolve(desk.tech, t, "Replaced the tray.")
+    tickets.customer_confirm(t)  # closed (to the customer, and to the agent)
+    tickets.reopen(desk.manager, t, "Came back by phone.")
+    tickets.new_access_link(desk.tech, t)
+    tickets.transfer(desk.admin, t, desk.departments["IT Operations"])
+    db.session.execute(update(Ticket).where(Ticket.id == t.id).values(due_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert tickets.check_overdue()
+    db.session.expire_all()
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.ticket_id == t.id).order_by(OutboxMail.id)).all()
+    return db.session.get(Ticket, t.id), mails
+
+
+def test_every_kind_of_mail_is_sent_with_its_built_in_subject_and_the_admins(admin, desk, make_ticket):
+    """The subject the admin's page shows as built-in is the one each mail is sent with; and each
+    kind in the admin's list is the wording of real mails (an admin's subject for it changes them)."""
+    ticket, builtin = _every_kind_of_mail(desk, make_ticket)
+    for key in mail_templates.KINDS:
+        assert admin.post(f"/admin/mail-templates/{key}", data={
+            "subject": f"Kind {key} {{ticket_number}}", "message": ""}).status_code == 302
+    other, custom = _every_kind_of_mail(desk, make_ticket)
+    assert [(m.event, m.recipient) for m in custom] == [(m.event, m.recipient) for m in builtin]
+    known = {  # the placeholders' values for this ticket, as the test knows them
+        "subject": "Printer jams", "agent_name": desk.tech.name, "department": "IT Operations",
+        "team_name": "SysAdmins/Developers", "target": "resolution",
+    }
+    sent = {}
+    for plain, customised in zip(builtin, custom):
+        key = customised.subject.removeprefix(f"[#{other.number}] Kind ").removesuffix(f" {other.number}")
+        assert key in mail_templates.KINDS, customised.subject
+        sent.setdefault(key, set()).add(plain.subject)
+    assert sorted(sent) == sorted(mail_templates.KINDS)  # every kind, and only kinds, was sent
+    team_at = {"team_agent": "Senior Support"}
+    for key, subjects in sent.items():
+        expected = mail_templates.KINDS[key].builtin_subject.format(
+            **{**known, "team_name": team_at.get(key, known["team_name"])})
+        assert subjects == {f"[#{ticket.number}] {expected}"}, key
+    assert "{" not in "".join(m.subject for m in builtin)
