@@ -252,3 +252,36 @@ def test_every_kind_of_mail_is_sent_with_its_built_in_subject_and_the_admins(adm
             **{**known, "team_name": team_at.get(key, known["team_name"])})
         assert subjects == {f"[#{ticket.number}] {expected}"}, key
     assert "{" not in "".join(m.subject for m in builtin)
+
+
+def _overdue_mail(desk, make_ticket, inbox):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    inbox.clear()
+    ticket = make_ticket(subject="Printer jams")
+    tickets.assign(desk.manager, ticket, agent=desk.tech)
+    db.session.execute(update(Ticket).where(Ticket.id == ticket.id).values(due_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert tickets.check_overdue()
+    return [m for m in inbox.deliver().to(desk.tech.email) if "Overdue" in str(m["Subject"])][-1]
+
+
+RED_BOX = re.compile(r'<(p|div) style="border-left:4px solid #dc2626;'
+                     r'padding:8px 14px;background:#fef2f2">(.*?)</\1>', re.S)
+
+
+@pytest.mark.parametrize("payload", [XSS_PAYLOADS[0], XSS_PAYLOADS[3], XSS_PAYLOADS[9]])
+def test_an_admins_overdue_message_keeps_the_red_box_and_is_escaped(admin, desk, make_ticket, inbox, payload):
+    built_in = RED_BOX.search(inbox.html(_overdue_mail(desk, make_ticket, inbox)))
+    assert built_in and "This ticket is overdue" in built_in.group(2)
+    value = payload.format(tag="XSSoverdue")
+    assert admin.post("/admin/mail-templates/overdue_agent", data={
+        "subject": "", "message": f"Late on {{target}}!\n\nAct now: {value}"}).status_code == 302
+    html = inbox.html(_overdue_mail(desk, make_ticket, inbox))
+    box = RED_BOX.search(html)
+    assert box, "the admin's message is not in the red box"
+    assert "<p>Late on resolution!</p>" in box.group(2) and "XSSoverdue" in box.group(2)
+    assert "This ticket is overdue" not in html
+    assert_no_live_markup(html, "overdue mail", allow_own_assets=False)
