@@ -241,3 +241,18 @@ def two_factor_reset(agent: Agent, actor: Agent, required: bool) -> None:
     _to_account(agent, "two_factor_reset", "Your two-factor sign-in at {desk_name} was reset",
                 "two_factor_reset_agent", actor=actor, required=required,
                 link=external_url("auth.login"), account_link=external_url("account.index"))
+
+
+def recovery_code_used(agent: Agent, left: int, ip: str | None, when) -> None:
+    """Someone signed in as the agent with a recovery code: when, from where, how many are left."""
+    from .twofactor import RECOVERY_FEW
+
+    _to_account(agent, "recovery_code_used", "A recovery code was used to sign in to {desk_name}",
+                "recovery_code_used_agent", left=left, few=RECOVERY_FEW, ip=ip or "unknown", when=when,
+                account_link=external_url("account.index"))
+
+
+def two_factor_off(agent: Agent, ip: str | None, when) -> None:
+    """The agent turned two-factor sign-in off on their account page: when, and from where."""
+    _to_account(agent, "two_factor_off", "Two-factor sign-in was turned off for you at {desk_name}",
+                "two_factor_off_agent", ip=ip or "unknown", when=when, account_link=external_url("account.index"))
