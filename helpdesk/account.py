@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, session, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -16,7 +16,7 @@ from . import notify, twofactor
 from .auth import end_session, start_session
 from .extensions import db
 from .htmx import render
-from .models import PASSWORD_MAX, PASSWORD_MIN, Agent
+from .models import PASSWORD_MAX, PASSWORD_MIN, Agent, utcnow
 
 bp = Blueprint("account", __name__)
 
@@ -202,6 +202,7 @@ def two_factor_disable():
     agent.totp_secret = None
     agent.totp_last_step = None
     twofactor.clear_recovery_codes(agent)
+    notify.two_factor_off(agent, request.remote_addr, utcnow())
     db.session.commit()
     flash("Two-factor sign-in is off, and your recovery codes were deleted.", "success")
     return redirect(url_for("account.index"))

@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from . import limits, models, twofactor
+from . import limits, models, notify, twofactor
 from .extensions import db
 from .htmx import is_partial, render
 from .models import PASSWORD_MAX, Agent
@@ -150,12 +150,16 @@ def second_factor():
         return page(401)
     if step is not None:
         agent.totp_last_step = step
+    left = 0
+    if recovered:  # the agent is mailed: a stolen code in someone else's hands shows at once
+        left = twofactor.recovery_left(agent)
+        notify.recovery_code_used(agent, left, request.remote_addr, models.utcnow())
     db.session.commit()
     limits.clear_failures(agent.email)
     pending = session[PENDING_KEY]
     start_session(agent, remember=pending.get("remember", False))
     if recovered:
-        _recovery_notice(twofactor.recovery_left(agent))
+        _recovery_notice(left)
     return redirect(safe_next(pending.get("next"), url_for("agent.queue")))
 
 

@@ -3,12 +3,15 @@
 Every cell goes through `neutralise` on its way out (SafeWriter is the only writer): a cell a
 spreadsheet would read as a formula (=, +, -, @, tab, carriage return first, after OWASP's
 CSV injection guidance) gets a leading single quote, so it shows as text and never runs.
-The file starts with a UTF-8 byte order mark so that Excel reads the names right.
+The file starts with a UTF-8 byte order mark so that Excel reads the names right. An export
+that fails part way (a database error while reading a chunk) ends with a last line saying it
+was cut off, so that nobody takes a part of the queue for all of it.
 """
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from array import array
 from datetime import datetime, timezone
 from typing import Iterable, Iterator
@@ -22,9 +25,15 @@ from .extensions import db
 from .models import STATUS_LABELS, Agent, Customer, Department, HelpTopic, Priority, Team, Ticket, utcnow
 from .tickets import overdue_clause
 
+log = logging.getLogger(__name__)
+
 BOM = "\ufeff"
 FORMULA_STARTS = frozenset("=+-@\t\r")
 CHUNK = 1000  # rows fetched (and written) at a time: memory stays flat whatever the queue's size
+
+# The last line of an export that failed part way (one cell, in the first column).
+CUT_OFF = ("EXPORT INCOMPLETE: an error cut this export off after {written} tickets. "
+           "This file is not the whole queue: export it again.")
 
 HEADER = ("Number", "Subject", "Status", "Priority", "Help topic", "Department", "Assignee", "Team",
           "Customer name", "Customer email", "Source", "Created", "Last update", "Due", "Overdue",
@@ -90,31 +99,43 @@ def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None =
     def when(value: datetime | None) -> str:
         return value.replace(tzinfo=timezone.utc).astimezone(tz).isoformat(timespec="seconds") if value else ""
 
+    agent_id = agent.id  # for the log: a rollback below expires the agent
     out = SafeWriter()
     out.row(HEADER)
     yield BOM + out.take()
-    ids = array("q")  # 8 bytes a ticket
-    listing = queues.listing(agent, queue, params, now, Ticket.id).execution_options(yield_per=10_000)
-    for part in db.session.execute(listing).scalars().partitions():
-        ids.extend(part)
-    db.session.rollback()  # read only: no transaction stays open while the client downloads
-    columns = _columns(now)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        connection = db.session.connection()  # plain rows: no ORM bookkeeping per row
-        found = {row[0]: row[1:] for row in connection.execute(columns.where(Ticket.id.in_(chunk)))}
-        db.session.rollback()
-        for ticket_id in chunk:
-            if ticket_id not in found:  # deleted since the list was read
-                continue
-            (number, subject, status, priority, parent, topic, department, assignee, team, name, email, source,
-             created, updated, due, overdue, resolved, closed) = found[ticket_id]
-            out.row((
-                number, subject, STATUS_LABELS.get(status, status), priority,
-                f"{parent} › {topic}" if parent and topic else topic, department, assignee, team, name, email,
-                source, when(created), when(updated), when(due), "yes" if overdue else "no",
-                when(resolved), when(closed),
-            ))
+    written = 0
+    try:
+        ids = array("q")  # 8 bytes a ticket
+        listing = queues.listing(agent, queue, params, now, Ticket.id).execution_options(yield_per=10_000)
+        for part in db.session.execute(listing).scalars().partitions():
+            ids.extend(part)
+        db.session.rollback()  # read only: no transaction stays open while the client downloads
+        columns = _columns(now)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            connection = db.session.connection()  # plain rows: no ORM bookkeeping per row
+            found = {row[0]: row[1:] for row in connection.execute(columns.where(Ticket.id.in_(chunk)))}
+            db.session.rollback()
+            for ticket_id in chunk:
+                if ticket_id not in found:  # deleted since the list was read
+                    continue
+                (number, subject, status, priority, parent, topic, department, assignee, team, name, email,
+                 source, created, updated, due, overdue, resolved, closed) = found[ticket_id]
+                out.row((
+                    number, subject, STATUS_LABELS.get(status, status), priority,
+                    f"{parent} › {topic}" if parent and topic else topic, department, assignee, team, name,
+                    email, source, when(created), when(updated), when(due), "yes" if overdue else "no",
+                    when(resolved), when(closed),
+                ))
+                written += 1
+            yield out.take()
+    except Exception:  # not GeneratorExit: a client that goes away just stops the file
+        log.exception("export of the %s queue for agent %s cut off after %d tickets", queue, agent_id, written)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself is gone: the session is thrown away at teardown
+            log.warning("rollback after the failed export failed too", exc_info=True)
+        out.row((CUT_OFF.format(written=written),))
         yield out.take()
 
 

@@ -47,13 +47,9 @@ class Kind:
     title: str
     audience: str  # "customer" or "agent"
     when: str
+    builtin_subject: str  # in placeholders: what notify.py sends unless an admin wrote another
     extra: tuple[str, ...] = ()
     to: str = ""  # who gets it, when not the audience's usual people
-
-    @property
-    def builtin_subject(self) -> str:
-        """The built-in subject (as notify.py writes it), in placeholders."""
-        return BUILTIN_SUBJECTS[self.key]
 
     @property
     def placeholders(self) -> list[str]:
@@ -66,52 +62,67 @@ class Kind:
         return "The customer (and everyone on copy)" if self.audience == "customer" else "Agents"
 
 
+# Every mail about a ticket is one of these kinds: template, title, recipients, when it is sent and
+# its built-in subject (the only place it is written; notify.py sends it, the admin's page shows it).
 KINDS: dict[str, Kind] = {k.key: k for k in (
-    Kind("created_customer", "Request received", "customer", "A customer opens a ticket."),
-    Kind("assigned_customer", "Agent assigned", "customer", "An agent takes on the customer's ticket."),
-    Kind("reply_customer", "Agent replied", "customer", "An agent replies."),
+    Kind("created_customer", "Request received", "customer",
+         "A customer opens a ticket.",
+         "We received your request: {subject}"),
+    Kind("assigned_customer", "Agent assigned", "customer",
+         "An agent takes on the customer's ticket.",
+         "{agent_name} is handling your request"),
+    Kind("reply_customer", "Agent replied", "customer",
+         "An agent replies.",
+         "Re: {subject}"),
     Kind("info_requested_customer", "Information requested", "customer",
-         "An agent asks the customer for more information."),
-    Kind("escalated_customer", "Request escalated", "customer", "The ticket is escalated to a team.",
-         ("team_name",)),
-    Kind("resolved_customer", "Request resolved", "customer", "An agent resolves the ticket."),
-    Kind("closed_customer", "Request closed", "customer", "The ticket is closed."),
-    Kind("reopened_customer", "Request reopened", "customer", "The ticket is reopened."),
-    Kind("access_link_customer", "Access link", "customer", "An agent sends the customer a new link."),
+         "An agent asks the customer for more information.",
+         "We need more information: {subject}"),
+    Kind("escalated_customer", "Request escalated", "customer",
+         "The ticket is escalated to a team.",
+         "Your request was passed to our specialists", ("team_name",)),
+    Kind("resolved_customer", "Request resolved", "customer",
+         "An agent resolves the ticket.",
+         "Resolved: {subject}"),
+    Kind("closed_customer", "Request closed", "customer",
+         "The ticket is closed.",
+         "Closed: {subject}"),
+    Kind("reopened_customer", "Request reopened", "customer",
+         "The ticket is reopened.",
+         "Reopened: {subject}"),
+    Kind("access_link_customer", "Access link", "customer",
+         "An agent sends the customer a new link.",
+         "Your link to request {subject}"),
     Kind("collaborator_message_customer", "Message from someone on copy", "customer",
-         "Someone on copy writes on the ticket (by mail or on its page).", ("collaborator_name",),
-         to="The customer"),
-    Kind("created_agent", "New ticket", "agent", "A ticket comes in (to the department's agents)."),
-    Kind("assigned_agent", "Assigned to you", "agent", "A ticket is assigned to an agent."),
-    Kind("team_agent", "Assigned to your team", "agent", "A ticket is assigned to a team.", ("team_name",)),
-    Kind("transferred_agent", "Transferred", "agent", "A ticket moves to another department."),
-    Kind("customer_replied_agent", "Customer replied", "agent", "The customer (or someone on copy) replies."),
-    Kind("escalated_agent", "Escalated to your team", "agent", "A ticket is escalated to a team.",
-         ("team_name",)),
-    Kind("overdue_agent", "Overdue", "agent", "A ticket misses its SLA target.", ("target",)),
-    Kind("closed_agent", "Closed by the customer", "agent", "The customer confirms the resolution."),
+         "Someone on copy writes on the ticket (by mail or on its page).",
+         "{collaborator_name} wrote on your request: {subject}", ("collaborator_name",), to="The customer"),
+    Kind("created_agent", "New ticket", "agent",
+         "A ticket comes in (to the department's agents).",
+         "New ticket: {subject}"),
+    Kind("assigned_agent", "Assigned to you", "agent",
+         "A ticket is assigned to an agent.",
+         "Assigned to you: {subject}"),
+    Kind("team_agent", "Assigned to your team", "agent",
+         "A ticket is assigned to a team.",
+         "Assigned to {team_name}: {subject}", ("team_name",)),
+    Kind("transferred_agent", "Transferred", "agent",
+         "A ticket moves to another department.",
+         "Transferred to {department}: {subject}"),
+    Kind("customer_replied_agent", "Customer replied", "agent",
+         "The customer (or someone on copy) replies to an unfinished ticket.",
+         "Customer replied: {subject}"),
+    Kind("customer_reopened_agent", "Reopened by the customer", "agent",
+         "The customer (or someone on copy) replies to a resolved or closed ticket, which reopens it.",
+         "Reopened by the customer: {subject}"),
+    Kind("escalated_agent", "Escalated to your team", "agent",
+         "A ticket is escalated to a team.",
+         "Escalated to {team_name}: {subject}", ("team_name",)),
+    Kind("overdue_agent", "Overdue", "agent",
+         "A ticket misses its SLA target.",
+         "Overdue ({target}): {subject}", ("target",)),
+    Kind("closed_agent", "Closed by the customer", "agent",
+         "The customer confirms the resolution.",
+         "Closed by the customer: {subject}"),
 )}
-
-BUILTIN_SUBJECTS = {
-    "created_customer": "We received your request: {subject}",
-    "assigned_customer": "{agent_name} is handling your request",
-    "reply_customer": "Re: {subject}",
-    "info_requested_customer": "We need more information: {subject}",
-    "escalated_customer": "Your request was passed to our specialists",
-    "resolved_customer": "Resolved: {subject}",
-    "closed_customer": "Closed: {subject}",
-    "reopened_customer": "Reopened: {subject}",
-    "access_link_customer": "Your link to request {subject}",
-    "collaborator_message_customer": "{collaborator_name} wrote on your request: {subject}",
-    "created_agent": "New ticket: {subject}",
-    "assigned_agent": "Assigned to you: {subject}",
-    "team_agent": "Assigned to {team_name}: {subject}",
-    "transferred_agent": "Transferred to {department}: {subject}",
-    "customer_replied_agent": "Customer replied: {subject}",
-    "escalated_agent": "Escalated to {team_name}: {subject}",
-    "overdue_agent": "Overdue ({target}): {subject}",
-    "closed_agent": "Closed by the customer: {subject}",
-}
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _BRACED = re.compile(r"\{([^{}]*)\}")
@@ -180,21 +191,21 @@ def override(key: str) -> MailTemplate | None:
     return db.session.get(MailTemplate, key) if key in KINDS else None
 
 
-def apply(ticket, template: str, subject: str, context: dict) -> tuple[str, dict]:
-    """The subject and the extra template context for one mail: the admin's wording, if any.
-    The context carries `message` as plain text (for the .txt part) and `message_html`."""
+def apply(ticket, template: str, context: dict) -> tuple[str, dict]:
+    """The subject and the extra template context for one mail of a kind: the admin's wording,
+    else the built-in one. The context carries `message` as plain text (for the .txt part) and
+    `message_html`, only when the admin wrote a message."""
+    kind = KINDS[template]
     row = override(template)
-    if row is None or not (row.subject or row.message):
-        return subject, {}
-    allowed = set(KINDS[template].placeholders)
-    filled = {name: value for name, value in values(ticket, context).items() if name in allowed}
-    extra = {}
-    if row.subject:
+    filled = {name: value for name, value in values(ticket, context).items() if name in kind.placeholders}
+    if row is None or not row.subject:
+        subject = fill(kind.builtin_subject, filled)
+    else:
         subject = subject_text(fill(row.subject, filled))
-    if row.message:
-        text = fill(row.message, filled)
-        extra = {"message": text, "message_html": as_html(text)}
-    return subject, extra
+    if row is None or not row.message:
+        return subject, {}
+    text = fill(row.message, filled)
+    return subject, {"message": text, "message_html": as_html(text)}
 
 
 def save(key: str, subject: str, message: str) -> tuple[MailTemplate | None, list[tuple[str, str, str]]]:
@@ -247,7 +258,8 @@ def sample_context(kind: Kind, desk_name: str) -> dict:
     return {
         "ticket": ticket, "entry": entry, "agent": agent, "actor": agent, "team": team, "by": None,
         "note": "Needs a technician on site.", "target": "resolution", "due": ticket.due_at,
-        "escalation": [], "reopened": False, "name": customer.name if customer_mail else agent.name,
+        "escalation": [], "reopened": kind.key == "customer_reopened_agent",
+        "name": customer.name if customer_mail else agent.name,
         "link": link, "desk_name": desk_name, "reopen_days": 14,
     }
 

@@ -65,13 +65,15 @@ def is_own_address(recipient: str) -> bool:
     return bool(own) and parseaddr(recipient or "")[1].strip().lower() == own
 
 
-def _queue(ticket: Ticket, event: str, recipient: str, subject: str, template: str, **context) -> None:
+def _queue(ticket: Ticket, event: str, recipient: str, template: str, **context) -> None:
+    """One mail of a kind (mail_templates.KINDS): its subject and opening message are the
+    admin's wording for that kind, else the kind's built-in wording."""
     if not recipient or is_own_address(recipient):
         return
     if ticket.id is None:
         db.session.flush()
     context.update(ticket=ticket, desk_name=settings.get("desk_name"), reopen_days=settings.get("reopen_days"))
-    subject, wording = mail_templates.apply(ticket, template, subject, context)
+    subject, wording = mail_templates.apply(ticket, template, context)
     subject = one_line(f"[#{ticket.number}] {subject}", 250)
     db.session.add(
         OutboxMail(
@@ -86,25 +88,25 @@ def _queue(ticket: Ticket, event: str, recipient: str, subject: str, template: s
     )
 
 
-def _to_customer(ticket, event, subject, template, cc=False, **context):
+def _to_customer(ticket, event, template, cc=False, **context):
     """Mail the customer; with cc, also everyone on copy, each with their own link."""
-    _queue(ticket, event, ticket.customer.email, subject, template,
+    _queue(ticket, event, ticket.customer.email, template,
            link=customer_link(ticket), name=ticket.customer.name, **context)
     if not cc:
         return
     for collab in active_collaborators(ticket):
-        _queue(ticket, event, collab.email, subject, template, link=collaborator_link(collab),
+        _queue(ticket, event, collab.email, template, link=collaborator_link(collab),
                name=collab.name, collaborator=collab, **context)
 
 
-def _to_agents(ticket, event, agents, subject, template, exclude=None, **context) -> list[str]:
+def _to_agents(ticket, event, agents, template, exclude=None, **context) -> list[str]:
     seen = set()
     sent = []
     for agent in agents:
         if agent is None or not agent.active or agent.id in seen or (exclude and agent.id == exclude.id):
             continue
         seen.add(agent.id)
-        _queue(ticket, event, agent.email, subject, template,
+        _queue(ticket, event, agent.email, template,
                link=agent_link(ticket), name=agent.name, **context)
         sent.append(agent.email)
     return sent
@@ -134,82 +136,75 @@ def _responsible(ticket: Ticket) -> list[Agent]:
 
 
 # --- events ----------------------------------------------------------------------------------
+# Each event names its kinds of mail; their subjects are written once, in mail_templates.KINDS.
 
 
 def ticket_created(ticket: Ticket, acknowledge: bool = True) -> None:
     if acknowledge:
-        _to_customer(ticket, "created", f"We received your request: {ticket.subject}", "created_customer")
-    _to_agents(ticket, "created", _department_agents(ticket), f"New ticket: {ticket.subject}",
-               "created_agent", entry=ticket.entries[0] if ticket.entries else None)
+        _to_customer(ticket, "created", "created_customer")
+    _to_agents(ticket, "created", _department_agents(ticket), "created_agent",
+               entry=ticket.entries[0] if ticket.entries else None)
 
 
 def assigned(ticket: Ticket, agent: Agent, actor: Agent | None) -> None:
-    _to_agents(ticket, "assigned", [agent], f"Assigned to you: {ticket.subject}", "assigned_agent",
-               exclude=actor, actor=actor)
+    _to_agents(ticket, "assigned", [agent], "assigned_agent", exclude=actor, actor=actor)
     if actor is None:  # auto-assigned at intake: the acknowledgement just went out
         return
-    _to_customer(ticket, "assigned", f"{agent.name} is handling your request", "assigned_customer",
-                 agent=agent)
+    _to_customer(ticket, "assigned", "assigned_customer", agent=agent)
 
 
 def claimed(ticket: Ticket, agent: Agent) -> None:
-    _to_customer(ticket, "assigned", f"{agent.name} is handling your request", "assigned_customer",
-                 agent=agent)
+    _to_customer(ticket, "assigned", "assigned_customer", agent=agent)
 
 
 def team_assigned(ticket: Ticket, team: Team, actor: Agent | None, by: str | None = None) -> None:
-    _to_agents(ticket, "team_assigned", _team_agents(team), f"Assigned to {team.name}: {ticket.subject}",
-               "team_agent", exclude=actor, team=team, actor=actor, by=by)
+    _to_agents(ticket, "team_assigned", _team_agents(team), "team_agent", exclude=actor, team=team, actor=actor,
+               by=by)
 
 
 def transferred(ticket: Ticket, actor: Agent) -> None:
     dept = ticket.department
     recipients = [dept.manager] if dept.manager else _department_agents(ticket)
-    _to_agents(ticket, "transferred", recipients, f"Transferred to {dept.name}: {ticket.subject}",
-               "transferred_agent", exclude=actor, actor=actor)
+    _to_agents(ticket, "transferred", recipients, "transferred_agent", exclude=actor, actor=actor)
 
 
 def agent_replied(ticket: Ticket, entry) -> None:
-    _to_customer(ticket, "reply", f"Re: {ticket.subject}", "reply_customer", entry=entry, cc=True)
+    _to_customer(ticket, "reply", "reply_customer", entry=entry, cc=True)
 
 
 def info_requested(ticket: Ticket, entry) -> None:
-    _to_customer(ticket, "info_requested", f"We need more information: {ticket.subject}",
-                 "info_requested_customer", entry=entry, cc=True)
+    _to_customer(ticket, "info_requested", "info_requested_customer", entry=entry, cc=True)
 
 
 def escalated(ticket: Ticket, team: Team, actor: Agent, note: str) -> None:
-    _to_agents(ticket, "escalated", _team_agents(team), f"Escalated to {team.name}: {ticket.subject}",
-               "escalated_agent", exclude=actor, team=team, actor=actor, note=note)
-    _to_customer(ticket, "escalated", "Your request was passed to our specialists", "escalated_customer",
-                 team=team, cc=True)
+    _to_agents(ticket, "escalated", _team_agents(team), "escalated_agent", exclude=actor, team=team, actor=actor,
+               note=note)
+    _to_customer(ticket, "escalated", "escalated_customer", team=team, cc=True)
 
 
 def resolved(ticket: Ticket, entry) -> None:
-    _to_customer(ticket, "resolved", f"Resolved: {ticket.subject}", "resolved_customer", entry=entry, cc=True)
+    _to_customer(ticket, "resolved", "resolved_customer", entry=entry, cc=True)
 
 
 def closed(ticket: Ticket, actor: Agent | None, automatic: bool = False) -> None:
-    _to_customer(ticket, "closed", f"Closed: {ticket.subject}", "closed_customer", cc=True)
+    _to_customer(ticket, "closed", "closed_customer", cc=True)
     if actor is None and not automatic and ticket.assignee:
-        _to_agents(ticket, "closed", [ticket.assignee], f"Closed by the customer: {ticket.subject}",
-                   "closed_agent")
+        _to_agents(ticket, "closed", [ticket.assignee], "closed_agent")
 
 
 def reopened(ticket: Ticket, agent: Agent | None) -> None:
-    _to_customer(ticket, "reopened", f"Reopened: {ticket.subject}", "reopened_customer", cc=True)
+    _to_customer(ticket, "reopened", "reopened_customer", cc=True)
 
 
 def customer_replied(ticket: Ticket, entry, reopened: bool = False) -> None:
-    """The customer's or a collaborator's message: the agents are alerted; a collaborator's
-    message also goes to the customer (the ticket is theirs). Notes never come here."""
-    subject = f"{'Reopened by the customer' if reopened else 'Customer replied'}: {ticket.subject}"
-    _to_agents(ticket, "customer_replied", _responsible(ticket), subject, "customer_replied_agent",
-               entry=entry, reopened=reopened)
+    """The customer's or a collaborator's message: the agents are alerted (a reply to a finished
+    ticket reopens it: a kind of mail of its own, with its own wording); a collaborator's message
+    also goes to the customer (the ticket is theirs). Notes never come here."""
+    _to_agents(ticket, "customer_replied", _responsible(ticket),
+               "customer_reopened_agent" if reopened else "customer_replied_agent", entry=entry, reopened=reopened)
     collaborator = getattr(entry, "collaborator", None)
     if collaborator is not None and entry.is_public and collaborator.email != ticket.customer.email:
-        _queue(ticket, "collaborator_message", ticket.customer.email,
-               f"{collaborator.name} wrote on your request: {ticket.subject}", "collaborator_message_customer",
+        _queue(ticket, "collaborator_message", ticket.customer.email, "collaborator_message_customer",
                link=customer_link(ticket), name=ticket.customer.name, entry=entry)
 
 
@@ -217,13 +212,12 @@ def overdue(ticket: Ticket, target: str, due, escalation: list[str]) -> list[str
     """The overdue alert: to the assignee and the department manager (else whoever is
     responsible for the ticket). Returns the addresses it went to."""
     recipients = [a for a in (ticket.assignee, ticket.department.manager) if a is not None and a.active]
-    return _to_agents(ticket, "overdue", recipients or _responsible(ticket),
-                      f"Overdue ({target}): {ticket.subject}", "overdue_agent",
+    return _to_agents(ticket, "overdue", recipients or _responsible(ticket), "overdue_agent",
                       target=target, due=due, escalation=escalation)
 
 
 def access_link(ticket: Ticket) -> None:
-    _to_customer(ticket, "access_link", f"Your link to request {ticket.subject}", "access_link_customer")
+    _to_customer(ticket, "access_link", "access_link_customer")
 
 
 def _to_account(agent: Agent, event: str, subject: str, template: str, **context) -> None:
@@ -253,3 +247,18 @@ def two_factor_reset(agent: Agent, actor: Agent, required: bool) -> None:
     _to_account(agent, "two_factor_reset", "Your two-factor sign-in at {desk_name} was reset",
                 "two_factor_reset_agent", actor=actor, required=required,
                 link=external_url("auth.login"), account_link=external_url("account.index"))
+
+
+def recovery_code_used(agent: Agent, left: int, ip: str | None, when) -> None:
+    """Someone signed in as the agent with a recovery code: when, from where, how many are left."""
+    from .twofactor import RECOVERY_FEW
+
+    _to_account(agent, "recovery_code_used", "A recovery code was used to sign in to {desk_name}",
+                "recovery_code_used_agent", left=left, few=RECOVERY_FEW, ip=ip or "unknown", when=when,
+                account_link=external_url("account.index"))
+
+
+def two_factor_off(agent: Agent, ip: str | None, when) -> None:
+    """The agent turned two-factor sign-in off on their account page: when, and from where."""
+    _to_account(agent, "two_factor_off", "Two-factor sign-in was turned off for you at {desk_name}",
+                "two_factor_off_agent", ip=ip or "unknown", when=when, account_link=external_url("account.index"))

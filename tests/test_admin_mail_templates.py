@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk import tickets
+from helpdesk import mail_templates, tickets
 from helpdesk.extensions import db
-from helpdesk.models import AuditEntry, MailTemplate
+from helpdesk.models import AuditEntry, MailTemplate, OutboxMail, Ticket, utcnow
 
 from hostile import XSS_PAYLOADS, assert_no_live_markup
 
@@ -180,3 +180,131 @@ def test_the_copy_of_a_collaborators_message_has_its_own_wording(admin, desk, ma
     assert str(mail["Subject"]) == f"[#{ticket.number}] Pat Partner on #{ticket.number}"
     text = inbox.text(mail)
     assert "Pat Partner added a note for you, Ken Customer." in text and "Error E-42 on the display." in text
+
+
+def test_the_reopen_mail_keeps_its_own_wording_when_customer_replied_is_customised(admin, desk, make_ticket, inbox):
+    """"Customer replied" and "Reopened by the customer" are two kinds of mail: the admin's
+    wording for one never shows in the other."""
+    assert admin.post("/admin/mail-templates/customer_replied_agent", data={
+        "subject": "Answer from {customer_name} on {ticket_number}", "message": "A reply came in."}).status_code == 302
+    ticket = make_ticket(name="Ken Customer", subject="Printer jams")
+    tickets.assign(desk.manager, ticket, agent=desk.tech)
+    tickets.customer_reply(ticket, "Any news?")
+    tickets.resolve(desk.tech, ticket, "Cleared the jam.")
+    inbox.deliver()
+    inbox.clear()
+    tickets.customer_reply(ticket, "It jams again.")
+    mail = inbox.deliver().to(desk.tech.email)[-1]
+    assert str(mail["Subject"]) == f"[#{ticket.number}] Reopened by the customer: Printer jams"
+    assert "replied to a finished ticket, which reopened it." in inbox.text(mail)
+    assert "A reply came in." not in inbox.text(mail) and "It jams again." in inbox.text(mail)
+    # Its own entry in the list, with its own wording to change.
+    page = text_of(admin.get("/admin/mail-templates"))
+    assert "Reopened by the customer" in page and "/admin/mail-templates/customer_reopened_agent" in page
+    assert "replied to a finished ticket, which reopened it." in text_of(
+        admin.get("/admin/mail-templates/customer_reopened_agent"))  # the preview
+    assert admin.post("/admin/mail-templates/customer_reopened_agent", data={
+        "subject": "Back again: {subject}", "message": "{customer_name} is not done yet."}).status_code == 302
+    tickets.resolve(desk.tech, ticket, "Replaced the roller.")
+    inbox.deliver()
+    inbox.clear()
+    tickets.customer_reply(ticket, "Still jams.")
+    mail = inbox.deliver().to(desk.tech.email)[-1]
+    assert str(mail["Subject"]) == f"[#{ticket.number}] Back again: Printer jams"
+    assert "Ken Customer is not done yet." in inbox.text(mail) and "Still jams." in inbox.text(mail)
+    # A reply to an unfinished ticket still gets the "Customer replied" wording.
+    inbox.clear()
+    tickets.customer_reply(ticket, "Sorry, one more thing.")
+    mail = inbox.deliver().to(desk.tech.email)[-1]
+    assert str(mail["Subject"]) == f"[#{ticket.number}] Answer from Ken Customer on {ticket.number}"
+    assert "A reply came in." in inbox.text(mail)
+
+
+def _every_kind_of_mail(desk, make_ticket) -> tuple[Ticket, list[OutboxMail]]:
+    """One ticket's life that causes a mail of every kind; returns the ticket and its mails, in order."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    t = make_ticket(name="Ken Customer", email="ken@example.net", subject="Printer jams")  # received; new ticket
+    tickets.assign(desk.manager, t, agent=desk.tech)  # assigned (to the agent and the customer)
+    tickets.assign(desk.manager, t, team=desk.teams["Senior Support"])  # assigned to the team
+    tickets.reply(desk.tech, t, "Have you tried the other tray?")
+    tickets.request_info(desk.tech, t, "Which model is it?")
+    tickets.customer_reply(t, "The big one.")  # customer replied
+    pat = tickets.add_collaborator(desk.tech, t, "pat@example.org", "Pat Partner")
+    tickets.customer_reply(t, "Same here.", collaborator=pat)  # a copy to the customer
+    tickets.escalate(desk.tech, t, desk.teams["SysAdmins/Developers"], "Needs a technician.")
+    tickets.resolve(desk.tech, t, "Replaced the roller.")
+    tickets.customer_reply(t, "It jams again.")  # reopened by the customer
+    tickets.resolve(desk.tech, t, "Replaced the tray.")
+    tickets.customer_confirm(t)  # closed (to the customer, and to the agent)
+    tickets.reopen(desk.manager, t, "Came back by phone.")
+    tickets.new_access_link(desk.tech, t)
+    tickets.transfer(desk.admin, t, desk.departments["IT Operations"])
+    db.session.execute(update(Ticket).where(Ticket.id == t.id).values(due_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert tickets.check_overdue()
+    db.session.expire_all()
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.ticket_id == t.id).order_by(OutboxMail.id)).all()
+    return db.session.get(Ticket, t.id), mails
+
+
+def test_every_kind_of_mail_is_sent_with_its_built_in_subject_and_the_admins(admin, desk, make_ticket):
+    """The subject the admin's page shows as built-in is the one each mail is sent with; and each
+    kind in the admin's list is the wording of real mails (an admin's subject for it changes them)."""
+    ticket, builtin = _every_kind_of_mail(desk, make_ticket)
+    for key in mail_templates.KINDS:
+        assert admin.post(f"/admin/mail-templates/{key}", data={
+            "subject": f"Kind {key} {{ticket_number}}", "message": ""}).status_code == 302
+    other, custom = _every_kind_of_mail(desk, make_ticket)
+    assert [(m.event, m.recipient) for m in custom] == [(m.event, m.recipient) for m in builtin]
+    known = {  # the placeholders' values for this ticket, as the test knows them
+        "subject": "Printer jams", "agent_name": desk.tech.name, "department": "IT Operations",
+        "team_name": "SysAdmins/Developers", "target": "resolution", "collaborator_name": "Pat Partner",
+    }
+    sent = {}
+    for plain, customised in zip(builtin, custom):
+        key = customised.subject.removeprefix(f"[#{other.number}] Kind ").removesuffix(f" {other.number}")
+        assert key in mail_templates.KINDS, customised.subject
+        sent.setdefault(key, set()).add(plain.subject)
+    assert sorted(sent) == sorted(mail_templates.KINDS)  # every kind, and only kinds, was sent
+    team_at = {"team_agent": "Senior Support"}
+    for key, subjects in sent.items():
+        expected = mail_templates.KINDS[key].builtin_subject.format(
+            **{**known, "team_name": team_at.get(key, known["team_name"])})
+        assert subjects == {f"[#{ticket.number}] {expected}"}, key
+    assert "{" not in "".join(m.subject for m in builtin)
+
+
+def _overdue_mail(desk, make_ticket, inbox):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    inbox.clear()
+    ticket = make_ticket(subject="Printer jams")
+    tickets.assign(desk.manager, ticket, agent=desk.tech)
+    db.session.execute(update(Ticket).where(Ticket.id == ticket.id).values(due_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert tickets.check_overdue()
+    return [m for m in inbox.deliver().to(desk.tech.email) if "Overdue" in str(m["Subject"])][-1]
+
+
+RED_BOX = re.compile(r'<(p|div) style="border-left:4px solid #dc2626;'
+                     r'padding:8px 14px;background:#fef2f2">(.*?)</\1>', re.S)
+
+
+@pytest.mark.parametrize("payload", [XSS_PAYLOADS[0], XSS_PAYLOADS[3], XSS_PAYLOADS[9]])
+def test_an_admins_overdue_message_keeps_the_red_box_and_is_escaped(admin, desk, make_ticket, inbox, payload):
+    built_in = RED_BOX.search(inbox.html(_overdue_mail(desk, make_ticket, inbox)))
+    assert built_in and "This ticket is overdue" in built_in.group(2)
+    value = payload.format(tag="XSSoverdue")
+    assert admin.post("/admin/mail-templates/overdue_agent", data={
+        "subject": "", "message": f"Late on {{target}}!\n\nAct now: {value}"}).status_code == 302
+    html = inbox.html(_overdue_mail(desk, make_ticket, inbox))
+    box = RED_BOX.search(html)
+    assert box, "the admin's message is not in the red box"
+    assert "<p>Late on resolution!</p>" in box.group(2) and "XSSoverdue" in box.group(2)
+    assert "This ticket is overdue" not in html
+    assert_no_live_markup(html, "overdue mail", allow_own_assets=False)

@@ -169,6 +169,45 @@ def test_a_slow_download_keeps_no_writer_waiting(app, client, desk, make_ticket,
     assert text.count("Slow reader") == 6 and "Slow reader, renamed" in text
 
 
+def test_an_export_cut_off_by_an_error_says_so_on_its_last_line(client, desk, make_ticket, login, monkeypatch,
+                                                                 caplog):
+    """A database error while reading a later chunk: the rows so far, then a last line saying the
+    file is incomplete (never a file that just stops and looks whole); the error is logged."""
+    from sqlalchemy import text
+
+    made = sorted(make_ticket(subject=f"Chunked {n}").number for n in range(5))
+    monkeypatch.setattr(export, "CHUNK", 2)
+    real_columns, reads = export._columns, []
+
+    def failing_second_chunk(now):
+        columns = real_columns(now)
+
+        class Statement:
+            def where(self, *criteria):
+                reads.append(1)  # the second chunk's read meets a database error
+                return columns.where(*criteria) if len(reads) != 2 else text("SELECT no_such_column FROM ticket")
+
+        return Statement()
+
+    monkeypatch.setattr(export, "_columns", failing_second_chunk)
+    login(desk.manager)
+    response = client.get("/agent/queue/open/export.csv?sort=number&dir=asc")
+    assert response.status_code == 200
+    table = list(csv.reader(io.StringIO(response.get_data().decode("utf-8")[1:], newline="")))
+    assert table[0] == HEADER
+    assert [row[0] for row in table[1:3]] == made[:2]  # the first chunk came through
+    assert table[3:] == [["EXPORT INCOMPLETE: an error cut this export off after 2 tickets. "
+                          "This file is not the whole queue: export it again."]]
+    errors = [r for r in caplog.records if r.name == "helpdesk.export" and r.levelname == "ERROR"]
+    assert len(errors) == 1 and "cut off after 2 tickets" in errors[0].getMessage()
+    assert errors[0].exc_info and "no_such_column" in str(errors[0].exc_info[1])
+    # The desk goes on: the next export (no fault now) is whole and has no such line.
+    monkeypatch.setattr(export, "_columns", real_columns)
+    whole = client.get("/agent/queue/open/export.csv?sort=number&dir=asc")
+    assert export_numbers(client, "open", "sort=number&dir=asc") == made
+    assert "EXPORT INCOMPLETE" not in whole.get_data(as_text=True)
+
+
 # --- who gets what ------------------------------------------------------------------------------
 
 

@@ -328,3 +328,105 @@ def test_required_setting_keeps_two_factor_on(app, client, desk):
     assert "This desk requires two-factor sign-in for every agent, so it cannot be turned off." in page
     response = client.post("/account/two-factor/disable", data={"current": desk.passwords[desk.tech.email]})
     assert response.status_code == 403
+
+
+# --- mails about the agent's second factor --------------------------------------------------------
+
+
+def _when_shown(before, after) -> set[str]:
+    """The sign-in time as a mail shows it (desk time zone), for each minute the request may have taken."""
+    from datetime import timedelta
+
+    from helpdesk.web import format_datetime
+
+    minutes = {before.replace(second=0, microsecond=0) + timedelta(minutes=n) for n in range(3)}
+    return {format_datetime(m, "%d %b %Y, %H:%M %Z") for m in minutes if m <= after}
+
+
+def test_a_sign_in_with_a_recovery_code_is_mailed_to_the_agent(client, desk, inbox):
+    from helpdesk.models import utcnow
+
+    _, codes = enrolled(desk.tech)
+    inbox.deliver()
+    inbox.clear()
+    password_step(client, desk, desk.tech)
+    before = utcnow()
+    response = client.post("/login/code?use=recovery", data={"code": codes[4]},
+                           environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    after = utcnow()
+    assert response.status_code == 302
+    mails = inbox.deliver().to(desk.tech.email)
+    assert [str(m["Subject"]) for m in mails] == ["A recovery code was used to sign in to Helpdesk"]
+    text, html = " ".join(inbox.text(mails[0]).split()), inbox.html(mails[0])
+    assert "with one of your recovery codes" in text
+    assert "From the IP address: 203.0.113.77" in text and "<strong>203.0.113.77</strong>" in html
+    assert "Recovery codes left: 9 (each works once)" in text and "<strong>9</strong>" in html
+    assert any(f"When: {shown}" in text for shown in _when_shown(before, after))
+    assert "left: make a new set" not in text and "last recovery code" not in text  # plenty left
+    assert "If this was not you, someone knows your password" in text
+    assert "http://desk.test/account" in text
+    assert not inbox.to(desk.admin.email)
+
+
+def test_the_mail_says_how_few_codes_are_left(client, desk, inbox):
+    _, codes = enrolled(desk.tech)
+    for code in codes[:7]:
+        assert twofactor.use_recovery_code(desk.tech, code)
+    db.session.commit()
+    for code, left, advice in ((codes[7], 2, "Only 2 are left: make a new set on your account page."),
+                               (codes[8], 1, "Only 1 is left: make a new set on your account page."),
+                               (codes[9], 0, "That was your last recovery code. Make a new set")):
+        inbox.clear()
+        password_step(client, desk, desk.tech)
+        assert client.post("/login/code", data={"code": code}).status_code == 302
+        client.post("/logout")
+        mails = inbox.deliver().to(desk.tech.email)
+        assert len(mails) == 1
+        text = " ".join(inbox.text(mails[0]).split())
+        assert f"Recovery codes left: {left} (each works once)" in text and advice in text
+        assert advice.split(":")[0] in " ".join(inbox.html(mails[0]).split())
+
+
+def test_no_mail_on_a_sign_in_with_the_apps_code_or_a_wrong_code(client, desk, inbox):
+    secret, _ = enrolled(desk.tech)
+    password_step(client, desk, desk.tech)
+    assert client.post("/login/code?use=recovery", data={"code": "aaaaa-aaaaa"}).status_code == 401
+    assert client.post("/login/code", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
+    assert client.get("/agent/").status_code == 200
+    assert inbox.deliver().to(desk.tech.email) == []
+    assert unused(desk.tech) == 10
+
+
+def test_turning_two_factor_off_is_mailed_to_the_agent(client, desk, inbox):
+    secret, _ = enrolled(desk.tech)
+    password_step(client, desk, desk.tech)
+    client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
+    # A wrong password changes nothing and mails nothing.
+    assert client.post("/account/two-factor/disable", data={"current": "wrong"}).status_code == 400
+    assert inbox.deliver().to(desk.tech.email) == []
+    response = client.post("/account/two-factor/disable", data={"current": desk.passwords[desk.tech.email]},
+                           environ_base={"REMOTE_ADDR": "198.51.100.23"})
+    assert response.status_code == 302
+    mails = inbox.deliver().to(desk.tech.email)
+    assert [str(m["Subject"]) for m in mails] == ["Two-factor sign-in was turned off for you at Helpdesk"]
+    text = " ".join(inbox.text(mails[0]).split())
+    assert "Two-factor sign-in was turned off for your agent account at Helpdesk" in text
+    assert "From the IP address: 198.51.100.23" in text and "you now sign in with your password alone" in text
+    assert "If this was not you, someone knows your password: change it at once" in text
+
+
+def test_the_agents_name_in_account_mails_is_escaped(client, desk, inbox):
+    from hostile import XSS_PAYLOADS, assert_no_live_markup
+
+    agent = db.session.get(Agent, desk.tech.id)
+    agent.name = XSS_PAYLOADS[0].format(tag="XSSaccount")
+    db.session.commit()
+    secret, codes = enrolled(desk.tech)
+    password_step(client, desk, desk.tech)
+    client.post("/login/code", data={"code": codes[0]})
+    client.post("/account/two-factor/disable", data={"current": desk.passwords[desk.tech.email]})
+    mails = inbox.deliver().to(desk.tech.email)
+    assert len(mails) == 2
+    for mail in mails:
+        assert "XSSaccount" in inbox.html(mail)
+        assert_no_live_markup(inbox.html(mail), str(mail["Subject"]), allow_own_assets=False)
