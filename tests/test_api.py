@@ -155,7 +155,56 @@ def test_create_read_reply_and_list(client, desk, auth, inbox):
 
     listed = client.get("/api/v1/tickets?email=KEN@example.net", headers=auth).get_json()["tickets"]
     assert [t["number"] for t in listed] == [number]
-    assert client.get("/api/v1/tickets?email=nobody@example.net", headers=auth).get_json() == {"tickets": []}
+    nobody = client.get("/api/v1/tickets?email=nobody@example.net", headers=auth).get_json()
+    assert nobody["tickets"] == [] and nobody["pagination"]["total"] == 0
+
+
+def test_listing_comes_in_pages_in_a_stable_order(client, desk, auth, make_ticket):
+    made = [make_ticket(email="ken@example.net", subject=f"Problem {n}") for n in range(5)]
+    make_ticket(email="amy@example.net")  # someone else's: never counted
+    same = made[0].created_at
+    for t in made[1:4]:
+        t.created_at = same  # opened in the same second: the number order must still be stable
+    db.session.commit()
+    expected = [t.number for t in sorted(made, key=lambda t: (t.created_at, t.id), reverse=True)]
+
+    seen, url, pages = [], "/api/v1/tickets?email=Ken@Example.net&per_page=2", 0
+    while url:
+        response = client.get(url, headers=auth)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        seen += [t["number"] for t in body["tickets"]]
+        pages += 1
+        info = body["pagination"]
+        assert (info["page"], info["per_page"], info["total"], info["pages"]) == (pages, 2, 5, 3)
+        links = response.headers["Link"]
+        assert '<http://desk.test/api/v1/tickets?email=ken@example.net&page=1&per_page=2>; rel="first"' in links
+        assert 'page=3&per_page=2>; rel="last"' in links
+        assert ('rel="prev"' in links) == (info["prev"] is not None) == (pages > 1)
+        assert ('rel="next"' in links) == (info["next"] is not None) == (pages < 3)
+        if info["next"]:
+            assert f'<{info["next"]}>; rel="next"' in links
+        url = info["next"] and info["next"].removeprefix("http://desk.test")
+    assert seen == expected and pages == 3
+
+    default = client.get("/api/v1/tickets?email=ken@example.net", headers=auth).get_json()
+    assert default["pagination"]["per_page"] == 25 and len(default["tickets"]) == 5
+    assert default["pagination"]["next"] is None and default["pagination"]["prev"] is None
+    beyond = client.get("/api/v1/tickets?email=ken@example.net&page=9&per_page=2", headers=auth)
+    assert beyond.status_code == 200 and beyond.get_json()["tickets"] == []
+    assert beyond.get_json()["pagination"]["prev"].endswith("page=3&per_page=2")  # back to the last page
+
+
+@pytest.mark.parametrize("query, name", [
+    ("page=0", "page"), ("page=-1", "page"), ("page=x", "page"), ("page=1.5", "page"), ("page=", "page"),
+    ("page=%201", "page"), ("page=99999999999999999999", "page"), ("page=100001", "page"),
+    ("per_page=0", "per_page"), ("per_page=101", "per_page"), ("per_page=1e2", "per_page"),
+    ("per_page=%EF%BC%95", "per_page"),  # a full-width digit five
+])
+def test_listing_refuses_bad_page_values(client, desk, auth, query, name):
+    response = client.get(f"/api/v1/tickets?email=ken@example.net&{query}", headers=auth)
+    assert_error(response, 400, "bad_request", f"'{name}' must be a whole number from 1 to")
+    assert response.get_json()["error"]["fields"] == {name: "invalid"}
 
 
 def test_priority_only_where_the_topic_allows_it(client, desk, auth):

@@ -15,7 +15,7 @@ def _error(description: str) -> dict:
 
 
 ERRORS = {
-    "400": "The body is not valid JSON.",
+    "400": "The body is not valid JSON, or a query parameter is out of range (the message says which).",
     "401": "No API key, or one that is unknown or revoked.",
     "403": "The key lacks the scope, or is used from an address it is not allowed from.",
     "404": "No such ticket.",
@@ -144,8 +144,21 @@ SCHEMAS = {
     },
     "TicketList": {
         "type": "object",
-        "required": ["tickets"],
-        "properties": {"tickets": {"type": "array", "items": _ref("Ticket")}},
+        "required": ["tickets", "pagination"],
+        "properties": {"tickets": {"type": "array", "items": _ref("Ticket")},
+                       "pagination": _ref("Pagination")},
+    },
+    "Pagination": {
+        "type": "object",
+        "required": ["page", "per_page", "total", "pages", "next", "prev"],
+        "properties": {
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            "total": {"type": "integer", "minimum": 0, "description": "All of the customer's tickets."},
+            "pages": {"type": "integer", "minimum": 1},
+            "next": {"type": "string", "nullable": True, "description": "The next page's URL; null on the last."},
+            "prev": {"type": "string", "nullable": True, "description": "The previous page's URL; null on the first."},
+        },
     },
 }
 
@@ -182,11 +195,21 @@ def document(base_path: str = "/api/v1") -> dict:
                 },
                 "get": {
                     "operationId": "listTickets",
-                    "summary": "A customer's tickets, newest first (scope: read)",
-                    "parameters": [{"name": "email", "in": "query", "required": True,
-                                    "schema": {"type": "string", "format": "email"}, "example": "ken@example.net"}],
-                    "responses": {"200": _json(_ref("TicketList"), "Up to 100 tickets."),
-                                  **_errors("401", "403", "422")},
+                    "summary": "A customer's tickets, newest first, a page at a time (scope: read)",
+                    "parameters": [
+                        {"name": "email", "in": "query", "required": True,
+                         "schema": {"type": "string", "format": "email"}, "example": "ken@example.net"},
+                        {"name": "page", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
+                        {"name": "per_page", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}},
+                    ],
+                    "responses": {"200": {**_json(_ref("TicketList"), "One page of tickets, newest first."),
+                                          "headers": {"Link": {
+                                              "description": "RFC 8288 links: first, last, and next and prev "
+                                                             "where there is such a page.",
+                                              "schema": {"type": "string"}}}},
+                                  **_errors("400", "401", "403", "422")},
                 },
             },
             "/tickets/{number}": {

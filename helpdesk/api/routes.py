@@ -10,7 +10,7 @@ from functools import wraps
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, g, jsonify, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
@@ -19,15 +19,16 @@ from ..attachments import UploadError, check_files
 from ..extensions import db
 from ..channels_models import hash_api_key
 from ..models import ApiKey, Customer, HelpTopic, Priority, ThreadEntry, Ticket, utcnow
-from ..notify import customer_link
+from ..notify import customer_link, external_url
 from . import bp
 from .errors import ApiError, error_response
 from .openapi import document
 
 PUBLIC_KINDS = ("message", "reply")
 API_SOURCES = ("api", "chat")
-LIST_MAX = 100
+PER_PAGE_DEFAULT, PER_PAGE_MAX, PAGE_MAX = 25, 100, 100_000
 _NUMBER = re.compile(r"^[A-Za-z0-9-]{1,12}$")
+_COUNT = re.compile(r"^[0-9]{1,7}$")
 
 
 # --- keys, scopes, limits -------------------------------------------------------------------------
@@ -304,16 +305,49 @@ def add_message(number):
     return response
 
 
+def _page_arg(name: str, default: int, maximum: int) -> int:
+    """A positive whole number from the query string, at most `maximum`; else a 400 that says why."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    value = int(raw) if _COUNT.match(raw) else None
+    if value is None or not 1 <= value <= maximum:
+        raise ApiError(400, f"'{name}' must be a whole number from 1 to {maximum}.", fields={name: "invalid"})
+    return value
+
+
+def _list_url(email: str, page: int, per_page: int) -> str:
+    return external_url("api.list_tickets", email=email, page=page, per_page=per_page)
+
+
 @bp.get("/tickets")
 @needs("read")
 def list_tickets():
-    """A customer's tickets, newest first (by the customer's email address)."""
+    """A customer's tickets (by the customer's email address), newest first, a page at a time."""
     raw = request.args.get("email")
     if raw is None or not raw.strip():
         raise ApiError(422, "Give the customer's address: ?email=...", fields={"email": "required"})
     email = _email(raw.strip())
+    page = _page_arg("page", 1, PAGE_MAX)
+    per_page = _page_arg("per_page", PER_PAGE_DEFAULT, PER_PAGE_MAX)
+    mine = select(Ticket.id).join(Customer).where(Customer.email == email)
+    total = db.session.scalar(select(func.count()).select_from(mine.subquery()))
     rows = db.session.scalars(
         select(Ticket).join(Customer).where(Customer.email == email)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(LIST_MAX)
+        .options(joinedload(Ticket.customer), joinedload(Ticket.priority), joinedload(Ticket.topic),
+                 joinedload(Ticket.department))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return jsonify({"tickets": [ticket_json(t) for t in rows]})
+    pages = max(1, -(-total // per_page))
+    links = {"first": _list_url(email, 1, per_page), "last": _list_url(email, pages, per_page),
+             "next": _list_url(email, page + 1, per_page) if page < pages else None,
+             "prev": _list_url(email, min(page - 1, pages), per_page) if page > 1 else None}
+    response = jsonify({
+        "tickets": [ticket_json(t) for t in rows],
+        "pagination": {"page": page, "per_page": per_page, "total": total, "pages": pages,
+                       "next": links["next"], "prev": links["prev"]},
+    })
+    # RFC 8288: the same links for clients that follow headers.
+    response.headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url)
+    return response
