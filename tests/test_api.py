@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import tickets
+from helpdesk.attachments import Upload
 from helpdesk.channels_models import hash_api_key
 from helpdesk.extensions import db
 from helpdesk.models import ApiKey, ThreadEntry, Ticket, utcnow
+from helpdesk.security import access_token
 
 
 def png() -> bytes:
@@ -207,6 +209,51 @@ def test_listing_refuses_bad_page_values(client, desk, auth, query, name):
     assert response.get_json()["error"]["fields"] == {name: "invalid"}
 
 
+def test_attachments_are_listed_and_downloaded(client, desk, auth, login, make_ticket):
+    t = make_ticket(email="ken@example.net", uploads=[Upload("screen.png", "image/png", png())])
+    tickets.add_note(desk.tech, t, "Internal.", uploads=[Upload("note.txt", "text/plain", b"internal file")])
+    entry = client.get(f"/api/v1/tickets/{t.number}", headers=auth).get_json()["thread"][0]
+    [listed] = entry["attachments"]
+    assert {k: listed[k] for k in ("filename", "content_type", "size")} == \
+        {"filename": "screen.png", "content_type": "image/png", "size": len(png())}
+    assert listed["download_url"] == f"http://desk.test/api/v1/tickets/{t.number}/attachments/{listed['id']}"
+
+    response = client.get(listed["download_url"].removeprefix("http://desk.test"), headers=auth)
+    assert response.status_code == 200 and response.data == png() and response.mimetype == "image/png"
+    assert response.headers["Content-Disposition"] == "attachment; filename=screen.png"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in response.headers["Cache-Control"] and "Set-Cookie" not in response.headers
+    # The same policy as the agent panel's and the portal's downloads of the same file.
+    portal = client.get(f"/t/{access_token(t)}/files/{listed['id']}")
+    login(desk.tech)
+    agent = client.get(f"/agent/files/{listed['id']}")
+    assert portal.status_code == agent.status_code == 200
+    assert response.headers["Content-Security-Policy"] == portal.headers["Content-Security-Policy"] \
+        == agent.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+def test_a_file_not_in_the_tickets_public_thread_is_404(client, desk, auth, make_key, make_ticket):
+    """Another ticket's file, an internal note's file, or none at all: one answer, nothing served."""
+    t = make_ticket(email="ken@example.net", uploads=[Upload("mine.txt", "text/plain", b"ken's file")])
+    other = make_ticket(email="amy@example.net", uploads=[Upload("amy.txt", "text/plain", b"amy's file")])
+    note = tickets.add_note(desk.tech, t, "Internal.", uploads=[Upload("note.txt", "text/plain", b"internal")])
+    mine, amys = t.entries[0].attachments[0].id, other.entries[0].attachments[0].id
+    for path in (f"{t.number}/attachments/{amys}", f"{t.number}/attachments/{note.attachments[0].id}",
+                 f"{t.number}/attachments/999999", f"{t.number}/attachments/{2**63}", f"NOPE42/attachments/{mine}",
+                 f"{t.number}/attachments/-1", f"{t.number}/attachments/abc"):
+        response = client.get(f"/api/v1/tickets/{path}", headers=auth)
+        assert_error(response, 404, "not_found")
+        assert b"amy's file" not in response.data and b"internal" not in response.data
+    assert client.get(f"/api/v1/tickets/{t.number}/attachments/{mine}", headers=auth).data == b"ken's file"
+    # A key without the read scope is refused before any ticket is looked at: the same answer
+    # for a real file and for none.
+    create_only = {"Authorization": f"Bearer {make_key('create')}"}
+    real = client.get(f"/api/v1/tickets/{t.number}/attachments/{mine}", headers=create_only)
+    missing = client.get("/api/v1/tickets/NOPE42/attachments/999999", headers=create_only)
+    assert_error(real, 403, "forbidden")
+    assert real.get_json() == missing.get_json() and missing.status_code == 403
+
+
 def test_priority_only_where_the_topic_allows_it(client, desk, auth):
     data = new_ticket(desk, topic_id=desk.topics["Billing question"].id, priority="emergency")
     assert_error(client.post("/api/v1/tickets", json=data, headers=auth), 422, "invalid", "does not let")
@@ -281,7 +328,8 @@ def test_api_needs_no_csrf_token_and_sets_no_cookie(app, desk, auth):
 def test_openapi_document(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.") and doc["servers"] == [{"url": "/api/v1"}]
-    assert set(doc["paths"]) == {"/tickets", "/tickets/{number}", "/tickets/{number}/messages", "/openapi.json"}
+    assert set(doc["paths"]) == {"/tickets", "/tickets/{number}", "/tickets/{number}/messages",
+                                 "/tickets/{number}/attachments/{attachment_id}", "/openapi.json"}
     for path in doc["paths"].values():
         for operation in path.values():
             for status, response in operation["responses"].items():
@@ -343,13 +391,15 @@ API_ROUTES = {
     ("GET", "/api/v1/tickets?email=ken@example.net"): (401, 401, 401, 200, 403, 200, 403),
     ("POST", "/api/v1/tickets"): (401, 401, 401, 403, 201, 201, 403),
     ("GET", "/api/v1/tickets/{number}"): (401, 401, 401, 200, 403, 200, 403),
+    ("GET", "/api/v1/tickets/{number}/attachments/{file}"): (401, 401, 401, 200, 403, 200, 403),
     ("POST", "/api/v1/tickets/{number}/messages"): (401, 401, 401, 403, 201, 201, 403),
 }
 
 
 def api_table_failures(client, desk, make_key, make_ticket) -> list[str]:
     """Call every API route with every kind of key; return each answer that differs from the table."""
-    number = make_ticket(email="ken@example.net").number
+    ticket = make_ticket(email="ken@example.net", uploads=[Upload("log.txt", "text/plain", b"the log")])
+    number, file = ticket.number, ticket.entries[0].attachments[0].id
     revoked = make_key(name="Revoked")
     db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(revoked))).revoked_at = utcnow()
     db.session.commit()
@@ -361,7 +411,7 @@ def api_table_failures(client, desk, make_key, make_ticket) -> list[str]:
         for kind, expected in zip(API_KEYS, statuses):
             headers = {"Authorization": f"Bearer {keys[kind]}"} if keys[kind] else {}
             body = new_ticket(desk) if path == "/api/v1/tickets" else {"message": "Any news?"}
-            response = client.open(path.format(number=number), method=method, headers=headers,
+            response = client.open(path.format(number=number, file=file), method=method, headers=headers,
                                    json=body if method == "POST" else None)
             if response.status_code != expected:
                 failures.append(f"{method} {path} with {kind} key: {response.status_code}, expected {expected}")

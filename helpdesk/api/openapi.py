@@ -18,7 +18,7 @@ ERRORS = {
     "400": "The body is not valid JSON, or a query parameter is out of range (the message says which).",
     "401": "No API key, or one that is unknown or revoked.",
     "403": "The key lacks the scope, or is used from an address it is not allowed from.",
-    "404": "No such ticket.",
+    "404": "No such ticket (or no such file in its public thread).",
     "409": "The ticket was closed too long ago to take a message.",
     "413": "The body or one attachment is too large.",
     "415": "The body is not sent as application/json.",
@@ -57,12 +57,13 @@ SCHEMAS = {
     },
     "Attachment": {
         "type": "object",
-        "required": ["id", "filename", "content_type", "size"],
+        "required": ["id", "filename", "content_type", "size", "download_url"],
         "properties": {
             "id": {"type": "integer"},
             "filename": {"type": "string"},
             "content_type": {"type": "string"},
             "size": {"type": "integer"},
+            "download_url": {"type": "string", "description": "GET it with a read key: the file, as a download."},
         },
     },
     "Entry": {
@@ -218,6 +219,17 @@ def document(base_path: str = "/api/v1") -> dict:
                     "summary": "A ticket and its public thread (scope: read)",
                     "parameters": [NUMBER],
                     "responses": {"200": _json(_ref("TicketWithThread"), "The ticket."),
+                                  **_errors("401", "403", "404")},
+                },
+            },
+            "/tickets/{number}/attachments/{attachment_id}": {
+                "get": {
+                    "operationId": "downloadAttachment",
+                    "summary": "A file of the ticket's public thread, as a download (scope: read)",
+                    "parameters": [NUMBER, {"name": "attachment_id", "in": "path", "required": True,
+                                            "schema": {"type": "integer"}, "description": "The attachment's id."}],
+                    "responses": {"200": {"description": "The file, with Content-Disposition: attachment.",
+                                          "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
                                   **_errors("401", "403", "404")},
                 },
             },

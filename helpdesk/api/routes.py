@@ -9,16 +9,16 @@ import re
 from functools import wraps
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, send_file, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
 from .. import tickets
-from ..attachments import UploadError, check_files
+from ..attachments import DOWNLOAD_CSP, UploadError, check_files, path_for
 from ..extensions import db
 from ..channels_models import hash_api_key
-from ..models import ApiKey, Customer, HelpTopic, Priority, ThreadEntry, Ticket, utcnow
+from ..models import ApiKey, Attachment, Customer, HelpTopic, Priority, ThreadEntry, Ticket, utcnow
 from ..notify import customer_link, external_url
 from . import bp
 from .errors import ApiError, error_response
@@ -171,6 +171,12 @@ def _time(value):
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
+def attachment_json(attachment: Attachment, number: str) -> dict:
+    return {"id": attachment.id, "filename": attachment.filename, "content_type": attachment.content_type,
+            "size": attachment.size,
+            "download_url": external_url("api.download_attachment", number=number, attachment_id=attachment.id)}
+
+
 def entry_json(entry: ThreadEntry) -> dict:
     if entry.agent is not None:
         author = {"type": "agent", "name": entry.agent.name.split()[0]}
@@ -185,8 +191,7 @@ def entry_json(entry: ThreadEntry) -> dict:
         "body": entry.body,
         "body_html": entry.body_html,
         "created_at": _time(entry.created_at),
-        "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
-                        for a in entry.attachments],
+        "attachments": [attachment_json(a, entry.ticket.number) for a in entry.attachments],
     }
 
 
@@ -282,6 +287,29 @@ def create_ticket():
 def get_ticket(number):
     """A ticket and its public thread (customer messages and replies; never internal notes)."""
     return jsonify(ticket_json(_ticket(number), thread=True))
+
+
+@bp.get("/tickets/<number>/attachments/<int:attachment_id>")
+@needs("read")
+def download_attachment(number, attachment_id):
+    """A file of the ticket's public thread, always as a download; never one of an internal note."""
+    ticket = _ticket(number)
+    attachment = None
+    if attachment_id < 2**31:
+        attachment = db.session.scalar(
+            select(Attachment).join(ThreadEntry, Attachment.entry_id == ThreadEntry.id)
+            .where(Attachment.id == attachment_id, Attachment.ticket_id == ticket.id,
+                   ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind.in_(PUBLIC_KINDS))
+        )
+    # One answer for a file that does not exist, is another ticket's, or an internal note's.
+    if attachment is None or not path_for(attachment.storage_key).is_file():
+        raise ApiError(404, f"Ticket #{ticket.number} has no file {attachment_id}.")
+    response = send_file(path_for(attachment.storage_key), mimetype=attachment.content_type, as_attachment=True,
+                         download_name=attachment.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/tickets/<number>/messages")
