@@ -308,6 +308,21 @@ def test_unknown_tickets_routes_and_methods(client, desk, auth):
     assert_error(client.get("/api/v1/tickets", headers=auth), 422, text="?email=")
 
 
+def test_attachment_limits_follow_the_admins_settings(client, desk, auth, app):
+    """The admin may raise the size limit above the configured default: the API takes such files."""
+    from helpdesk import settings
+
+    app.config["HELPDESK_MAX_ATTACHMENT_MB"] = 1
+    text = base64.b64encode(b"log line\n" * (150 * 1024)).decode()  # 1.5 MB of text
+    data = new_ticket(desk, attachments=[{"filename": "log.txt", "data": text}])
+    assert_error(client.post("/api/v1/tickets", json=data, headers=auth), 413, text="larger than 1 MB")
+    settings.save({"max_attachment_mb": 2})
+    db.session.commit()
+    response = client.post("/api/v1/tickets", json=data, headers=auth)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["thread"][0]["attachments"][0]["size"] == 150 * 1024 * 9
+
+
 def test_a_message_to_a_ticket_closed_long_ago_is_refused(client, desk, auth, make_ticket):
     t = make_ticket()
     tickets.close(desk.tech, t)

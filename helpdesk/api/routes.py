@@ -9,12 +9,12 @@ import re
 from functools import wraps
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, g, jsonify, request, send_file, url_for
+from flask import g, jsonify, request, send_file, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
-from .. import tickets
+from .. import settings, tickets
 from ..attachments import DOWNLOAD_CSP, UploadError, check_files, path_for
 from ..extensions import db
 from ..channels_models import hash_api_key
@@ -37,10 +37,7 @@ _COUNT = re.compile(r"^[0-9]{1,7}$")
 @bp.before_request
 def authenticate():
     """Every endpoint but the OpenAPI document needs a valid, unrevoked key from an allowed address."""
-    cfg = current_app.config
-    # Base64 makes files a third larger than the upload limit the web forms have.
-    request.max_content_length = (cfg["HELPDESK_MAX_ATTACHMENTS"] * cfg["HELPDESK_MAX_ATTACHMENT_MB"] * 4 // 3 + 2) \
-        * 1024 * 1024
+    # The body limit (web.body_limit) allows for base64, a third larger than the files it carries.
     if request.endpoint == "api.openapi":
         return None
     header = request.headers.get("Authorization", "")
@@ -130,8 +127,8 @@ def _uploads(data: dict) -> list:
         return []
     if not isinstance(items, list):
         raise ApiError(422, "'attachments' must be a list.", fields={"attachments": "not a list"})
-    cfg = current_app.config
-    max_count, max_bytes = cfg["HELPDESK_MAX_ATTACHMENTS"], cfg["HELPDESK_MAX_ATTACHMENT_MB"] * 1024 * 1024
+    max_mb, max_count = settings.get("max_attachment_mb"), settings.get("max_attachments")
+    max_bytes = max_mb * 1024 * 1024
     if len(items) > max_count:
         raise ApiError(422, f"At most {max_count} files can be attached at once.", fields={"attachments": "too many"})
     files = []
@@ -142,7 +139,7 @@ def _uploads(data: dict) -> list:
                            fields={"attachments": "invalid item"})
         encoded = item["data"]
         if len(encoded) * 3 // 4 > max_bytes + 3:
-            raise ApiError(413, f"{item['filename'][:120]} is larger than {cfg['HELPDESK_MAX_ATTACHMENT_MB']} MB, "
+            raise ApiError(413, f"{item['filename'][:120]} is larger than {max_mb} MB, "
                                 "the limit for one file.")
         try:
             raw = base64.b64decode(encoded, validate=True)
@@ -150,7 +147,7 @@ def _uploads(data: dict) -> list:
             raise ApiError(422, f"Attachment {n + 1}: 'data' is not valid base64.",
                            fields={"attachments": "invalid base64"}) from None
         if len(raw) > max_bytes:
-            raise ApiError(413, f"{item['filename'][:120]} is larger than {cfg['HELPDESK_MAX_ATTACHMENT_MB']} MB, "
+            raise ApiError(413, f"{item['filename'][:120]} is larger than {max_mb} MB, "
                                 "the limit for one file.")
         files.append(FileStorage(io.BytesIO(raw), filename=item["filename"][:255]))
     try:
