@@ -304,8 +304,27 @@ def test_unknown_tickets_routes_and_methods(client, desk, auth):
     assert_error(client.get("/api/v1/tickets/" + "x" * 40, headers=auth), 404)
     assert_error(client.post("/api/v1/tickets/NOPE42/messages", json={"message": "hi"}, headers=auth), 404)
     assert_error(client.get("/api/v1/nothing-here"), 404)
-    assert_error(client.delete("/api/v1/tickets", headers=auth), 405)
     assert_error(client.get("/api/v1/tickets", headers=auth), 422, text="?email=")
+
+
+def test_every_error_is_json_with_a_clear_message(client, desk, auth, make_ticket, app):
+    number = make_ticket(email="ken@example.net").number
+    response = client.delete("/api/v1/tickets", headers=auth)
+    assert_error(response, 405, "method_not_allowed", "it takes GET, POST")
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    response = client.put(f"/api/v1/tickets/{number}", headers=auth, json={})
+    assert_error(response, 405, text="it takes GET.")
+    assert "PUT" not in response.headers["Allow"]
+    for path in ("/api/v2/tickets", "/api", "/api/v1/tickets/X/attachments/", "/api/v1/openapi.yaml"):
+        assert_error(client.get(path, headers=auth), 404, "not_found", "no such API endpoint")
+    for path in ("/api/v1/tickets", f"/api/v1/tickets/{number}/messages"):
+        assert_error(client.post(path, data="message=hi", headers=auth), 415, "unsupported_media_type", "JSON")
+        assert_error(client.post(path, data=b"{}", headers=auth, content_type="text/json"), 415)
+        huge = b'{"message": "' + b"a" * (10 * 1024 * 1024) + b'"}'
+        app.config["HELPDESK_MAX_ATTACHMENT_MB"] = 1  # 5 files of 1 MB, in base64: 8 MB for a body
+        assert_error(client.post(path, data=huge, headers=auth, content_type="application/json"), 413,
+                     "too_large", "at most 8 MB")
+        app.config["HELPDESK_MAX_ATTACHMENT_MB"] = 10
 
 
 def test_attachment_limits_follow_the_admins_settings(client, desk, auth, app):
