@@ -143,6 +143,11 @@ def _api_message(exc: HTTPException) -> str:
     if exc.code == 405:
         allowed = sorted(set(getattr(exc, "valid_methods", None) or ()) - {"HEAD", "OPTIONS"})
         return "This endpoint does not take that method" + (f"; it takes {', '.join(allowed)}." if allowed else ".")
+    if exc.code == 429:  # Flask-Limiter adds Retry-After to the response
+        from .limits import API_LIMITED_MESSAGE
+
+        limited = getattr(exc, "limit", None) is not None and getattr(exc.limit, "error_message", None)
+        return exc.description if limited else API_LIMITED_MESSAGE
     return exc.description or "The request was refused."
 
 

@@ -342,6 +342,33 @@ def test_attachment_limits_follow_the_admins_settings(client, desk, auth, app):
     assert response.get_json()["thread"][0]["attachments"][0]["size"] == 150 * 1024 * 9
 
 
+def test_rate_limits_answer_429_in_json_per_key(app_config, app, desk, make_key, make_ticket):
+    import secrets
+
+    from helpdesk import create_app
+
+    number = make_ticket(email="ken@example.net").number
+    first, second = make_key("create,read", name="Chat"), make_key("create,read", name="Shop")
+    limited = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_KEY_PREFIX": f"t-{secrets.token_hex(4)}",
+                          "HELPDESK_API_READ_LIMIT": "3/minute", "HELPDESK_API_WRITE_LIMIT": "2/minute"})
+    with limited.app_context():
+        client = limited.test_client()
+        one, two = ({"Authorization": f"Bearer {key}"} for key in (first, second))
+        for _ in range(3):
+            assert client.get(f"/api/v1/tickets/{number}", headers=one).status_code == 200
+        response = client.get(f"/api/v1/tickets/{number}", headers=one)
+        assert_error(response, 429, "too_many_requests", "Too many requests with this API key")
+        assert 0 < int(response.headers["Retry-After"]) <= 60
+        assert client.get(f"/api/v1/tickets/{number}", headers=two).status_code == 200  # another key: its own count
+        for status in (201, 201, 429):
+            response = client.post(f"/api/v1/tickets/{number}/messages", json={"message": "Any news?"}, headers=one)
+            assert response.status_code == status
+        assert_error(response, 429, "too_many_requests")
+        db.session.remove()
+    messages = db.session.scalar(select(func.count(ThreadEntry.id)).where(ThreadEntry.kind == "message"))
+    assert messages == 3  # the ticket's first message and the two let through
+
+
 def test_a_message_to_a_ticket_closed_long_ago_is_refused(client, desk, auth, make_ticket):
     t = make_ticket()
     tickets.close(desk.tech, t)
@@ -366,6 +393,7 @@ def test_openapi_document(client):
                                  "/tickets/{number}/attachments/{attachment_id}", "/openapi.json"}
     for path in doc["paths"].values():
         for operation in path.values():
+            assert operation.get("security") == [] or "429" in operation["responses"]
             for status, response in operation["responses"].items():
                 if status.startswith(("4", "5")):
                     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}

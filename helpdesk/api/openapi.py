@@ -23,6 +23,7 @@ ERRORS = {
     "413": "The body or one attachment is too large.",
     "415": "The body is not sent as application/json.",
     "422": "A field is missing or invalid (the message says which).",
+    "429": "Too many requests with this key; Retry-After says when to try again.",
 }
 
 
@@ -192,7 +193,7 @@ def document(base_path: str = "/api/v1") -> dict:
                     "summary": "Open a ticket (scope: create)",
                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewTicket")}}},
                     "responses": {"201": _json(_ref("TicketWithThread"), "The ticket was opened."),
-                                  **_errors("400", "401", "403", "413", "415", "422")},
+                                  **_errors("400", "401", "403", "413", "415", "422", "429")},
                 },
                 "get": {
                     "operationId": "listTickets",
@@ -210,7 +211,7 @@ def document(base_path: str = "/api/v1") -> dict:
                                               "description": "RFC 8288 links: first, last, and next and prev "
                                                              "where there is such a page.",
                                               "schema": {"type": "string"}}}},
-                                  **_errors("400", "401", "403", "422")},
+                                  **_errors("400", "401", "403", "422", "429")},
                 },
             },
             "/tickets/{number}": {
@@ -219,7 +220,7 @@ def document(base_path: str = "/api/v1") -> dict:
                     "summary": "A ticket and its public thread (scope: read)",
                     "parameters": [NUMBER],
                     "responses": {"200": _json(_ref("TicketWithThread"), "The ticket."),
-                                  **_errors("401", "403", "404")},
+                                  **_errors("401", "403", "404", "429")},
                 },
             },
             "/tickets/{number}/attachments/{attachment_id}": {
@@ -230,7 +231,7 @@ def document(base_path: str = "/api/v1") -> dict:
                                             "schema": {"type": "integer"}, "description": "The attachment's id."}],
                     "responses": {"200": {"description": "The file, with Content-Disposition: attachment.",
                                           "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
-                                  **_errors("401", "403", "404")},
+                                  **_errors("401", "403", "404", "429")},
                 },
             },
             "/tickets/{number}/messages": {
@@ -240,7 +241,7 @@ def document(base_path: str = "/api/v1") -> dict:
                     "parameters": [NUMBER],
                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewMessage")}}},
                     "responses": {"201": _json(_ref("MessageCreated"), "The message was added."),
-                                  **_errors("400", "401", "403", "404", "409", "413", "415", "422")},
+                                  **_errors("400", "401", "403", "404", "409", "413", "415", "422", "429")},
                 },
             },
             "/openapi.json": {
