@@ -40,6 +40,10 @@ BLOCKED_EXTENSIONS = {
 }
 
 
+# Downloads are never rendered by the browser: no scripts, no plugins, a sandboxed origin.
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
+
+
 class UploadError(ValueError):
     """An upload that the desk refuses, with a message for the person who sent it."""
 

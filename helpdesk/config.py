@@ -82,6 +82,9 @@ def from_environment(instance_path: str) -> dict:
         # Security: rate limits and lockout (see helpdesk/limits.py), sessions, public form abuse.
         "RATELIMIT_ENABLED": _bool(env("HELPDESK_RATELIMIT"), True),
         "RATELIMIT_STORAGE_URI": env("HELPDESK_RATELIMIT_STORAGE") or "memory://",
+        # Per API key (Flask-Limiter notation): reading, and opening tickets or adding messages.
+        "HELPDESK_API_READ_LIMIT": env("HELPDESK_API_READ_LIMIT") or "300/minute",
+        "HELPDESK_API_WRITE_LIMIT": env("HELPDESK_API_WRITE_LIMIT") or "60/minute;1000/hour",
         "HELPDESK_LOGIN_ATTEMPTS": _int(env("HELPDESK_LOGIN_ATTEMPTS"), 4),
         "HELPDESK_LOGIN_LOCKOUT_MINUTES": _int(env("HELPDESK_LOGIN_LOCKOUT_MINUTES"), 2),
         "HELPDESK_IDLE_MINUTES": _int(env("HELPDESK_IDLE_MINUTES"), 30),

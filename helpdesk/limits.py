@@ -36,6 +36,19 @@ def _agent() -> str:
     return f"agent:{current_user.get_id()}" if current_user.is_authenticated else get_remote_address()
 
 
+def _api_key() -> str:
+    """The API key a request authenticated with (the API checks the key before any limit)."""
+    from flask import g
+
+    key = getattr(g, "api_key", None)
+    return f"apikey:{key.id}" if key is not None else get_remote_address()
+
+
+def _config(name: str) -> Callable[[], str]:
+    """A limit read from the configuration when a request comes (so a deployment can tune it)."""
+    return lambda: current_app.config[name]
+
+
 def _failed(response) -> bool:
     """Only refused attempts count (wrong password, bad code): signing in normally never locks."""
     return response.status_code in (400, 401, 403, 429)
@@ -44,7 +57,7 @@ def _failed(response) -> bool:
 @dataclass(frozen=True)
 class Rule:
     endpoint: str
-    limit: str  # Flask-Limiter's notation: "5/minute;30/hour"
+    limit: str | Callable[[], str]  # Flask-Limiter's notation: "5/minute;30/hour"
     key: Callable[[], str] = get_remote_address
     scope: str = "ip"
     deduct_when: Callable | None = None
@@ -52,8 +65,10 @@ class Rule:
     message: str = ""  # else LIMITED_MESSAGE
 
 
+API_LIMITED_MESSAGE = "Too many requests with this API key. Please wait a minute and try again."
+
 # Every rate-limited form, in one place (POSTs only; reading a page is never limited, but for
-# queue exports, each of which reads a whole queue).
+# queue exports, each of which reads a whole queue, and the API, per key).
 RULES = [
     Rule("auth.login", "10/minute;60/hour", deduct_when=_failed),
     Rule("auth.second_factor", "10/minute;60/hour", deduct_when=_failed),
@@ -71,6 +86,12 @@ RULES = [
       for endpoint in ("account.password", "account.recovery_codes", "account.two_factor_disable")),
     Rule("agent.export_queue", "10/minute;60/hour", key=_agent, scope="agent", methods=("GET",),
          message="Too many exports in a short time. Please wait a minute and try again."),
+    # The API, per key: one tool's burst never holds up another's.
+    *(Rule(endpoint, _config("HELPDESK_API_WRITE_LIMIT"), key=_api_key, scope="apikey",
+           message=API_LIMITED_MESSAGE) for endpoint in ("api.create_ticket", "api.add_message")),
+    *(Rule(endpoint, _config("HELPDESK_API_READ_LIMIT"), key=_api_key, scope="apikey", methods=("GET",),
+           message=API_LIMITED_MESSAGE)
+      for endpoint in ("api.list_tickets", "api.get_ticket", "api.download_attachment")),
 ]
 
 LIMITED_MESSAGE = "Too many attempts from your address. Please wait a little and try again."

@@ -84,7 +84,8 @@ def init_app(app):
         """The upload limit follows the attachment settings an admin may change at any time."""
         if request.method in ("POST", "PUT", "PATCH") and current_app.config.get("HELPDESK_BODY_LIMIT_FROM_SETTINGS"):
             mb, count = settings.get("max_attachment_mb"), settings.get("max_attachments")
-            request.max_content_length = (count * mb + 2) * 1024 * 1024
+            files = count * mb * 4 // 3 if is_api_request() else count * mb  # the API sends files in base64
+            request.max_content_length = (files + 2) * 1024 * 1024
     app.before_request(refuse_nul_bytes)
 
     @app.context_processor
@@ -104,7 +105,10 @@ def init_app(app):
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if is_api_request() and exc.code and exc.code >= 400:
-            return api_error(exc.code, _api_message(exc))
+            response = api_error(exc.code, _api_message(exc))
+            if exc.code == 405 and getattr(exc, "valid_methods", None):
+                response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+            return response
         if exc.code == 413:
             limit = settings.get("max_attachment_mb")
             return _error_page(413, f"That upload is too large. Each file may be at most {limit} MB.")
@@ -132,11 +136,18 @@ def init_app(app):
 
 def _api_message(exc: HTTPException) -> str:
     if exc.code == 413:
-        return "The request body is too large."
+        limit = request.max_content_length
+        return "The request body is too large" + (f"; at most {limit / 1024 / 1024:.0f} MB." if limit else ".")
     if exc.code == 404:
         return "There is no such API endpoint."
     if exc.code == 405:
-        return "This endpoint does not take that method."
+        allowed = sorted(set(getattr(exc, "valid_methods", None) or ()) - {"HEAD", "OPTIONS"})
+        return "This endpoint does not take that method" + (f"; it takes {', '.join(allowed)}." if allowed else ".")
+    if exc.code == 429:  # Flask-Limiter adds Retry-After to the response
+        from .limits import API_LIMITED_MESSAGE
+
+        limited = getattr(exc, "limit", None) is not None and getattr(exc.limit, "error_message", None)
+        return exc.description if limited else API_LIMITED_MESSAGE
     return exc.description or "The request was refused."
 
 

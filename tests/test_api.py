@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import tickets
+from helpdesk.attachments import Upload
 from helpdesk.channels_models import hash_api_key
 from helpdesk.extensions import db
 from helpdesk.models import ApiKey, ThreadEntry, Ticket, utcnow
+from helpdesk.security import access_token
 
 
 def png() -> bytes:
@@ -155,7 +157,101 @@ def test_create_read_reply_and_list(client, desk, auth, inbox):
 
     listed = client.get("/api/v1/tickets?email=KEN@example.net", headers=auth).get_json()["tickets"]
     assert [t["number"] for t in listed] == [number]
-    assert client.get("/api/v1/tickets?email=nobody@example.net", headers=auth).get_json() == {"tickets": []}
+    nobody = client.get("/api/v1/tickets?email=nobody@example.net", headers=auth).get_json()
+    assert nobody["tickets"] == [] and nobody["pagination"]["total"] == 0
+
+
+def test_listing_comes_in_pages_in_a_stable_order(client, desk, auth, make_ticket):
+    made = [make_ticket(email="ken@example.net", subject=f"Problem {n}") for n in range(5)]
+    make_ticket(email="amy@example.net")  # someone else's: never counted
+    same = made[0].created_at
+    for t in made[1:4]:
+        t.created_at = same  # opened in the same second: the number order must still be stable
+    db.session.commit()
+    expected = [t.number for t in sorted(made, key=lambda t: (t.created_at, t.id), reverse=True)]
+
+    seen, url, pages = [], "/api/v1/tickets?email=Ken@Example.net&per_page=2", 0
+    while url:
+        response = client.get(url, headers=auth)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        seen += [t["number"] for t in body["tickets"]]
+        pages += 1
+        info = body["pagination"]
+        assert (info["page"], info["per_page"], info["total"], info["pages"]) == (pages, 2, 5, 3)
+        links = response.headers["Link"]
+        assert '<http://desk.test/api/v1/tickets?email=ken@example.net&page=1&per_page=2>; rel="first"' in links
+        assert 'page=3&per_page=2>; rel="last"' in links
+        assert ('rel="prev"' in links) == (info["prev"] is not None) == (pages > 1)
+        assert ('rel="next"' in links) == (info["next"] is not None) == (pages < 3)
+        if info["next"]:
+            assert f'<{info["next"]}>; rel="next"' in links
+        url = info["next"] and info["next"].removeprefix("http://desk.test")
+    assert seen == expected and pages == 3
+
+    default = client.get("/api/v1/tickets?email=ken@example.net", headers=auth).get_json()
+    assert default["pagination"]["per_page"] == 25 and len(default["tickets"]) == 5
+    assert default["pagination"]["next"] is None and default["pagination"]["prev"] is None
+    beyond = client.get("/api/v1/tickets?email=ken@example.net&page=9&per_page=2", headers=auth)
+    assert beyond.status_code == 200 and beyond.get_json()["tickets"] == []
+    assert beyond.get_json()["pagination"]["prev"].endswith("page=3&per_page=2")  # back to the last page
+
+
+@pytest.mark.parametrize("query, name", [
+    ("page=0", "page"), ("page=-1", "page"), ("page=x", "page"), ("page=1.5", "page"), ("page=", "page"),
+    ("page=%201", "page"), ("page=99999999999999999999", "page"), ("page=100001", "page"),
+    ("per_page=0", "per_page"), ("per_page=101", "per_page"), ("per_page=1e2", "per_page"),
+    ("per_page=%EF%BC%95", "per_page"),  # a full-width digit five
+])
+def test_listing_refuses_bad_page_values(client, desk, auth, query, name):
+    response = client.get(f"/api/v1/tickets?email=ken@example.net&{query}", headers=auth)
+    assert_error(response, 400, "bad_request", f"'{name}' must be a whole number from 1 to")
+    assert response.get_json()["error"]["fields"] == {name: "invalid"}
+
+
+def test_attachments_are_listed_and_downloaded(client, desk, auth, login, make_ticket):
+    t = make_ticket(email="ken@example.net", uploads=[Upload("screen.png", "image/png", png())])
+    tickets.add_note(desk.tech, t, "Internal.", uploads=[Upload("note.txt", "text/plain", b"internal file")])
+    entry = client.get(f"/api/v1/tickets/{t.number}", headers=auth).get_json()["thread"][0]
+    [listed] = entry["attachments"]
+    assert {k: listed[k] for k in ("filename", "content_type", "size")} == \
+        {"filename": "screen.png", "content_type": "image/png", "size": len(png())}
+    assert listed["download_url"] == f"http://desk.test/api/v1/tickets/{t.number}/attachments/{listed['id']}"
+
+    response = client.get(listed["download_url"].removeprefix("http://desk.test"), headers=auth)
+    assert response.status_code == 200 and response.data == png() and response.mimetype == "image/png"
+    assert response.headers["Content-Disposition"] == "attachment; filename=screen.png"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in response.headers["Cache-Control"] and "Set-Cookie" not in response.headers
+    # The same policy as the agent panel's and the portal's downloads of the same file.
+    portal = client.get(f"/t/{access_token(t)}/files/{listed['id']}")
+    login(desk.tech)
+    agent = client.get(f"/agent/files/{listed['id']}")
+    assert portal.status_code == agent.status_code == 200
+    assert response.headers["Content-Security-Policy"] == portal.headers["Content-Security-Policy"] \
+        == agent.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+def test_a_file_not_in_the_tickets_public_thread_is_404(client, desk, auth, make_key, make_ticket):
+    """Another ticket's file, an internal note's file, or none at all: one answer, nothing served."""
+    t = make_ticket(email="ken@example.net", uploads=[Upload("mine.txt", "text/plain", b"ken's file")])
+    other = make_ticket(email="amy@example.net", uploads=[Upload("amy.txt", "text/plain", b"amy's file")])
+    note = tickets.add_note(desk.tech, t, "Internal.", uploads=[Upload("note.txt", "text/plain", b"internal")])
+    mine, amys = t.entries[0].attachments[0].id, other.entries[0].attachments[0].id
+    for path in (f"{t.number}/attachments/{amys}", f"{t.number}/attachments/{note.attachments[0].id}",
+                 f"{t.number}/attachments/999999", f"{t.number}/attachments/{2**63}", f"NOPE42/attachments/{mine}",
+                 f"{t.number}/attachments/-1", f"{t.number}/attachments/abc"):
+        response = client.get(f"/api/v1/tickets/{path}", headers=auth)
+        assert_error(response, 404, "not_found")
+        assert b"amy's file" not in response.data and b"internal" not in response.data
+    assert client.get(f"/api/v1/tickets/{t.number}/attachments/{mine}", headers=auth).data == b"ken's file"
+    # A key without the read scope is refused before any ticket is looked at: the same answer
+    # for a real file and for none.
+    create_only = {"Authorization": f"Bearer {make_key('create')}"}
+    real = client.get(f"/api/v1/tickets/{t.number}/attachments/{mine}", headers=create_only)
+    missing = client.get("/api/v1/tickets/NOPE42/attachments/999999", headers=create_only)
+    assert_error(real, 403, "forbidden")
+    assert real.get_json() == missing.get_json() and missing.status_code == 403
 
 
 def test_priority_only_where_the_topic_allows_it(client, desk, auth):
@@ -208,8 +304,69 @@ def test_unknown_tickets_routes_and_methods(client, desk, auth):
     assert_error(client.get("/api/v1/tickets/" + "x" * 40, headers=auth), 404)
     assert_error(client.post("/api/v1/tickets/NOPE42/messages", json={"message": "hi"}, headers=auth), 404)
     assert_error(client.get("/api/v1/nothing-here"), 404)
-    assert_error(client.delete("/api/v1/tickets", headers=auth), 405)
     assert_error(client.get("/api/v1/tickets", headers=auth), 422, text="?email=")
+
+
+def test_every_error_is_json_with_a_clear_message(client, desk, auth, make_ticket, app):
+    number = make_ticket(email="ken@example.net").number
+    response = client.delete("/api/v1/tickets", headers=auth)
+    assert_error(response, 405, "method_not_allowed", "it takes GET, POST")
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    response = client.put(f"/api/v1/tickets/{number}", headers=auth, json={})
+    assert_error(response, 405, text="it takes GET.")
+    assert "PUT" not in response.headers["Allow"]
+    for path in ("/api/v2/tickets", "/api", "/api/v1/tickets/X/attachments/", "/api/v1/openapi.yaml"):
+        assert_error(client.get(path, headers=auth), 404, "not_found", "no such API endpoint")
+    for path in ("/api/v1/tickets", f"/api/v1/tickets/{number}/messages"):
+        assert_error(client.post(path, data="message=hi", headers=auth), 415, "unsupported_media_type", "JSON")
+        assert_error(client.post(path, data=b"{}", headers=auth, content_type="text/json"), 415)
+        huge = b'{"message": "' + b"a" * (10 * 1024 * 1024) + b'"}'
+        app.config["HELPDESK_MAX_ATTACHMENT_MB"] = 1  # 5 files of 1 MB, in base64: 8 MB for a body
+        assert_error(client.post(path, data=huge, headers=auth, content_type="application/json"), 413,
+                     "too_large", "at most 8 MB")
+        app.config["HELPDESK_MAX_ATTACHMENT_MB"] = 10
+
+
+def test_attachment_limits_follow_the_admins_settings(client, desk, auth, app):
+    """The admin may raise the size limit above the configured default: the API takes such files."""
+    from helpdesk import settings
+
+    app.config["HELPDESK_MAX_ATTACHMENT_MB"] = 1
+    text = base64.b64encode(b"log line\n" * (150 * 1024)).decode()  # 1.5 MB of text
+    data = new_ticket(desk, attachments=[{"filename": "log.txt", "data": text}])
+    assert_error(client.post("/api/v1/tickets", json=data, headers=auth), 413, text="larger than 1 MB")
+    settings.save({"max_attachment_mb": 2})
+    db.session.commit()
+    response = client.post("/api/v1/tickets", json=data, headers=auth)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["thread"][0]["attachments"][0]["size"] == 150 * 1024 * 9
+
+
+def test_rate_limits_answer_429_in_json_per_key(app_config, app, desk, make_key, make_ticket):
+    import secrets
+
+    from helpdesk import create_app
+
+    number = make_ticket(email="ken@example.net").number
+    first, second = make_key("create,read", name="Chat"), make_key("create,read", name="Shop")
+    limited = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_KEY_PREFIX": f"t-{secrets.token_hex(4)}",
+                          "HELPDESK_API_READ_LIMIT": "3/minute", "HELPDESK_API_WRITE_LIMIT": "2/minute"})
+    with limited.app_context():
+        client = limited.test_client()
+        one, two = ({"Authorization": f"Bearer {key}"} for key in (first, second))
+        for _ in range(3):
+            assert client.get(f"/api/v1/tickets/{number}", headers=one).status_code == 200
+        response = client.get(f"/api/v1/tickets/{number}", headers=one)
+        assert_error(response, 429, "too_many_requests", "Too many requests with this API key")
+        assert 0 < int(response.headers["Retry-After"]) <= 60
+        assert client.get(f"/api/v1/tickets/{number}", headers=two).status_code == 200  # another key: its own count
+        for status in (201, 201, 429):
+            response = client.post(f"/api/v1/tickets/{number}/messages", json={"message": "Any news?"}, headers=one)
+            assert response.status_code == status
+        assert_error(response, 429, "too_many_requests")
+        db.session.remove()
+    messages = db.session.scalar(select(func.count(ThreadEntry.id)).where(ThreadEntry.kind == "message"))
+    assert messages == 3  # the ticket's first message and the two let through
 
 
 def test_a_message_to_a_ticket_closed_long_ago_is_refused(client, desk, auth, make_ticket):
@@ -232,9 +389,11 @@ def test_api_needs_no_csrf_token_and_sets_no_cookie(app, desk, auth):
 def test_openapi_document(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.") and doc["servers"] == [{"url": "/api/v1"}]
-    assert set(doc["paths"]) == {"/tickets", "/tickets/{number}", "/tickets/{number}/messages", "/openapi.json"}
+    assert set(doc["paths"]) == {"/tickets", "/tickets/{number}", "/tickets/{number}/messages",
+                                 "/tickets/{number}/attachments/{attachment_id}", "/openapi.json"}
     for path in doc["paths"].values():
         for operation in path.values():
+            assert operation.get("security") == [] or "429" in operation["responses"]
             for status, response in operation["responses"].items():
                 if status.startswith(("4", "5")):
                     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
@@ -294,13 +453,15 @@ API_ROUTES = {
     ("GET", "/api/v1/tickets?email=ken@example.net"): (401, 401, 401, 200, 403, 200, 403),
     ("POST", "/api/v1/tickets"): (401, 401, 401, 403, 201, 201, 403),
     ("GET", "/api/v1/tickets/{number}"): (401, 401, 401, 200, 403, 200, 403),
+    ("GET", "/api/v1/tickets/{number}/attachments/{file}"): (401, 401, 401, 200, 403, 200, 403),
     ("POST", "/api/v1/tickets/{number}/messages"): (401, 401, 401, 403, 201, 201, 403),
 }
 
 
 def api_table_failures(client, desk, make_key, make_ticket) -> list[str]:
     """Call every API route with every kind of key; return each answer that differs from the table."""
-    number = make_ticket(email="ken@example.net").number
+    ticket = make_ticket(email="ken@example.net", uploads=[Upload("log.txt", "text/plain", b"the log")])
+    number, file = ticket.number, ticket.entries[0].attachments[0].id
     revoked = make_key(name="Revoked")
     db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(revoked))).revoked_at = utcnow()
     db.session.commit()
@@ -312,7 +473,7 @@ def api_table_failures(client, desk, make_key, make_ticket) -> list[str]:
         for kind, expected in zip(API_KEYS, statuses):
             headers = {"Authorization": f"Bearer {keys[kind]}"} if keys[kind] else {}
             body = new_ticket(desk) if path == "/api/v1/tickets" else {"message": "Any news?"}
-            response = client.open(path.format(number=number), method=method, headers=headers,
+            response = client.open(path.format(number=number, file=file), method=method, headers=headers,
                                    json=body if method == "POST" else None)
             if response.status_code != expected:
                 failures.append(f"{method} {path} with {kind} key: {response.status_code}, expected {expected}")

@@ -11,6 +11,7 @@ from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as oa_checks
 from sqlalchemy import select
 
+from helpdesk.attachments import Upload
 from helpdesk.channels_models import hash_api_key
 from helpdesk.extensions import db
 from helpdesk.models import ApiKey, Ticket
@@ -22,7 +23,8 @@ def test_api_matches_its_openapi_document(app, desk, make_ticket):
     secret = ApiKey.generate()
     db.session.add(ApiKey(name="schemathesis", key_hash=hash_api_key(secret), prefix=secret[:10],
                           scopes="create,read", ip_ranges=""))
-    existing = make_ticket(email="ken@example.net")
+    existing = make_ticket(email="ken@example.net", uploads=[Upload("log.txt", "text/plain", b"the log")])
+    file_id = existing.entries[0].attachments[0].id
     db.session.commit()
     headers = {"Authorization": f"Bearer {secret}"}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
@@ -31,17 +33,20 @@ def test_api_matches_its_openapi_document(app, desk, make_ticket):
     statuses: dict[str, set[int]] = {}
     started = time.monotonic()
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 4  # the document itself needs no testing
+    assert len(operations) == 5  # the document itself needs no testing
     for operation in operations:
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                   phases=[Phase.explicit, Phase.generate],
                   suppress_health_check=list(HealthCheck))
         def run(case):
-            # Half the generated numbers and topic ids point at real ones, so valid requests get through.
+            # Half the generated numbers, file ids and topic ids point at real ones, so valid requests get through.
             number = (case.path_parameters or {}).get("number")
             if isinstance(number, str) and len(number) % 2 == 0:
                 case.path_parameters["number"] = existing.number
+            attachment_id = (case.path_parameters or {}).get("attachment_id")
+            if type(attachment_id) is int and attachment_id % 2 == 0:
+                case.path_parameters["attachment_id"] = file_id
             if isinstance(case.body, dict) and type(case.body.get("topic_id")) is int and case.body["topic_id"] % 2 == 0:
                 case.body["topic_id"] = desk.topics["General inquiry"].id
             response = case.call_and_validate(headers=headers, checks=checks)
@@ -54,6 +59,8 @@ def test_api_matches_its_openapi_document(app, desk, make_ticket):
     assert 201 in statuses["POST /tickets"] and 422 in statuses["POST /tickets"], statuses
     assert {200, 404} <= statuses["GET /tickets/{number}"], statuses
     assert 201 in statuses["POST /tickets/{number}/messages"], statuses
+    assert {200, 404} <= statuses["GET /tickets/{number}/attachments/{attachment_id}"], statuses
+    assert 200 in statuses["GET /tickets"], statuses  # with page and per_page in range
     print(f"schemathesis: {EXAMPLES} examples x {len(operations)} operations in {elapsed:.1f} s; statuses {statuses}")
     assert db.session.scalar(select(Ticket).where(Ticket.id != existing.id).limit(1)) is not None
     assert elapsed < 60, f"schemathesis took {elapsed:.0f} s"

@@ -143,6 +143,8 @@ API = [
     Route("GET", "/api/v1/tickets", expect(*[401] * 7)),
     Route("POST", "/api/v1/tickets", expect(*[401] * 7)),
     Route("GET", "/api/v1/tickets/{number}", expect(*[401] * 7)),
+    Route("GET", "/api/v1/tickets/{number}/attachments/{file}", expect(*[401] * 7)),
+    Route("GET", "/api/v1/tickets/{number}/attachments/{note_file}", expect(*[401] * 7)),
     Route("POST", "/api/v1/tickets/{number}/messages", expect(*[401] * 7), {"body": "Hello"}),
 ]
 # Each agent action posted with an empty form: unseen ticket 404; seen: 403 below the action's

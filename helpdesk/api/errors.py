@@ -19,7 +19,8 @@ class ApiError(Exception):
 
 
 def is_api_request() -> bool:
-    return request.path == "/api/v1" or request.path.startswith("/api/v1/")
+    """Anything under /api (another version, a typo) is answered as the API answers: JSON."""
+    return request.path == "/api" or request.path.startswith("/api/")
 
 
 def error_response(status: int, message: str, code: str | None = None, fields: dict | None = None):

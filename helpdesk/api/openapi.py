@@ -15,14 +15,15 @@ def _error(description: str) -> dict:
 
 
 ERRORS = {
-    "400": "The body is not valid JSON.",
+    "400": "The body is not valid JSON, or a query parameter is out of range (the message says which).",
     "401": "No API key, or one that is unknown or revoked.",
     "403": "The key lacks the scope, or is used from an address it is not allowed from.",
-    "404": "No such ticket.",
+    "404": "No such ticket (or no such file in its public thread).",
     "409": "The ticket was closed too long ago to take a message.",
     "413": "The body or one attachment is too large.",
     "415": "The body is not sent as application/json.",
     "422": "A field is missing or invalid (the message says which).",
+    "429": "Too many requests with this key; Retry-After says when to try again.",
 }
 
 
@@ -57,12 +58,13 @@ SCHEMAS = {
     },
     "Attachment": {
         "type": "object",
-        "required": ["id", "filename", "content_type", "size"],
+        "required": ["id", "filename", "content_type", "size", "download_url"],
         "properties": {
             "id": {"type": "integer"},
             "filename": {"type": "string"},
             "content_type": {"type": "string"},
             "size": {"type": "integer"},
+            "download_url": {"type": "string", "description": "GET it with a read key: the file, as a download."},
         },
     },
     "Entry": {
@@ -144,8 +146,21 @@ SCHEMAS = {
     },
     "TicketList": {
         "type": "object",
-        "required": ["tickets"],
-        "properties": {"tickets": {"type": "array", "items": _ref("Ticket")}},
+        "required": ["tickets", "pagination"],
+        "properties": {"tickets": {"type": "array", "items": _ref("Ticket")},
+                       "pagination": _ref("Pagination")},
+    },
+    "Pagination": {
+        "type": "object",
+        "required": ["page", "per_page", "total", "pages", "next", "prev"],
+        "properties": {
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            "total": {"type": "integer", "minimum": 0, "description": "All of the customer's tickets."},
+            "pages": {"type": "integer", "minimum": 1},
+            "next": {"type": "string", "nullable": True, "description": "The next page's URL; null on the last."},
+            "prev": {"type": "string", "nullable": True, "description": "The previous page's URL; null on the first."},
+        },
     },
 }
 
@@ -178,15 +193,25 @@ def document(base_path: str = "/api/v1") -> dict:
                     "summary": "Open a ticket (scope: create)",
                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewTicket")}}},
                     "responses": {"201": _json(_ref("TicketWithThread"), "The ticket was opened."),
-                                  **_errors("400", "401", "403", "413", "415", "422")},
+                                  **_errors("400", "401", "403", "413", "415", "422", "429")},
                 },
                 "get": {
                     "operationId": "listTickets",
-                    "summary": "A customer's tickets, newest first (scope: read)",
-                    "parameters": [{"name": "email", "in": "query", "required": True,
-                                    "schema": {"type": "string", "format": "email"}, "example": "ken@example.net"}],
-                    "responses": {"200": _json(_ref("TicketList"), "Up to 100 tickets."),
-                                  **_errors("401", "403", "422")},
+                    "summary": "A customer's tickets, newest first, a page at a time (scope: read)",
+                    "parameters": [
+                        {"name": "email", "in": "query", "required": True,
+                         "schema": {"type": "string", "format": "email"}, "example": "ken@example.net"},
+                        {"name": "page", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
+                        {"name": "per_page", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}},
+                    ],
+                    "responses": {"200": {**_json(_ref("TicketList"), "One page of tickets, newest first."),
+                                          "headers": {"Link": {
+                                              "description": "RFC 8288 links: first, last, and next and prev "
+                                                             "where there is such a page.",
+                                              "schema": {"type": "string"}}}},
+                                  **_errors("400", "401", "403", "422", "429")},
                 },
             },
             "/tickets/{number}": {
@@ -195,7 +220,18 @@ def document(base_path: str = "/api/v1") -> dict:
                     "summary": "A ticket and its public thread (scope: read)",
                     "parameters": [NUMBER],
                     "responses": {"200": _json(_ref("TicketWithThread"), "The ticket."),
-                                  **_errors("401", "403", "404")},
+                                  **_errors("401", "403", "404", "429")},
+                },
+            },
+            "/tickets/{number}/attachments/{attachment_id}": {
+                "get": {
+                    "operationId": "downloadAttachment",
+                    "summary": "A file of the ticket's public thread, as a download (scope: read)",
+                    "parameters": [NUMBER, {"name": "attachment_id", "in": "path", "required": True,
+                                            "schema": {"type": "integer"}, "description": "The attachment's id."}],
+                    "responses": {"200": {"description": "The file, with Content-Disposition: attachment.",
+                                          "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                                  **_errors("401", "403", "404", "429")},
                 },
             },
             "/tickets/{number}/messages": {
@@ -205,7 +241,7 @@ def document(base_path: str = "/api/v1") -> dict:
                     "parameters": [NUMBER],
                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewMessage")}}},
                     "responses": {"201": _json(_ref("MessageCreated"), "The message was added."),
-                                  **_errors("400", "401", "403", "404", "409", "413", "415", "422")},
+                                  **_errors("400", "401", "403", "404", "409", "413", "415", "422", "429")},
                 },
             },
             "/openapi.json": {

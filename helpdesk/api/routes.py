@@ -9,25 +9,26 @@ import re
 from functools import wraps
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, g, jsonify, request, url_for
-from sqlalchemy import select
+from flask import g, jsonify, request, send_file, url_for
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
-from .. import tickets
-from ..attachments import UploadError, check_files
+from .. import settings, tickets
+from ..attachments import DOWNLOAD_CSP, UploadError, check_files, path_for
 from ..extensions import db
 from ..channels_models import hash_api_key
-from ..models import ApiKey, Customer, HelpTopic, Priority, ThreadEntry, Ticket, utcnow
-from ..notify import customer_link
+from ..models import ApiKey, Attachment, Customer, HelpTopic, Priority, ThreadEntry, Ticket, utcnow
+from ..notify import customer_link, external_url
 from . import bp
 from .errors import ApiError, error_response
 from .openapi import document
 
 PUBLIC_KINDS = ("message", "reply")
 API_SOURCES = ("api", "chat")
-LIST_MAX = 100
+PER_PAGE_DEFAULT, PER_PAGE_MAX, PAGE_MAX = 25, 100, 100_000
 _NUMBER = re.compile(r"^[A-Za-z0-9-]{1,12}$")
+_COUNT = re.compile(r"^[0-9]{1,7}$")
 
 
 # --- keys, scopes, limits -------------------------------------------------------------------------
@@ -36,10 +37,7 @@ _NUMBER = re.compile(r"^[A-Za-z0-9-]{1,12}$")
 @bp.before_request
 def authenticate():
     """Every endpoint but the OpenAPI document needs a valid, unrevoked key from an allowed address."""
-    cfg = current_app.config
-    # Base64 makes files a third larger than the upload limit the web forms have.
-    request.max_content_length = (cfg["HELPDESK_MAX_ATTACHMENTS"] * cfg["HELPDESK_MAX_ATTACHMENT_MB"] * 4 // 3 + 2) \
-        * 1024 * 1024
+    # The body limit (web.body_limit) allows for base64, a third larger than the files it carries.
     if request.endpoint == "api.openapi":
         return None
     header = request.headers.get("Authorization", "")
@@ -129,8 +127,8 @@ def _uploads(data: dict) -> list:
         return []
     if not isinstance(items, list):
         raise ApiError(422, "'attachments' must be a list.", fields={"attachments": "not a list"})
-    cfg = current_app.config
-    max_count, max_bytes = cfg["HELPDESK_MAX_ATTACHMENTS"], cfg["HELPDESK_MAX_ATTACHMENT_MB"] * 1024 * 1024
+    max_mb, max_count = settings.get("max_attachment_mb"), settings.get("max_attachments")
+    max_bytes = max_mb * 1024 * 1024
     if len(items) > max_count:
         raise ApiError(422, f"At most {max_count} files can be attached at once.", fields={"attachments": "too many"})
     files = []
@@ -141,7 +139,7 @@ def _uploads(data: dict) -> list:
                            fields={"attachments": "invalid item"})
         encoded = item["data"]
         if len(encoded) * 3 // 4 > max_bytes + 3:
-            raise ApiError(413, f"{item['filename'][:120]} is larger than {cfg['HELPDESK_MAX_ATTACHMENT_MB']} MB, "
+            raise ApiError(413, f"{item['filename'][:120]} is larger than {max_mb} MB, "
                                 "the limit for one file.")
         try:
             raw = base64.b64decode(encoded, validate=True)
@@ -149,7 +147,7 @@ def _uploads(data: dict) -> list:
             raise ApiError(422, f"Attachment {n + 1}: 'data' is not valid base64.",
                            fields={"attachments": "invalid base64"}) from None
         if len(raw) > max_bytes:
-            raise ApiError(413, f"{item['filename'][:120]} is larger than {cfg['HELPDESK_MAX_ATTACHMENT_MB']} MB, "
+            raise ApiError(413, f"{item['filename'][:120]} is larger than {max_mb} MB, "
                                 "the limit for one file.")
         files.append(FileStorage(io.BytesIO(raw), filename=item["filename"][:255]))
     try:
@@ -170,6 +168,12 @@ def _time(value):
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
+def attachment_json(attachment: Attachment, number: str) -> dict:
+    return {"id": attachment.id, "filename": attachment.filename, "content_type": attachment.content_type,
+            "size": attachment.size,
+            "download_url": external_url("api.download_attachment", number=number, attachment_id=attachment.id)}
+
+
 def entry_json(entry: ThreadEntry) -> dict:
     if entry.agent is not None:
         author = {"type": "agent", "name": entry.agent.name.split()[0]}
@@ -184,8 +188,7 @@ def entry_json(entry: ThreadEntry) -> dict:
         "body": entry.body,
         "body_html": entry.body_html,
         "created_at": _time(entry.created_at),
-        "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
-                        for a in entry.attachments],
+        "attachments": [attachment_json(a, entry.ticket.number) for a in entry.attachments],
     }
 
 
@@ -283,6 +286,29 @@ def get_ticket(number):
     return jsonify(ticket_json(_ticket(number), thread=True))
 
 
+@bp.get("/tickets/<number>/attachments/<int:attachment_id>")
+@needs("read")
+def download_attachment(number, attachment_id):
+    """A file of the ticket's public thread, always as a download; never one of an internal note."""
+    ticket = _ticket(number)
+    attachment = None
+    if attachment_id < 2**31:
+        attachment = db.session.scalar(
+            select(Attachment).join(ThreadEntry, Attachment.entry_id == ThreadEntry.id)
+            .where(Attachment.id == attachment_id, Attachment.ticket_id == ticket.id,
+                   ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind.in_(PUBLIC_KINDS))
+        )
+    # One answer for a file that does not exist, is another ticket's, or an internal note's.
+    if attachment is None or not path_for(attachment.storage_key).is_file():
+        raise ApiError(404, f"Ticket #{ticket.number} has no file {attachment_id}.")
+    response = send_file(path_for(attachment.storage_key), mimetype=attachment.content_type, as_attachment=True,
+                         download_name=attachment.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.post("/tickets/<number>/messages")
 @needs("create")
 def add_message(number):
@@ -304,16 +330,49 @@ def add_message(number):
     return response
 
 
+def _page_arg(name: str, default: int, maximum: int) -> int:
+    """A positive whole number from the query string, at most `maximum`; else a 400 that says why."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    value = int(raw) if _COUNT.match(raw) else None
+    if value is None or not 1 <= value <= maximum:
+        raise ApiError(400, f"'{name}' must be a whole number from 1 to {maximum}.", fields={name: "invalid"})
+    return value
+
+
+def _list_url(email: str, page: int, per_page: int) -> str:
+    return external_url("api.list_tickets", email=email, page=page, per_page=per_page)
+
+
 @bp.get("/tickets")
 @needs("read")
 def list_tickets():
-    """A customer's tickets, newest first (by the customer's email address)."""
+    """A customer's tickets (by the customer's email address), newest first, a page at a time."""
     raw = request.args.get("email")
     if raw is None or not raw.strip():
         raise ApiError(422, "Give the customer's address: ?email=...", fields={"email": "required"})
     email = _email(raw.strip())
+    page = _page_arg("page", 1, PAGE_MAX)
+    per_page = _page_arg("per_page", PER_PAGE_DEFAULT, PER_PAGE_MAX)
+    mine = select(Ticket.id).join(Customer).where(Customer.email == email)
+    total = db.session.scalar(select(func.count()).select_from(mine.subquery()))
     rows = db.session.scalars(
         select(Ticket).join(Customer).where(Customer.email == email)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(LIST_MAX)
+        .options(joinedload(Ticket.customer), joinedload(Ticket.priority), joinedload(Ticket.topic),
+                 joinedload(Ticket.department))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return jsonify({"tickets": [ticket_json(t) for t in rows]})
+    pages = max(1, -(-total // per_page))
+    links = {"first": _list_url(email, 1, per_page), "last": _list_url(email, pages, per_page),
+             "next": _list_url(email, page + 1, per_page) if page < pages else None,
+             "prev": _list_url(email, min(page - 1, pages), per_page) if page > 1 else None}
+    response = jsonify({
+        "tickets": [ticket_json(t) for t in rows],
+        "pagination": {"page": page, "per_page": per_page, "total": total, "pages": pages,
+                       "next": links["next"], "prev": links["prev"]},
+    })
+    # RFC 8288: the same links for clients that follow headers.
+    response.headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url)
+    return response
