@@ -420,6 +420,8 @@ def test_stale_manager_action_is_a_conflict(client, login, desk, ticket):
     ("close", {"note": "n" * 501}, "Field cannot be longer than 500 characters."),
     ("reply", {"body": "hi", "version": ""}, "This form is out of date"),
     ("reply", {"body": "hi", "version": "abc"}, "This form is out of date"),
+    ("reply", {"body": "hi", "version": str(2**31)}, "This form is out of date"),  # beyond the column
+    ("note", {"body": "hi", "version": str(2**63)}, "This form is out of date"),
 ])
 def test_bad_input_is_400_with_a_message(client, login, desk, ticket, action, data, message):
     if data.get("team") == "SysAdmins/Developers":

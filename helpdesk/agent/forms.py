@@ -15,6 +15,7 @@ from ..tickets import BODY_MAX
 
 NOTE_MAX = 500
 STALE = "This form is out of date. Reload the ticket and try again."
+VERSION_MAX = 2**31 - 1  # the column is a 32-bit integer on every database
 
 
 def _id(value):
@@ -64,7 +65,7 @@ class ActionForm(FlaskForm):
     """Every action form carries the ticket version the person saw (optimistic locking)."""
 
     action = ""  # the lifecycle's name for it (tickets.TRANSITIONS), also the form's block name
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired(STALE), NumberRange(min=1, message=STALE)])
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired(STALE), NumberRange(min=1, max=VERSION_MAX, message=STALE)])
 
     def setup(self, ticket, blank: bool = False) -> "ActionForm":
         """Load choices for this ticket; a blank form starts from the ticket's current values."""
