@@ -5,11 +5,20 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
 from . import extensions as ext
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class RowId(IntegerConverter):
+    """`<int:...>` in every URL: a row id fits the 32-bit integer columns, so a longer number
+    matches no page (404) instead of reaching the database, which would refuse it (500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -47,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .api import bp as api_bp
     from .portal import bp as portal_bp
 
+    app.url_map.converters["int"] = RowId  # before any route is added
     ops.init_app(app)
     app.register_blueprint(portal_bp)
     app.register_blueprint(auth.bp)

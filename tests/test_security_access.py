@@ -528,3 +528,21 @@ def test_queue_parameters_are_allowlisted(client, desk, login, make_ticket, valu
     make_ticket(subject="Printer on fire")
     login(desk.admin)
     assert queue_parameter_problems(client, value) == []
+
+
+def test_an_id_beyond_the_columns_range_is_no_page(client, desk, world):
+    """Every route of the table with an id in its URL, asked with an id no 32-bit column holds:
+    404 (the URL matches no page), never the database's refusal as a 500."""
+    _sign_in(client, desk, "admin")
+    checked = []
+    for route in ROUTES:
+        names = {name for name in re.findall(r"\{([a-z_]+)\}", route.url) if isinstance(world["A"].get(name), int)}
+        if not names:
+            continue
+        values = _placeholders(world, "admin", "A")
+        for huge in (2**31, 2**63, 10**30):
+            values.update({name: huge for name in names})
+            response = client.open(route.url.format(**values), method=route.method, data=route.data or {})
+            assert response.status_code == 404, f"{route.method} {route.url} with {huge}: {response.status_code}"
+        checked.append(route.url)
+    assert len(checked) >= 15  # files, admin rows, holidays, keys, mailboxes, collaborators, ...

@@ -291,13 +291,11 @@ def get_ticket(number):
 def download_attachment(number, attachment_id):
     """A file of the ticket's public thread, always as a download; never one of an internal note."""
     ticket = _ticket(number)
-    attachment = None
-    if attachment_id < 2**31:
-        attachment = db.session.scalar(
-            select(Attachment).join(ThreadEntry, Attachment.entry_id == ThreadEntry.id)
-            .where(Attachment.id == attachment_id, Attachment.ticket_id == ticket.id,
-                   ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind.in_(PUBLIC_KINDS))
-        )
+    attachment = db.session.scalar(
+        select(Attachment).join(ThreadEntry, Attachment.entry_id == ThreadEntry.id)
+        .where(Attachment.id == attachment_id, Attachment.ticket_id == ticket.id,
+               ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind.in_(PUBLIC_KINDS))
+    )
     # One answer for a file that does not exist, is another ticket's, or an internal note's.
     if attachment is None or not path_for(attachment.storage_key).is_file():
         raise ApiError(404, f"Ticket #{ticket.number} has no file {attachment_id}.")
