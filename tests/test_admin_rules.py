@@ -211,3 +211,10 @@ def test_the_audit_log_is_paginated(admin, desk):
     assert "Team 54" in first and "Team 04" not in first and "Page 1 of 2" in first
     second = text_of(admin.get("/admin/audit?page=2"))
     assert "Team 04" in second and "Team 54" not in second
+
+
+@pytest.mark.parametrize("page", ["nope", "-3", "0", "99", str(2**63), "9" * 30])
+def test_any_audit_page_number_is_a_page(admin, desk, page):
+    """A page number past the end (even beyond what the database can count) is an empty page."""
+    response = admin.get(f"/admin/audit?page={page}")
+    assert response.status_code == 200 and "Audit log" in text_of(response)
