@@ -11,6 +11,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from . import limits
+from .text import is_number
 
 SALT = "helpdesk.captcha"
 MAX_AGE = 3600
@@ -48,7 +49,7 @@ def solved(token: str | None, answer: str | None) -> bool:
     if not isinstance(data, dict) or not isinstance(data.get("n"), str) or not isinstance(data.get("h"), str):
         return False
     answer = (answer or "").strip()
-    if not answer.isdigit() or len(answer) > 3:
+    if not is_number(answer) or len(answer) > 3:
         return False
     if not hmac.compare_digest(_digest(data["n"], str(int(answer))), data["h"]):
         return False

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from .extensions import db
 from .models import ACTIVE_STATUSES, Agent, Customer, Department, HelpTopic, Priority, Ticket, utcnow
 from .tickets import overdue_clause, visibility_clause
+from .text import is_number
 
 PAGE_SIZE = 25
 SEARCH_MAX = 100
@@ -143,7 +144,7 @@ class Params:
         elif direction:
             p.problems.append("The sort direction was not understood and was ignored.")
         page = args.get("page", "1")
-        p.page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+        p.page = int(page) if is_number(page) and 0 < int(page) < 100_000 else 1
         p.q = " ".join(args.get("q", "").split())[:SEARCH_MAX]
         p.department = p._pick_id(args, "department", {d.id for d in options.departments}, "department")
         p.topic = p._pick_id(args, "topic", {t.id for t in options.topics}, "help topic")
@@ -153,7 +154,7 @@ class Params:
         elif key:
             p.problems.append("Unknown priority filter ignored.")
         who = args.get("assignee", "")
-        if who == "unassigned" or (who.isdigit() and int(who) in {a.id for a in options.agents}):
+        if who == "unassigned" or (is_number(who) and int(who) in {a.id for a in options.agents}):
             p.assignee = who
         elif who:
             p.problems.append("Unknown assignee filter ignored.")
@@ -161,7 +162,7 @@ class Params:
 
     def _pick_id(self, args, name, allowed, label):
         value = args.get(name, "")
-        if value.isdigit() and int(value) in allowed:
+        if is_number(value) and int(value) in allowed:
             return int(value)
         if value:
             self.problems.append(f"Unknown {label} filter ignored.")

@@ -36,3 +36,9 @@ def one_line(value: str, limit: int | None = None) -> str:
     if limit is not None and len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
     return value
+
+
+def is_number(value) -> bool:
+    """Plain ASCII digits only: str.isdigit() also takes '¹' or '٣', which int() refuses or reads
+    as another number."""
+    return isinstance(value, str) and value.isascii() and value.isdigit()

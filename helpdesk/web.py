@@ -15,12 +15,13 @@ from .models import Agent, STATUS_LABELS, utcnow
 from .api.errors import error_response as api_error, is_api_request
 from .security import add_security_headers, refuse_nul_bytes
 from .tickets import LifecycleError
+from .text import is_number
 
 
 @login_manager.user_loader
 def load_agent(identity: str):
     agent_id, _, token = identity.partition(":")
-    if not agent_id.isdigit():
+    if not is_number(agent_id):
         return None
     agent = db.session.get(Agent, int(agent_id))
     if agent is None or not agent.active or agent.session_token != token:

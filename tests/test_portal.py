@@ -91,7 +91,15 @@ def test_form_lists_public_active_topics_in_order(client, desk):
     assert 'hx-get="/new/topic-fields"' in page
 
 
-@pytest.mark.parametrize("which", ["private", "inactive", "unknown", "garbage"])
+@pytest.mark.parametrize("value", ["¹", "0¹", "٣", "99999999999999999999", "x"])
+def test_the_form_with_an_odd_topic_in_its_link_is_the_plain_form(client, desk, value):
+    """/new?topic=... preselects a public topic; anything else, even what str.isdigit() takes, is ignored."""
+    for url in ("/new", "/new/topic-fields"):
+        response = client.get(url, query_string={"topic": value, "priority": value})
+        assert response.status_code == 200, (url, response.status_code)
+
+
+@pytest.mark.parametrize("which", ["private", "inactive", "unknown", "garbage", "superscript"])
 def test_unusable_topic_is_refused(client, desk, which):
     topics = {
         "private": HelpTopic(name="Internal escalation", public=False),
@@ -102,7 +110,7 @@ def test_unusable_topic_is_refused(client, desk, which):
         db.session.commit()
         topic_id = str(topics[which].id)
     else:
-        topic_id = {"unknown": "99999", "garbage": "1 OR 1=1"}[which]
+        topic_id = {"unknown": "99999", "garbage": "1 OR 1=1", "superscript": "1¹"}[which]
     response = client.post("/new", data=ticket_form(desk, client, topic=topic_id))
     assert response.status_code == 400
     assert "Choose one of the help topics in the list." in response.get_data(as_text=True)

@@ -487,6 +487,7 @@ def test_next_keeps_a_local_path(client, desk):
 HOSTILE_PARAMS = [
     "1; DROP TABLE ticket", "status desc", "id); --", "' OR 1=1 --", "subject", "customer.email", "urgency,id",
     "-1", "99999999999999999999", "%00", "\x00", "${7*7}", "<script>", "../../etc/passwd", "None", "[]", "{}",
+    "²", "1¹", "٣",  # digits to str.isdigit(), not to int() (or another number to it)
 ]
 
 

@@ -19,6 +19,7 @@ from ..htmx import render
 from ..models import ApiKey, Department, FailedMail, HelpTopic, Mailbox, utcnow
 from . import bp
 from .routes import admin_only
+from ..text import is_number
 
 
 # --- API keys ------------------------------------------------------------------------------------
@@ -98,7 +99,7 @@ def revoke_api_key(key_id):
 def _id(value):
     if value in (None, ""):
         return 0
-    return int(value) if str(value).isdigit() and len(str(value)) < 10 else -1
+    return int(value) if is_number(str(value)) and len(str(value)) < 10 else -1
 
 
 class MailboxForm(FlaskForm):

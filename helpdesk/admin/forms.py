@@ -37,6 +37,7 @@ from ..models import (
     SLAPlan,
     Team,
 )
+from ..text import is_number
 
 NAME_MAX = 120
 HOURS = NumberRange(min=1, max=8760, message="Give a number of hours from 1 to 8760 (a year).")
@@ -324,7 +325,7 @@ class SLAPlanForm(AdminForm):
         for name in ("name", "grace_hours", "first_response_hours", "active", "schedule", "opens_at",
                      "closes_at", "timezone", "overdue_alerts", "escalate_raise_priority"):
             getattr(self, name).data = getattr(obj, name)
-        self.business_days.data = [int(d) for d in (obj.business_days or "").split(",") if d.isdigit()]
+        self.business_days.data = [int(d) for d in (obj.business_days or "").split(",") if is_number(d)]
         self.escalate_team.data = obj.escalate_team_id or 0
 
 

@@ -18,6 +18,7 @@ from ..models import Agent, Priority, Team
 from ..security import safe_next
 from . import bp
 from .helpers import describe, find_ticket
+from ..text import is_number
 
 BULK_MAX = 100
 _PICK = re.compile(r"^([0-9A-Z]{1,12})@([0-9]{1,9})$")
@@ -41,7 +42,7 @@ def _action(value: str):
     kind, _, ident = value.partition(":")
     if kind == "close" and not ident:
         return "Closed", lambda t, v: tickets.close(current_user, t, "", expected_version=v)
-    if not ident.isdigit() or kind not in ("agent", "team", "priority"):
+    if not is_number(ident) or kind not in ("agent", "team", "priority"):
         return None
     model = {"agent": Agent, "team": Team, "priority": Priority}[kind]
     record = db.session.get(model, int(ident))

@@ -12,6 +12,7 @@ from .. import attachments
 from ..extensions import db
 from ..models import Agent, Department, Priority, SLAPlan, Team
 from ..tickets import BODY_MAX
+from ..text import is_number
 
 NOTE_MAX = 500
 STALE = "This form is out of date. Reload the ticket and try again."
@@ -24,7 +25,7 @@ def _id(value):
         return 0
     if isinstance(value, int):
         return value
-    if not str(value).isdigit():
+    if not is_number(str(value)):
         raise ValueError("not an id")
     return int(value)
 

@@ -17,6 +17,7 @@ from ..portal.forms import one_email_address
 from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
 from . import bp
 from .forms import IdSelect
+from ..text import is_number
 
 AGENT_SOURCES = [
     ("phone", "Phone call"),
@@ -51,7 +52,7 @@ def _customer_id(value):
     if isinstance(value, int):
         return value
     value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if is_number(value) and len(value) < 10 else None
 
 
 class AgentTicketForm(FlaskForm):

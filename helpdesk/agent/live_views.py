@@ -7,6 +7,7 @@ from .. import live, tickets
 from ..htmx import is_partial, render
 from . import bp
 from .helpers import find_ticket, load_ticket
+from ..text import is_number
 
 # htmx stops polling on this status.
 STOP_POLLING = 286
@@ -19,7 +20,7 @@ def ticket_live(number):
     if not is_partial():  # the poller is the page's script; a person opening the URL gets the page
         return redirect(url_for("agent.ticket", number=load_ticket(number).number))
     since = request.args.get("since", "")
-    if not since.isdigit() or len(number) > 12:
+    if not is_number(since) or len(number) > 12:
         abort(400, "This page is out of date; reload it.")
     version = live.ticket_version(number)
     if version is None:

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Regexp, Vali
 from ..extensions import db
 from ..models import HelpTopic, Priority
 from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
+from ..text import is_number
 
 EMAIL_MAX = 254
 FORM_INCOMPLETE = "This form was incomplete. Please check it and send it again."
@@ -25,7 +26,7 @@ def _to_id(value):
     """Coerce a submitted id; anything that is not a plain positive integer becomes None."""
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 10:
+    if isinstance(value, str) and is_number(value.strip()) and len(value.strip()) < 10:
         return int(value.strip())
     return None
 

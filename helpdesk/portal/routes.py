@@ -24,6 +24,7 @@ from ..security import access_for_token, access_token
 from ..web import format_datetime
 from . import bp
 from .forms import ConfirmForm, NewTicketForm, ReplyForm, StatusForm, public_topic
+from ..text import is_number
 
 PUBLIC_KINDS = ("message", "reply")
 SUBMITTED_KEY = "portal_submitted_ticket"
@@ -137,7 +138,7 @@ def topic_fields():
     if topic is not None and topic.customer_sets_priority:
         chosen = request.args.get("priority")
         form.priority.data = topic.effective_priority.id if topic.effective_priority else None
-        if chosen and chosen.isdigit() and int(chosen) in {pid for pid, _ in form.priority.choices}:
+        if chosen and is_number(chosen) and int(chosen) in {pid for pid, _ in form.priority.choices}:
             form.priority.data = int(chosen)
     return render("portal/new_ticket.html", "topic_fields", form=form, topic=topic, **_limits())
 
