@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from html.parser import HTMLParser
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -155,3 +156,72 @@ def test_fuzz_queries(client, desk, signed_in_manager, query, queue, htmx):
     for url in (f"/agent/queue/{safe_queue}", "/agent/counts", "/admin/outbox", f"/agent/tickets/{safe_queue}",
                 "/new", "/new/topic-fields"):
         never_fails(client.get(url, query_string=query, headers=headers), f"{url} {query!r:.300}")
+
+
+# --- the admin's forms and the agent's new-ticket form, taken from their pages ------------------
+
+
+class _Forms(HTMLParser):
+    """The POST forms of a page: action and the fields with the values the page put in them."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms, self._select = [], None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and (a.get("method") or "").lower() == "post":
+            self.forms.append((a.get("action") or "", {}))
+        elif not self.forms or "name" not in a:
+            if tag == "option" and self._select and ("selected" in a or self._select not in self.forms[-1][1]):
+                self.forms[-1][1][self._select] = a.get("value", "")
+            return
+        elif tag == "input" and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                self.forms[-1][1][a["name"]] = a.get("value") or ""
+        elif tag == "textarea":
+            self.forms[-1][1][a["name"]] = ""
+        elif tag == "select":
+            self._select = a["name"]
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+def page_forms(html: str) -> list[tuple[str, dict]]:
+    parser = _Forms()
+    parser.feed(html)
+    return [(action, fields) for action, fields in parser.forms if action.startswith(("/admin", "/agent/new"))]
+
+
+FORM_PAGES = [
+    "/admin/topics/new", "/admin/topics/{topic}", "/admin/sla-plans/new", "/admin/sla-plans/{sla}",
+    "/admin/departments/new", "/admin/departments/{department}", "/admin/teams/new", "/admin/teams/{team}",
+    "/admin/agents/new", "/admin/agents/{agent}", "/admin/priorities/{priority}/edit", "/admin/settings",
+    "/admin/mail-templates/reply_customer", "/admin/mail-templates/overdue_agent", "/admin/api-keys",
+    "/admin/mailboxes", "/agent/new",
+]
+
+
+@FUZZ
+@given(page=st.sampled_from(FORM_PAGES), pick=st.integers(min_value=0, max_value=20), htmx=st.booleans(),
+       changes=st.lists(st.tuples(st.integers(min_value=0, max_value=60), value), min_size=1, max_size=3))
+def test_fuzz_admin_and_intake_forms(client, desk, login, page, pick, htmx, changes):
+    """Each form of the admin's pages (and the agent's new-ticket form) as its page fills it, with
+    one to three fields replaced by hostile values: refused or taken, never a 5xx."""
+    login(desk.admin)
+    url = page.format(topic=desk.topics["General inquiry"].id, sla=desk.slas["Standard"].id,
+                      department=desk.departments["Support"].id, team=desk.teams["Vendor Support"].id,
+                      agent=desk.tech.id, priority=desk.priorities["low"].id)
+    shown = client.get(url)
+    never_fails(shown, url)
+    forms = page_forms(shown.get_data(as_text=True))
+    if not forms:
+        return
+    action, fields = forms[pick % len(forms)]
+    names = [*fields, "unexpected"]  # now and then a field the form does not have
+    data = {**fields, **{names[index % len(names)]: new for index, new in changes}}
+    never_fails(client.post(action, data=data, headers={"HX-Request": "true"} if htmx else {}),
+                f"{action} {data!r:.300}")
+    db.session.rollback()
