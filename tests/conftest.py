@@ -135,6 +135,18 @@ def _schema(database_url, tmp_path_factory):
     return database_url
 
 
+def _pg_empty_batch(conn) -> str:
+    """The statements that empty every table and restart every sequence of this database."""
+    sequences = conn.execute(text(
+        "SELECT quote_literal(oid::regclass::text) FROM pg_class WHERE relkind = 'S'")).scalars().all()
+    statements = ["SET LOCAL session_replication_role = replica"]
+    statements += [f"DELETE FROM {conn.dialect.identifier_preparer.format_table(table)}"
+                   for table in db.metadata.sorted_tables]
+    if sequences:
+        statements.append("SELECT " + ", ".join(f"setval({s}, 1, false)" for s in sequences))
+    return "; ".join(statements)
+
+
 def _empty_all_tables():
     from helpdesk import queues
 
@@ -144,13 +156,9 @@ def _empty_all_tables():
         if conn.dialect.name == "postgresql":
             # DELETE and restarting the sequences take a tenth of TRUNCATE's time on tables this
             # small (TRUNCATE makes new files for every table). The tests sign in as a superuser,
-            # which may switch the foreign-key triggers off meanwhile.
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-            for table in db.metadata.sorted_tables:
-                conn.execute(table.delete())
-            sequences = conn.execute(text("SELECT oid::regclass::text FROM pg_class WHERE relkind = 'S'")).scalars()
-            for sequence in sequences.all():
-                conn.execute(text("SELECT setval(:s, 1, false)"), {"s": sequence})
+            # which may switch the foreign-key triggers off meanwhile. All of it goes to the server
+            # as one batch: a round trip per table and per sequence was most of the time.
+            conn.exec_driver_sql(_pg_empty_batch(conn))
         else:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
