@@ -68,6 +68,27 @@ def _share_url_builders() -> None:
 
     Rule._compile_builder = shared
 
+    # Parsing each rule's text into its parts (and regular expressions) was the other half.
+    # The parts depend only on the rule's text and options and the map's converters; a rule
+    # made from a cached parse gets its own lists and its own URL builders.
+    compile_rule = Rule.compile
+    parsed: dict = {}
+
+    def compile_shared(self):
+        key = (self.rule, self.subdomain, self.host, self.merge_slashes, self.strict_slashes, self.websocket,
+               self.map.host_matching, repr(sorted(self.map.converters.items())))
+        if key not in parsed:
+            compile_rule(self)
+            parsed[key] = (list(self._parts), list(self._trace), dict(self._converters), frozenset(self.arguments))
+            return
+        parts, trace, converters, arguments = parsed[key]
+        self._parts, self._trace, self._converters = list(parts), list(trace), dict(converters)
+        self.arguments |= arguments
+        self._build = self._compile_builder(False).__get__(self, None)
+        self._build_unknown = self._compile_builder(True).__get__(self, None)
+
+    Rule.compile = compile_shared
+
 
 _share_url_builders()
 
