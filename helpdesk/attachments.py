@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import magic
-from flask import current_app, request
+from flask import current_app, request, send_file
+from sqlalchemy import select
 from werkzeug.utils import secure_filename
+
+from .extensions import db
+from .models import Attachment, ThreadEntry
 
 # Types judged from the bytes, not the name. HTML, SVG, scripts and executables are refused.
 ALLOWED_TYPES = {
@@ -42,6 +46,27 @@ BLOCKED_EXTENSIONS = {
 
 # Downloads are never rendered by the browser: no scripts, no plugins, a sandboxed origin.
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
+
+
+def public_attachment(ticket_id: int, attachment_id: int) -> Attachment | None:
+    """A file of the ticket's public thread that is on disk; None for another ticket's file, an
+    internal note's, or one that does not exist (one answer for all three)."""
+    attachment = db.session.scalar(
+        select(Attachment).join(ThreadEntry, Attachment.entry_id == ThreadEntry.id)
+        .where(Attachment.id == attachment_id, Attachment.ticket_id == ticket_id,
+               ThreadEntry.ticket_id == ticket_id, ThreadEntry.public())
+    )
+    return attachment if attachment is not None and path_for(attachment.storage_key).is_file() else None
+
+
+def download(attachment: Attachment):
+    """A stored file as a download, never rendered: nosniff, a sandboxing CSP, not cached."""
+    response = send_file(path_for(attachment.storage_key), mimetype=attachment.content_type, as_attachment=True,
+                         download_name=attachment.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 class UploadError(ValueError):

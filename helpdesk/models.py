@@ -402,6 +402,11 @@ class Ticket(db.Model):
                 and self.first_response_due_at < now)
 
 
+# The kinds of thread entry a customer sees (and the API shows): their messages and the agents'
+# replies. Internal notes never. Read at call time (ThreadEntry.public()), one place to change.
+PUBLIC_KINDS = ("message", "reply")
+
+
 class ThreadEntry(db.Model):
     __tablename__ = "thread_entry"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -428,6 +433,11 @@ class ThreadEntry(db.Model):
     @property
     def is_public(self):
         return self.kind != "note"
+
+    @classmethod
+    def public(cls):
+        """The SQL condition for entries a customer may see."""
+        return cls.kind.in_(PUBLIC_KINDS)
 
     @property
     def author_name(self):

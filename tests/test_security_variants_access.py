@@ -129,10 +129,10 @@ def test_portal_file_route_without_its_ticket_clause_is_caught(app, client, desk
 
 
 def test_internal_notes_on_the_customers_page_are_caught(client, desk, world, monkeypatch):
-    """The portal's thread query taking every kind of entry: notes and their files reach customers."""
-    from helpdesk.portal import routes as portal
+    """The public thread taking every kind of entry: notes and their files reach customers."""
+    from helpdesk import models
 
-    monkeypatch.setattr(portal, "PUBLIC_KINDS", ("message", "reply", "note"))
+    monkeypatch.setattr(models, "PUBLIC_KINDS", ("message", "reply", "note"))
     failures = route_table_failures(client, desk, world, "customer_a", [PORTAL[0], PORTAL[4]])
     assert "GET /t/{link} on A shows ['Internal note A']" in failures
     assert "GET /t/{own_link}/files/{note_file} on A: 200, expected 404" in failures
@@ -560,12 +560,10 @@ def test_files_stored_under_static_are_caught(client, desk, app, monkeypatch, tm
 
 
 def test_downloads_served_inline_are_caught(client, desk, login, monkeypatch):
-    from helpdesk.agent import routes as agent_routes
-    from helpdesk.portal import routes as portal_routes
+    from helpdesk import attachments
 
-    for module in (portal_routes, agent_routes):
-        real = module.send_file
-        monkeypatch.setattr(module, "send_file", lambda *a, real=real, **kw: real(*a, **{**kw, "as_attachment": False}))
+    real = attachments.send_file  # every download (portal, agent, API) goes through attachments.download
+    monkeypatch.setattr(attachments, "send_file", lambda *a, **kw: real(*a, **{**kw, "as_attachment": False}))
     assert download_problems(client, desk, login) == [
         "customer download not an attachment: 'inline; filename=shot.png'",
         "agent download not an attachment: 'inline; filename=shot.png'"]

@@ -1,18 +1,17 @@
 """Agent panel pages: the queues, their counts and CSV exports, the ticket page and attachment
 downloads."""
-from flask import (Response, abort, current_app, make_response, redirect, request, send_file, stream_with_context,
+from flask import (Response, abort, current_app, make_response, redirect, request, stream_with_context,
                    url_for)
 from flask_login import current_user
 
 from .. import export, live, queues, tickets
-from ..attachments import path_for
+from ..attachments import DOWNLOAD_CSP, download, path_for
 from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import Attachment, Ticket
 from . import bp
 from .helpers import load_ticket, panel_context, render_ticket
 
-DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 
 @bp.before_request
@@ -94,12 +93,7 @@ def attachment(attachment_id):
     ticket = db.session.get(Ticket, item.ticket_id) if item else None
     if ticket is None or not tickets.can_see(current_user, ticket) or not path_for(item.storage_key).is_file():
         abort(404, "There is no such file, or it is not one of yours to see.")
-    response = send_file(path_for(item.storage_key), mimetype=item.content_type, as_attachment=True,
-                         download_name=item.filename, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download(item)
 
 
 from . import actions  # noqa: E402,F401  (the POST routes of the ticket actions)

@@ -9,13 +9,13 @@ import re
 from functools import wraps
 
 from email_validator import EmailNotValidError, validate_email
-from flask import g, jsonify, request, send_file, url_for
+from flask import g, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
 from .. import settings, tickets
-from ..attachments import DOWNLOAD_CSP, UploadError, check_files, path_for
+from ..attachments import UploadError, check_files, download, public_attachment
 from ..extensions import db
 from ..channels_models import hash_api_key
 from ..models import ApiKey, Attachment, Customer, HelpTopic, Priority, ThreadEntry, Ticket, utcnow
@@ -24,7 +24,6 @@ from . import bp
 from .errors import ApiError, error_response
 from .openapi import document
 
-PUBLIC_KINDS = ("message", "reply")
 API_SOURCES = ("api", "chat")
 PER_PAGE_DEFAULT, PER_PAGE_MAX, PAGE_MAX = 25, 100, 100_000
 _NUMBER = re.compile(r"^[A-Za-z0-9-]{1,12}$")
@@ -212,7 +211,7 @@ def ticket_json(ticket: Ticket, *, thread: bool = False) -> dict:
     }
     if thread:
         entries = db.session.scalars(
-            select(ThreadEntry).where(ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind.in_(PUBLIC_KINDS))
+            select(ThreadEntry).where(ThreadEntry.ticket_id == ticket.id, ThreadEntry.public())
             .options(joinedload(ThreadEntry.agent), joinedload(ThreadEntry.customer),
                      joinedload(ThreadEntry.collaborator), selectinload(ThreadEntry.attachments))
             .order_by(ThreadEntry.id)
@@ -291,20 +290,10 @@ def get_ticket(number):
 def download_attachment(number, attachment_id):
     """A file of the ticket's public thread, always as a download; never one of an internal note."""
     ticket = _ticket(number)
-    attachment = db.session.scalar(
-        select(Attachment).join(ThreadEntry, Attachment.entry_id == ThreadEntry.id)
-        .where(Attachment.id == attachment_id, Attachment.ticket_id == ticket.id,
-               ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind.in_(PUBLIC_KINDS))
-    )
-    # One answer for a file that does not exist, is another ticket's, or an internal note's.
-    if attachment is None or not path_for(attachment.storage_key).is_file():
+    attachment = public_attachment(ticket.id, attachment_id)
+    if attachment is None:  # one answer for a file that does not exist, is another ticket's, or a note's
         raise ApiError(404, f"Ticket #{ticket.number} has no file {attachment_id}.")
-    response = send_file(path_for(attachment.storage_key), mimetype=attachment.content_type, as_attachment=True,
-                         download_name=attachment.filename, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download(attachment)
 
 
 @bp.post("/tickets/<number>/messages")

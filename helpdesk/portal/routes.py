@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, current_app, flash, g, redirect, request, send_file, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import captcha, settings, tickets
-from ..attachments import from_field, path_for
+from ..attachments import download, from_field, public_attachment
 from ..extensions import db
 from ..htmx import is_partial, render
-from ..models import Attachment, IdempotencyKey, ThreadEntry, Ticket
+from ..models import IdempotencyKey, ThreadEntry, Ticket
 from ..security import access_for_token, access_token
 from ..web import format_datetime
 from . import bp
 from .forms import ConfirmForm, NewTicketForm, ReplyForm, StatusForm, public_topic
 from ..text import is_number
 
-PUBLIC_KINDS = ("message", "reply")
 SUBMITTED_KEY = "portal_submitted_ticket"
 STATUS_SENT = "If a ticket with that number belongs to that address, we've mailed a link to it."
 SPAM_MESSAGE = "We could not accept this form. Please check it and send it again."
@@ -198,7 +197,7 @@ def _ticket_or_404(token: str) -> Ticket:
 def _ticket_page(ticket: Ticket, token: str, *, form=None, status=200, notice=None, problem=None):
     entries = db.session.scalars(
         select(ThreadEntry)
-        .where(ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind.in_(PUBLIC_KINDS))
+        .where(ThreadEntry.ticket_id == ticket.id, ThreadEntry.public())
         .options(joinedload(ThreadEntry.agent), joinedload(ThreadEntry.customer),
                  selectinload(ThreadEntry.attachments))
         .order_by(ThreadEntry.id)
@@ -278,18 +277,7 @@ def confirm(token):
 def attachment(token, attachment_id):
     """Download a file of this ticket's public thread; never shown inline."""
     ticket = _ticket_or_404(token)
-    att = db.session.scalar(
-        select(Attachment).join(ThreadEntry, Attachment.entry_id == ThreadEntry.id)
-        .where(Attachment.id == attachment_id, Attachment.ticket_id == ticket.id,
-               ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind.in_(PUBLIC_KINDS))
-    )
-    if att is None:
+    attachment = public_attachment(ticket.id, attachment_id)
+    if attachment is None:
         abort(404)
-    path = path_for(att.storage_key)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, as_attachment=True, download_name=att.filename,
-                         mimetype=att.content_type, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return _private(response)
+    return _private(download(attachment))
