@@ -19,9 +19,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import attachments, notify, settings, sla
-from .extensions import db
-from .models import (
+from .. import attachments, notify, settings, sla
+from ..extensions import db
+from ..models import (
     ACTIVE_STATUSES,
     DONE_STATUSES,
     STATUS_LABELS,
@@ -42,8 +42,8 @@ from .models import (
     team_members,
     utcnow,
 )
-from . import live  # noqa: F401,E402  (every ticket change bumps the desk's change counter)
-from .text import one_line, render_body
+from .. import live  # noqa: F401,E402  (every ticket change bumps the desk's change counter)
+from ..text import one_line, render_body
 
 log = logging.getLogger(__name__)
 
@@ -1067,7 +1067,7 @@ def _copied_from_mail(ticket: Ticket, people, customer: Customer, now: datetime)
     """Put the people a customer's mail went to as well on copy of the ticket, each with a
     history event. Skipped: invalid addresses, the customer, anyone already on copy, anyone an
     agent took off copy (that stays so), and everyone past MAIL_CC_MAX on copy."""
-    from .models import Collaborator
+    from ..models import Collaborator
 
     if not people:
         return []
@@ -1100,7 +1100,7 @@ def _copied_from_mail(ticket: Ticket, people, customer: Customer, now: datetime)
 def add_collaborator(agent: Agent, ticket: Ticket, email: str, name: str = "", *,
                      expected_version: int | None = None):
     """Put someone on copy of the ticket: they get its public replies and their own link."""
-    from .models import Collaborator
+    from ..models import Collaborator
 
     if not can_see(agent, ticket):
         raise NotAllowed("You do not have access to this ticket.")
