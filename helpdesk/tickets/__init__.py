@@ -1,0 +1,77 @@
+"""The ticket lifecycle: the only code that changes a ticket's status, assignment or SLA.
+
+Every public function here is one intention (open, claim, assign, reply, escalate, ...).
+Each checks who may do it from which state, then, in one transaction, changes the ticket,
+writes its history and queues the mails the change causes. Views call these and nothing else.
+
+Callers use this package, never its modules (`from helpdesk import tickets; tickets.assign(...)`).
+The modules, by concern:
+
+- rules.py: the states' transitions (TRANSITIONS), who may see and do what, the errors, and
+  the steps every change shares (transaction, version, history event, status change);
+- clock.py: the SLA clock (due times, time awaiting the customer, first response, overdue);
+- intake.py: opening a ticket;
+- assignment.py: claim, assign (auto-assignment, round-robin), escalate, priority, SLA plan,
+  transfer;
+- conversation.py: replies, internal notes, requests for information, customers' messages;
+- resolution.py: resume, resolve, close, reopen, the customer's confirmation, auto-close;
+- access.py: access links, the status check, the people on copy;
+- overdue.py: flagging overdue tickets.
+
+The clock (`utcnow`), `one_line`, `can_see` and `_check_open_limit` are looked up on this
+package at each call (rules._package), so replacing one here reaches every module.
+"""
+from __future__ import annotations
+
+from ..models import utcnow  # noqa: F401  (the lifecycle's clock; see above)
+from ..text import one_line  # noqa: F401
+from .access import (  # noqa: F401
+    add_collaborator,
+    new_access_link,
+    remove_collaborator,
+    send_status_link,
+    ticket_for_status,
+)
+from .assignment import (  # noqa: F401
+    assign,
+    claim,
+    escalate,
+    priority_order_changed,
+    set_priority,
+    set_sla,
+    transfer,
+)
+from .clock import _recompute_due, overdue_clause, schedule  # noqa: F401
+from .conversation import add_note, customer_reply, reply, request_info  # noqa: F401
+from .intake import _check_open_limit, open_ticket  # noqa: F401
+from .overdue import Flagged, check_overdue  # noqa: F401
+from .resolution import (  # noqa: F401
+    auto_close,
+    close,
+    customer_confirm,
+    customer_may_reopen,
+    reopen,
+    resolve,
+    resume,
+)
+from .rules import (  # noqa: F401
+    ALL,
+    BODY_MAX,
+    MAIL_CC_MAX,
+    NAME_MAX,
+    SUBJECT_MAX,
+    TRANSITIONS,
+    Conflict,
+    InvalidInput,
+    InvalidTransition,
+    LifecycleError,
+    NotAllowed,
+    TooManyOpen,
+    Transition,
+    _Unit,
+    allowed,
+    available_actions,
+    can_see,
+    check,
+    visibility_clause,
+)

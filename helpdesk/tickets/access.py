@@ -1,0 +1,154 @@
+"""Who follows a ticket besides the agents: the customer's access link (renewed on request),
+the portal's status check by number and email, and the people on copy (collaborators)."""
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+
+from .. import notify
+from ..extensions import db
+from ..models import Agent, Collaborator, Customer, Ticket
+from .rules import (
+    MAIL_CC_MAX,
+    NAME_MAX,
+    InvalidInput,
+    NotAllowed,
+    _bump,
+    _conflict,
+    _event,
+    _now,
+    _one_line,
+    _package,
+    _Unit,
+)
+
+log = logging.getLogger(__package__)
+
+
+def new_access_link(agent: Agent, ticket: Ticket, *, expected_version: int | None = None) -> Ticket:
+    """Revoke every link mailed so far and mail the customer a fresh one."""
+    if not _package().can_see(agent, ticket):
+        raise NotAllowed("You do not have access to this ticket.")
+    if expected_version is not None and expected_version != ticket.version:
+        raise _conflict(ticket, expected_version)
+    now = _now()
+    with _Unit(ticket, expected_version):
+        ticket.access_nonce = secrets.token_hex(8)
+        _bump(ticket, now)
+        _event(ticket, "access_link", agent=agent, note="Old links revoked; a new one was mailed", now=now)
+        notify.access_link(ticket)
+    return ticket
+
+
+def ticket_for_status(number: str, email: str) -> Ticket | None:
+    """The ticket with this number, if it belongs to this address."""
+    number = (number or "").strip().lstrip("#").upper()
+    email = (email or "").strip().lower()
+    return db.session.scalar(
+        select(Ticket).join(Customer).where(Ticket.number == number, Customer.email == email)
+    )
+
+
+def send_status_link(number: str, email: str) -> bool:
+    """'Check ticket status': mail the access link if number and email match. Says nothing else."""
+    ticket = ticket_for_status(number, email)
+    if ticket is None:
+        return False
+    notify.access_link(ticket)
+    db.session.commit()
+    return True
+
+
+# --- collaborators (CC) --------------------------------------------------------------------
+
+
+def _collaborator_email(email: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    email = (email or "").strip()
+    if not email or len(email) > 254 or any(c in email for c in " ,;<>\r\n\t"):
+        raise InvalidInput("Enter one email address for the collaborator.")
+    try:
+        return validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"That is not a valid email address: {exc}") from None
+
+
+def _copied_from_mail(ticket: Ticket, people, customer: Customer, now: datetime) -> list:
+    """Put the people a customer's mail went to as well on copy of the ticket, each with a
+    history event. Skipped: invalid addresses, the customer, anyone already on copy, anyone an
+    agent took off copy (that stays so), and everyone past MAIL_CC_MAX on copy."""
+    if not people:
+        return []
+    rows = db.session.scalars(select(Collaborator).where(Collaborator.ticket_id == ticket.id)).all() \
+        if ticket.id is not None else []
+    known = {c.email for c in rows}
+    on_copy = sum(1 for c in rows if c.active)
+    added = []
+    for name, address in people:
+        try:
+            address = _collaborator_email(address)
+        except InvalidInput:
+            continue
+        if address == ticket.customer.email or address in known:
+            continue
+        if on_copy >= MAIL_CC_MAX:
+            log.info("ticket %s: %s not put on copy, it has %s people on copy already", ticket.number, address, on_copy)
+            continue
+        name = _one_line(name, NAME_MAX) or address
+        collab = Collaborator(ticket=ticket, email=address, name=name, created_at=now)
+        db.session.add(collab)
+        known.add(address)
+        on_copy += 1
+        added.append(collab)
+        _event(ticket, "collaborator_added", customer=customer, new=f"{name} <{address}>",
+               note="On copy of the customer's mail", now=now)
+    return added
+
+
+def add_collaborator(agent: Agent, ticket: Ticket, email: str, name: str = "", *,
+                     expected_version: int | None = None):
+    """Put someone on copy of the ticket: they get its public replies and their own link."""
+    if not _package().can_see(agent, ticket):
+        raise NotAllowed("You do not have access to this ticket.")
+    if expected_version is not None and expected_version != ticket.version:
+        raise _conflict(ticket, expected_version)
+    email = _collaborator_email(email)
+    if email == ticket.customer.email:
+        raise InvalidInput("That is the customer's own address; they get every reply already.")
+    name = _one_line(name, NAME_MAX) or email
+    now = _now()
+    with _Unit(ticket, expected_version):
+        collab = db.session.scalar(
+            select(Collaborator).where(Collaborator.ticket_id == ticket.id, Collaborator.email == email))
+        if collab is not None and collab.active:
+            raise InvalidInput(f"{email} is already on copy of this ticket.")
+        if collab is None:
+            collab = Collaborator(ticket=ticket, email=email, name=name, added_by=agent, created_at=now)
+            db.session.add(collab)
+        else:  # added again after a removal: a fresh link, the old ones stay dead
+            collab.active, collab.name, collab.added_by = True, name, agent
+            collab.access_nonce = secrets.token_hex(8)
+        _bump(ticket, now)
+        _event(ticket, "collaborator_added", agent=agent, new=f"{name} <{email}>", now=now)
+    return collab
+
+
+def remove_collaborator(agent: Agent, ticket: Ticket, collaborator, *, expected_version: int | None = None):
+    """Take someone off copy: no more mail, and their access link stops working."""
+    if not _package().can_see(agent, ticket):
+        raise NotAllowed("You do not have access to this ticket.")
+    if collaborator is None or collaborator.ticket_id != ticket.id or not collaborator.active:
+        raise InvalidInput("That person is not on copy of this ticket.")
+    if expected_version is not None and expected_version != ticket.version:
+        raise _conflict(ticket, expected_version)
+    now = _now()
+    with _Unit(ticket, expected_version):
+        collaborator.active = False
+        collaborator.access_nonce = secrets.token_hex(8)
+        _bump(ticket, now)
+        _event(ticket, "collaborator_removed", agent=agent, old=str(collaborator), now=now)
+    return collaborator

@@ -1,0 +1,141 @@
+"""Working a ticket to its end and back: resuming work, resolving, closing (by an agent, by
+the customer's confirmation, or automatically some days after resolution) and reopening."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from .. import notify, settings
+from ..extensions import db
+from ..models import Agent, ThreadEntry, Ticket
+from ..text import render_body
+from .clock import _first_response
+from .rules import (
+    Conflict,
+    InvalidTransition,
+    _add_entry,
+    _body,
+    _bump,
+    _now,
+    _set_status,
+    _Unit,
+    check,
+)
+
+
+def resume(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int | None = None) -> Ticket:
+    """Take a pending or escalated ticket back to open."""
+    check(agent, ticket, "resume", expected_version)
+    now = _now()
+    with _Unit(ticket, expected_version):
+        _bump(ticket, now)
+        if note.strip():
+            body = _body(note, "note")
+            db.session.add(ThreadEntry(ticket=ticket, kind="note", agent=agent, created_at=now,
+                                       body=body, body_html=render_body(body)))
+        _set_status(ticket, "open", agent=agent, now=now, note=note.strip() or None)
+    return ticket
+
+
+def resolve(agent: Agent, ticket: Ticket, resolution: str, *, uploads=(),
+            expected_version: int | None = None) -> ThreadEntry:
+    """Post the resolution to the customer (-> resolved)."""
+    check(agent, ticket, "resolve", expected_version)
+    body = _body(resolution, "resolution")
+    now = _now()
+    with _Unit(ticket, expected_version) as unit:
+        _bump(ticket, now)
+        entry = _add_entry(ticket, "reply", body, agent=agent, uploads=uploads, now=now, stored=unit.stored)
+        ticket.is_answered = True
+        _first_response(ticket, now)
+        if ticket.assignee is None:
+            ticket.assignee = agent
+        _set_status(ticket, "resolved", agent=agent, now=now)
+        db.session.flush()
+        notify.resolved(ticket, entry)
+    return entry
+
+
+def close(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int | None = None) -> Ticket:
+    """Close the ticket; the customer is told. An optional note stays on record (internal)."""
+    check(agent, ticket, "close", expected_version)
+    now = _now()
+    with _Unit(ticket, expected_version):
+        _bump(ticket, now)
+        if note.strip():
+            body = _body(note, "note")
+            db.session.add(ThreadEntry(ticket=ticket, kind="note", agent=agent, created_at=now,
+                                       body=body, body_html=render_body(body)))
+        _set_status(ticket, "closed", agent=agent, now=now, note=note.strip() or None)
+        notify.closed(ticket, agent)
+    return ticket
+
+
+def reopen(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int | None = None) -> Ticket:
+    """Reopen a resolved or closed ticket; its SLA clock starts again."""
+    check(agent, ticket, "reopen", expected_version)
+    now = _now()
+    with _Unit(ticket, expected_version):
+        _bump(ticket, now)
+        if note.strip():
+            body = _body(note, "note")
+            db.session.add(ThreadEntry(ticket=ticket, kind="note", agent=agent, created_at=now,
+                                       body=body, body_html=render_body(body)))
+        _set_status(ticket, "open", agent=agent, now=now, note=note.strip() or None)
+        ticket.is_answered = False
+        notify.reopened(ticket, agent=agent)
+    return ticket
+
+
+def customer_may_reopen(ticket: Ticket, now: datetime | None = None) -> bool:
+    """Resolved tickets always reopen on a reply; closed ones within the configured days."""
+    if ticket.status == "resolved":
+        return True
+    if ticket.status == "closed":
+        days = settings.get("reopen_days")
+        return ticket.closed_at is not None and (now or _now()) - ticket.closed_at <= timedelta(days=days)
+    return True
+
+
+def customer_confirm(ticket: Ticket) -> Ticket:
+    """The customer confirms the resolution: resolved -> closed."""
+    if ticket.status != "resolved":
+        raise InvalidTransition("Only a resolved ticket can be confirmed and closed.")
+    now = _now()
+    with _Unit(ticket, ticket.version):
+        _bump(ticket, now)
+        _set_status(ticket, "closed", customer=ticket.customer, now=now,
+                    note="The customer confirmed the resolution")
+        notify.closed(ticket, None)
+    return ticket
+
+
+def auto_close(now: datetime | None = None) -> list[Ticket]:
+    """Close the tickets resolved more than the auto-close setting's days ago (0: never).
+
+    Each closes in its own transaction, with a history event and the customer's closing mail;
+    one changed meanwhile (or closed by a concurrent run) is skipped."""
+    days = settings.get("auto_close_days")
+    if not days or days <= 0:
+        return []
+    now = now or _now()
+    cutoff = now - timedelta(days=days)
+    ids = db.session.scalars(
+        select(Ticket.id).where(Ticket.status == "resolved", Ticket.resolved_at <= cutoff).order_by(Ticket.id)
+    ).all()
+    closed = []
+    for ticket_id in ids:
+        ticket = db.session.get(Ticket, ticket_id)
+        if ticket is None or ticket.status != "resolved":
+            continue
+        try:
+            with _Unit(ticket, ticket.version):
+                _bump(ticket, now)
+                _set_status(ticket, "closed", now=now,
+                            note=f"Closed automatically {days} days after it was resolved")
+                notify.closed(ticket, None, automatic=True)
+            closed.append(ticket)
+        except Conflict:
+            continue
+    return closed

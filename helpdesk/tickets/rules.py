@@ -1,0 +1,309 @@
+"""What may happen to a ticket, and the machinery every change goes through.
+
+The states and the one table of transitions (TRANSITIONS), who may see a ticket and take
+which action (can_see, allowed, check), the errors a refused change raises, and the shared
+steps of every change: one transaction (_Unit), the version bump, the history event and the
+status change with its SLA clock.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import attachments
+from .. import live  # noqa: F401  (every ticket change bumps the desk's change counter)
+from ..extensions import db
+from ..models import (
+    ACTIVE_STATUSES,
+    DONE_STATUSES,
+    STATUS_LABELS,
+    Agent,
+    Attachment,
+    Event,
+    SLAPause,
+    ThreadEntry,
+    Ticket,
+    agent_departments,
+    team_members,
+)
+from ..text import render_body
+from .clock import _end_pause, _recompute_due, _stop_clock
+
+SUBJECT_MAX = 200
+BODY_MAX = 20000
+NAME_MAX = 120
+# At most this many people on copy of a ticket are added from the To and Cc of customers' mail.
+MAIL_CC_MAX = 10
+
+
+class LifecycleError(Exception):
+    """A change the lifecycle refuses; `status` is the HTTP status a view should answer."""
+
+    status = 409
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotAllowed(LifecycleError):
+    status = 403
+
+
+class InvalidTransition(LifecycleError):
+    status = 409
+
+
+class InvalidInput(LifecycleError):
+    status = 400
+
+
+class TooManyOpen(LifecycleError):
+    status = 429
+
+
+class Conflict(LifecycleError):
+    """The ticket changed since the person loaded it; `changes` lists what happened since."""
+
+    status = 409
+
+    def __init__(self, message: str, ticket: Ticket | None = None, changes: list[Event] | None = None):
+        super().__init__(message)
+        self.ticket = ticket
+        self.changes = changes or []
+
+
+@dataclass(frozen=True)
+class Transition:
+    label: str
+    sources: tuple[str, ...]  # statuses the action may be taken from
+    target: str | None  # status after the action; None keeps it (but "new" becomes "open")
+    role: str  # least agent role that may take it
+
+
+ALL = ACTIVE_STATUSES + ("resolved", "closed")
+
+# The one table of what may happen to a ticket. The agent UI offers exactly what it allows.
+TRANSITIONS: dict[str, Transition] = {
+    "reply": Transition("Reply", ACTIVE_STATUSES, None, "agent"),
+    "note": Transition("Internal note", ALL, "", "agent"),
+    "claim": Transition("Claim", ACTIVE_STATUSES, None, "agent"),
+    "assign": Transition("Assign", ACTIVE_STATUSES, None, "manager"),
+    "set_priority": Transition("Priority", ACTIVE_STATUSES, "", "manager"),
+    "set_sla": Transition("SLA plan", ACTIVE_STATUSES, "", "manager"),
+    "transfer": Transition("Transfer", ACTIVE_STATUSES, "", "manager"),
+    "request_info": Transition("Ask customer", ("new", "open", "escalated"), "pending", "agent"),
+    "escalate": Transition("Escalate", ("new", "open", "pending"), "escalated", "agent"),
+    "resume": Transition("Resume work", ("pending", "escalated"), "open", "agent"),
+    "resolve": Transition("Resolve", ACTIVE_STATUSES, "resolved", "agent"),
+    "close": Transition("Close", ACTIVE_STATUSES + ("resolved",), "closed", "agent"),
+    "reopen": Transition("Reopen", ("resolved", "closed"), "open", "agent"),
+}
+
+
+# --- who may see and do what ---------------------------------------------------------------
+
+
+def visibility_clause(agent: Agent):
+    """SQL condition for the tickets an agent may see: their departments, teams and assignments."""
+    if agent.is_admin:
+        return None
+    dept_ids = select(agent_departments.c.department_id).where(agent_departments.c.agent_id == agent.id)
+    team_ids = select(team_members.c.team_id).where(team_members.c.agent_id == agent.id)
+    return or_(
+        Ticket.department_id.in_(dept_ids),
+        Ticket.team_id.in_(team_ids),
+        Ticket.assignee_id == agent.id,
+    )
+
+
+def can_see(agent: Agent, ticket: Ticket) -> bool:
+    if not agent.active:
+        return False
+    if agent.is_admin or ticket.assignee_id == agent.id:
+        return True
+    if any(d.id == ticket.department_id for d in agent.departments):
+        return True
+    return ticket.team_id is not None and any(t.id == ticket.team_id for t in agent.teams)
+
+
+def allowed(agent: Agent, ticket: Ticket, action: str) -> bool:
+    """May this agent take this action on this ticket now? (What the UI offers.)"""
+    t = TRANSITIONS[action]
+    if not _package().can_see(agent, ticket) or not agent.has_role(t.role) or ticket.status not in t.sources:
+        return False
+    if action == "claim":
+        return ticket.assignee_id != agent.id and (ticket.assignee_id is None or agent.is_manager)
+    return True
+
+
+def available_actions(agent: Agent, ticket: Ticket) -> list[str]:
+    return [name for name in TRANSITIONS if allowed(agent, ticket, name)]
+
+
+def check(agent: Agent, ticket: Ticket, action: str, expected_version: int | None = None) -> Transition:
+    """Raise NotAllowed, Conflict or InvalidTransition unless the agent may take the action now."""
+    t = TRANSITIONS[action]
+    if not _package().can_see(agent, ticket):
+        raise NotAllowed("You do not have access to this ticket.")
+    if not agent.has_role(t.role):
+        raise NotAllowed(f"Only a {t.role} or above may do this: {t.label.lower()}.")
+    if expected_version is not None and expected_version != ticket.version:
+        raise _conflict(ticket, expected_version)
+    if ticket.status not in t.sources:
+        raise InvalidTransition(
+            f"A ticket that is {STATUS_LABELS[ticket.status].lower()} cannot take this action: "
+            f"{t.label.lower()}."
+        )
+    return t
+
+
+def _conflict(ticket: Ticket, seen_version: int) -> Conflict:
+    changes = db.session.scalars(
+        select(Event).where(Event.ticket_id == ticket.id, Event.version > seen_version).order_by(Event.id)
+    ).all()
+    return Conflict(
+        f"Ticket #{ticket.number} was changed by someone else after you opened it. "
+        "Review what changed, then submit again.",
+        ticket,
+        list(changes),
+    )
+
+
+# --- names looked up on the package ---------------------------------------------------------
+
+
+def _package():
+    """helpdesk.tickets itself. The clock (`utcnow`), `one_line`, `can_see` and
+    `_check_open_limit` are read from it at each call, so that replacing one of them on
+    `helpdesk.tickets` (as tests do) reaches every module of the package alike."""
+    return sys.modules[__package__]
+
+
+def _now() -> datetime:
+    return _package().utcnow()
+
+
+def _one_line(*args) -> str:
+    return _package().one_line(*args)
+
+
+# --- every change: version, history, status, thread, transaction ---------------------------
+
+
+def _bump(ticket: Ticket, now: datetime) -> None:
+    ticket.version = (ticket.version or 0) + 1
+    ticket.updated_at = now
+
+
+def _event(ticket, action, *, agent=None, customer=None, old=None, new=None, note=None, now=None):
+    db.session.add(
+        Event(
+            ticket=ticket,
+            agent=agent,
+            customer=customer,
+            action=action,
+            old=None if old is None else str(old)[:200],
+            new=None if new is None else str(new)[:200],
+            note=None if note is None else _one_line(note, 500),
+            version=ticket.version,
+            created_at=now or _now(),
+        )
+    )
+
+
+def _set_status(ticket, status, *, agent=None, customer=None, now, note=None):
+    if ticket.status == status:
+        return
+    old = ticket.status
+    ticket.status = status
+    if status == "resolved":
+        ticket.resolved_at = now
+        ticket.is_overdue = False
+    elif status == "closed":
+        ticket.closed_at = now
+        ticket.is_overdue = False
+    elif old in ("resolved", "closed"):
+        ticket.reopened_at = now
+        ticket.resolved_at = None
+        ticket.closed_at = None
+        _recompute_due(ticket, now)
+    # The SLA clock: stops on resolving or closing, stands still while awaiting the customer.
+    if old in ACTIVE_STATUSES and status in DONE_STATUSES:
+        _stop_clock(ticket, now)
+    elif status == "pending":
+        db.session.add(SLAPause(ticket_id=ticket.id, started_at=now))
+        _recompute_due(ticket, now)
+    elif old == "pending":
+        _end_pause(ticket, now)
+        _recompute_due(ticket, now)
+    _event(ticket, "status", agent=agent, customer=customer, old=STATUS_LABELS[old],
+           new=STATUS_LABELS[status], note=note, now=now)
+
+
+def _body(text: str, what: str = "message") -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(f"The {what} cannot be empty.")
+    if len(text) > BODY_MAX:
+        raise InvalidInput(f"The {what} is longer than {BODY_MAX} characters.")
+    return text
+
+
+def _add_entry(ticket, kind, body, *, agent=None, customer=None, uploads=(), now, stored, via=None):
+    entry = ThreadEntry(
+        ticket=ticket, kind=kind, agent=agent, customer=customer,
+        body=body, body_html=render_body(body), created_at=now, via=via,
+    )
+    db.session.add(entry)
+    for upload in uploads:
+        key = attachments.store(upload)
+        stored.append(key)
+        db.session.add(Attachment(
+            ticket=ticket, entry=entry, filename=upload.filename, content_type=upload.content_type,
+            size=upload.size, sha256=upload.sha256, storage_key=key, created_at=now,
+        ))
+    return entry
+
+
+class _Unit:
+    """One transaction: on any failure, roll back and remove the files it wrote."""
+
+    def __init__(self, ticket: Ticket | None = None, seen_version: int | None = None):
+        self.stored: list[str] = []
+        self.ticket = ticket
+        self.seen_version = seen_version
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            try:
+                db.session.commit()
+                return False
+            except StaleDataError:
+                db.session.rollback()
+                attachments.discard(self.stored)
+                ticket = self.ticket
+                if ticket is not None:
+                    db.session.refresh(ticket)
+                    raise _conflict(ticket, self.seen_version or ticket.version - 1) from None
+                raise
+            except Exception:
+                db.session.rollback()
+                attachments.discard(self.stored)
+                raise
+        db.session.rollback()
+        attachments.discard(self.stored)
+        if isinstance(exc, StaleDataError) and self.ticket is not None:
+            # Someone else saved the ticket first and an autoflush inside the unit noticed it.
+            db.session.refresh(self.ticket)
+            raise _conflict(self.ticket, self.seen_version or self.ticket.version - 1) from None
+        if isinstance(exc, OSError):
+            raise LifecycleError("The attachment could not be saved. Nothing was changed; please try again.") from exc
+        return False
