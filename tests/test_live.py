@@ -414,6 +414,59 @@ def test_a_ticket_change_elsewhere_leaves_other_ticket_pages_at_304(app, desk, w
     assert polls["live-poller"].status_code == 304  # only the setup and its own ticket move it
 
 
+def open_count(html: str) -> int:
+    return int(re.search(r'<span>Open</span>\s*<span class="count[^"]*">.*?</span>(\d+)<', html, re.S).group(1))
+
+
+def test_membership_changes_reach_the_agents_counts_and_queue_at_the_next_poll(app, desk, make_ticket, one_minute):
+    it = make_ticket(topic="Password reset", subject="Locked out of the VPN")  # IT Operations: not the technician's
+    tech = signed_in(app, desk, desk.tech)
+    page = tech.get("/agent/").get_data(as_text=True)
+    assert "Locked out of the VPN" not in page
+    shown = open_count(page)
+    watcher = Watcher(tech)
+    assert watcher.poll("queue_counts").status_code == 304
+    admin = signed_in(app, desk, desk.admin)
+
+    def departments(*names):
+        return [str(desk.departments[n].id) for n in names]
+
+    agent_page = f"/admin/agents/{desk.tech.id}"
+    held = FormFields(agent_page)
+    held.feed(admin.get(agent_page).get_data(as_text=True))
+    admin_saves(admin, agent_page, agent_page, departments=held.fields["departments"] + departments("IT Operations"))
+    counts, results = watcher.poll("queue_counts"), watcher.poll("results")
+    assert counts.status_code == results.status_code == 200
+    assert open_count(counts.get_data(as_text=True)) == shown + 1
+    assert "Locked out of the VPN" in results.get_data(as_text=True)
+
+    admin_saves(admin, agent_page, agent_page, departments=held.fields["departments"])  # and out again
+    counts = watcher.poll("queue_counts")
+    assert counts.status_code == 200 and open_count(counts.get_data(as_text=True)) == shown
+
+    # A team's members: the ticket passed to the SysAdmins team, then the technician made a member.
+    tickets.assign(desk.admin, fresh(it), team=desk.teams["SysAdmins/Developers"])
+    assert open_count(watcher.poll("queue_counts").get_data(as_text=True)) == shown
+    team_page = f"/admin/teams/{desk.teams['SysAdmins/Developers'].id}"
+    members = FormFields(team_page)
+    members.feed(admin.get(team_page).get_data(as_text=True))
+    admin_saves(admin, team_page, team_page, members=members.fields["members"] + [str(desk.tech.id)])
+    counts = watcher.poll("queue_counts")
+    assert counts.status_code == 200 and open_count(counts.get_data(as_text=True)) == shown + 1
+
+
+def test_a_role_change_counts_anew_at_the_next_sign_in(app, desk, make_ticket, one_minute):
+    make_ticket(topic="Password reset", subject="Locked out of the VPN")
+    tech = signed_in(app, desk, desk.tech)
+    shown = open_count(tech.get("/agent/").get_data(as_text=True))
+    admin = signed_in(app, desk, desk.admin)
+    page = f"/admin/agents/{desk.tech.id}"
+    admin_saves(admin, page, page, role="admin")  # sees every ticket now
+    assert tech.get("/agent/counts", headers=HTMX).headers["HX-Redirect"] == "/login"  # signed out by it
+    tech = signed_in(app, desk, desk.tech)
+    assert open_count(tech.get("/agent/").get_data(as_text=True)) == shown + 1
+
+
 # --- presence -----------------------------------------------------------------------------
 
 
