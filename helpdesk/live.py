@@ -30,7 +30,6 @@ from .live_models import PRESENCE_STATES, DeskState, Presence
 from .models import (Agent, Department, HelpTopic, Priority, Setting, SLAPlan, Team, Ticket, agent_departments,
                      team_members, utcnow)
 
-PRESENCE_TTL = 12  # seconds a heartbeat keeps an agent shown on a ticket
 CACHE_CONTROL = "private, no-cache"
 
 # The rows of desk_state: DESK goes up with every change a queue shows (tickets and the setup),
@@ -207,6 +206,17 @@ def poll_seconds() -> int:
     return current_app.config["HELPDESK_LIVE_SECONDS"]
 
 
+def presence_seconds() -> int:
+    """How often an open ticket page reports itself (HELPDESK_PRESENCE_SECONDS)."""
+    return current_app.config["HELPDESK_PRESENCE_SECONDS"]
+
+
+def presence_ttl() -> int:
+    """Seconds a heartbeat keeps an agent shown on a ticket: three beats, so one or two late or
+    lost ones do not make them flicker away."""
+    return 3 * presence_seconds()
+
+
 # --- presence ------------------------------------------------------------------------------
 
 
@@ -214,7 +224,7 @@ def heartbeat(ticket: Ticket, agent: Agent, state: str) -> list[Presence]:
     """Renew this agent's presence on the ticket; return the others there now."""
     state = state if state in PRESENCE_STATES else "viewing"
     now = utcnow()
-    expires = now + timedelta(seconds=PRESENCE_TTL)
+    expires = now + timedelta(seconds=presence_ttl())
     db.session.execute(delete(Presence).where(Presence.ticket_id == ticket.id, Presence.expires_at < now))
     updated = db.session.execute(
         update(Presence).where(Presence.ticket_id == ticket.id, Presence.agent_id == agent.id)

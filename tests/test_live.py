@@ -501,11 +501,25 @@ def test_presence_shows_who_else_is_here_and_who_is_typing(app, desk, ticket):
     assert beat(tech, ticket, state="<script>").status_code == 200  # unknown states count as viewing
 
 
+@pytest.mark.parametrize("seconds, ttl", [(None, 12), (2, 6)])
+def test_presence_beats_as_configured_and_lasts_three_beats(app, desk, ticket, monkeypatch, seconds, ttl):
+    if seconds is not None:
+        app.config["HELPDESK_PRESENCE_SECONDS"] = seconds
+    tech, manager = two_clients(app, desk)
+    page = manager.get(f"/agent/tickets/{ticket.number}").get_data(as_text=True)
+    assert f'hx-trigger="load, every {seconds or 4}s, presence-changed from:body"' in page
+    start = utcnow()
+    beat(tech, ticket)
+    for after, shown in ((ttl - 1, True), (ttl + 1, False)):
+        monkeypatch.setattr(live, "utcnow", lambda: start + timedelta(seconds=after))
+        assert ("Tom Technician" in beat(manager, ticket).get_data(as_text=True)) is shown, after
+
+
 def test_presence_expires_within_seconds_and_leaving_removes_it(app, desk, ticket, monkeypatch):
     tech, manager = two_clients(app, desk)
     beat(tech, ticket)
     assert "Tom Technician" in beat(manager, ticket).get_data(as_text=True)
-    later = utcnow() + timedelta(seconds=live.PRESENCE_TTL + 1)
+    later = utcnow() + timedelta(seconds=13)  # the default's 12 s and a second
     monkeypatch.setattr(live, "utcnow", lambda: later)
     gone = beat(manager, ticket).get_data(as_text=True)
     assert "Tom Technician" not in gone

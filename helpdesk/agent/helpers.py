@@ -98,6 +98,7 @@ def panel_context() -> dict:
         "due_class": due_class,
         "live_headers": live_headers,
         "live_seconds": live.poll_seconds(),
+        "presence_seconds": live.presence_seconds(),
         "desk_version": live.desk_version,
         "ticket_state": live.ticket_state,
     }
