@@ -57,6 +57,8 @@ def from_environment(instance_path: str) -> dict:
         "HELPDESK_REOPEN_DAYS": _int(env("HELPDESK_REOPEN_DAYS"), 14),
         "HELPDESK_AUTO_CLOSE_DAYS": _int(env("HELPDESK_AUTO_CLOSE_DAYS"), 0),
         "HELPDESK_LIVE_SECONDS": max(1, _int(env("HELPDESK_LIVE_SECONDS"), 3)),
+        # The ticket page's presence heartbeat; a presence lasts three beats (see helpdesk/live.py).
+        "HELPDESK_PRESENCE_SECONDS": max(1, _int(env("HELPDESK_PRESENCE_SECONDS"), 4)),
         "HELPDESK_ACCESS_LINK_DAYS": _int(env("HELPDESK_ACCESS_LINK_DAYS"), 90),
         "HELPDESK_BACKGROUND_SENDER": _bool(env("HELPDESK_BACKGROUND_SENDER")),
         "HELPDESK_SLA_CHECK_SECONDS": max(_int(env("HELPDESK_SLA_CHECK_SECONDS"), 60), 1),

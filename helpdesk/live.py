@@ -1,10 +1,12 @@
 """Live updates without process state, so any worker on any host answers alike.
 
-Change detection: every transaction that changes a ticket also bumps the one-row desk_state
-counter (a session hook, so no code path can forget it). A live region of an agent page polls
-with If-None-Match set to the ETag it was rendered with; the ETag is a hash of the region, its
-URL, the agent's identity, the counter (or, on a ticket page, the ticket's version) and the
-current minute (due times and "5 min ago" age with the clock). When it still matches, the
+Change detection: every transaction that changes a ticket, or the setup the pages show (names
+of topics, departments, teams, priorities, SLA plans and agents, memberships, settings), also
+bumps the desk_state counter (a session hook on the model classes, so no code path can forget
+it); setup changes bump a second counter too. A live region of an agent page polls with
+If-None-Match set to the ETag it was rendered with; the ETag is a hash of the region, its URL,
+the agent's identity, the counter (or, on a ticket page, the ticket's version and the setup
+counter) and the current minute (due times and "5 min ago" age with the clock). When it still matches, the
 answer is 304 with no body: one primary-key read, no rendering.
 
 Presence: the ticket page posts a heartbeat every few seconds (viewing or typing); rows expire
@@ -19,43 +21,106 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from flask import current_app, has_request_context, make_response, request
 from flask_login import current_user
-from sqlalchemy import delete, event, select, text, update
+from sqlalchemy import delete, event, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
 from .htmx import is_partial
 from .live_models import PRESENCE_STATES, DeskState, Presence
-from .models import Agent, Ticket, utcnow
+from .models import (Agent, Department, HelpTopic, Priority, Setting, SLAPlan, Team, Ticket, agent_departments,
+                     team_members, utcnow)
 
-PRESENCE_TTL = 12  # seconds a heartbeat keeps an agent shown on a ticket
 CACHE_CONTROL = "private, no-cache"
 
-_BUMP = text(
-    "INSERT INTO desk_state (id, version) VALUES (1, 1) "
-    "ON CONFLICT (id) DO UPDATE SET version = desk_state.version + 1"
-)
+# The rows of desk_state: DESK goes up with every change a queue shows (tickets and the setup),
+# SETUP only with changes to the setup (what a ticket page shows besides the ticket itself).
+DESK, SETUP = 1, 2
+
+# The setup as queue and ticket pages show it: names of topics, departments, teams, priorities,
+# SLA plans and agents, who belongs where (which decides who sees what), and the settings (the
+# desk's time zone). A change to any of these, by any code path, bumps both counters; per class,
+# the attributes that no page shows and that change without an admin (sign-in secrets, the
+# round-robin pointer) are left out.
+SETUP_MODELS: dict[type, frozenset[str]] = {
+    HelpTopic: frozenset({"rr_last_agent_id"}),
+    Department: frozenset(),
+    Team: frozenset(),
+    Priority: frozenset(),
+    SLAPlan: frozenset(),
+    Agent: frozenset({"password_hash", "session_token", "totp_secret", "totp_last_step"}),
+    Setting: frozenset(),
+}
+# Memberships written as plain rows (through the ORM they show as Agent.departments, Team.members...).
+SETUP_TABLES = frozenset({agent_departments.name, team_members.name})
+_SETUP_BY_TABLE = {model.__table__.name: model for model in SETUP_MODELS}
 
 
-# --- the desk-wide change counter ----------------------------------------------------------
+def _bump(rows) -> object:
+    """One statement for the rows in id order (every transaction locks them in the same order)."""
+    values = ", ".join(f"({int(row)}, 1)" for row in sorted(rows))
+    return text(
+        f"INSERT INTO desk_state (id, version) VALUES {values} "
+        "ON CONFLICT (id) DO UPDATE SET version = desk_state.version + 1"
+    )
+
+
+# --- the desk-wide change counters ---------------------------------------------------------
+
+
+def _rows_changed_by(session, obj) -> frozenset[int]:
+    if isinstance(obj, Ticket):
+        changed = obj in session.new or obj in session.deleted or session.is_modified(obj)
+        return frozenset({DESK}) if changed else frozenset()
+    hidden = SETUP_MODELS.get(type(obj))
+    if hidden is None:
+        return frozenset()
+    if obj in session.new or obj in session.deleted:
+        return frozenset({DESK, SETUP})
+    state = inspect(obj)
+    if any(state.attrs[key].history.has_changes() for key in state.mapper.attrs.keys() if key not in hidden):
+        return frozenset({DESK, SETUP})
+    return frozenset()
+
+
+def _note(session, rows) -> None:
+    if rows:
+        session.info["desk_changed"] = session.info.get("desk_changed", frozenset()) | rows
 
 
 @event.listens_for(Session, "after_flush")
-def _note_ticket_changes(session, flush_context):
-    if session.info.get("desk_changed"):
-        return
+def _note_flushed_changes(session, flush_context):
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Ticket) and (obj in session.new or obj in session.deleted or session.is_modified(obj)):
-            session.info["desk_changed"] = True
+        if session.info.get("desk_changed", frozenset()) >= {DESK, SETUP}:
             return
+        _note(session, _rows_changed_by(session, obj))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement_changes(execute_state):
+    """UPDATE, INSERT and DELETE statements run past the flush: judged by their table."""
+    if not (execute_state.is_update or execute_state.is_insert or execute_state.is_delete):
+        return
+    table = getattr(getattr(execute_state.statement, "table", None), "name", None)
+    if table == Ticket.__table__.name:
+        _note(execute_state.session, frozenset({DESK}))
+    elif table in SETUP_TABLES:
+        _note(execute_state.session, frozenset({DESK, SETUP}))
+    elif table in _SETUP_BY_TABLE:
+        hidden = SETUP_MODELS[_SETUP_BY_TABLE[table]]
+        values = getattr(execute_state.statement, "_values", None) if execute_state.is_update else None
+        columns = {getattr(key, "key", key) for key in values} if values else None
+        if columns is None or not columns <= hidden:  # what it sets is unknown, or shown
+            _note(execute_state.session, frozenset({DESK, SETUP}))
 
 
 @event.listens_for(Session, "before_commit")
 def _bump_desk_state(session):
     session.flush()
-    if session.info.pop("desk_changed", False):
-        # Last statement before COMMIT: the counter row is locked only for the commit itself,
-        # and its value orders the changes as they became visible.
-        session.execute(_BUMP)
+    rows = session.info.pop("desk_changed", None)
+    if rows:
+        # Last statement before COMMIT: the counter rows are locked only for the commit itself,
+        # and their values order the changes as they became visible.
+        session.execute(_bump(rows))
 
 
 @event.listens_for(Session, "after_rollback")
@@ -63,17 +128,35 @@ def _forget_changes(session):
     session.info.pop("desk_changed", None)
 
 
-def desk_version() -> int:
-    """The desk's change counter (one primary-key read, once per request)."""
+def _counter(row: int) -> int:
+    """A counter of desk_state (one primary-key read, once per request)."""
     cache = request.environ if has_request_context() else {}
-    if "helpdesk.desk_version" not in cache:
-        cache["helpdesk.desk_version"] = db.session.scalar(select(DeskState.version).where(DeskState.id == 1)) or 0
-    return cache["helpdesk.desk_version"]
+    key = f"helpdesk.desk_state.{row}"
+    if key not in cache:
+        cache[key] = db.session.scalar(select(DeskState.version).where(DeskState.id == row)) or 0
+    return cache[key]
 
 
-def ticket_version(number: str) -> int | None:
-    """A ticket's version by number (one row via the unique index), None if there is none."""
-    return db.session.scalar(select(Ticket.version).where(Ticket.number == number.upper()))
+def desk_version() -> int:
+    """The desk's change counter: tickets and setup."""
+    return _counter(DESK)
+
+
+def ticket_state(version: int) -> str:
+    """What a ticket page's live parts show, as a version: the ticket's and the setup's."""
+    return f"{version}.{_counter(SETUP)}"
+
+
+def ticket_state_by_number(number: str) -> str | None:
+    """A ticket's ticket_state by number, in one statement (its row via the unique index and the
+    setup counter's); None if there is no such ticket."""
+    setup = select(DeskState.version).where(DeskState.id == SETUP).scalar_subquery()
+    row = db.session.execute(select(Ticket.version, setup).where(Ticket.number == number.upper())).first()
+    if row is None:
+        return None
+    if has_request_context():
+        request.environ[f"helpdesk.desk_state.{SETUP}"] = row[1] or 0
+    return f"{row[0]}.{row[1] or 0}"
 
 
 # --- ETags -------------------------------------------------------------------------------
@@ -89,7 +172,7 @@ def request_key() -> str:
     return request.path + "?" + urlencode(sorted(request.args.items(multi=True)))
 
 
-def etag(region: str, key: str, version: int) -> str:
+def etag(region: str, key: str, version: int | str) -> str:
     """The region's ETag for this agent: changes with the data, the minute and the sign-in.
     Each agent's minute starts at another second, so the clock's re-renders are spread out."""
     identity = current_user.get_id()
@@ -123,6 +206,17 @@ def poll_seconds() -> int:
     return current_app.config["HELPDESK_LIVE_SECONDS"]
 
 
+def presence_seconds() -> int:
+    """How often an open ticket page reports itself (HELPDESK_PRESENCE_SECONDS)."""
+    return current_app.config["HELPDESK_PRESENCE_SECONDS"]
+
+
+def presence_ttl() -> int:
+    """Seconds a heartbeat keeps an agent shown on a ticket: three beats, so one or two late or
+    lost ones do not make them flicker away."""
+    return 3 * presence_seconds()
+
+
 # --- presence ------------------------------------------------------------------------------
 
 
@@ -130,7 +224,7 @@ def heartbeat(ticket: Ticket, agent: Agent, state: str) -> list[Presence]:
     """Renew this agent's presence on the ticket; return the others there now."""
     state = state if state in PRESENCE_STATES else "viewing"
     now = utcnow()
-    expires = now + timedelta(seconds=PRESENCE_TTL)
+    expires = now + timedelta(seconds=presence_ttl())
     db.session.execute(delete(Presence).where(Presence.ticket_id == ticket.id, Presence.expires_at < now))
     updated = db.session.execute(
         update(Presence).where(Presence.ticket_id == ticket.id, Presence.agent_id == agent.id)

@@ -12,8 +12,10 @@ PRESENCE_STATES = ("viewing", "typing")
 
 
 class DeskState(db.Model):
-    """One row (id 1). `version` goes up by one in every transaction that changes a ticket, so
-    "has anything changed?" is one primary-key read, the same on every worker and host."""
+    """Change counters. Row 1: `version` goes up by one in every transaction that changes a
+    ticket or the setup the pages show, so "has anything changed?" is one primary-key read, the
+    same on every worker and host. Row 2 (made by its first change): setup changes only, what a
+    ticket page asks besides its ticket's version (see helpdesk/live.py)."""
 
     __tablename__ = "desk_state"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

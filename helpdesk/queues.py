@@ -60,9 +60,9 @@ def _visible(agent: Agent, *conditions):
 
 # Counting every queue reads every visible ticket, so each worker keeps the counts for as long
 # as they cannot have changed: the key holds the desk's change counter (bumped in the same
-# transaction as any ticket change, see helpdesk.live; the page reads it anyway for its live
-# regions, so the key costs no query), the minute (due times move with the clock) and the
-# agent's role. A change of an agent's departments or teams shows within the minute.
+# transaction as any change of a ticket, or of an agent's departments, teams or role, see
+# helpdesk.live; the page reads it anyway for its live regions, so the key costs no query), the
+# minute (due times move with the clock) and the agent's role.
 _COUNTS_CACHE: dict[tuple, dict[str, int]] = {}
 _COUNTS_CACHE_SIZE = 2000
 

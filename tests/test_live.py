@@ -1,17 +1,21 @@
 """The live agent panel: the desk's change counter, 304 for regions that have not changed, the
-ticket page's live parts, presence, stale forms on every action, and bulk actions."""
+ticket page's live parts, admin changes reaching open pages, presence, stale forms on every
+action, and bulk actions."""
 from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import timedelta
+from html.parser import HTMLParser
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select, update
 
-from helpdesk import live, outbox, tickets
+from helpdesk import live, outbox, queues, tickets
 from helpdesk.extensions import db
-from helpdesk.models import DeskState, Event, OutboxMail, Presence, Ticket, utcnow
+from helpdesk.models import Agent, DeskState, Event, HelpTopic, OutboxMail, Presence, Ticket, team_members, utcnow
 
 HTMX = {"HX-Request": "true"}
 
@@ -82,6 +86,29 @@ def test_every_lifecycle_change_bumps_the_desk_version_and_nothing_else_does(des
     with pytest.raises(tickets.InvalidTransition):
         tickets.resolve(desk.tech, fresh(t), "again")
     assert desk_version() == seen[-1]
+
+
+def setup_version() -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(DeskState.version).where(DeskState.id == live.SETUP)) or 0
+
+
+def test_setup_changes_by_statement_bump_both_counters_unless_no_page_shows_them(desk):
+    topic = desk.topics["General inquiry"]
+    desk_before, setup_before = desk_version(), setup_version()
+    db.session.execute(update(HelpTopic).where(HelpTopic.id == topic.id).values(rr_last_agent_id=desk.tech.id))
+    db.session.execute(update(Agent).where(Agent.id == desk.tech.id).values(totp_last_step=1))
+    db.session.commit()
+    assert (desk_version(), setup_version()) == (desk_before, setup_before)  # nothing shown changed
+    db.session.execute(insert(team_members).values(team_id=desk.teams["Vendor Support"].id, agent_id=desk.tech.id))
+    db.session.commit()
+    assert (desk_version(), setup_version()) == (desk_before + 1, setup_before + 1)
+    db.session.execute(update(HelpTopic).where(HelpTopic.id == topic.id).values(name="General questions"))
+    db.session.commit()
+    assert (desk_version(), setup_version()) == (desk_before + 2, setup_before + 2)
+    db.session.execute(update(Ticket).values(subject=Ticket.subject))  # a ticket change: the desk's only
+    db.session.commit()
+    assert (desk_version(), setup_version()) == (desk_before + 3, setup_before + 2)
 
 
 # --- queue results and counts: 304 while nothing changed ------------------------------------
@@ -226,6 +253,220 @@ def test_every_action_from_a_stale_page_is_a_conflict_listing_the_change(client,
     assert fresh(ticket).version == changed  # nothing was done
 
 
+# --- the setup the pages show: an admin's change reaches open pages at the next poll ---------
+
+
+@pytest.fixture
+def one_minute(monkeypatch):
+    """The clock stays in one minute: ETags and cached counts change only with the data."""
+    now, stamp = utcnow(), time.time()
+    monkeypatch.setattr(live, "time", SimpleNamespace(time=lambda: stamp))
+    monkeypatch.setattr(queues, "utcnow", lambda: now)
+
+
+class FormFields(HTMLParser):
+    """The fields of a page's POST form to `action`, with the values the page put in them (what a
+    browser sends when the admin changes nothing)."""
+
+    def __init__(self, action: str):
+        super().__init__()
+        self.action, self.fields, self.inside = action, {}, False
+        self.select = self.textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("action") == self.action and (a.get("method") or "").lower() == "post"
+        elif not self.inside:
+            return
+        elif tag == "select":
+            self.select = (a["name"], "multiple" in a, [])
+        elif tag == "option" and self.select:
+            name, multiple, options = self.select
+            options.append(a.get("value", ""))
+            if "selected" in a:
+                self.fields.setdefault(name, []).append(a.get("value", ""))
+        elif tag == "textarea":
+            self.textarea = a["name"]
+            self.fields[a["name"]] = [""]
+        elif tag == "input" and "name" in a and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                self.fields.setdefault(a["name"], []).append(a.get("value") or "")
+
+    def handle_data(self, data):
+        if self.inside and self.textarea:
+            self.fields[self.textarea][0] += data
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self.select:
+            name, multiple, options = self.select
+            if not multiple and name not in self.fields and options:
+                self.fields[name] = options[:1]
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+        elif tag == "form":
+            self.inside = False
+
+
+def admin_saves(admin, page: str, action: str, **changes):
+    """The admin opens the page, changes these fields of its form and saves it."""
+    form = FormFields(action)
+    form.feed(admin.get(page).get_data(as_text=True))
+    assert form.fields, f"no form to {action} on {page}"
+    response = admin.post(action, data={**form.fields, **changes})
+    assert response.status_code in (200, 302), response.get_data(as_text=True)[:500]
+    return response
+
+
+def signed_in(app, desk, agent):
+    client = app.test_client()
+    response = client.post("/login", data={"email": agent.email, "password": desk.passwords[agent.email]})
+    assert response.status_code == 302
+    return client
+
+
+class Watcher:
+    """An agent with the queue (and a ticket's page) open, polling their live regions as htmx does."""
+
+    def __init__(self, client, ticket=None):
+        self.client = client
+        queue = client.get("/agent/").get_data(as_text=True)
+        self.regions = {region: region_headers(queue, region) for region in ("results", "queue_counts")}
+        if ticket is not None:
+            page = client.get(f"/agent/tickets/{ticket.number}").get_data(as_text=True)
+            self.regions["live-poller"] = region_headers(page, "live-poller")
+
+    def poll(self, region):
+        url, headers = self.regions[region]
+        response = self.client.get(url, headers={**HTMX, **headers})
+        if response.status_code == 200:  # the region as now shown, polling with its new ETag
+            body = response.get_data(as_text=True)
+            self.regions[region] = region_headers(body, region)
+            assert response.headers["ETag"] == self.regions[region][1]["If-None-Match"]
+        return response
+
+    def polls(self) -> dict:
+        return {region: self.poll(region) for region in self.regions}
+
+
+@pytest.fixture
+def worked(desk, ticket):
+    """The outage ticket assigned to the technician and the Senior Support team."""
+    return tickets.assign(desk.manager, fresh(ticket), agent=desk.tech, team=desk.teams["Senior Support"])
+
+
+RENAMES = {  # what the admin renames: (its edit page, the form's action, the new name's field)
+    "help topic": ("/admin/topics/{topic}", None, "name"),
+    "department": ("/admin/departments/{department}", None, "name"),
+    "team": ("/admin/teams/{team}", None, "name"),
+    "priority": ("/admin/priorities/{priority}/edit", "/admin/priorities/{priority}", "name"),
+    "SLA plan": ("/admin/sla-plans/{sla}", None, "name"),
+    "agent": ("/admin/agents/{agent}", None, "name"),
+}
+
+
+def rename_urls(what, t):
+    ids = {"topic": t.topic_id, "department": t.department_id, "team": t.team_id, "priority": t.priority_id,
+           "sla": t.sla_id, "agent": t.assignee_id}
+    page, action, field = RENAMES[what]
+    return page.format(**ids), (action or page).format(**ids), field
+
+
+@pytest.mark.parametrize("what", list(RENAMES))
+def test_an_admin_rename_reaches_open_queue_and_ticket_pages_at_the_next_poll(app, desk, worked, one_minute, what):
+    watcher = Watcher(signed_in(app, desk, desk.manager), worked)
+    assert {r: p.status_code for r, p in watcher.polls().items()} == dict.fromkeys(watcher.regions, 304)
+    admin = signed_in(app, desk, desk.admin)
+    page, action, field = rename_urls(what, fresh(worked))
+    before = desk_version()
+    admin_saves(admin, page, action, **{field: "Renamed Zebra"})
+    assert desk_version() == before + 1  # one transaction, one step
+    polls = watcher.polls()
+    assert {r: p.status_code for r, p in polls.items()} == dict.fromkeys(watcher.regions, 200)
+    assert "Renamed Zebra" in polls["live-poller"].get_data(as_text=True)
+    if what != "SLA plan":  # the queue does not show the plan
+        assert "Renamed Zebra" in polls["results"].get_data(as_text=True)
+    assert {r: p.status_code for r, p in watcher.polls().items()} == dict.fromkeys(watcher.regions, 304)
+
+
+def test_saving_unchanged_or_what_no_page_shows_leaves_open_pages_alone(app, desk, worked, one_minute):
+    watcher = Watcher(signed_in(app, desk, desk.manager), worked)
+    admin = signed_in(app, desk, desk.admin)
+    before = desk_version()
+    for what in RENAMES:
+        page, action, _ = rename_urls(what, fresh(worked))
+        admin_saves(admin, page, action)  # saved as shown: "Nothing was changed."
+    # The technician's password (a new session token too) and a fresh sign-in change no page.
+    admin.post(f"/admin/agents/{desk.tech.id}/password", data={"mode": "set", "password": "another-good-one"})
+    db.session.expire_all()
+    assert db.session.get(Agent, desk.tech.id).check_password("another-good-one")
+    signed_in(app, desk, desk.sysadmin)
+    assert desk_version() == before
+    assert {r: p.status_code for r, p in watcher.polls().items()} == dict.fromkeys(watcher.regions, 304)
+
+
+def test_a_ticket_change_elsewhere_leaves_other_ticket_pages_at_304(app, desk, worked, make_ticket, one_minute):
+    watcher = Watcher(signed_in(app, desk, desk.manager), worked)
+    make_ticket(subject="Another problem")
+    polls = watcher.polls()
+    assert polls["results"].status_code == polls["queue_counts"].status_code == 200
+    assert polls["live-poller"].status_code == 304  # only the setup and its own ticket move it
+
+
+def open_count(html: str) -> int:
+    return int(re.search(r'<span>Open</span>\s*<span class="count[^"]*">.*?</span>(\d+)<', html, re.S).group(1))
+
+
+def test_membership_changes_reach_the_agents_counts_and_queue_at_the_next_poll(app, desk, make_ticket, one_minute):
+    it = make_ticket(topic="Password reset", subject="Locked out of the VPN")  # IT Operations: not the technician's
+    tech = signed_in(app, desk, desk.tech)
+    page = tech.get("/agent/").get_data(as_text=True)
+    assert "Locked out of the VPN" not in page
+    shown = open_count(page)
+    watcher = Watcher(tech)
+    assert watcher.poll("queue_counts").status_code == 304
+    admin = signed_in(app, desk, desk.admin)
+
+    def departments(*names):
+        return [str(desk.departments[n].id) for n in names]
+
+    agent_page = f"/admin/agents/{desk.tech.id}"
+    held = FormFields(agent_page)
+    held.feed(admin.get(agent_page).get_data(as_text=True))
+    admin_saves(admin, agent_page, agent_page, departments=held.fields["departments"] + departments("IT Operations"))
+    counts, results = watcher.poll("queue_counts"), watcher.poll("results")
+    assert counts.status_code == results.status_code == 200
+    assert open_count(counts.get_data(as_text=True)) == shown + 1
+    assert "Locked out of the VPN" in results.get_data(as_text=True)
+
+    admin_saves(admin, agent_page, agent_page, departments=held.fields["departments"])  # and out again
+    counts = watcher.poll("queue_counts")
+    assert counts.status_code == 200 and open_count(counts.get_data(as_text=True)) == shown
+
+    # A team's members: the ticket passed to the SysAdmins team, then the technician made a member.
+    tickets.assign(desk.admin, fresh(it), team=desk.teams["SysAdmins/Developers"])
+    assert open_count(watcher.poll("queue_counts").get_data(as_text=True)) == shown
+    team_page = f"/admin/teams/{desk.teams['SysAdmins/Developers'].id}"
+    members = FormFields(team_page)
+    members.feed(admin.get(team_page).get_data(as_text=True))
+    admin_saves(admin, team_page, team_page, members=members.fields["members"] + [str(desk.tech.id)])
+    counts = watcher.poll("queue_counts")
+    assert counts.status_code == 200 and open_count(counts.get_data(as_text=True)) == shown + 1
+
+
+def test_a_role_change_counts_anew_at_the_next_sign_in(app, desk, make_ticket, one_minute):
+    make_ticket(topic="Password reset", subject="Locked out of the VPN")
+    tech = signed_in(app, desk, desk.tech)
+    shown = open_count(tech.get("/agent/").get_data(as_text=True))
+    admin = signed_in(app, desk, desk.admin)
+    page = f"/admin/agents/{desk.tech.id}"
+    admin_saves(admin, page, page, role="admin")  # sees every ticket now
+    assert tech.get("/agent/counts", headers=HTMX).headers["HX-Redirect"] == "/login"  # signed out by it
+    tech = signed_in(app, desk, desk.tech)
+    assert open_count(tech.get("/agent/").get_data(as_text=True)) == shown + 1
+
+
 # --- presence -----------------------------------------------------------------------------
 
 
@@ -260,11 +501,25 @@ def test_presence_shows_who_else_is_here_and_who_is_typing(app, desk, ticket):
     assert beat(tech, ticket, state="<script>").status_code == 200  # unknown states count as viewing
 
 
+@pytest.mark.parametrize("seconds, ttl", [(None, 12), (2, 6)])
+def test_presence_beats_as_configured_and_lasts_three_beats(app, desk, ticket, monkeypatch, seconds, ttl):
+    if seconds is not None:
+        app.config["HELPDESK_PRESENCE_SECONDS"] = seconds
+    tech, manager = two_clients(app, desk)
+    page = manager.get(f"/agent/tickets/{ticket.number}").get_data(as_text=True)
+    assert f'hx-trigger="load, every {seconds or 4}s, presence-changed from:body"' in page
+    start = utcnow()
+    beat(tech, ticket)
+    for after, shown in ((ttl - 1, True), (ttl + 1, False)):
+        monkeypatch.setattr(live, "utcnow", lambda: start + timedelta(seconds=after))
+        assert ("Tom Technician" in beat(manager, ticket).get_data(as_text=True)) is shown, after
+
+
 def test_presence_expires_within_seconds_and_leaving_removes_it(app, desk, ticket, monkeypatch):
     tech, manager = two_clients(app, desk)
     beat(tech, ticket)
     assert "Tom Technician" in beat(manager, ticket).get_data(as_text=True)
-    later = utcnow() + timedelta(seconds=live.PRESENCE_TTL + 1)
+    later = utcnow() + timedelta(seconds=13)  # the default's 12 s and a second
     monkeypatch.setattr(live, "utcnow", lambda: later)
     gone = beat(manager, ticket).get_data(as_text=True)
     assert "Tom Technician" not in gone

@@ -98,11 +98,13 @@ def panel_context() -> dict:
         "due_class": due_class,
         "live_headers": live_headers,
         "live_seconds": live.poll_seconds(),
+        "presence_seconds": live.presence_seconds(),
         "desk_version": live.desk_version,
+        "ticket_state": live.ticket_state,
     }
 
 
-def live_headers(region: str, url: str, version: int | None = None) -> str:
+def live_headers(region: str, url: str, version: int | str | None = None) -> str:
     """hx-headers for a live region polling `url`: If-None-Match with the ETag of what it shows."""
     version = live.desk_version() if version is None else version
     return json.dumps(live.if_none_match(live.etag(region, live.url_key(url), version)))

@@ -15,17 +15,17 @@ STOP_POLLING = 286
 
 @bp.get("/tickets/<number>/live")
 def ticket_live(number):
-    """304 while the ticket is as shown; else its header, thread and history, out of band, and a
+    """304 while the ticket (and the setup it shows: names of its topic, agents...) is as shown; else its header, thread and history, out of band, and a
     notice of what changed since the page was loaded (`since`, the version its forms carry)."""
     if not is_partial():  # the poller is the page's script; a person opening the URL gets the page
         return redirect(url_for("agent.ticket", number=load_ticket(number).number))
     since = request.args.get("since", "")
     if not is_number(since) or len(number) > 12:
         abort(400, "This page is out of date; reload it.")
-    version = live.ticket_version(number)
-    if version is None:
+    state = live.ticket_state_by_number(number)
+    if state is None:
         return _gone(number)
-    tag = live.etag("ticket", live.request_key(), version)
+    tag = live.etag("ticket", live.request_key(), state)
     not_modified = live.unchanged(tag)
     if not_modified:
         return not_modified

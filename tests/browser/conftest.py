@@ -42,6 +42,9 @@ def live_server(app):
     # for changes within the 5 seconds promised, and wait less for them. The default's markup
     # (every 3s) is checked in tests/test_live.py and tests/test_queues.py.
     app.config["HELPDESK_LIVE_SECONDS"] = 1
+    # Presence too reports every second (shown for 3 s after the last report); the default's
+    # markup (every 4s) and its 12 s are checked in tests/test_live.py.
+    app.config["HELPDESK_PRESENCE_SECONDS"] = 1
     yield url
     server.shutdown()
     thread.join()
