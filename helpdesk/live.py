@@ -1,7 +1,7 @@
 """Live updates without process state, so any worker on any host answers alike.
 
-Change detection: every transaction that changes a ticket also bumps the one-row desk_state
-counter (a session hook, so no code path can forget it). A live region of an agent page polls
+Change detection: every transaction that changes a ticket, or an agent's departments or teams,
+also bumps the one-row desk_state counter (a session hook, so no code path can forget it). A live region of an agent page polls
 with If-None-Match set to the ETag it was rendered with; the ETag is a hash of the region, its
 URL, the agent's identity, the counter (or, on a ticket page, the ticket's version) and the
 current minute (due times and "5 min ago" age with the clock). When it still matches, the
@@ -19,13 +19,13 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from flask import current_app, has_request_context, make_response, request
 from flask_login import current_user
-from sqlalchemy import delete, event, select, text, update
+from sqlalchemy import delete, event, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
 from .htmx import is_partial
 from .live_models import PRESENCE_STATES, DeskState, Presence
-from .models import Agent, Ticket, utcnow
+from .models import Agent, Department, Team, Ticket, utcnow
 
 PRESENCE_TTL = 12  # seconds a heartbeat keeps an agent shown on a ticket
 CACHE_CONTROL = "private, no-cache"
@@ -39,12 +39,24 @@ _BUMP = text(
 # --- the desk-wide change counter ----------------------------------------------------------
 
 
+# Who sees which tickets: an agent's departments and teams, from either side.
+_ACCESS = {Agent: ("departments", "teams"), Department: ("agents",), Team: ("members",)}
+
+
+def _changes_the_desk(session, obj) -> bool:
+    """A ticket changed, or who sees which tickets (the queues' counts are kept per counter)."""
+    if isinstance(obj, Ticket):
+        return obj in session.new or obj in session.deleted or session.is_modified(obj)
+    names = _ACCESS.get(type(obj), ())
+    return bool(names) and any(inspect(obj).attrs[name].history.has_changes() for name in names)
+
+
 @event.listens_for(Session, "after_flush")
 def _note_ticket_changes(session, flush_context):
     if session.info.get("desk_changed"):
         return
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Ticket) and (obj in session.new or obj in session.deleted or session.is_modified(obj)):
+        if _changes_the_desk(session, obj):
             session.info["desk_changed"] = True
             return
 
