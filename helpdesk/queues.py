@@ -25,6 +25,7 @@ SEARCH_MAX = 100
 class Queue:
     label: str
     condition: Callable[[Agent, datetime], object]  # (agent, now) -> SQL condition
+    timed: bool = False  # holds other tickets as the clock moves, with no change to any ticket
 
 
 _active = Ticket.status.in_(ACTIVE_STATUSES)
@@ -34,7 +35,7 @@ QUEUES: dict[str, Queue] = {
     "open": Queue("Open", lambda agent, now: Ticket.status.in_(("new", "open", "escalated"))),
     "mine": Queue("My tickets", lambda agent, now: and_(Ticket.assignee_id == agent.id, _active)),
     "unassigned": Queue("Unassigned", lambda agent, now: and_(Ticket.assignee_id.is_(None), _active)),
-    "overdue": Queue("Overdue", lambda agent, now: overdue_clause(now)),
+    "overdue": Queue("Overdue", lambda agent, now: overdue_clause(now), timed=True),
     "pending": Queue("Awaiting customer", lambda agent, now: Ticket.status == "pending"),
     "escalated": Queue("Escalated", lambda agent, now: Ticket.status == "escalated"),
     "closed": Queue("Closed", lambda agent, now: Ticket.status.in_(("resolved", "closed"))),
@@ -67,13 +68,23 @@ _COUNTS_CACHE: dict[tuple, dict[str, int]] = {}
 _COUNTS_CACHE_SIZE = 2000
 
 
-def counts(agent: Agent, now: datetime | None = None) -> dict[str, int]:
-    """The number of tickets in every queue: one query, or none while nothing changed."""
+def _counts_key(agent: Agent, now: datetime) -> tuple:
     from .live import desk_version
 
+    return (db.engine.url.render_as_string(), agent.id, agent.role, desk_version(),
+            now.replace(second=0, microsecond=0))
+
+
+def cached_counts(agent: Agent, now: datetime | None = None) -> dict[str, int] | None:
+    """The counts if this worker holds them for the desk as it is now, else None (no counting)."""
+    cached = _COUNTS_CACHE.get(_counts_key(agent, now or utcnow()))
+    return None if cached is None else dict(cached)
+
+
+def counts(agent: Agent, now: datetime | None = None) -> dict[str, int]:
+    """The number of tickets in every queue: one query, or none while nothing changed."""
     now = now or utcnow()
-    key = (db.engine.url.render_as_string(), agent.id, agent.role, desk_version(),
-           now.replace(second=0, microsecond=0))
+    key = _counts_key(agent, now)
     cached = _COUNTS_CACHE.get(key)
     if cached is None:
         cached = _count(agent, now)
@@ -263,11 +274,21 @@ class Page:
         return min(self.total, self.page * self.size)
 
 
-def page(agent: Agent, queue: str, params: Params, now: datetime | None = None) -> Page:
-    """One page of a queue: counted in SQL, only the shown rows loaded, with what each row shows."""
+def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
+         known: dict[str, int] | None = None) -> Page:
+    """One page of a queue: counted in SQL, only the shown rows loaded, with what each row shows.
+
+    `known` are the queue counts of the navigation (see counts()), if the request has them: a
+    queue without filters or search holds exactly that many tickets, so it is not counted again.
+    Not for a queue that moves with the clock: its count was taken at another second."""
     now = now or utcnow()
     conditions = _conditions(agent, queue, params, now)
-    total = db.session.scalar(select(func.count(Ticket.id)).where(*conditions))
+    if known is not None and not params.filters() and not QUEUES[queue].timed:
+        total = known[queue]
+    else:
+        # count(*), not count(id): with nothing to read from the rows themselves, PostgreSQL
+        # can count from an index alone where the conditions allow.
+        total = db.session.scalar(select(func.count()).select_from(Ticket).where(*conditions))
     pages = max(1, -(-total // PAGE_SIZE))
     number = min(params.page, pages)
     rows = db.session.scalars(

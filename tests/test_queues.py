@@ -312,13 +312,13 @@ def test_page_loads_only_its_rows(app, desk, make_ticket):
     assert page.total == 30 and len(page.tickets) == 25 and page.pages == 2
 
 
-def _statements_for_queue_page(client, path="/agent/"):
+def _statements_for_queue_page(client, path="/agent/", headers=None):
     db.session.expire_all()  # measure from a cold session every time
     statements = []
     listener = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
-        response = client.get(path)
+        response = client.get(path, headers=headers or {})
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     assert response.status_code == 200
@@ -339,3 +339,79 @@ def test_queue_page_issues_the_same_statements_for_5_or_40_tickets(client, login
     many_search = _statements_for_queue_page(client, "/agent/?q=bulk&sort=due")
     assert len(few) == len(many) and len(few_search) == len(many_search)
     assert len(many) <= 12
+
+
+# --- the total: the navigation's count where it is the same number ----------------------------
+
+
+def _counting(statements):
+    return [s for s in statements if "count(" in s.lower()], [s for s in statements if "sum(case" in s.lower()]
+
+
+def _total(html: str) -> int:
+    found = re.search(r"\d+–\d+ of (\d+) tickets?", html)
+    return int(found.group(1)) if found else 0
+
+
+@pytest.mark.parametrize("who", ["manager", "tech", "sysadmin", "admin"])
+def test_every_queue_total_is_the_number_of_its_tickets(client, login, desk, spread, who):
+    login(getattr(desk, who))
+    for name in queues.QUEUES:
+        path = "/agent/" if name == "open" else f"/agent/queue/{name}"
+        html = client.get(path).get_data(as_text=True)
+        sidebar = re.search(rf'href="{path}"[^>]*>\s*<span>[^<]+</span>\s*<span class="count[^"]*">'
+                            r'<span class="visually-hidden">: </span>(\d+)<', html).group(1)
+        assert _total(html) == len(numbers(html)) == int(sidebar), (who, name)
+
+
+def test_an_unfiltered_queue_is_counted_once_per_page(client, login, desk, make_ticket):
+    _bulk(make_ticket, 30)
+    login(desk.manager)
+    statements = _statements_for_queue_page(client, "/agent/queue/unassigned")
+    counted, navigation = _counting(statements)
+    assert counted == [] and len(navigation) <= 1  # the navigation's counts hold the total
+    assert "1–25 of 30 tickets" in client.get("/agent/queue/unassigned").get_data(as_text=True)
+    # Filtered, searched or moving with the clock: counted for itself, and right.
+    for path, total in (("/agent/queue/unassigned?q=bulk+00", 10), ("/agent/?priority=normal", 30),
+                        ("/agent/queue/overdue", 0)):
+        counted, _ = _counting(_statements_for_queue_page(client, path))
+        assert len(counted) == 1, path
+        assert _total(client.get(path).get_data(as_text=True)) == total, path
+
+
+def test_the_results_block_counts_only_its_queue_or_reuses_the_navigation(client, login, desk, make_ticket):
+    _bulk(make_ticket, 3)
+    login(desk.manager)
+    queues._COUNTS_CACHE.clear()
+    path = "/agent/queue/unassigned?page=1"
+    counted, navigation = _counting(_statements_for_queue_page(client, path, HTMX))
+    assert len(counted) == 1 and navigation == []  # cold: not every queue for one total
+    client.get("/agent/queue/unassigned")  # the whole page: the navigation is counted
+    assert _counting(_statements_for_queue_page(client, path, HTMX)) == ([], [])
+    block = client.get(path, headers=HTMX).get_data(as_text=True)
+    assert "<html" not in block and "1–3 of 3 tickets" in block
+
+
+def test_page_uses_known_counts_only_where_they_are_the_total(app, desk, spread):
+    made_up = {name: 999 for name in queues.QUEUES}
+    assert queues.page(desk.manager, "open", queues.Params(), known=made_up).total == 999
+    assert queues.page(desk.manager, "open", queues.Params(q="printer"), known=made_up).total == 1
+    assert queues.page(desk.manager, "open", queues.Params(priority="normal"), known=made_up).total == 6
+    assert queues.page(desk.manager, "overdue", queues.Params(), known=made_up).total == 1
+
+
+@pytest.mark.parametrize("side", ["agent", "team"])
+def test_a_change_of_access_shows_in_the_total_at_once(client, login, desk, spread, side):
+    login(desk.tech)
+    before = client.get("/agent/").get_data(as_text=True)
+    assert _total(before) == 5
+    if side == "agent":
+        desk.tech.departments = []  # keeps Senior Support and the tickets assigned to them
+    else:
+        team = desk.teams["SysAdmins/Developers"]
+        team.members = [*team.members, desk.tech]
+    db.session.commit()
+    after = client.get("/agent/").get_data(as_text=True)
+    expected = {spread["mine"].number} if side == "agent" else {spread[k].number for k in
+                                                               ("new", "mine", "escalated", "late", "flag_only")}
+    assert set(numbers(after)) == expected and _total(after) == len(expected)

@@ -48,7 +48,11 @@ def queue_page(name: str, args, *blocks: str, **extra):
     """A queue page (or some of its blocks) for these query-string arguments."""
     options = queues.Options.load()
     params = queues.Params.parse(args, options)
-    page = queues.page(current_user, name, params)
+    # The whole page shows the navigation's counts anyway, and they hold the queue's total;
+    # a block alone uses them only if this worker already has them.
+    whole = not (blocks and is_partial())
+    known = queues.counts(current_user) if whole else queues.cached_counts(current_user)
+    page = queues.page(current_user, name, params, known=known)
     return render("agent/queue.html", *blocks, queue=name, current_queue=name, params=params,
                   page=page, options=options, bulk=bulk.choices(options) if current_user.is_manager else None,
                   **extra)
