@@ -401,6 +401,16 @@ def test_resolve_close_reopen(desk, make_ticket, inbox):
     assert [e.new for e in events(t, "status")][-3:] == ["Resolved", "Closed", "Open"]
 
 
+@pytest.mark.parametrize("action", ["reply", "request_info", "resolve"])
+def test_answering_an_unassigned_ticket_takes_it_and_says_so_in_the_history(desk, make_ticket, action):
+    t = make_ticket(email=KEN)
+    assert t.assignee is None
+    getattr(tickets, action)(desk.tech, t, "Answered at once")
+    assert t.assignee_id == desk.tech.id and t.is_answered
+    [claimed] = events(t, "claimed")
+    assert claimed.agent_id == desk.tech.id and claimed.new == desk.tech.name
+
+
 def test_customer_reply_reopens_resolved_and_recently_closed_tickets(app, desk, make_ticket, inbox):
     t = in_status(desk, make_ticket, "resolved")
     tickets.customer_reply(t, "Still broken")

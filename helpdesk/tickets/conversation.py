@@ -6,12 +6,12 @@ from .. import notify
 from ..extensions import db
 from ..models import Agent, ThreadEntry, Ticket
 from .access import _copied_from_mail
-from .clock import _first_response
 from .resolution import customer_may_reopen
 from .rules import (
     InvalidTransition,
     NotAllowed,
     _add_entry,
+    _answer,
     _body,
     _bump,
     _event,
@@ -29,13 +29,7 @@ def reply(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_versi
     now = _now()
     with _Unit(ticket, expected_version) as unit:
         _bump(ticket, now)
-        entry = _add_entry(ticket, "reply", body, agent=agent, uploads=uploads, now=now, stored=unit.stored)
-        ticket.is_answered = True
-        _first_response(ticket, now)
-        _event(ticket, "replied", agent=agent, now=now)
-        if ticket.assignee is None:
-            ticket.assignee = agent
-            _event(ticket, "claimed", agent=agent, new=agent.name, now=now)
+        entry = _answer(ticket, agent, body, uploads=uploads, now=now, stored=unit.stored, event="replied")
         if ticket.status == "new":
             _set_status(ticket, "open", agent=agent, now=now)
         db.session.flush()
@@ -71,12 +65,7 @@ def request_info(agent: Agent, ticket: Ticket, body: str, *, uploads=(),
     now = _now()
     with _Unit(ticket, expected_version) as unit:
         _bump(ticket, now)
-        entry = _add_entry(ticket, "reply", body, agent=agent, uploads=uploads, now=now, stored=unit.stored)
-        ticket.is_answered = True
-        _first_response(ticket, now)
-        if ticket.assignee is None:
-            ticket.assignee = agent
-            _event(ticket, "claimed", agent=agent, new=agent.name, now=now)
+        entry = _answer(ticket, agent, body, uploads=uploads, now=now, stored=unit.stored)
         _set_status(ticket, "pending", agent=agent, now=now)
         db.session.flush()
         notify.info_requested(ticket, entry)

@@ -9,16 +9,15 @@ from sqlalchemy import select
 from .. import notify, settings
 from ..extensions import db
 from ..models import Agent, ThreadEntry, Ticket
-from ..text import render_body
-from .clock import _first_response
 from .rules import (
     Conflict,
     InvalidTransition,
-    _add_entry,
+    _answer,
     _body,
     _bump,
     _now,
     _set_status,
+    _status_note,
     _Unit,
     check,
 )
@@ -30,11 +29,7 @@ def resume(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: in
     now = _now()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
-        if note.strip():
-            body = _body(note, "note")
-            db.session.add(ThreadEntry(ticket=ticket, kind="note", agent=agent, created_at=now,
-                                       body=body, body_html=render_body(body)))
-        _set_status(ticket, "open", agent=agent, now=now, note=note.strip() or None)
+        _set_status(ticket, "open", agent=agent, now=now, note=_status_note(ticket, agent, note, now))
     return ticket
 
 
@@ -46,11 +41,7 @@ def resolve(agent: Agent, ticket: Ticket, resolution: str, *, uploads=(),
     now = _now()
     with _Unit(ticket, expected_version) as unit:
         _bump(ticket, now)
-        entry = _add_entry(ticket, "reply", body, agent=agent, uploads=uploads, now=now, stored=unit.stored)
-        ticket.is_answered = True
-        _first_response(ticket, now)
-        if ticket.assignee is None:
-            ticket.assignee = agent
+        entry = _answer(ticket, agent, body, uploads=uploads, now=now, stored=unit.stored)
         _set_status(ticket, "resolved", agent=agent, now=now)
         db.session.flush()
         notify.resolved(ticket, entry)
@@ -63,11 +54,7 @@ def close(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int
     now = _now()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
-        if note.strip():
-            body = _body(note, "note")
-            db.session.add(ThreadEntry(ticket=ticket, kind="note", agent=agent, created_at=now,
-                                       body=body, body_html=render_body(body)))
-        _set_status(ticket, "closed", agent=agent, now=now, note=note.strip() or None)
+        _set_status(ticket, "closed", agent=agent, now=now, note=_status_note(ticket, agent, note, now))
         notify.closed(ticket, agent)
     return ticket
 
@@ -78,11 +65,7 @@ def reopen(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: in
     now = _now()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
-        if note.strip():
-            body = _body(note, "note")
-            db.session.add(ThreadEntry(ticket=ticket, kind="note", agent=agent, created_at=now,
-                                       body=body, body_html=render_body(body)))
-        _set_status(ticket, "open", agent=agent, now=now, note=note.strip() or None)
+        _set_status(ticket, "open", agent=agent, now=now, note=_status_note(ticket, agent, note, now))
         ticket.is_answered = False
         notify.reopened(ticket, agent=agent)
     return ticket

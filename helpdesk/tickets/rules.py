@@ -31,7 +31,7 @@ from ..models import (
     team_members,
 )
 from ..text import render_body
-from .clock import _end_pause, _recompute_due, _stop_clock
+from .clock import _end_pause, _first_response, _recompute_due, _stop_clock
 
 SUBJECT_MAX = 200
 BODY_MAX = 20000
@@ -268,6 +268,29 @@ def _add_entry(ticket, kind, body, *, agent=None, customer=None, uploads=(), now
             size=upload.size, sha256=upload.sha256, storage_key=key, created_at=now,
         ))
     return entry
+
+
+def _answer(ticket, agent, body, *, uploads=(), now, stored, event=None):
+    """An agent's answer to the customer on the thread (a reply, a question, the resolution): the
+    ticket is answered, its first response is timed, and an unassigned ticket becomes the agent's."""
+    entry = _add_entry(ticket, "reply", body, agent=agent, uploads=uploads, now=now, stored=stored)
+    ticket.is_answered = True
+    _first_response(ticket, now)
+    if event:
+        _event(ticket, event, agent=agent, now=now)
+    if ticket.assignee is None:
+        ticket.assignee = agent
+        _event(ticket, "claimed", agent=agent, new=agent.name, now=now)
+    return entry
+
+
+def _status_note(ticket, agent, note: str, now) -> str | None:
+    """The optional note of a status change (resume, close, reopen): kept on the thread as an
+    internal note; returned for the history event."""
+    if not note.strip():
+        return None
+    _add_entry(ticket, "note", _body(note, "note"), agent=agent, now=now, stored=[])
+    return note.strip()
 
 
 class _Unit:
