@@ -6,8 +6,8 @@ bumps the desk_state counter (a session hook on the model classes, so no code pa
 it); setup changes bump a second counter too. A live region of an agent page polls with
 If-None-Match set to the ETag it was rendered with; the ETag is a hash of the region, its URL,
 the agent's identity, the counter (or, on a ticket page, the ticket's version and the setup
-counter) and the current minute (due times and "5 min ago" age with the clock). When it still matches, the
-answer is 304 with no body: one primary-key read, no rendering.
+counter) and the current minute (due times and "5 min ago" age with the clock). When it still
+matches, the answer is 304 with no body: one primary-key read, no rendering.
 
 Presence: the ticket page posts a heartbeat every few seconds (viewing or typing); rows expire
 on their own and are removed when read after expiry.

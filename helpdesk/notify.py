@@ -2,8 +2,9 @@
 the outbox sender delivers them outside any web request.
 
 Customers get: acknowledgement, assignment, replies and questions, escalation, resolution,
-closing, reopening, access links, and a copy of what someone on copy writes. Agents get: new-ticket alerts, assignments, customer replies,
-escalations to their team, transfers. Internal notes are never mailed to customers.
+closing, reopening, access links, and a copy of what someone on copy writes. Agents get:
+new-ticket alerts, assignments, customer replies, escalations to their team, transfers.
+Internal notes are never mailed to customers.
 """
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .models import ACTIVE_STATUSES, Agent, Customer, Department, HelpTopic, Priority, Ticket, utcnow
-from .tickets import overdue_clause, visibility_clause
 from .text import is_number
+from .tickets import overdue_clause, visibility_clause
 
 PAGE_SIZE = 25
 SEARCH_MAX = 100

@@ -14,8 +14,8 @@ from .htmx import is_partial, render
 from .models import Agent, STATUS_LABELS, utcnow
 from .api.errors import error_response as api_error, is_api_request
 from .security import add_security_headers, refuse_nul_bytes
-from .tickets import LifecycleError
 from .text import is_number
+from .tickets import LifecycleError
 
 
 @login_manager.user_loader

@@ -17,9 +17,9 @@ from ..channels_models import API_SCOPES, hash_api_key
 from ..extensions import db
 from ..htmx import render
 from ..models import ApiKey, Department, FailedMail, HelpTopic, Mailbox, utcnow
+from ..text import is_number
 from . import bp
 from .routes import admin_only
-from ..text import is_number
 
 
 # --- API keys ------------------------------------------------------------------------------------

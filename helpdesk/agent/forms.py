@@ -11,8 +11,8 @@ from wtforms.widgets import HiddenInput
 from .. import attachments
 from ..extensions import db
 from ..models import Agent, Department, Priority, SLAPlan, Team
-from ..tickets import BODY_MAX
 from ..text import is_number
+from ..tickets import BODY_MAX
 
 NOTE_MAX = 500
 STALE = "This form is out of date. Reload the ticket and try again."

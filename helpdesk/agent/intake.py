@@ -14,10 +14,10 @@ from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import Customer, HelpTopic, Priority
 from ..portal.forms import one_email_address
+from ..text import is_number
 from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
 from . import bp
 from .forms import IdSelect
-from ..text import is_number
 
 AGENT_SOURCES = [
     ("phone", "Phone call"),

@@ -5,9 +5,9 @@ from flask_login import current_user
 
 from .. import live, tickets
 from ..htmx import is_partial, render
+from ..text import is_number
 from . import bp
 from .helpers import find_ticket, load_ticket
-from ..text import is_number
 
 # htmx stops polling on this status.
 STOP_POLLING = 286
@@ -15,8 +15,9 @@ STOP_POLLING = 286
 
 @bp.get("/tickets/<number>/live")
 def ticket_live(number):
-    """304 while the ticket (and the setup it shows: names of its topic, agents...) is as shown; else its header, thread and history, out of band, and a
-    notice of what changed since the page was loaded (`since`, the version its forms carry)."""
+    """304 while the ticket (and the setup it shows: names of its topic, agents...) is as shown;
+    else its header, thread and history, out of band, and a notice of what changed since the
+    page was loaded (`since`, the version its forms carry)."""
     if not is_partial():  # the poller is the page's script; a person opening the URL gets the page
         return redirect(url_for("agent.ticket", number=load_ticket(number).number))
     since = request.args.get("since", "")

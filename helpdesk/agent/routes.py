@@ -13,7 +13,6 @@ from . import bp
 from .helpers import load_ticket, panel_context, render_ticket
 
 
-
 @bp.before_request
 def require_login():
     """Every agent page needs a signed-in agent; others go to the sign-in page (a live region's

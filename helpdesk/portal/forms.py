@@ -11,8 +11,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Regexp, Vali
 
 from ..extensions import db
 from ..models import HelpTopic, Priority
-from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
 from ..text import is_number
+from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
 
 EMAIL_MAX = 254
 FORM_INCOMPLETE = "This form was incomplete. Please check it and send it again."

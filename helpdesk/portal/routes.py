@@ -21,10 +21,10 @@ from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import IdempotencyKey, ThreadEntry, Ticket
 from ..security import access_for_token, access_token
+from ..text import is_number
 from ..web import format_datetime
 from . import bp
 from .forms import ConfirmForm, NewTicketForm, ReplyForm, StatusForm, public_topic
-from ..text import is_number
 
 SUBMITTED_KEY = "portal_submitted_ticket"
 STATUS_SENT = "If a ticket with that number belongs to that address, we've mailed a link to it."
