@@ -469,6 +469,17 @@ def take_in(raw: bytes, *, source: str = "pipe", key: str | None = None, mailbox
         return keep_failed(raw, source, exc.message, key, message_id)
 
 
+def _onto_ticket(ticket: Ticket, act, key: str, message_id: str | None, outcome: str, note: str) -> None:
+    """`act(ticket, record)` adds the mail to the ticket in one transaction with its processed_mail
+    row; if another worker changed the ticket meanwhile (Conflict), once more on the ticket as it
+    is now, with a fresh row (the rollback dropped the first)."""
+    try:
+        act(ticket, _record(key, message_id, outcome, note))
+    except tickets.Conflict:
+        db.session.rollback()
+        act(db.session.get(Ticket, ticket.id), _record(key, message_id, outcome, note))
+
+
 def _route(parsed: Parsed, raw: bytes, key: str, message_id: str | None, mailbox: Mailbox | None) -> Outcome:
     ticket, how = find_ticket(parsed)
     follow_up = ""
@@ -476,30 +487,19 @@ def _route(parsed: Parsed, raw: bytes, key: str, message_id: str | None, mailbox
     if agent is not None:
         # An agent's mail is an internal note by that agent, never a message to the customer:
         # a From address is easily forged, so mail must not speak to customers in an agent's name.
-        record = _record(key, message_id, "noted", f"threaded by {how}; an internal note by {agent.email}")
-        try:
-            tickets.add_note(agent, ticket, _body_for(parsed), uploads=parsed.uploads, via="email", record=record)
-        except tickets.Conflict:
-            db.session.rollback()
-            record = _record(key, message_id, "noted", f"threaded by {how}; an internal note by {agent.email}")
-            tickets.add_note(agent, db.session.get(Ticket, ticket.id), _body_for(parsed), uploads=parsed.uploads,
-                             via="email", record=record)
+        _onto_ticket(ticket, lambda t, record: tickets.add_note(
+            agent, t, _body_for(parsed), uploads=parsed.uploads, via="email", record=record),
+            key, message_id, "noted", f"threaded by {how}; an internal note by {agent.email}")
         return Outcome("noted", ticket)
     if ticket is not None:
         collab = _collaborator(ticket, parsed.sender)
         if parsed.sender == ticket.customer.email or collab is not None:
             if tickets.customer_may_reopen(ticket):
                 copied = copied_people(parsed, ticket.customer.email) if collab is None else []
-                record = _record(key, message_id, "replied", f"threaded by {how}")
-                try:
-                    tickets.customer_reply(ticket, _body_for(parsed), uploads=parsed.uploads, collaborator=collab,
-                                           record=record, via="email", copied=copied)
-                except tickets.Conflict:
-                    db.session.rollback()
-                    record = _record(key, message_id, "replied", f"threaded by {how}")
-                    tickets.customer_reply(db.session.get(Ticket, ticket.id), _body_for(parsed),
-                                           uploads=parsed.uploads, collaborator=collab, record=record, via="email",
-                                           copied=copied)
+                _onto_ticket(ticket, lambda t, record: tickets.customer_reply(
+                    t, _body_for(parsed), uploads=parsed.uploads, collaborator=collab, record=record, via="email",
+                    copied=copied),
+                    key, message_id, "replied", f"threaded by {how}")
                 return Outcome("replied", ticket)
             follow_up = f"(A follow-up to ticket #{ticket.number}, which was closed too long ago to reopen.)"
         else:

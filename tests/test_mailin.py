@@ -436,3 +436,33 @@ def test_a_collaborators_mail_is_copied_to_the_customer_but_notes_never_are(alic
     assert mailin.take_in(reply_from(alice_ticket, "tech@example.com", "Secret too.", n=3)).outcome == "noted"
     inbox.deliver()
     assert inbox.messages == []
+
+
+@pytest.mark.parametrize("sender, action, outcome, kind", [
+    (None, "customer_reply", "replied", "message"),
+    (b"Vic <Vendor@Example.com>", "add_note", "noted", "note"),
+])
+def test_a_mail_that_meets_a_concurrent_change_is_taken_on_the_ticket_as_it_is_now(
+        alice_ticket, monkeypatch, sender, action, outcome, kind):
+    """Another worker changed the ticket meanwhile (Conflict): the mail goes onto the ticket once
+    more, with a fresh processed-mail row, and is taken exactly once."""
+    real, tried = getattr(tickets, action), []
+
+    def changed_meanwhile(*args, **kwargs):
+        ticket = args[1] if action == "add_note" else args[0]  # add_note(agent, ticket, ...)
+        tried.append(ticket.id)
+        if len(tried) == 1:
+            raise tickets.Conflict("The ticket changed since it was loaded.", ticket)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tickets, action, changed_meanwhile)
+    outgoing = db.session.scalar(select(OutboxMail).where(OutboxMail.ticket_id == alice_ticket.id,
+                                                          OutboxMail.event == "reply"))
+    raw = eml("reply_header.eml", IN_REPLY_TO=outgoing.message_id)
+    if sender:
+        raw = raw.replace(b"Alice Example <alice@example.net>", sender)
+    assert mailin.take_in(raw).outcome == outcome
+    assert tried == [alice_ticket.id, alice_ticket.id]
+    assert [e.kind for e in entries(alice_ticket)].count(kind) == (2 if kind == "message" else 1)
+    rows = db.session.scalars(select(ProcessedMail).where(ProcessedMail.outcome == outcome)).all()
+    assert len(rows) == 1 and rows[0].ticket_id == alice_ticket.id
