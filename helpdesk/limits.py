@@ -97,6 +97,12 @@ RULES = [
 LIMITED_MESSAGE = "Too many attempts from your address. Please wait a little and try again."
 
 
+def refusal_message(exc, default: str) -> str:
+    """What a 429 says: the message of the rule that refused (RULES), else `default`."""
+    limit = getattr(exc, "limit", None)
+    return exc.description if limit is not None and getattr(limit, "error_message", None) else default
+
+
 def init_app(app) -> None:
     """A Limiter for this app, the limits of RULES on their views, and the shared counter storage."""
     cfg = app.config

@@ -197,7 +197,8 @@ def apply(ticket, template: str, context: dict) -> tuple[str, dict]:
     `message_html`, only when the admin wrote a message."""
     kind = KINDS[template]
     row = override(template)
-    filled = {name: value for name, value in values(ticket, context).items() if name in kind.placeholders}
+    allowed = set(kind.placeholders)
+    filled = {name: value for name, value in values(ticket, context).items() if name in allowed}
     if row is None or not row.subject:
         subject = fill(kind.builtin_subject, filled)
     else:

@@ -114,11 +114,9 @@ def init_app(app):
             limit = settings.get("max_attachment_mb")
             return _error_page(413, f"That upload is too large. Each file may be at most {limit} MB.")
         if exc.code == 429:
-            from .limits import LIMITED_MESSAGE
+            from .limits import LIMITED_MESSAGE, refusal_message
 
-            # A rule's own message (limits.RULES), else the general one.
-            limited = getattr(exc, "limit", None) is not None and getattr(exc.limit, "error_message", None)
-            response = _error_page(429, exc.description if limited else LIMITED_MESSAGE)
+            response = _error_page(429, refusal_message(exc, LIMITED_MESSAGE))
             if getattr(exc, "retry_after", None):
                 response.headers["Retry-After"] = str(exc.retry_after)
             return response
@@ -145,10 +143,9 @@ def _api_message(exc: HTTPException) -> str:
         allowed = sorted(set(getattr(exc, "valid_methods", None) or ()) - {"HEAD", "OPTIONS"})
         return "This endpoint does not take that method" + (f"; it takes {', '.join(allowed)}." if allowed else ".")
     if exc.code == 429:  # Flask-Limiter adds Retry-After to the response
-        from .limits import API_LIMITED_MESSAGE
+        from .limits import API_LIMITED_MESSAGE, refusal_message
 
-        limited = getattr(exc, "limit", None) is not None and getattr(exc.limit, "error_message", None)
-        return exc.description if limited else API_LIMITED_MESSAGE
+        return refusal_message(exc, API_LIMITED_MESSAGE)
     return exc.description or "The request was refused."
 
 
