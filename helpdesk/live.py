@@ -128,10 +128,14 @@ def _forget_changes(session):
     session.info.pop("desk_changed", None)
 
 
+def _cache_key(row: int) -> str:
+    return f"helpdesk.desk_state.{row}"  # in the request's environ: each counter read once per request
+
+
 def _counter(row: int) -> int:
     """A counter of desk_state (one primary-key read, once per request)."""
     cache = request.environ if has_request_context() else {}
-    key = f"helpdesk.desk_state.{row}"
+    key = _cache_key(row)
     if key not in cache:
         cache[key] = db.session.scalar(select(DeskState.version).where(DeskState.id == row)) or 0
     return cache[key]
@@ -155,7 +159,7 @@ def ticket_state_by_number(number: str) -> str | None:
     if row is None:
         return None
     if has_request_context():
-        request.environ[f"helpdesk.desk_state.{SETUP}"] = row[1] or 0
+        request.environ[_cache_key(SETUP)] = row[1] or 0
     return f"{row[0]}.{row[1] or 0}"
 
 

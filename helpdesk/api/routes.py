@@ -20,6 +20,7 @@ from ..extensions import db
 from ..channels_models import hash_api_key
 from ..models import ApiKey, Attachment, Customer, HelpTopic, Priority, ThreadEntry, Ticket, utcnow
 from ..notify import customer_link, external_url
+from ..text import is_number
 from . import bp
 from .errors import ApiError, error_response
 from .openapi import document
@@ -27,7 +28,6 @@ from .openapi import document
 API_SOURCES = ("api", "chat")
 PER_PAGE_DEFAULT, PER_PAGE_MAX, PAGE_MAX = 25, 100, 100_000
 _NUMBER = re.compile(r"^[A-Za-z0-9-]{1,12}$")
-_COUNT = re.compile(r"^[0-9]{1,7}$")
 
 
 # --- keys, scopes, limits -------------------------------------------------------------------------
@@ -322,7 +322,7 @@ def _page_arg(name: str, default: int, maximum: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    value = int(raw) if _COUNT.match(raw) else None
+    value = int(raw) if is_number(raw) and len(raw) <= 7 else None
     if value is None or not 1 <= value <= maximum:
         raise ApiError(400, f"'{name}' must be a whole number from 1 to {maximum}.", fields={name: "invalid"})
     return value
@@ -342,10 +342,10 @@ def list_tickets():
     email = _email(raw.strip())
     page = _page_arg("page", 1, PAGE_MAX)
     per_page = _page_arg("per_page", PER_PAGE_DEFAULT, PER_PAGE_MAX)
-    mine = select(Ticket.id).join(Customer).where(Customer.email == email)
-    total = db.session.scalar(select(func.count()).select_from(mine.subquery()))
+    theirs = Ticket.customer_id.in_(select(Customer.id).where(Customer.email == email))
+    total = db.session.scalar(select(func.count()).select_from(Ticket).where(theirs))
     rows = db.session.scalars(
-        select(Ticket).join(Customer).where(Customer.email == email)
+        select(Ticket).where(theirs)
         .options(joinedload(Ticket.customer), joinedload(Ticket.priority), joinedload(Ticket.topic),
                  joinedload(Ticket.department))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
