@@ -3,6 +3,7 @@ and the rules every staff session follows: renewed at sign-in, ended after HELPD
 without activity, sent to two-factor enrolment when the desk requires it."""
 from __future__ import annotations
 
+import secrets
 import time
 
 from flask import (Blueprint, current_app, flash, make_response, redirect, request, session,
@@ -48,15 +49,23 @@ class CodeForm(FlaskForm):
         DataRequired("Enter the 6-digit code, or one of your recovery codes."), Length(max=32)])
 
 
-_dummy_hash: str | None = None
+_dummy_hashes: dict[str, str] = {}  # per password method: one made the first time it is needed
 
 
-def _waste_time(password: str) -> None:
-    """Check a password against a dummy hash, so an unknown address takes as long as a known one."""
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = generate_password_hash("not-a-password", method=models.PASSWORD_METHOD)
-    check_password_hash(_dummy_hash, password[:PASSWORD_MAX])
+def _password_matches(agent: Agent | None, password: str) -> bool:
+    """Whether the password is the agent's. Every sign-in computes exactly one password hash of
+    the desk's method, whether the address is unknown (a dummy hash, made once with the method
+    in force), the agent deactivated, the account locked, or the password wrong or right: how
+    long the answer takes tells none of them apart."""
+    stored = agent.password_hash if agent is not None else None
+    if stored is None:
+        method = models.PASSWORD_METHOD
+        if method not in _dummy_hashes:
+            _dummy_hashes[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+        stored = _dummy_hashes[method]
+    # The form allows 1 to PASSWORD_MAX characters; the hash is computed whatever the outcome.
+    right = check_password_hash(stored, password[:PASSWORD_MAX])
+    return agent is not None and right and 0 < len(password) <= PASSWORD_MAX
 
 
 def start_session(agent: Agent, remember: bool = False) -> None:
@@ -83,14 +92,15 @@ def login():
     if not form.validate_on_submit():
         return render("auth/login.html", form=form, status=400 if form.errors else 200)
     email = form.email.data.strip().lower()
+    # The same work on every path (one lookup, one password hash, one lockout read), so the time
+    # taken tells no unknown, deactivated, locked or known address apart; only then the answer.
+    agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == email))
+    right = _password_matches(agent, form.password.data)
     wait = limits.lockout_remaining(email)
     if wait:
         form.password.errors.append(limits.lockout_message(wait))
         return render("auth/login.html", form=form, status=429)
-    agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == email))
-    if agent is None:
-        _waste_time(form.password.data)
-    if agent and agent.active and agent.check_password(form.password.data):
+    if right and agent.active:
         limits.clear_failures(email)
         if agent.totp_secret:
             session.clear()

@@ -77,6 +77,74 @@ def test_four_failures_lock_the_account_for_two_minutes(limited_app, desk, monke
     assert lockout_problems(limited_app, desk, monkeypatch) == []
 
 
+def sign_in_costs(limited_app, desk, monkeypatch) -> dict[str, tuple[int, int, int]]:
+    """Each way a sign-in can go, and what it cost: (status, password hashes computed, SQL
+    statements run). Counted, not timed, so a busy machine cannot make the check flaky."""
+    from sqlalchemy import event
+
+    from helpdesk import auth, models
+
+    hashes = []
+    for module in (auth, models):  # the desk checks hashes in both places
+        real = module.check_password_hash
+
+        def counted(stored, password, real=real):
+            hashes.append(1)
+            return real(stored, password)
+
+        monkeypatch.setattr(module, "check_password_hash", counted)
+    statements = []
+
+    def count(*args):
+        statements.append(1)
+
+    client = limited_app.test_client()
+    disabled = db.session.get(Agent, desk.vendor.id)
+    disabled.active = False
+    db.session.commit()
+    for _ in range(limited_app.config["HELPDESK_LOGIN_ATTEMPTS"]):
+        limits.record_failure(desk.manager.email)  # the manager's account is locked
+    paths = {
+        "unknown address": ("nobody@example.com", "x" * 10),
+        "deactivated agent, wrong password": (desk.vendor.email, "x" * 10),
+        "deactivated agent, right password": (desk.vendor.email, desk.passwords[desk.vendor.email]),
+        "wrong password": (desk.tech.email, "x" * 10),
+        "locked account, right password": (desk.manager.email, desk.passwords[desk.manager.email]),
+        "right password": (desk.tech.email, desk.passwords[desk.tech.email]),
+    }
+    costs = {}
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for i, (path, (email, password)) in enumerate(paths.items()):
+            db.session.expire_all()
+            hashes.clear()
+            statements.clear()
+            status = client.post("/login", data={"email": email, "password": password},
+                                 environ_base={"REMOTE_ADDR": f"10.7.0.{i + 1}"}).status_code
+            costs[path] = (status, len(hashes), len(statements))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return costs
+
+
+def sign_in_cost_problems(limited_app, desk, monkeypatch) -> list[str]:
+    """Every sign-in computes exactly one password hash and runs the same queries, whatever the
+    address, the agent's state, the lock or the password: the time taken tells nothing."""
+    costs = sign_in_costs(limited_app, desk, monkeypatch)
+    problems = [f"{path}: {hashes} password hashes" for path, (_, hashes, _) in costs.items() if hashes != 1]
+    refused = {path: sql for path, (status, _, sql) in costs.items() if status != 302}
+    if len(set(refused.values())) != 1:
+        problems.append(f"refused sign-ins ran different numbers of queries: {refused}")
+    statuses = [status for status, _, _ in costs.values()]
+    if statuses != [401, 401, 401, 401, 429, 302]:
+        problems.append(f"the sign-ins were answered {statuses}")
+    return problems
+
+
+def test_every_sign_in_costs_the_same(limited_app, desk, monkeypatch):
+    assert sign_in_cost_problems(limited_app, desk, monkeypatch) == []
+
+
 def unknown_address_answers(limited_app, desk) -> tuple[list[int], list[int]]:
     """Five wrong sign-ins for an unknown address and five for a known one: the statuses."""
     client = limited_app.test_client()

@@ -39,6 +39,8 @@ How the variants map to the issue's list:
    - reset links that outlive their use or their hour        -> reset_link_problems, reset_expiry_problems
    - no lockout                                              -> lockout_problems
    - only known addresses locked (enumeration)               -> unknown_address_answers
+   - a sign-in that skips the password hash for deactivated
+     agents (timing tells them apart)                        -> sign_in_cost_problems
    - no per-IP throttle on sign-in                           -> ip_throttle_problems
 6. Customer access links (checks in test_security_portal.py):
    - the signature not checked                               -> access_link_problems
@@ -70,7 +72,7 @@ from test_security_auth import (  # noqa: F401  (limited_app is a fixture)
     PASSWORD_REFUSALS, cookie_problems, idle_timeout_problems, ip_throttle_problems, limited_app, lockout_problems,
     overlong_sign_in_problems, password_change_problems, polling_problems, reset_answer_problems,
     reset_expiry_problems, reset_link_problems, role_change_problems, session_renewal_problems,
-    unknown_address_answers,
+    sign_in_cost_problems, unknown_address_answers,
 )
 from test_security_access import (  # noqa: F401  (world and csrf_app are fixtures)
     ADMIN, AGENT_PAGES, PORTAL, csrf_app, csrf_failures, disabled_agent_problems, route_table_failures,
@@ -476,6 +478,22 @@ def test_lockout_for_known_accounts_only_is_caught(limited_app, desk, monkeypatc
     monkeypatch.setattr(limits, "record_failure", lambda email: email in known and real(email))
     answers, known_answers = unknown_address_answers(limited_app, desk)
     assert answers == [401] * 5 and known_answers == [401, 401, 401, 429, 429]
+
+
+def test_a_sign_in_that_skips_the_hash_is_caught(limited_app, desk, monkeypatch):
+    """The usual shortcut: a deactivated agent is refused before the password is hashed, so it
+    answers many times faster than a real attempt."""
+    from helpdesk import auth
+
+    real = auth._password_matches
+
+    def matches(agent, password):
+        return False if agent is not None and not agent.active else real(agent, password)
+
+    monkeypatch.setattr(auth, "_password_matches", matches)
+    problems = sign_in_cost_problems(limited_app, desk, monkeypatch)
+    assert problems == ["deactivated agent, wrong password: 0 password hashes",
+                        "deactivated agent, right password: 0 password hashes"]
 
 
 def test_no_per_address_throttle_is_caught(app_config, app, desk, monkeypatch):
