@@ -148,8 +148,11 @@ def second_factor():
         form.code.errors.append(limits.lockout_message(wait))
         return page(429)
     step = twofactor.accepted_step(agent.totp_secret, form.code.data, agent.totp_last_step)
+    # Each code works once, also when several sign-ins send it at the same moment: the time
+    # step (or the recovery code) is spent by a conditional update that only one of them wins.
+    spent = step is not None and twofactor.spend_step(agent, step)
     recovered = step is None and twofactor.use_recovery_code(agent, form.code.data)
-    if step is None and not recovered:
+    if not spent and not recovered:
         db.session.rollback()
         if limits.record_failure(agent.email):
             session.pop(PENDING_KEY, None)
@@ -158,8 +161,6 @@ def second_factor():
         form.code.errors.append("That recovery code is not right, or was used already." if recovery else
                                 "That code is not right, or was used already. Wait for the next one and try again.")
         return page(401)
-    if step is not None:
-        agent.totp_last_step = step
     left = 0
     if recovered:  # the agent is mailed: a stolen code in someone else's hands shows at once
         left = twofactor.recovery_left(agent)

@@ -13,10 +13,10 @@ import time
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from .extensions import db
-from .models import RecoveryCode, utcnow
+from .models import Agent, RecoveryCode, utcnow
 
 STEP = 30  # seconds per code
 DRIFT = 1  # codes one step early or late still count (clocks drift)
@@ -52,6 +52,16 @@ def accepted_step(secret: str, code: str, last_step: int | None, now: float | No
                 return None  # a code works once
             return step
     return None
+
+
+def spend_step(agent, step: int) -> bool:
+    """Mark the time step of an accepted code as used; False when it (or a later one) was used
+    already. One conditional UPDATE, so of several sign-ins sending the same code at the same
+    moment exactly one changes the row and gets in."""
+    spent = db.session.execute(update(Agent).where(
+        Agent.id == agent.id, or_(Agent.totp_last_step.is_(None), Agent.totp_last_step < step),
+    ).values(totp_last_step=step))
+    return spent.rowcount == 1
 
 
 def format_secret(secret: str) -> str:

@@ -138,6 +138,35 @@ def test_a_code_sent_twice_at_once_works_once(app, desk):
     assert not errors and sorted(results) == [False, True]
 
 
+@pytest.mark.parametrize("kind", ["app code", "recovery code"])
+def test_one_code_sent_by_several_sign_ins_at_once_signs_in_one(app, desk, kind):
+    """Four browsers past the password step send the same code at the same moment: one gets
+    in, the others are told the code was used, and nobody else is signed in."""
+    from conftest import at_once
+
+    secret, codes = enrolled(desk.tech)
+    code = pyotp.TOTP(secret).now() if kind == "app code" else codes[0]
+    clients = [app.test_client() for _ in range(4)]
+    for client in clients:
+        password_step(client, desk, desk.tech)
+    turn = iter(clients)
+
+    def send():
+        client = next(turn)
+        return client, client.post("/login/code", data={"code": code})
+
+    results, errors = at_once(app, send, times=len(clients))
+    assert not errors
+    answers = sorted((response.status_code, response.headers.get("Location")) for _, response in results)
+    assert answers == [(302, "/agent/"), (401, None), (401, None), (401, None)]
+    assert [client.get("/agent/").status_code for client, _ in results].count(200) == 1
+    for _, response in results:
+        if response.status_code == 401:
+            assert "was used already" in text_of(response)
+    if kind == "recovery code":
+        assert unused(desk.tech) == 9
+
+
 def test_a_new_set_needs_the_password_and_ends_the_old_one(client, desk):
     _, old = enrolled(desk.tech)
     client.post("/login", data={"email": desk.tech.email, "password": desk.passwords[desk.tech.email]})
