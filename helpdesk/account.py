@@ -222,8 +222,12 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _fingerprint(agent: Agent) -> str:
-    # The token dies with the password it was issued for: once used (or changed), it is worthless.
-    return hashlib.sha256(agent.password_hash.encode()).hexdigest()[:20]
+    # The token is bound to the account as it was when the link was mailed: its address, its
+    # password (so a used link is worthless) and its session token (which changes with the
+    # email, the role, the password and two-factor resets). Whoever reads the old mailbox after
+    # an admin changed the agent's address holds a dead link.
+    bound = "\0".join((agent.email.strip().lower(), agent.password_hash, agent.session_token))
+    return hashlib.sha256(bound.encode()).hexdigest()[:20]
 
 
 def reset_token(agent: Agent) -> str:

@@ -666,6 +666,40 @@ def test_reset_link_sets_a_new_password_once(client, desk, inbox, app):
     assert reset_link_problems(client, desk, inbox, app) == []
 
 
+def reset_rename_problems(client, desk, inbox, app) -> list[str]:
+    """A reset link mailed to an agent's old address dies when an admin changes the address in
+    Admin → Agents: whoever still reads the old mailbox cannot take the renamed account over."""
+    password = desk.passwords[desk.tech.email]
+    client.post("/login/forgot", data={"email": desk.tech.email})
+    link = _reset_link(inbox, desk.tech.email)
+    admin = app.test_client()
+    sign_in(admin, desk.admin.email, desk.passwords[desk.admin.email])
+    tech = db.session.get(Agent, desk.tech.id)
+    form = {"name": tech.name, "email": "tech.new@example.com", "role": tech.role, "active": "y",
+            "departments": [str(d.id) for d in tech.departments], "teams": [str(t.id) for t in tech.teams]}
+    response = admin.post(f"/admin/agents/{tech.id}", data=form)
+    if response.status_code != 302:
+        return [f"the admin's change of the address got {response.status_code}"]
+    problems = []
+    response = client.get(link)
+    if response.status_code != 404 or "This link no longer works" not in response.get_data(as_text=True):
+        problems.append(f"the old address's link opened after the change: {response.status_code}")
+    response = client.post(link, data={"new": "taken over now", "confirm": "taken over now"})
+    if response.status_code != 404:
+        problems.append(f"the old address's link set a password: {response.status_code}")
+    db.session.expire_all()
+    agent = db.session.get(Agent, desk.tech.id)
+    if agent.email != "tech.new@example.com":
+        problems.append("the address was not changed")
+    if not agent.check_password(password) or agent.check_password("taken over now"):
+        problems.append("the password was changed through the old link")
+    return problems
+
+
+def test_reset_link_dies_when_an_admin_changes_the_address(client, desk, inbox, app):
+    assert reset_rename_problems(client, desk, inbox, app) == []
+
+
 def reset_expiry_problems(client, desk, inbox, monkeypatch) -> list[str]:
     """A reset link works within the hour and not after it."""
     client.post("/login/forgot", data={"email": desk.tech.email})

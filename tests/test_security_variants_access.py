@@ -37,6 +37,7 @@ How the variants map to the issue's list:
    - no length cap on passwords                              -> password_change_problems, overlong_sign_in_problems
    - a reset form that tells known from unknown addresses    -> reset_answer_problems
    - reset links that outlive their use or their hour        -> reset_link_problems, reset_expiry_problems
+   - a reset link that outlives a change of the address      -> reset_rename_problems
    - no lockout                                              -> lockout_problems
    - only known addresses locked (enumeration)               -> unknown_address_answers
    - a sign-in that skips the password hash for deactivated
@@ -71,7 +72,7 @@ from test_security_portal import (
 from test_security_auth import (  # noqa: F401  (limited_app is a fixture)
     PASSWORD_REFUSALS, cookie_problems, idle_timeout_problems, ip_throttle_problems, limited_app, lockout_problems,
     overlong_sign_in_problems, password_change_problems, polling_problems, reset_answer_problems,
-    reset_expiry_problems, reset_link_problems, role_change_problems, session_renewal_problems,
+    reset_expiry_problems, reset_link_problems, reset_rename_problems, role_change_problems, session_renewal_problems,
     sign_in_cost_problems, unknown_address_answers,
 )
 from test_security_access import (  # noqa: F401  (world and csrf_app are fixtures)
@@ -453,6 +454,18 @@ def test_a_reusable_reset_link_is_caught(app, client, desk, inbox, monkeypatch):
     monkeypatch.setattr(account, "_fingerprint", lambda agent: "same")
     problems = reset_link_problems(client, desk, inbox, app)
     assert problems == ["the used link opened again: 200", "the used link set a password again"]
+
+
+def test_a_reset_link_bound_to_the_password_only_is_caught(app, client, desk, inbox, monkeypatch):
+    """A reset token that dies with the password but not with the address it was mailed to."""
+    import hashlib
+
+    from helpdesk import account
+
+    monkeypatch.setattr(account, "_fingerprint", lambda agent: hashlib.sha256(agent.password_hash.encode()).hexdigest())
+    problems = reset_rename_problems(client, desk, inbox, app)
+    assert problems == ["the old address's link opened after the change: 200",
+                        "the old address's link set a password: 302", "the password was changed through the old link"]
 
 
 def test_a_reset_link_without_expiry_is_caught(client, desk, inbox, monkeypatch):
