@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -16,7 +16,7 @@ from . import notify, twofactor
 from .auth import end_session, start_session
 from .extensions import db
 from .htmx import render
-from .models import PASSWORD_MAX, PASSWORD_MIN, Agent, utcnow
+from .models import PASSWORD_MAX, PASSWORD_MIN, Agent, PasswordResetRequest, utcnow
 
 bp = Blueprint("account", __name__)
 
@@ -249,17 +249,37 @@ def agent_for_reset(token: str) -> Agent | None:
 
 @bp.route("/login/forgot", methods=["GET", "POST"])
 def forgot():
-    """Ask for a password reset link; the answer is the same whether or not the address is known."""
+    """Ask for a password reset link. The view only records the request and answers at once, the
+    same work and the same answer for any address; the outbox sender looks it up and mails the
+    link to an active agent (mail_reset_links)."""
     form = ForgotForm()
     if not form.validate_on_submit():
         return render("account/forgot.html", form=form, status=400 if form.errors else 200)
-    email = form.email.data.strip().lower()
-    agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == email))
-    if agent is not None and agent.active:
-        notify.password_reset(agent, notify.external_url("account.reset", token=reset_token(agent)))
-        db.session.commit()
+    db.session.add(PasswordResetRequest(email=form.email.data.strip().lower()))
+    db.session.commit()
     flash(RESET_SENT, "info")
     return redirect(url_for("auth.login"))
+
+
+def mail_reset_links(limit: int = 50) -> int:
+    """The outbox sender's first step each round: for each recorded request, queue a reset link
+    if the address is an active agent's, else nothing; return how many were queued. A request is
+    taken by deleting its row, in the transaction that queues its mail, so when several senders
+    run at once each request is handled once."""
+    queued = 0
+    pending = db.session.execute(select(PasswordResetRequest.id, PasswordResetRequest.email)
+                                 .order_by(PasswordResetRequest.id).limit(limit)).all()
+    for request_id, email in pending:
+        taken = db.session.execute(delete(PasswordResetRequest).where(PasswordResetRequest.id == request_id))
+        if taken.rowcount != 1:
+            db.session.rollback()
+            continue
+        agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == email))
+        if agent is not None and agent.active:
+            notify.password_reset(agent, notify.external_url("account.reset", token=reset_token(agent)))
+            queued += 1
+        db.session.commit()
+    return queued
 
 
 @bp.route("/login/reset/<token>", methods=["GET", "POST"])

@@ -168,6 +168,18 @@ class RecoveryCode(db.Model):
     used_at: Mapped[Optional[datetime]]
 
 
+class PasswordResetRequest(db.Model):
+    """An address someone asked a password reset link for, until the outbox sender looks it up
+    (account.mail_reset_links). The form writes one for any address and answers at once, so what
+    it does, and how long it takes, is the same for an agent's address and any other."""
+
+    __tablename__ = "password_reset_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Customer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

@@ -136,7 +136,11 @@ def _finish(row: OutboxMail, error: Exception | None) -> None:
 
 
 def send_pending(limit: int = 50) -> tuple[int, int]:
-    """Send what is due now; return (sent, not sent). Safe to run in several places at once."""
+    """Send what is due now; return (sent, not sent). Safe to run in several places at once.
+    Password reset requests are looked up first, so their links go out in the same round."""
+    from .account import mail_reset_links  # the sign-in pages' module: imported when first needed
+
+    mail_reset_links(limit)
     rows = _claim(limit)
     sent = failed = 0
     if not rows:

@@ -638,6 +638,62 @@ def test_reset_answers_the_same_for_any_address(client, desk, inbox):
     assert reset_answer_problems(client, desk, inbox) == []
 
 
+def reset_request_work(client, email) -> tuple[int, str | None, list[str]]:
+    """What "Forgot your password?" does for an address: the answer, and the SQL it ran (the
+    statements' text; the values differ)."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.post("/login/forgot", data={"email": email})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return response.status_code, response.headers.get("Location"), statements
+
+
+def reset_request_problems(client, desk, inbox) -> list[str]:
+    """The form does the same work for an agent's address, a deactivated agent's and an unknown
+    one (the same answer, the same queries, the same rows, no mail queued while the visitor
+    waits); the outbox sender then mails the link to the active agent only."""
+    from helpdesk.models import PasswordResetRequest
+
+    disabled = db.session.get(Agent, desk.vendor.id)
+    disabled.active = False
+    db.session.commit()
+    addresses = [desk.tech.email, "nobody@example.com", desk.vendor.email]
+    work = {email: reset_request_work(client, email) for email in addresses}
+    problems = []
+    if len({(status, location) for status, location, _ in work.values()}) != 1:
+        problems.append(f"the answers differ: {[(s, loc) for s, loc, _ in work.values()]}")
+    if len({tuple(statements) for _, _, statements in work.values()}) != 1:
+        problems.append("the queries differ: " + "; ".join(
+            f"{email}: {len(statements)}" for email, (_, _, statements) in work.items()))
+    db.session.expire_all()
+    queued = db.session.scalar(select(db.func.count()).select_from(OutboxMail))
+    recorded = db.session.scalars(select(PasswordResetRequest.email).order_by(PasswordResetRequest.id)).all()
+    if queued or recorded != addresses:
+        problems.append(f"the rows written differ: {queued} mails queued, requests recorded for {recorded}")
+    if inbox.messages:
+        problems.append("a mail went out before the sender ran")
+    inbox.deliver()
+    if len(inbox.to(desk.tech.email)) != 1 or inbox.to("nobody@example.com") or inbox.to(desk.vendor.email):
+        problems.append("the sender did not mail the active agent only")
+    elif "/login/reset/" not in inbox.text(inbox.to(desk.tech.email)[0]):
+        problems.append("the mail has no reset link")
+    if db.session.scalar(select(db.func.count()).select_from(PasswordResetRequest)):
+        problems.append("the sender left requests behind")
+    return problems
+
+
+def test_reset_requests_cost_the_same_for_any_address(client, desk, inbox):
+    assert reset_request_problems(client, desk, inbox) == []
+
+
 def reset_link_problems(client, desk, inbox, app) -> list[str]:
     """A mailed reset link sets a new password once, ends the agent's other sessions, then dies."""
     other_device = app.test_client()

@@ -36,6 +36,8 @@ How the variants map to the issue's list:
    - password change without the current password            -> password_change_problems
    - no length cap on passwords                              -> password_change_problems, overlong_sign_in_problems
    - a reset form that tells known from unknown addresses    -> reset_answer_problems
+   - a reset form that answers the same but looks the address
+     up and queues the mail while the visitor waits (timing)  -> reset_request_problems
    - reset links that outlive their use or their hour        -> reset_link_problems, reset_expiry_problems
    - a reset link that outlives a change of the address      -> reset_rename_problems
    - no lockout                                              -> lockout_problems
@@ -72,8 +74,8 @@ from test_security_portal import (
 from test_security_auth import (  # noqa: F401  (limited_app is a fixture)
     PASSWORD_REFUSALS, cookie_problems, idle_timeout_problems, ip_throttle_problems, limited_app, lockout_problems,
     overlong_sign_in_problems, password_change_problems, polling_problems, reset_answer_problems,
-    reset_expiry_problems, reset_link_problems, reset_rename_problems, role_change_problems, session_renewal_problems,
-    sign_in_cost_problems, unknown_address_answers,
+    reset_expiry_problems, reset_link_problems, reset_rename_problems, reset_request_problems, role_change_problems,
+    session_renewal_problems, sign_in_cost_problems, unknown_address_answers,
 )
 from test_security_access import (  # noqa: F401  (world and csrf_app are fixtures)
     ADMIN, AGENT_PAGES, PORTAL, csrf_app, csrf_failures, disabled_agent_problems, route_table_failures,
@@ -445,6 +447,32 @@ def test_a_reset_form_that_tells_addresses_apart_is_caught(app, client, desk, in
     monkeypatch.setitem(app.view_functions, "account.forgot", forgot)
     assert reset_answer_problems(client, desk, inbox) == [
         "known and unknown addresses get different answers ([200, 200, 200])", "the answer is not the generic one"]
+
+
+def test_a_reset_form_that_mails_while_the_visitor_waits_is_caught(app, client, desk, inbox, monkeypatch):
+    """The same answer for every address, but the lookup and the mail happen in the request:
+    an agent's address takes longer to answer than any other."""
+    from flask import flash, request
+
+    from helpdesk import account, notify
+
+    real = app.view_functions["account.forgot"]
+
+    def forgot():
+        if request.method == "GET":
+            return real()
+        email = request.form["email"].strip().lower()
+        agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == email))
+        if agent is not None and agent.active:
+            notify.password_reset(agent, notify.external_url("account.reset", token=account.reset_token(agent)))
+            db.session.commit()
+        flash(account.RESET_SENT, "info")
+        return redirect(url_for("auth.login"))
+
+    monkeypatch.setitem(app.view_functions, "account.forgot", forgot)
+    problems = reset_request_problems(client, desk, inbox)
+    assert problems[0].startswith("the queries differ: tech@example.com: ")
+    assert problems[1] == "the rows written differ: 1 mails queued, requests recorded for []"
 
 
 def test_a_reusable_reset_link_is_caught(app, client, desk, inbox, monkeypatch):
