@@ -1,40 +1,54 @@
 """Agent sign-in and sign-out, the second sign-in step (a two-factor code or a recovery code),
-and the rules every staff session follows: renewed at sign-in, ended after HELPDESK_IDLE_MINUTES
-without activity, sent to two-factor enrolment when the desk requires it."""
+and the one rule every request passes through (staff_session_rules): a staff page answers only
+a fully signed-in session (password, the second step when enrolled, enrolled when the desk
+requires it, not idle, the agent active, the session begun under the agent's current session
+token); anything less is sent to sign in, to the code step or to enrolment, with no data.
+
+Each sign-in is a StaffSession row, named by the Flask session and the remember-me cookie:
+sign-out deletes it, so copies of those cookies stop working, and the idle timeout reads its
+last-seen time, whichever cookie brought the session back."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
+from datetime import datetime, timedelta, timezone
 
-from flask import (Blueprint, current_app, flash, make_response, redirect, request, session,
+from flask import (Blueprint, current_app, flash, g, make_response, redirect, request, session,
                    url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from . import limits, models, notify, twofactor
-from .extensions import db
+from . import limits, models, notify, settings, twofactor
+from .extensions import db, login_manager
 from .htmx import is_partial, render
-from .models import PASSWORD_MAX, Agent
+from .models import PASSWORD_MAX, Agent, Setting, StaffSession
 from .security import safe_next
+from .text import is_number
 
 bp = Blueprint("auth", __name__)
 
 WRONG = "Wrong email or password, or the account is disabled."
 PENDING_KEY = "second_factor"  # agent waiting for the code step: id, session token, remember, next
 PENDING_SECONDS = 300
-SEEN_KEY = "seen"  # last activity (epoch seconds) of a signed-in session
-# Requests that are not a person's activity: they never keep a session alive. The agent panel's
-# live parts poll on their own: the queue counts, the ticket page's poller and presence heartbeat.
+SEEN_EVERY = 15  # seconds: a session's last-seen time is written at most this often
+# Every endpoint of these blueprints shows or changes staff data: fully signed-in sessions only.
+STAFF_BLUEPRINTS = {"agent", "admin", "account"}
+# ... except a forgotten password's steps, for someone who cannot sign in.
+SIGNED_OUT_ENDPOINTS = {"account.forgot", "account.reset"}
+# Requests that are not a person's activity: they never refresh the idle clock (and that is all:
+# every other sign-in rule applies to them). The agent panel's live parts poll on their own: the
+# queue counts, the ticket page's poller and presence heartbeat.
 PASSIVE_ENDPOINTS = {"static", "agent.counts", "agent.ticket_live", "agent.presence", "ops.healthz"}
 # Pages whose live region polls the page's own endpoint: passive when that region (htmx names it
 # in HX-Trigger) asks; a search, sort or page change on the same endpoint is activity.
 LIVE_REGIONS = {"agent.queue": "results"}
 # Pages an agent may use before enrolling, when the desk requires two-factor sign-in.
-ENROLMENT_ENDPOINTS = {"static", "auth.logout", "account.two_factor", "account.two_factor_start",
+ENROLMENT_ENDPOINTS = {"static", "theme_css", "auth.logout", "account.two_factor", "account.two_factor_start",
                        "account.two_factor_confirm", "account.two_factor_qr", "ops.healthz"}
 
 
@@ -68,18 +82,106 @@ def _password_matches(agent: Agent | None, password: str) -> bool:
     return agent is not None and right and 0 < len(password) <= PASSWORD_MAX
 
 
-def start_session(agent: Agent, remember: bool = False) -> None:
-    """A new session for this agent: whatever the browser held before is dropped."""
-    session.clear()
+# --- staff sessions ------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    """Now as naive UTC, read from time.time(): the clock the idle rule has always used."""
+    return datetime.fromtimestamp(time.time(), timezone.utc).replace(tzinfo=None)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _lifetime() -> int:
+    """Seconds a staff session lasts without activity: the idle timeout, or when that is off,
+    the longer of the session and remember-me cookies' lives."""
+    idle = current_app.config["HELPDESK_IDLE_MINUTES"] * 60
+    if idle:
+        return idle
+    remember = current_app.config.get("REMEMBER_COOKIE_DURATION", 0)
+    remember = remember.total_seconds() if isinstance(remember, timedelta) else remember
+    return int(max(current_app.permanent_session_lifetime.total_seconds(), remember))
+
+
+def open_staff_session(agent: Agent, remember: bool = False) -> None:
+    """A new StaffSession for this browser, and Flask-Login's sign-in naming it. The agent's
+    sessions that can no longer be used (too long idle, or begun under an older session token)
+    are deleted on the way."""
+    now = _now()
+    db.session.execute(delete(StaffSession).where(StaffSession.agent_id == agent.id, or_(
+        StaffSession.agent_token != agent.session_token,
+        StaffSession.last_seen_at < now - timedelta(seconds=_lifetime()))))
+    key = secrets.token_urlsafe(32)
+    db.session.add(StaffSession(agent_id=agent.id, key_hash=_digest(key), agent_token=agent.session_token,
+                                created_at=now, last_seen_at=now, ip=(request.remote_addr or "")[:45] or None,
+                                user_agent=request.user_agent.string[:200] or None))
+    db.session.commit()
+    agent.staff_session_key = key
     login_user(agent, remember=remember)
     session.permanent = True
-    session[SEEN_KEY] = int(time.time())
+
+
+def start_session(agent: Agent, remember: bool = False) -> None:
+    """A new session for this agent: whatever the browser held before is dropped (and its staff
+    session ended)."""
+    _delete_staff_session()
+    session.clear()
+    open_staff_session(agent, remember)
+
+
+def _delete_staff_session() -> None:
+    """Delete the staff session this request's cookies name, if any."""
+    if current_user.is_authenticated and g.get("staff_session_id") is not None:
+        db.session.execute(delete(StaffSession).where(StaffSession.id == g.pop("staff_session_id")))
+        db.session.commit()
 
 
 def end_session() -> None:
-    """Forget the session; logout_user() runs last so the remember-me cookie is cleared too."""
+    """Sign out: the staff session is deleted, so copies of this browser's cookies stop working
+    (the agent's other devices keep theirs); the Flask session is forgotten, and logout_user()
+    runs last so the remember-me cookie is cleared too."""
+    _delete_staff_session()
     session.clear()
     logout_user()
+
+
+# The admin's "Require two-factor sign-in" setting, read in the same query as the session.
+_REQUIRE_TOTP = select(Setting.value).where(Setting.key == "require_totp").scalar_subquery()
+
+
+@login_manager.user_loader
+def load_staff_session(identity: str) -> Agent | None:
+    """The agent of the staff session the cookie names ("agent id:session key"), if that session
+    still exists, the agent is active and the session began under the agent's current session
+    token. One query, which also reads the two-factor requirement: a live region's poll that
+    finds nothing changed costs this and its own one read."""
+    agent_id, _, key = str(identity).partition(":")
+    if not is_number(agent_id) or len(agent_id) > 9 or not key or len(key) > 100:
+        return None
+    row = db.session.execute(
+        select(Agent, StaffSession, _REQUIRE_TOTP).join(StaffSession, StaffSession.agent_id == Agent.id)
+        .where(Agent.id == int(agent_id), StaffSession.key_hash == _digest(key))).first()
+    if row is None:
+        return None
+    agent, staff, required = row
+    if not agent.active or staff.agent_token != agent.session_token:
+        return None
+    agent.staff_session_key = key
+    g.staff_session, g.staff_session_id, g.require_totp_stored = staff, staff.id, required
+    return agent
+
+
+def _two_factor_required() -> bool:
+    """twofactor.required(), from the value the session's query read (no query of its own
+    unless that value is unreadable)."""
+    stored = g.get("require_totp_stored")
+    if stored is None:
+        return bool(settings.default("require_totp"))
+    if stored in ("1", "0"):
+        return stored == "1"
+    return twofactor.required()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -212,27 +314,47 @@ def _passive() -> bool:
     return region is not None and is_partial() and request.headers.get("HX-Trigger") == region
 
 
+def _is_staff(endpoint: str) -> bool:
+    return endpoint.partition(".")[0] in STAFF_BLUEPRINTS and endpoint not in SIGNED_OUT_ENDPOINTS
+
+
 @bp.before_app_request
 def staff_session_rules():
-    """Idle timeout, and two-factor enrolment first when the desk requires it."""
-    if "_user_id" not in session or request.endpoint == "static":
+    """The one rule of every request, so no staff page can forget it. A signed-in session that
+    has been idle too long ends; activity (not a passive poll) refreshes its last-seen time; an
+    agent who must enrol in two-factor sign-in can use nothing but enrolment. A staff page asked
+    without a fully signed-in session (none, the code step pending, an ended, deactivated or
+    superseded session) is sent to sign in or to the code step: htmx gets HX-Redirect, no data."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint == "static":  # no such page (404), or a static file
         return None
-    now = int(time.time())
-    idle = current_app.config["HELPDESK_IDLE_MINUTES"] * 60
-    seen = session.get(SEEN_KEY)
-    if idle and isinstance(seen, int) and now - seen > idle:
+    if current_user.is_authenticated:
+        return _signed_in_rules(endpoint)
+    if not _is_staff(endpoint):
+        return None
+    if _pending_agent() is not None:
+        return _go(url_for("auth.second_factor"))
+    if is_partial():  # a live region's poll too: the whole page goes there, not the form into the region
+        return _go(url_for("auth.login"))
+    return login_manager.unauthorized()
+
+
+def _signed_in_rules(endpoint: str):
+    staff = g.staff_session
+    now = _now()
+    passive = _passive()
+    if now - staff.last_seen_at > timedelta(seconds=_lifetime()):
         end_session()
-        minutes = current_app.config["HELPDESK_IDLE_MINUTES"]
-        flash(f"You were signed out after {minutes} minutes without activity. Please sign in again.", "info")
+        idle = current_app.config["HELPDESK_IDLE_MINUTES"]
+        flash(f"You were signed out after {idle} minutes without activity. Please sign in again." if idle
+              else "Your session expired. Please sign in again.", "info")
         target = request.full_path.rstrip("?") if request.method == "GET" else None
         return _go(url_for("auth.login", next=target) if target else url_for("auth.login"))
-    passive = _passive()
-    if not passive and (not isinstance(seen, int) or now - seen >= 15):
-        session[SEEN_KEY] = now
-    # An open page's polls only refresh what it shows (and must stay one query when nothing
-    # changed); the agent's next page or action goes to enrolment.
-    if (not passive and request.endpoint not in ENROLMENT_ENDPOINTS and current_user.is_authenticated
-            and not current_user.totp_secret and twofactor.required()):
-        flash("This desk requires two-factor sign-in. Set it up to continue.", "info")
+    if not passive and (now - staff.last_seen_at).total_seconds() >= SEEN_EVERY:
+        staff.last_seen_at = now
+        db.session.commit()
+    if endpoint not in ENROLMENT_ENDPOINTS and not current_user.totp_secret and _two_factor_required():
+        if not passive:  # a poll's redirect leads to the enrolment page, which says why
+            flash("This desk requires two-factor sign-in. Set it up to continue.", "info")
         return _go(url_for("account.two_factor"))
     return None

@@ -79,6 +79,8 @@ def from_environment(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
+        # "Keep me signed in": the cookie names one staff session, which the idle rule still ends.
+        "REMEMBER_COOKIE_DURATION": _int(env("HELPDESK_REMEMBER_DAYS"), 30) * 24 * 60 * 60,
         "PERMANENT_SESSION_LIFETIME": _int(env("HELPDESK_SESSION_MINUTES"), 8 * 60) * 60,
         "WTF_CSRF_TIME_LIMIT": None,
         # Security: rate limits and lockout (see helpdesk/limits.py), sessions, public form abuse.

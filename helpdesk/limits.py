@@ -33,7 +33,7 @@ def _agent() -> str:
     """The signed-in agent: limits on what an agent may ask of the desk, wherever they work from."""
     from flask_login import current_user
 
-    return f"agent:{current_user.get_id()}" if current_user.is_authenticated else get_remote_address()
+    return f"agent:{current_user.id}" if current_user.is_authenticated else get_remote_address()
 
 
 def _api_key() -> str:

@@ -122,7 +122,26 @@ class Agent(UserMixin, db.Model):
         return self.active
 
     def get_id(self):
-        return f"{self.id}:{self.session_token}"
+        """The signed-in session's identity, "agent id:session key": the Flask session and the
+        remember-me cookie name one StaffSession (helpdesk/auth.py sets the key at sign-in and
+        when it loads the agent for a request)."""
+        key = getattr(self, "staff_session_key", None)
+        if not key:
+            raise RuntimeError("This agent is not signed in through a staff session.")
+        return f"{self.id}:{key}"
+
+    def __eq__(self, other):
+        """The same agent (UserMixin would compare sign-in identities, which rows not signed in
+        have none of)."""
+        if isinstance(other, Agent):
+            return self is other or (self.id is not None and self.id == other.id)
+        return NotImplemented
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = object.__hash__
 
     def set_password(self, password: str) -> None:
         if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
@@ -178,6 +197,25 @@ class PasswordResetRequest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffSession(db.Model):
+    """One sign-in of an agent on one device. The Flask session and the remember-me cookie carry
+    its random key (stored here only as a SHA-256); sign-out deletes the row, so copies of those
+    cookies stop working, while the agent's other devices keep theirs. The idle timeout reads
+    last_seen_at, whichever cookie brought the session back. agent_token is the agent's
+    session_token at sign-in: a change of role, password or two-factor setting ends the rest."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip: Mapped[Optional[str]] = mapped_column(String(45))
+    user_agent: Mapped[Optional[str]] = mapped_column(String(200))
 
 
 class Customer(db.Model):

@@ -1,4 +1,5 @@
-"""What every page shares: template filters, error pages, security headers, login loading."""
+"""What every page shares: template filters, error pages, security headers. (Loading the signed-in
+agent, and the rules every staff session follows: helpdesk/auth.py.)"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -9,24 +10,12 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import settings, theme
-from .extensions import db, login_manager
+from .extensions import db
 from .htmx import is_partial, render
-from .models import Agent, STATUS_LABELS, utcnow
+from .models import STATUS_LABELS, utcnow
 from .api.errors import error_response as api_error, is_api_request
 from .security import add_security_headers, refuse_nul_bytes
-from .text import is_number
 from .tickets import LifecycleError
-
-
-@login_manager.user_loader
-def load_agent(identity: str):
-    agent_id, _, token = identity.partition(":")
-    if not is_number(agent_id):
-        return None
-    agent = db.session.get(Agent, int(agent_id))
-    if agent is None or not agent.active or agent.session_token != token:
-        return None
-    return agent
 
 
 def _local(value: datetime) -> datetime:

@@ -57,7 +57,6 @@ How the variants map to the issue's list:
 from __future__ import annotations
 
 import secrets
-import time
 
 from flask import redirect, url_for
 from sqlalchemy import func, select
@@ -200,20 +199,18 @@ def test_lifecycle_opening_with_any_topic_is_caught(client, desk, monkeypatch):
 def test_ignoring_the_active_flag_is_caught(app, client, desk, login, monkeypatch):
     """A sign-in, a user loader and a Flask-Login user that never look at `active`."""
     from flask import request
-    from flask_login import login_user
 
+    from helpdesk import auth
     from helpdesk.extensions import login_manager
 
     def load_any(identity):
-        agent_id, _, token = identity.partition(":")
-        agent = db.session.get(Agent, int(agent_id))
-        return agent if agent and agent.session_token == token else None
+        return _staff_session_loader(identity, check=lambda agent, staff: staff.agent_token == agent.session_token)
 
     def sign_in():
         agent = db.session.scalar(select(Agent).where(Agent.email == request.form["email"]))
         if agent is None or not agent.check_password(request.form["password"]):
             return "Wrong email or password, or the account is disabled.", 401
-        login_user(agent)
+        auth.open_staff_session(agent)
         return redirect(url_for("agent.queue"))
 
     monkeypatch.setattr(login_manager, "_user_callback", load_any)
@@ -307,28 +304,40 @@ def test_a_form_answered_with_a_page_is_caught(client, desk, monkeypatch):
 # --- 5. sessions and logins ------------------------------------------------------------------
 
 
+def _staff_session_loader(identity, check):
+    """helpdesk.auth's user loader with `check(agent, staff_session)` in place of its own."""
+    from flask import g
+
+    from helpdesk import auth
+    from helpdesk.models import StaffSession
+
+    agent_id, _, key = identity.partition(":")
+    staff = db.session.scalar(select(StaffSession).where(StaffSession.key_hash == auth._digest(key)))
+    agent = db.session.get(Agent, int(agent_id))
+    if staff is None or agent is None or staff.agent_id != agent.id or not check(agent, staff):
+        return None
+    agent.staff_session_key = key
+    g.staff_session, g.staff_session_id = staff, staff.id
+    return agent
+
+
 def test_a_session_kept_across_sign_in_is_caught(client, desk, monkeypatch):
     """Session fixation: the sign-in adds the agent to whatever session the browser brought."""
-    from flask import session
-    from flask_login import login_user
-
     from helpdesk import auth
 
     def keep_session(agent, remember=False):
-        login_user(agent, remember=remember)
-        session[auth.SEEN_KEY] = int(time.time())
+        auth.open_staff_session(agent, remember)  # without session.clear()
 
     monkeypatch.setattr(auth, "start_session", keep_session)
     assert session_renewal_problems(client, desk) == ["the session from before the sign-in was kept"]
 
 
 def test_a_session_that_outlives_a_role_change_is_caught(client, desk, login, monkeypatch):
-    """A user loader that trusts the agent id alone (the session token ignored)."""
+    """A user loader that ignores the session token (a staff session outlives the agent's token)."""
     from helpdesk.extensions import login_manager
 
     def by_id(identity):
-        agent = db.session.get(Agent, int(identity.partition(":")[0]))
-        return agent if agent and agent.active else None
+        return _staff_session_loader(identity, check=lambda agent, staff: agent.active)
 
     monkeypatch.setattr(login_manager, "_user_callback", by_id)
     assert role_change_problems(client, desk, login) == ["the session survived a role change: 403"]

@@ -1,7 +1,6 @@
 """Agent panel pages: the queues, their counts and CSV exports, the ticket page and attachment
 downloads."""
-from flask import (Response, abort, current_app, make_response, redirect, request, stream_with_context,
-                   url_for)
+from flask import Response, abort, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 
 from .. import export, live, queues, tickets
@@ -13,19 +12,8 @@ from . import bp
 from .helpers import load_ticket, panel_context, render_ticket
 
 
-@bp.before_request
-def require_login():
-    """Every agent page needs a signed-in agent; others go to the sign-in page (a live region's
-    poll too: the whole page goes there, rather than the sign-in form into the region)."""
-    if current_user.is_authenticated:
-        return None
-    if is_partial():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = url_for("auth.login")
-        return response
-    return current_app.login_manager.unauthorized()
-
-
+# Every agent page needs a fully signed-in agent: the app-wide rule in helpdesk/auth.py
+# (staff_session_rules) sees to it for every endpoint of this blueprint.
 bp.context_processor(panel_context)
 
 
