@@ -567,6 +567,35 @@ def test_bulk_assign_goes_through_the_lifecycle_and_reports_refusals(client, log
     assert sum("Assigned to you" in s for s in inbox.subjects(desk.tech.email)) == 2
 
 
+def test_bulk_assign_keeps_to_the_tickets_department_as_the_form_does(client, login, desk, make_ticket, inbox):
+    support = make_ticket(subject="Support printer")  # General inquiry: Support
+    it = make_ticket(topic="Password reset", subject="VPN locked")  # IT Operations
+    inbox.deliver()
+    inbox.clear()
+    login(desk.manager)
+    page = client.get(f"/agent/tickets/{support.number}").get_data(as_text=True)
+    form = re.search(r'<select[^>]*id="assign-agent".*?</select>', page, re.S).group(0)
+    assert "Tom Technician" in form and "Sam Sysadmin" not in form  # the single form's rule
+    response = client.post("/agent/queue/open/bulk", headers=HTMX, data={
+        "do": f"agent:{desk.sysadmin.id}", "ticket": picks(support, it)})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f"Assigned to Sam Sysadmin: #{it.number}." in body
+    assert (f"#{support.number}: Sam Sysadmin is not an agent of Support and cannot be assigned its tickets."
+            in body)
+    assert fresh(support).assignee_id is None and fresh(it).assignee_id == desk.sysadmin.id
+    assert db.session.scalar(select(func.count()).select_from(Event).where(
+        Event.ticket_id == support.id, Event.action == "assigned")) == 0
+    inbox.deliver()
+    assert [s for s in inbox.subjects(desk.sysadmin.email) if "Assigned to you" in s and support.number in s] == []
+    # The lifecycle step itself refuses it, for every caller.
+    with pytest.raises(tickets.InvalidInput, match="not an agent of Support"):
+        tickets.assign(desk.admin, fresh(support), agent=desk.sysadmin)
+    with pytest.raises(tickets.InvalidInput, match="not an agent of Support"):
+        tickets.assign(desk.manager, fresh(support), agent=desk.sysadmin, team=desk.teams["SysAdmins/Developers"])
+    assert fresh(support).team_id is None
+
+
 def test_bulk_refuses_tickets_changed_since_the_queue_showed_them(client, login, desk, make_ticket, inbox):
     a, b = make_ticket(), make_ticket()
     stale = picks(a)
