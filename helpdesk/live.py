@@ -3,11 +3,23 @@
 Change detection: every transaction that changes a ticket, or the setup the pages show (names
 of topics, departments, teams, priorities, SLA plans and agents, memberships, settings), also
 bumps the desk_state counter (a session hook on the model classes, so no code path can forget
-it); setup changes bump a second counter too. A live region of an agent page polls with
-If-None-Match set to the ETag it was rendered with; the ETag is a hash of the region, its URL,
-the agent's identity, the counter (or, on a ticket page, the ticket's version and the setup
-counter) and the current minute (due times and "5 min ago" age with the clock). When it still
-matches, the answer is 304 with no body: one primary-key read, no rendering.
+it); setup changes bump a second counter too. A ticket change also bumps one counter per scope
+of what agents see that the ticket was or is in: its department, its team and its assignee,
+before and after the change.
+
+An agent's queue pages show the desk as the agent's version (viewer_version): the setup counter
+and the sum of the counters of the agent's departments, teams and own assignments (an admin's:
+the desk counter). Activity in departments and teams the agent does not see moves neither, so
+the pages' data-version and ETags tell an agent nothing of it. Reading it is one statement over
+a few rows of desk_state.
+
+A live region of an agent page polls with If-None-Match set to the ETag it was rendered with;
+the ETag is an HMAC (keyed with the app's secret, so nobody can compute one from their own
+cookie) of the region, its URL, the agent's identity, the agent's version (or, on a ticket page,
+the ticket's version and the setup counter) and the current minute (due times and "5 min ago"
+age with the clock). When it still matches, the answer is 304 with no body: one read of the
+counters, no rendering. A ticket's region is answered only after its ticket proved visible to
+the agent (in the same statement), so a 304 never tells that a ticket exists.
 
 Presence: the ticket page posts a heartbeat every few seconds (viewing or typing); rows expire
 on their own and are removed when read after expiry.
@@ -15,13 +27,14 @@ on their own and are removed when read after expiry.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
 from datetime import timedelta
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from flask import current_app, has_request_context, make_response, request
 from flask_login import current_user
-from sqlalchemy import delete, event, inspect, select, text, update
+from sqlalchemy import delete, event, inspect, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -33,8 +46,20 @@ from .models import (Agent, Department, HelpTopic, Priority, Setting, SLAPlan, T
 CACHE_CONTROL = "private, no-cache"
 
 # The rows of desk_state: DESK goes up with every change a queue shows (tickets and the setup),
-# SETUP only with changes to the setup (what a ticket page shows besides the ticket itself).
-DESK, SETUP = 1, 2
+# SETUP only with changes to the setup (what a ticket page shows besides the ticket itself), ANY
+# with ticket changes made by a statement that does not say which tickets (every agent's version
+# holds it).
+DESK, SETUP, ANY = 1, 2, 3
+# The scopes of what agents see (tickets.visibility_clause): a department, a team, an assignee.
+# Each has its row, id 4 * the scope's id + its kind, bumped by every change of a ticket that was
+# or is in it.
+DEPARTMENT, TEAM, ASSIGNEE = 0, 1, 2
+_SCOPE_COLUMNS = (("department_id", DEPARTMENT), ("team_id", TEAM), ("assignee_id", ASSIGNEE))
+
+
+def scope_row(kind: int, ident: int) -> int:
+    """The desk_state row of one scope: scope_row(DEPARTMENT, 3)."""
+    return 4 * int(ident) + kind
 
 # The setup as queue and ticket pages show it: names of topics, departments, teams, priorities,
 # SLA plans and agents, who belongs where (which decides who sees what), and the settings (the
@@ -67,10 +92,28 @@ def _bump(rows) -> object:
 # --- the desk-wide change counters ---------------------------------------------------------
 
 
+def _ticket_rows(ticket: Ticket) -> frozenset[int]:
+    """DESK and the scope rows of the department, team and assignee the ticket had before this
+    flush and has after it (the attributes' history holds both)."""
+    state = inspect(ticket)
+    rows = {DESK}
+    for key, kind in _SCOPE_COLUMNS:
+        history = state.attrs[key].history
+        rows.update(scope_row(kind, v) for v in (*history.added, *history.unchanged, *history.deleted)
+                    if v is not None)
+    return frozenset(rows)
+
+
+def ticket_changed(ticket: Ticket) -> None:
+    """For a change made to a known ticket by a statement run with execution option
+    `desk_scoped=True`: bump the counters of the ticket's scopes as a flush would."""
+    _note(db.session, _ticket_rows(ticket))
+
+
 def _rows_changed_by(session, obj) -> frozenset[int]:
     if isinstance(obj, Ticket):
         changed = obj in session.new or obj in session.deleted or session.is_modified(obj)
-        return frozenset({DESK}) if changed else frozenset()
+        return _ticket_rows(obj) if changed else frozenset()
     hidden = SETUP_MODELS.get(type(obj))
     if hidden is None:
         return frozenset()
@@ -90,19 +133,20 @@ def _note(session, rows) -> None:
 @event.listens_for(Session, "after_flush")
 def _note_flushed_changes(session, flush_context):
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if session.info.get("desk_changed", frozenset()) >= {DESK, SETUP}:
-            return
         _note(session, _rows_changed_by(session, obj))
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _note_statement_changes(execute_state):
-    """UPDATE, INSERT and DELETE statements run past the flush: judged by their table."""
+    """UPDATE, INSERT and DELETE statements run past the flush: judged by their table. Which
+    tickets a statement changed is not known here: ANY, unless the statement says its caller
+    notes them (`desk_scoped`, see ticket_changed)."""
     if not (execute_state.is_update or execute_state.is_insert or execute_state.is_delete):
         return
     table = getattr(getattr(execute_state.statement, "table", None), "name", None)
     if table == Ticket.__table__.name:
-        _note(execute_state.session, frozenset({DESK}))
+        scoped = execute_state.execution_options.get("desk_scoped")
+        _note(execute_state.session, frozenset({DESK} if scoped else {DESK, ANY}))
     elif table in SETUP_TABLES:
         _note(execute_state.session, frozenset({DESK, SETUP}))
     elif table in _SETUP_BY_TABLE:
@@ -146,16 +190,41 @@ def desk_version() -> int:
     return _counter(DESK)
 
 
+def viewer_version(agent) -> str:
+    """The desk as this agent's queue pages show it, "S.N": S the setup counter, N the sum of the
+    counters of ANY and of the agent's departments, teams and assignments (an admin's: the desk
+    counter). Neither moves with tickets the agent does not see. Both only go up while the agent's
+    scopes stay as they are, and a change of them (a membership) moves S: the pair, compared
+    part by part, orders what pages showed. One statement, once per request."""
+    cache = request.environ if has_request_context() else {}
+    key = f"helpdesk.viewer_version.{agent.id}"
+    if key not in cache:
+        if agent.is_admin:
+            rows = DeskState.id.in_((SETUP, DESK))
+        else:
+            departments = select(agent_departments.c.department_id * 4 + DEPARTMENT).where(
+                agent_departments.c.agent_id == agent.id)
+            teams = select(team_members.c.team_id * 4 + TEAM).where(team_members.c.agent_id == agent.id)
+            rows = or_(DeskState.id.in_((SETUP, ANY, scope_row(ASSIGNEE, agent.id))),
+                       DeskState.id.in_(departments), DeskState.id.in_(teams))
+        versions = dict(db.session.execute(select(DeskState.id, DeskState.version).where(rows)).all())
+        setup = versions.pop(SETUP, 0) or 0
+        cache[key] = f"{setup}.{sum(v or 0 for v in versions.values())}"
+    return cache[key]
+
+
 def ticket_state(version: int) -> str:
     """What a ticket page's live parts show, as a version: the ticket's and the setup's."""
     return f"{version}.{_counter(SETUP)}"
 
 
-def ticket_state_by_number(number: str) -> str | None:
+def ticket_state_by_number(number: str, visible=None) -> str | None:
     """A ticket's ticket_state by number, in one statement (its row via the unique index and the
-    setup counter's); None if there is no such ticket."""
+    setup counter's); None if there is no such ticket, or none that meets `visible` (the agent's
+    tickets.visibility_clause: an unseen ticket is answered as a missing one)."""
     setup = select(DeskState.version).where(DeskState.id == SETUP).scalar_subquery()
-    row = db.session.execute(select(Ticket.version, setup).where(Ticket.number == number.upper())).first()
+    conditions = [Ticket.number == number.upper()] + ([visible] if visible is not None else [])
+    row = db.session.execute(select(Ticket.version, setup).where(*conditions)).first()
     if row is None:
         return None
     if has_request_context():
@@ -176,14 +245,24 @@ def request_key() -> str:
     return request.path + "?" + urlencode(sorted(request.args.items(multi=True)))
 
 
+def _etag_key() -> bytes:
+    """The ETags' HMAC key, derived from the app's secret (only for this use)."""
+    secret = current_app.secret_key
+    secret = secret.encode() if isinstance(secret, str) else bytes(secret)
+    return hashlib.sha256(b"helpdesk.live.etag|" + secret).digest()
+
+
 def etag(region: str, key: str, version: int | str) -> str:
     """The region's ETag for this agent: changes with the data, the minute and the sign-in.
-    Each agent's minute starts at another second, so the clock's re-renders are spread out."""
+    Each agent's minute starts at another second, so the clock's re-renders are spread out.
+    An HMAC keyed with the app's secret: it cannot be computed from outside (to learn whether
+    a version is current), and it shows no counter."""
     identity = current_user.get_id()
-    offset = int(hashlib.sha256(identity.encode()).hexdigest()[:8], 16) % 60
+    secret = _etag_key()
+    offset = int.from_bytes(hmac.digest(secret, f"offset|{identity}".encode(), "sha256")[:4], "big") % 60
     minute = int((time.time() + offset) // 60)
     raw = f"{region}|{key}|{identity}|{version}|{minute}"
-    return region[0] + hashlib.sha256(raw.encode()).hexdigest()[:20]
+    return region[0] + hmac.new(secret, raw.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def if_none_match(tag: str) -> dict:

@@ -15,7 +15,10 @@ class DeskState(db.Model):
     """Change counters. Row 1: `version` goes up by one in every transaction that changes a
     ticket or the setup the pages show, so "has anything changed?" is one primary-key read, the
     same on every worker and host. Row 2 (made by its first change): setup changes only, what a
-    ticket page asks besides its ticket's version (see helpdesk/live.py)."""
+    ticket page asks besides its ticket's version. Row 3: ticket changes made by a statement that
+    does not say which tickets. From row 4 on, one row per department, team and assignee (id
+    4 * its id + its kind), bumped by every change of a ticket in it: what an agent's queue pages
+    follow (see helpdesk/live.py)."""
 
     __tablename__ = "desk_state"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

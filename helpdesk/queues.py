@@ -60,18 +60,19 @@ def _visible(agent: Agent, *conditions):
 
 
 # Counting every queue reads every visible ticket, so each worker keeps the counts for as long
-# as they cannot have changed: the key holds the desk's change counter (bumped in the same
-# transaction as any change of a ticket, or of an agent's departments, teams or role, see
-# helpdesk.live; the page reads it anyway for its live regions, so the key costs no query), the
-# minute (due times move with the clock) and the agent's role.
+# as they cannot have changed: the key holds the agent's version of the desk (its counters move
+# in the same transaction as any change of a ticket the agent sees or saw, or of the agent's
+# departments, teams or role, see helpdesk.live.viewer_version; the page reads it anyway for its
+# live regions, so the key costs no query), the minute (due times move with the clock) and the
+# agent's role.
 _COUNTS_CACHE: dict[tuple, dict[str, int]] = {}
 _COUNTS_CACHE_SIZE = 2000
 
 
 def _counts_key(agent: Agent, now: datetime) -> tuple:
-    from .live import desk_version
+    from .live import viewer_version
 
-    return (db.engine.url.render_as_string(), agent.id, agent.role, desk_version(),
+    return (db.engine.url.render_as_string(), agent.id, agent.role, viewer_version(agent),
             now.replace(second=0, microsecond=0))
 
 

@@ -188,11 +188,20 @@
   }
 
   // A poll's answer can arrive after the answer to the agent's own action, which is newer:
-  // never let it put back an older state (regions carry the version they show).
+  // never let it put back an older state (regions carry the version they show: a number, or
+  // numbers joined by dots, compared part by part).
+  function versionParts(value) {
+    return /^\d+(\.\d+)*$/.test(value || "") ? value.split(".").map(Number) : null;
+  }
+
   function older(current, incoming) {
-    var now = parseInt(current && current.getAttribute("data-version"), 10);
-    var next = parseInt(incoming, 10);
-    return !isNaN(now) && !isNaN(next) && next < now;
+    var now = versionParts(current && current.getAttribute("data-version"));
+    var next = versionParts(incoming);
+    if (!now || !next || now.length !== next.length) { return false; }
+    for (var i = 0; i < now.length; i++) {
+      if (next[i] !== now[i]) { return next[i] < now[i]; }
+    }
+    return false;
   }
 
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
@@ -204,7 +213,7 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var detail = event.detail;
     if (detail.target && typeof detail.serverResponse === "string") {
-      var first = /^\s*<[^>]*\bdata-version="(\d+)"/.exec(detail.serverResponse);
+      var first = /^\s*<[^>]*\bdata-version="([\d.]+)"/.exec(detail.serverResponse);
       if (first && older(detail.target, first[1])) { detail.shouldSwap = false; return; }
     }
     if (!detail.target || detail.target.id !== "results") { return; }

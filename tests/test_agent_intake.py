@@ -125,6 +125,31 @@ def test_customer_search_as_you_type(client, login, desk, make_ticket):
     assert client.get("/agent/customers?customer_q=ken").status_code == 302
 
 
+def test_customer_directory_holds_the_customers_of_tickets_the_agent_may_see(client, login, desk, make_ticket):
+    """An agent finds only customers with a ticket the agent may see; managers and admins all."""
+    make_ticket(email="ken@example.net", name="Ken Support")  # General inquiry: Support
+    vpn = make_ticket(topic="Password reset", email="kenny@example.org", name="Kenny Operations")  # IT Operations
+    login(desk.tech)  # Support
+
+    def found(q, **extra):
+        params = {"customer_q": q, **extra}
+        return client.get("/agent/customers", query_string=params, headers=HTMX).get_data(as_text=True)
+
+    assert "ken@example.net" in found("ken") and "kenny@example.org" not in found("ken")
+    assert "Kenny Operations" not in found("operations") and "No customer matches" in found("operations")
+    assert "kenny@" not in found("xx", customer_id=vpn.customer_id)  # nor by its id
+    assert "kenny@" not in client.get("/agent/new?customer_q=kenny").get_data(as_text=True)
+    response = client.post("/agent/new", data=form(desk, customer_id=vpn.customer_id))
+    assert response.status_code == 400 and "That customer no longer exists" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Ticket.id))) == 2
+    # Once a ticket of theirs is the technician's to see (by team), the customer is found too.
+    tickets.assign(desk.manager, vpn, team=desk.teams["Senior Support"])
+    assert "kenny@example.org" in found("ken")
+    for agent in (desk.manager, desk.admin):
+        login(agent)
+        assert "kenny@example.org" in found("ken") and "ken@example.net" in found("ken")
+
+
 def test_new_ticket_needs_a_signed_in_agent(client, desk):
     assert client.get("/agent/new").status_code == 302
     assert client.post("/agent/new", data=form(desk)).status_code == 302

@@ -221,8 +221,10 @@ def test_an_agent_exports_only_tickets_of_their_departments_teams_and_assignment
     # Escalated to the sysadmins' team: now theirs to see (and to export) too.
     tickets.escalate(desk.tech, mix["vpn"], desk.teams["SysAdmins/Developers"], "Looks like the firewall.")
     assert sorted(export_numbers(client, "open")) == sorted([mix["it"].number, mix["vpn"].number])
-    # Assigned to an agent outside the department: theirs through the assignment.
+    # Assigned to them, then moved to a department not theirs: theirs through the assignment.
+    tickets.transfer(desk.manager, mix["printer"], desk.departments["IT Operations"])
     tickets.assign(desk.manager, mix["printer"], agent=desk.sysadmin)
+    tickets.transfer(desk.manager, mix["printer"], desk.departments["Support"])
     assert mix["printer"].number in export_numbers(client, "open")
     # Managers and admins: what their queue shows.
     for agent in (desk.manager, desk.admin):

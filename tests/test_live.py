@@ -3,6 +3,7 @@ ticket page's live parts, admin changes reaching open pages, presence, stale for
 action, and bulk actions."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -231,6 +232,82 @@ def test_live_ticket_answers_alike_for_unseen_and_missing_tickets(client, login,
     assert client.get(f"/agent/tickets/{ticket.number}/live?since=x", headers=HTMX).status_code == 400
 
 
+def old_style_etag(identity: str, region: str, key: str, version: str) -> str:
+    """An ETag as the desk made them before they were keyed: a plain hash of what anyone signed
+    in can know (their own session cookie's identity, the URL, a guessable version)."""
+    offset = int(hashlib.sha256(identity.encode()).hexdigest()[:8], 16) % 60
+    minute = int((live.time.time() + offset) // 60)
+    return region[0] + hashlib.sha256(f"{region}|{key}|{identity}|{version}|{minute}".encode()).hexdigest()[:20]
+
+
+def identity_of(client) -> str:
+    with client.session_transaction() as session:
+        return session["_user_id"]
+
+
+def test_an_unseen_ticket_gets_the_missing_tickets_answer_whatever_tag_is_sent(app, desk, ticket, one_minute):
+    tech = signed_in(app, desk, desk.tech)  # Support: sees the outage ticket
+    page = tech.get(f"/agent/tickets/{ticket.number}").get_data(as_text=True)
+    url, headers = region_headers(page, "live-poller")
+    assert tech.get(url, headers={**HTMX, **headers}).status_code == 304
+    state = f"{fresh(ticket).version}.{setup_version()}"
+    # The tag cannot be computed from the cookie and the ticket's version.
+    assert headers["If-None-Match"] != f'"{old_style_etag(identity_of(tech), "ticket", live.url_key(url), state)}"'
+
+    assert unseen_ticket_poll_problems(app, desk, ticket, url, headers["If-None-Match"], state) == []
+
+
+def unseen_ticket_poll_problems(app, desk, ticket, url: str, seen_tag: str, state: str) -> list[str]:
+    """An agent of another department polls a ticket's live region with every tag they could
+    send (the one a visible agent got, one made from their own cookie, made-up ones, "*",
+    none): each time the answer of a ticket that does not exist."""
+    sysadmin = signed_in(app, desk, desk.sysadmin)  # IT Operations: does not see the ticket
+    forged = old_style_etag(identity_of(sysadmin), "ticket", live.url_key(url), state)
+    missing = sysadmin.get(url.replace(ticket.number, "ZZZZZZ"), headers=HTMX)
+    expected = missing.get_data(as_text=True)
+    problems = [] if missing.status_code == 286 else [f"a missing ticket answered {missing.status_code}"]
+    for tag in (seen_tag, f'"{forged}"', '"t0000"', "*", None):
+        unseen = sysadmin.get(url, headers={**HTMX, "If-None-Match": tag} if tag else HTMX)
+        body = unseen.get_data(as_text=True)
+        if (unseen.status_code != 286 or body.replace(ticket.number, "ZZZZZZ") != expected
+                or "ETag" in unseen.headers or "Mobile banking" in body):
+            problems.append(f"with If-None-Match {tag}: {unseen.status_code}, not as for a missing ticket")
+    return problems
+
+
+def page_versions(html: str) -> dict:
+    """The data-version of the queue page's live regions (the list and the navigation's counts)."""
+    return dict(re.findall(r'<[a-z]+ id="(results|queue_counts)"[^>]*?data-version="([^"]*)"', html, re.S))
+
+
+def test_activity_in_unseen_departments_leaves_an_agents_queue_page_as_it_was(app, desk, make_ticket, one_minute):
+    tech = signed_in(app, desk, desk.tech)  # Support, and the Senior Support team
+    watcher = Watcher(tech)
+    before = page_versions(tech.get("/agent/").get_data(as_text=True))
+    assert set(before) == {"results", "queue_counts"}
+    # IT Operations is busy: tickets opened, assigned, worked, flagged overdue, closed.
+    it = make_ticket(topic="Password reset", subject="VPN locked")
+    late = make_ticket(topic="Password reset", subject="Mailbox full")
+    tickets.assign(desk.manager, fresh(it), agent=desk.sysadmin, team=desk.teams["SysAdmins/Developers"])
+    tickets.add_note(desk.sysadmin, fresh(it), "Looking")
+    tickets.close(desk.sysadmin, fresh(it))
+    assert [f.number for f in tickets.check_overdue(utcnow() + timedelta(days=30))] == [late.number]
+    assert page_versions(tech.get("/agent/").get_data(as_text=True)) == before
+    assert {r: watcher.poll(r).status_code for r in watcher.regions} == dict.fromkeys(watcher.regions, 304)
+    # A change in the technician's own department moves both.
+    printer = make_ticket(subject="Printer on fire")  # General inquiry: Support
+    moved = page_versions(tech.get("/agent/").get_data(as_text=True))
+    assert moved["results"] != before["results"] and moved["queue_counts"] != before["queue_counts"]
+    polls = {r: watcher.poll(r) for r in watcher.regions}
+    assert {r: p.status_code for r, p in polls.items()} == dict.fromkeys(watcher.regions, 200)
+    assert "Printer on fire" in polls["results"].get_data(as_text=True)
+    # So does a ticket of another department handed to the technician's team, and its leaving.
+    tickets.assign(desk.manager, fresh(late), team=desk.teams["Senior Support"])
+    assert "Mailbox full" in watcher.poll("results").get_data(as_text=True)
+    tickets.transfer(desk.manager, fresh(printer), desk.departments["IT Operations"])
+    assert "Printer on fire" not in watcher.poll("results").get_data(as_text=True)
+
+
 @pytest.mark.parametrize("action, data", [
     ("reply", {"body": "typed"}), ("note", {"body": "typed"}), ("claim", {}), ("request-info", {"body": "typed"}),
     ("escalate", {"note": "typed"}), ("resolve", {"resolution": "typed"}), ("close", {"note": "typed"}),
@@ -446,7 +523,7 @@ def test_membership_changes_reach_the_agents_counts_and_queue_at_the_next_poll(a
 
     # A team's members: the ticket passed to the SysAdmins team, then the technician made a member.
     tickets.assign(desk.admin, fresh(it), team=desk.teams["SysAdmins/Developers"])
-    assert open_count(watcher.poll("queue_counts").get_data(as_text=True)) == shown
+    assert watcher.poll("queue_counts").status_code == 304  # nothing the technician sees changed
     team_page = f"/admin/teams/{desk.teams['SysAdmins/Developers'].id}"
     members = FormFields(team_page)
     members.feed(admin.get(team_page).get_data(as_text=True))
@@ -565,6 +642,35 @@ def test_bulk_assign_goes_through_the_lifecycle_and_reports_refusals(client, log
             Event.ticket_id == t.id, Event.action == "assigned")) == 1
     inbox.deliver()
     assert sum("Assigned to you" in s for s in inbox.subjects(desk.tech.email)) == 2
+
+
+def test_bulk_assign_keeps_to_the_tickets_department_as_the_form_does(client, login, desk, make_ticket, inbox):
+    support = make_ticket(subject="Support printer")  # General inquiry: Support
+    it = make_ticket(topic="Password reset", subject="VPN locked")  # IT Operations
+    inbox.deliver()
+    inbox.clear()
+    login(desk.manager)
+    page = client.get(f"/agent/tickets/{support.number}").get_data(as_text=True)
+    form = re.search(r'<select[^>]*id="assign-agent".*?</select>', page, re.S).group(0)
+    assert "Tom Technician" in form and "Sam Sysadmin" not in form  # the single form's rule
+    response = client.post("/agent/queue/open/bulk", headers=HTMX, data={
+        "do": f"agent:{desk.sysadmin.id}", "ticket": picks(support, it)})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f"Assigned to Sam Sysadmin: #{it.number}." in body
+    assert (f"#{support.number}: Sam Sysadmin is not an agent of Support and cannot be assigned its tickets."
+            in body)
+    assert fresh(support).assignee_id is None and fresh(it).assignee_id == desk.sysadmin.id
+    assert db.session.scalar(select(func.count()).select_from(Event).where(
+        Event.ticket_id == support.id, Event.action == "assigned")) == 0
+    inbox.deliver()
+    assert [s for s in inbox.subjects(desk.sysadmin.email) if "Assigned to you" in s and support.number in s] == []
+    # The lifecycle step itself refuses it, for every caller.
+    with pytest.raises(tickets.InvalidInput, match="not an agent of Support"):
+        tickets.assign(desk.admin, fresh(support), agent=desk.sysadmin)
+    with pytest.raises(tickets.InvalidInput, match="not an agent of Support"):
+        tickets.assign(desk.manager, fresh(support), agent=desk.sysadmin, team=desk.teams["SysAdmins/Developers"])
+    assert fresh(support).team_id is None
 
 
 def test_bulk_refuses_tickets_changed_since_the_queue_showed_them(client, login, desk, make_ticket, inbox):

@@ -181,6 +181,29 @@ def test_valid_form_opens_ticket_and_confirms_through_session_only(client, desk,
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
+def test_confirmation_offers_no_link_once_the_links_were_renewed(client, desk, app, inbox):
+    """A shared browser's confirmation page must not hand out a working link after an agent
+    revoked the links ("send a new link"): it shows the number and says a link was mailed."""
+    client.post("/new", data=ticket_form(desk, client))
+    ticket = only_ticket()
+    old_link = re.search(r'href="(/t/[^"]+)"[^>]*>Open the ticket now', client.get("/submitted").get_data(as_text=True)).group(1)
+    inbox.deliver()
+    inbox.clear()
+    agent = app.test_client()
+    agent.post("/login", data={"email": desk.tech.email, "password": desk.passwords[desk.tech.email]})
+    response = agent.post(f"/agent/tickets/{ticket.number}/access-link", data={"version": ticket.version})
+    assert response.status_code == 302
+    page = client.get("/submitted")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and f"#{ticket.number}" in body
+    assert "Open the ticket now" not in body and "/t/" not in body
+    assert "we mailed a new one to <strong>ken@example.net</strong>" in body
+    assert client.get(old_link).status_code == 404
+    inbox.deliver()
+    mailed = re.search(r"http://desk\.test(/t/[^\s\"<>]+)", inbox.text(inbox.to("ken@example.net")[-1])).group(1)
+    assert "Mobile banking is down" in client.get(mailed).get_data(as_text=True)
+
+
 def test_topic_defaults_are_applied(client, desk):
     client.post("/new", data=ticket_form(desk, client))
     ticket = only_ticket()

@@ -320,6 +320,44 @@ def check_open_ticket_cap(client, desk, make_ticket, app) -> None:
     assert response.status_code == 302
 
 
+@pytest.mark.parametrize("known", [False, True], ids=["new address", "known customer"])
+def test_open_ticket_cap_holds_for_forms_sent_at_once(client, desk, make_ticket, app, known):
+    assert open_ticket_cap_race_problems(desk, make_ticket, app, known) == []
+
+
+def open_ticket_cap_race_problems(desk, make_ticket, app, known: bool, forms: int = 6) -> list[str]:
+    """Six forms for one address sent at the same moment, with HELPDESK_MAX_OPEN_TICKETS=2:
+    exactly two tickets are open afterwards, and every other form got the cap's 429."""
+    from conftest import at_once
+    from helpdesk.models import Customer, Ticket
+
+    app.config["HELPDESK_MAX_OPEN_TICKETS"] = 2
+    if known:
+        make_ticket(email="ken@example.net")
+    topic = desk.topics["General inquiry"].id
+
+    def send():
+        response = app.test_client().post("/new", data={
+            "name": "Ken", "email": "ken@example.net", "topic": topic, "subject": "At once",
+            "description": "x", "idempotency_key": secrets.token_urlsafe(20)})
+        return response.status_code, response.get_data(as_text=True)
+
+    results, errors = at_once(app, send, forms)
+    problems = [f"a form failed: {e!r}" for e in errors]
+    db.session.expire_all()
+    opened = db.session.scalar(select(db.func.count()).select_from(Ticket).join(Customer)
+                               .where(Customer.email == "ken@example.net"))
+    if opened != 2:
+        problems.append(f"{opened} tickets open for one address, the cap is 2")
+    statuses = sorted(status for status, _ in results)
+    expected = sorted([302] * (2 - known) + [429] * (forms - 2 + known))
+    if statuses != expected:
+        problems.append(f"the forms answered {statuses}, not {expected}")
+    if not all("You already have 2 open requests with us" in body for status, body in results if status == 429):
+        problems.append("a refused form did not say why")
+    return problems
+
+
 # --- sessions -----------------------------------------------------------------------------------
 
 

@@ -734,3 +734,21 @@ def test_a_status_answer_that_tells_addresses_apart_is_caught(client, desk, make
     # (The htmx answer shows no flashed message, so only the full page tells them apart here.)
     assert status_check_problems(client, desk, make_ticket, inbox) == [
         "the right and a wrong address get different answers {}"]
+
+
+def test_a_live_poll_answered_before_the_visibility_check_is_caught(app, desk, make_ticket, monkeypatch):
+    """The ticket's live region answering 304 for a matching tag before asking whether the
+    agent may see the ticket: an agent of another department learns that it exists."""
+    from helpdesk import live
+    from test_live import region_headers, unseen_ticket_poll_problems
+
+    ticket = make_ticket(topic="Business Critical Outage", subject="Mobile banking down")
+    tech = app.test_client()
+    tech.post("/login", data={"email": desk.tech.email, "password": desk.passwords[desk.tech.email]})
+    url, headers = region_headers(tech.get(f"/agent/tickets/{ticket.number}").get_data(as_text=True), "live-poller")
+    state = live.ticket_state_by_number(ticket.number)
+    assert unseen_ticket_poll_problems(app, desk, ticket, url, headers["If-None-Match"], state) == []
+    real = live.ticket_state_by_number
+    monkeypatch.setattr(live, "ticket_state_by_number", lambda number, visible=None: real(number))
+    problems = unseen_ticket_poll_problems(app, desk, ticket, url, headers["If-None-Match"], state)
+    assert problems == ["with If-None-Match *: 304, not as for a missing ticket"], problems

@@ -62,6 +62,7 @@ from test_queues import search_desk, search_problems
 from test_security_access import HOSTILE_PARAMS, check_next_is_local, queue_parameter_problems
 from test_security_auth import (
     check_new_ticket_throttled_per_address, check_new_ticket_throttled_per_ip, check_open_ticket_cap,
+    open_ticket_cap_race_problems,
 )
 from test_security_headers import header_problems
 from test_security_portal import (
@@ -363,6 +364,20 @@ def test_12_limit_checks_fail_without_their_rules(limited_without, desk):
 def test_12_open_ticket_cap_check_fails_without_the_cap(client, desk, make_ticket, app, monkeypatch):
     monkeypatch.setattr(tickets, "_check_open_limit", lambda email: None)
     assert fails(check_open_ticket_cap, client, desk, make_ticket, app)
+
+
+def test_12_open_ticket_cap_race_check_fails_without_the_customer_lock(desk, make_ticket, app, monkeypatch):
+    from helpdesk.tickets import intake
+
+    monkeypatch.setattr(intake, "_lock_customer", lambda customer: None)
+    counted = tickets._check_open_limit
+
+    def slow_count(email):  # every form counts before any inserts, as on a loaded server
+        counted(email)
+        time.sleep(0.3)
+
+    monkeypatch.setattr(tickets, "_check_open_limit", slow_count)
+    assert open_ticket_cap_race_problems(desk, make_ticket, app, known=True) != []
 
 
 def test_12_honeypot_check_fails_when_the_field_is_not_read(client, desk, monkeypatch):

@@ -99,14 +99,14 @@ def panel_context() -> dict:
         "live_headers": live_headers,
         "live_seconds": live.poll_seconds(),
         "presence_seconds": live.presence_seconds(),
-        "desk_version": live.desk_version,
+        "viewer_version": lambda: live.viewer_version(current_user),
         "ticket_state": live.ticket_state,
     }
 
 
 def live_headers(region: str, url: str, version: int | str | None = None) -> str:
     """hx-headers for a live region polling `url`: If-None-Match with the ETag of what it shows."""
-    version = live.desk_version() if version is None else version
+    version = live.viewer_version(current_user) if version is None else version
     return json.dumps(live.if_none_match(live.etag(region, live.url_key(url), version)))
 
 

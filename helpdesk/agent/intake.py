@@ -12,7 +12,7 @@ from .. import tickets
 from ..attachments import from_field
 from ..extensions import db
 from ..htmx import is_partial, render
-from ..models import Customer, HelpTopic, Priority
+from ..models import Customer, HelpTopic, Priority, Ticket
 from ..portal.forms import one_email_address
 from ..text import is_number
 from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
@@ -29,9 +29,25 @@ SEARCH_MAX = 100
 RESULTS_MAX = 10
 
 
+def directory(agent) -> list:
+    """The customers this agent may look up, as SQL conditions: managers and admins every
+    customer; an agent those with a ticket the agent may see (their departments, teams and
+    assignments), whose names and addresses their tickets show them anyway."""
+    if agent.is_manager:
+        return []
+    return [Customer.id.in_(select(Ticket.customer_id).where(tickets.visibility_clause(agent)))]
+
+
+def find_customer(agent, customer_id: int) -> Customer | None:
+    """The customer with this id if it is in the agent's directory, else None (alike)."""
+    return db.session.scalar(select(Customer).where(Customer.id == customer_id, *directory(agent)))
+
+
 def search_customers(q: str, chosen_id: int | None = None) -> list[Customer]:
-    """Customers whose name or email contains q (case-insensitive), plus the one already chosen."""
+    """Customers of the signed-in agent's directory whose name or email contains q
+    (case-insensitive), plus the one already chosen."""
     q = (q or "").strip()[:SEARCH_MAX]
+    agent = current_user._get_current_object()
     found: list[Customer] = []
     if len(q) >= 2:
         needle = q.lower()
@@ -39,10 +55,10 @@ def search_customers(q: str, chosen_id: int | None = None) -> list[Customer]:
             select(Customer).where(or_(
                 func.lower(Customer.name).contains(needle, autoescape=True),
                 func.lower(Customer.email).contains(needle, autoescape=True),
-            )).order_by(Customer.name, Customer.id).limit(RESULTS_MAX)
+            ), *directory(agent)).order_by(Customer.name, Customer.id).limit(RESULTS_MAX)
         ))
     if chosen_id and all(c.id != chosen_id for c in found):
-        chosen = db.session.get(Customer, chosen_id)
+        chosen = find_customer(agent, chosen_id)
         if chosen is not None:
             found.insert(0, chosen)
     return found
@@ -91,7 +107,7 @@ class AgentTicketForm(FlaskForm):
         ok = super().validate(extra_validators)
         chosen = self.customer_id.data
         if chosen:
-            self.customer = db.session.get(Customer, chosen)
+            self.customer = find_customer(current_user, chosen)
             if self.customer is None:
                 self.customer_id.errors.append("That customer no longer exists. Search again.")
                 return False

@@ -23,7 +23,8 @@ def ticket_live(number):
     since = request.args.get("since", "")
     if not is_number(since) or len(number) > 12:
         abort(400, "This page is out of date; reload it.")
-    state = live.ticket_state_by_number(number)
+    # Visibility first, in the same statement: an unseen ticket gets no 304, whatever tag is sent.
+    state = live.ticket_state_by_number(number, tickets.visibility_clause(current_user))
     if state is None:
         return _gone(number)
     tag = live.etag("ticket", live.request_key(), state)

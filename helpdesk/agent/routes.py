@@ -23,7 +23,7 @@ def queue(name):
     """A queue: filter bar and search, one sorted page of tickets, pagination."""
     if name not in queues.QUEUES:
         abort(404, "There is no such queue.")
-    tag = live.etag("results", live.request_key(), live.desk_version())
+    tag = live.etag("results", live.request_key(), live.viewer_version(current_user))
     not_modified = live.unchanged(tag)
     if not_modified:
         return not_modified
@@ -67,7 +67,7 @@ def counts():
     current = current if current in queues.QUEUES else None
     if not is_partial():
         return redirect(url_for("agent.queue", name=current or queues.DEFAULT_QUEUE))
-    tag = live.etag("counts", live.request_key(), live.desk_version())
+    tag = live.etag("counts", live.request_key(), live.viewer_version(current_user))
     return live.unchanged(tag) or live.tagged(render("agent/layout.html", "queue_counts", current_queue=current), tag)
 
 

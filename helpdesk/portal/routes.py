@@ -27,6 +27,9 @@ from . import bp
 from .forms import ConfirmForm, NewTicketForm, ReplyForm, StatusForm, public_topic
 
 SUBMITTED_KEY = "portal_submitted_ticket"
+# The ticket's access nonce when it was opened: the confirmation offers its link only while the
+# ticket still has it (an agent's "send a new link" revokes the links given out before).
+SUBMITTED_NONCE_KEY = "portal_submitted_nonce"
 STATUS_SENT = "If a ticket with that number belongs to that address, we've mailed a link to it."
 SPAM_MESSAGE = "We could not accept this form. Please check it and send it again."
 
@@ -125,6 +128,7 @@ def new_ticket():
         form.idempotency_key.data = secrets.token_urlsafe(24)
         return _new_ticket_page(form, 400, "This form was already sent. Check it and send it again.")
     session[SUBMITTED_KEY] = ticket.id
+    session[SUBMITTED_NONCE_KEY] = ticket.access_nonce
     return redirect(url_for("portal.submitted"))
 
 
@@ -144,13 +148,17 @@ def topic_fields():
 
 @bp.route("/submitted")
 def submitted():
-    """Confirmation of the ticket this browser just opened (its id lives in the session only)."""
+    """Confirmation of the ticket this browser just opened (its id lives in the session only).
+    The button to the ticket is shown while the links issued with it still work: once they were
+    revoked, this browser (perhaps a shared one) gets no fresh link, only the number."""
     ticket_id = session.get(SUBMITTED_KEY)
     ticket = db.session.get(Ticket, ticket_id) if isinstance(ticket_id, int) else None
     if ticket is None:
         return redirect(url_for("portal.index"))
-    return _private(render("portal/submitted.html", ticket=ticket,
-                           link=url_for("portal.ticket", token=access_token(ticket))))
+    issued = session.get(SUBMITTED_NONCE_KEY)
+    current = isinstance(issued, str) and secrets.compare_digest(issued, ticket.access_nonce or "")
+    link = url_for("portal.ticket", token=access_token(ticket)) if current else None
+    return _private(render("portal/submitted.html", ticket=ticket, link=link))
 
 
 # --- checking a ticket's status -------------------------------------------------------------

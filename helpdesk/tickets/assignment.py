@@ -72,6 +72,11 @@ def _assign(ticket, agent_to, team_to, *, actor, now, by=None):
         _set_status(ticket, "open", agent=actor, now=now)
 
 
+def works_in(agent: Agent, department_id: int | None) -> bool:
+    """Is the agent one of the department's agents (those a ticket of it may be assigned to)?"""
+    return any(d.id == department_id for d in agent.departments)
+
+
 def claim(agent: Agent, ticket: Ticket, *, expected_version: int | None = None) -> Ticket:
     """Take an unassigned (or someone else's, for managers) ticket as your own."""
     check(agent, ticket, "claim", expected_version)
@@ -91,7 +96,7 @@ def claim(agent: Agent, ticket: Ticket, *, expected_version: int | None = None) 
 
 def assign(manager: Agent, ticket: Ticket, *, agent: Agent | None = None, team: Team | None = None,
            expected_version: int | None = None) -> Ticket:
-    """Assign or reassign a ticket to an agent and/or a team (managers)."""
+    """Assign or reassign a ticket to an agent of its department and/or a team (managers)."""
     check(manager, ticket, "assign", expected_version)
     if agent is None and team is None:
         raise InvalidInput("Choose an agent or a team.")
@@ -101,6 +106,11 @@ def assign(manager: Agent, ticket: Ticket, *, agent: Agent | None = None, team: 
         raise InvalidInput(f"The team {team.name} is not active.")
     if (agent is None or agent.id == ticket.assignee_id) and (team is None or team.id == ticket.team_id):
         raise InvalidInput("The ticket is already assigned that way.")
+    if agent is not None and agent.id != ticket.assignee_id and not works_in(agent, ticket.department_id):
+        # The same rule for the ticket page's form, bulk actions and every later caller: a ticket
+        # goes only to an agent of its department, who may see it without the assignment.
+        raise InvalidInput(f"{agent.name} is not an agent of {ticket.department.name} "
+                           "and cannot be assigned its tickets.")
     now = _now()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -109,8 +109,6 @@ def open_ticket(
         raise InvalidInput("Choose a help topic.")
     if not topic.public and agent is None:
         raise InvalidInput("Choose a help topic.")
-    if agent is None and source == "web":  # the public form; API keys and mailboxes are trusted
-        _package()._check_open_limit(email)
     subject = _one_line(subject)
     if not subject:
         raise InvalidInput("The subject cannot be empty.")
@@ -134,8 +132,22 @@ def open_ticket(
         return db.session.get(Ticket, existing)
 
 
+def _lock_customer(customer: Customer) -> None:
+    """Hold the customer's row until the transaction ends, so that two tickets for one address
+    are opened one after the other, each counting the other's (the open-ticket cap). PostgreSQL:
+    a row lock. SQLite: its one write lock, taken by a write to the row before anything is
+    counted (a transaction that only read could count while another one inserts)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+    else:
+        db.session.execute(update(Customer).where(Customer.id == customer.id).values(id=Customer.id)
+                           .execution_options(synchronize_session=False))
+
+
 def _check_open_limit(email: str) -> None:
-    """A customer may have at most HELPDESK_MAX_OPEN_TICKETS tickets being worked at once."""
+    """A customer may have at most HELPDESK_MAX_OPEN_TICKETS tickets being worked at once.
+    Called with the customer's row locked (_lock_customer), so tickets opened at the same
+    moment are counted too."""
     limit = current_app.config.get("HELPDESK_MAX_OPEN_TICKETS") or 0
     if not limit:
         return
@@ -154,6 +166,11 @@ def _open(name, email, subject, body, topic, priority, source, uploads, agent, i
           notify_customer, now, record=None, department=None, copied=()) -> Ticket:
     with _Unit() as unit:
         customer = _customer(email, name)
+        # Every channel takes the lock, so a ticket opened by mail or the API at the moment a
+        # form is counted is counted too.
+        _lock_customer(customer)
+        if agent is None and source == "web":  # the public form; API keys and mailboxes are trusted
+            _package()._check_open_limit(customer.email)
         if agent is None and not topic.customer_sets_priority:
             priority = None
         priority = priority or topic.effective_priority or _priority("normal")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from .. import notify
+from .. import live, notify
 from ..extensions import db
 from ..models import Priority, SLAPlan, Ticket
 from .assignment import _assign
@@ -55,12 +55,13 @@ def _mark_overdue(ticket_id: int, now: datetime) -> Flagged | None:
             update(Ticket)
             .where(Ticket.id == ticket_id, Ticket.is_overdue.is_(False), overdue_clause(now))
             .values(is_overdue=True, version=Ticket.version + 1)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, desk_scoped=True)
         )
         if claim.rowcount != 1:  # someone else flagged it, or it was answered meanwhile
             db.session.rollback()
             return None
         ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+        live.ticket_changed(ticket)  # the claim's statement changed this ticket, in its scopes
         if ticket.due_at is not None and ticket.due_at < now:
             target, due = "resolution", ticket.due_at
         else:
