@@ -14,7 +14,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
-from .. import devmail, outbox
+from .. import audit, devmail, outbox
 from ..tickets import overdue_clause
 from ..extensions import db, login_manager
 from ..htmx import render
@@ -110,7 +110,12 @@ def outbox_list():
 def outbox_retry():
     """Queue the mails that were given up on again (admins only)."""
     admin_only()
-    count = outbox.retry_failed()
+    count = outbox.retry_failed(commit=False)
+    if count:
+        audit.record("outbox", None, [("status", f"failed ({count})", "pending")], name="Failed mail")
+        db.session.commit()
+    else:
+        db.session.rollback()
     if count:
         flash(f"{count} failed {'mail is' if count == 1 else 'mails are'} queued again.", "success")
     else:
