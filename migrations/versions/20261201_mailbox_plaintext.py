@@ -1,7 +1,7 @@
 """mailbox: an admin's explicit choice to send a mailbox's password unencrypted (no TLS) to a
 server that is not on this machine
 
-Revision ID: 20261201_mailbox_plaintext_choice
+Revision ID: 20261201_mailbox_plaintext
 Revises: 20261130_mailin_agents_secrets
 Create Date: 2026-12-01 06:00:00
 
@@ -11,7 +11,7 @@ fetched until an admin chooses TLS or STARTTLS, or ticks the choice (which is au
 from alembic import op
 import sqlalchemy as sa
 
-revision = "20261201_mailbox_plaintext_choice"
+revision = "20261201_mailbox_plaintext"
 down_revision = "20261130_mailin_agents_secrets"
 branch_labels = None
 depends_on = None
