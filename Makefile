@@ -55,7 +55,7 @@ run: $(RUN_STAMP)
 	    sleep 0.1; \
 	  done; \
 	  export MAIL_SERVER=127.0.0.1 MAIL_PORT=$(DEV_MAIL_PORT) HELPDESK_DEV_MAILBOX="$$maildir"; \
-	  echo "Mail goes to the local catcher; read it at http://$(HOST):$(PORT)/admin/dev-mailbox (signed in as admin or manager)."; \
+	  echo "Mail goes to the local catcher; read it at http://$(HOST):$(PORT)/admin/dev-mailbox (signed in as admin)."; \
 	else \
 	  echo "Mail goes to $$MAIL_SERVER:$${MAIL_PORT:-25}."; \
 	fi; \

@@ -1,15 +1,83 @@
 """The admin audit log: every change to the desk's configuration, field by field.
 
 Entries are added to the session of the change itself, so they commit (or roll back) with it.
+
+Nothing an admin changes can go unlogged: a request that called require() (every state-changing
+request of the admin area does, in its blueprint) may commit a change to the database only
+together with at least one audit entry. A commit without one is refused (Unaudited), so the
+change is rolled back and the request fails loudly instead of saving it silently. Secrets are
+never logged: a password or key is recorded as "set", "changed" or "reset", never its value.
 """
 from __future__ import annotations
 
+from flask import g, has_request_context
 from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from .extensions import db
 from .models import AuditEntry, utcnow
 
 MAX = 500
+# Tables written as a side effect of any change, never as a change of their own: the live
+# panel's change counters and agents' presence on tickets.
+SIDE_EFFECT_TABLES = frozenset({"desk_state", "presence"})
+
+
+class Unaudited(RuntimeError):
+    """A request that must audit its changes tried to commit one without an audit entry."""
+
+
+def require() -> None:
+    """Until the end of this request, every commit that changes something needs an audit entry."""
+    g.audit_required = True
+
+
+def _required() -> bool:
+    return has_request_context() and bool(g.get("audit_required"))
+
+
+def _changed(session, table: str) -> None:
+    if table not in SIDE_EFFECT_TABLES:
+        session.info.setdefault("audit_unlogged", set()).add(table)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flushed_changes(session, flush_context):
+    """What the flush wrote: audit entries, and rows of any other table."""
+    if not _required():
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, AuditEntry):
+            session.info["audit_logged"] = True
+        elif obj in session.new or obj in session.deleted or session.is_modified(obj):
+            _changed(session, getattr(obj, "__tablename__", type(obj).__name__))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement_changes(execute_state):
+    """UPDATE, INSERT and DELETE statements run past the flush (e.g. retrying failed mail)."""
+    if _required() and (execute_state.is_update or execute_state.is_insert or execute_state.is_delete):
+        table = getattr(getattr(execute_state.statement, "table", None), "name", None)
+        _changed(execute_state.session, table or "?")
+
+
+@event.listens_for(Session, "before_commit")
+def _refuse_unaudited_changes(session):
+    if not _required():
+        return
+    session.flush()
+    unlogged = session.info.get("audit_unlogged")
+    if unlogged and not session.info.get("audit_logged"):
+        raise Unaudited(f"A change to {', '.join(sorted(unlogged))} was about to be saved without an audit "
+                        "entry: it was refused. Record it with audit.record() in the same transaction.")
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_changes(session):
+    session.info.pop("audit_unlogged", None)
+    session.info.pop("audit_logged", None)
 
 
 def display(value) -> str:

@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import crypto
@@ -97,6 +97,18 @@ MAILBOX_SECURITY = ("ssl", "starttls", "none")
 MAILBOX_ACTIONS = ("seen", "move", "delete")
 
 
+def loopback_host(host: str) -> bool:
+    """True for this machine written as such: localhost, 127.0.0.0/8, ::1. Names are not looked
+    up (what a name points to can change), so any other name counts as another machine."""
+    host = (host or "").strip().lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class Mailbox(db.Model):
     """An IMAP mailbox the fetcher polls for one department."""
 
@@ -114,7 +126,10 @@ class Mailbox(db.Model):
     action: Mapped[str] = mapped_column(String(10), default="seen")
     move_to: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # The admin's explicit (audited) choice to send the password unencrypted to another machine.
+    allow_plaintext: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_fetch_at: Mapped[Optional[datetime]]
+    # The desk's own wording of the last round's failure (imapfetch.py), never the server's text.
     last_error: Mapped[Optional[str]] = mapped_column(String(500))
 
     department: Mapped[Department] = relationship()
@@ -128,6 +143,13 @@ class Mailbox(db.Model):
 
     # Write-only: reading it fails (so no form or template can show it back); see login_password.
     password = property(None, _set_password, doc="Set the password; it is stored encrypted.")
+
+    @property
+    def plaintext_refused(self) -> bool:
+        """No TLS to a server that is not this machine, without the admin's explicit choice: the
+        password would cross the network in clear, so the form refuses it and the fetcher never
+        connects."""
+        return self.security == "none" and not loopback_host(self.host) and not self.allow_plaintext
 
     def login_password(self) -> str:
         """The password in clear, to log in; raises crypto.Undecryptable when the key changed."""

@@ -1,13 +1,19 @@
 """Fetching IMAP mailboxes: each new message is taken in once (mailin.take_in), then marked
 read, moved or deleted as the mailbox says. A message is recorded by its UID in the same
 transaction as its ticket, so a fetcher stopped mid-way, or two fetchers at once, never take
-a message twice: the next round only does the mailbox action for what was already taken in."""
+a message twice: the next round only does the mailbox action for what was already taken in.
+
+A round that fails leaves the desk's own wording on the mailbox (last_error), one message per
+kind of failure, never the server's text: the mailbox form must not become a way to read other
+services' banners. A mailbox set to send its password unencrypted to another machine without the
+admin's explicit choice is not connected to at all."""
 from __future__ import annotations
 
 import imaplib
 import logging
 import ssl
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -31,20 +37,66 @@ class Round:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
 
+# What the admin sees when a round fails: the desk's words, one per kind of failure.
+COULD_NOT_CONNECT = "Could not connect to the IMAP server: check its name and port (is it an IMAP server?)."
+TLS_FAILED = ("The secure connection (TLS) to the IMAP server failed: its certificate was not accepted, "
+              "or it does not offer the chosen security.")
+SIGN_IN_REFUSED = "The IMAP server refused the sign-in: check the user name and password."
+FOLDER_NOT_FOUND = "The folder was not found on the IMAP server: check its name."
+TIMED_OUT = "The IMAP server did not answer in time."
+BROKE_OFF = "The IMAP server broke off or answered unexpectedly while fetching; the next round tries again."
+PLAINTEXT_REFUSED = ("Not fetched: without TLS the password would go unencrypted to {host}. Choose TLS or "
+                     "STARTTLS, or tick “Send the password unencrypted to this server” in the mailbox's settings.")
+
+
+class FetchFailed(Exception):
+    """A round that failed, with the desk's own message for the admin (the cause is logged)."""
+
+
+@contextmanager
+def _step(message: str):
+    """Failures of one step of the conversation become `message` (timeouts and TLS errors keep
+    their own)."""
+    try:
+        yield
+    except TimeoutError as exc:
+        raise FetchFailed(TIMED_OUT) from exc
+    except ssl.SSLError as exc:
+        raise FetchFailed(TLS_FAILED) from exc
+    except imaplib.IMAP4.error as exc:  # the server said no (abort: the connection broke, or it spoke no IMAP)
+        aborted = isinstance(exc, imaplib.IMAP4.abort) and message not in (COULD_NOT_CONNECT, TLS_FAILED)
+        raise FetchFailed(BROKE_OFF if aborted else message) from exc
+    except OSError as exc:
+        raise FetchFailed(message if message in (COULD_NOT_CONNECT, TLS_FAILED) else BROKE_OFF) from exc
+
+
 def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def connect(box: Mailbox) -> imaplib.IMAP4:
+    """Connect and sign in; FetchFailed with the desk's message when that fails."""
+    if box.plaintext_refused:  # the stored setting alone never sends the password in clear across the network
+        raise FetchFailed(PLAINTEXT_REFUSED.format(host=box.host))
     password = box.login_password()  # before connecting: a password the key cannot read is the admin's to fix
     timeout = current_app.config["HELPDESK_IMAP_TIMEOUT"]
-    if box.security == "ssl":
-        conn = imaplib.IMAP4_SSL(box.host, box.port, ssl_context=ssl.create_default_context(), timeout=timeout)
-    else:
-        conn = imaplib.IMAP4(box.host, box.port, timeout=timeout)
+    with _step(COULD_NOT_CONNECT):
+        if box.security == "ssl":
+            conn = imaplib.IMAP4_SSL(box.host, box.port, ssl_context=ssl.create_default_context(), timeout=timeout)
+        else:
+            conn = imaplib.IMAP4(box.host, box.port, timeout=timeout)
+    try:
         if box.security == "starttls":
-            conn.starttls(ssl_context=ssl.create_default_context())
-    conn.login(box.username, password)
+            with _step(TLS_FAILED):
+                conn.starttls(ssl_context=ssl.create_default_context())
+        with _step(SIGN_IN_REFUSED):
+            conn.login(box.username, password)
+    except FetchFailed:
+        try:
+            conn.shutdown()
+        except OSError:
+            pass
+        raise
     return conn
 
 
@@ -83,7 +135,8 @@ def fetch_mailbox(box: Mailbox, limit: int = BATCH) -> Round:
     box_id, name = box.id, box.name
     conn = connect(box)
     try:
-        _check(conn.select(_quote(box.folder)), f"Opening the folder {box.folder}")
+        with _step(FOLDER_NOT_FOUND):
+            _check(conn.select(_quote(box.folder)), f"Opening the folder {box.folder}")
         validity = (conn.response("UIDVALIDITY")[1] or [b"0"])[0]
         validity = validity.decode() if isinstance(validity, bytes) else str(validity or "0")
         criteria = "UNSEEN" if box.action == "seen" else "UNDELETED"
@@ -121,10 +174,14 @@ def fetch_all() -> list[Round]:
         try:
             result = fetch_mailbox(box)
             error = None
-        except (imaplib.IMAP4.error, OSError, ssl.SSLError) as exc:
+        except (FetchFailed, imaplib.IMAP4.error, OSError) as exc:
             db.session.rollback()
-            result, error = Round(box.name, error=f"{type(exc).__name__}: {exc}"[:500]), f"{exc}"[:500]
-            log.warning("mailbox %s: %s", box.name, exc)
+            error = str(exc) if isinstance(exc, FetchFailed) else (TIMED_OUT if isinstance(exc, TimeoutError)
+                                                                   else BROKE_OFF)
+            result = Round(box.name, error=error)
+            cause = exc.__cause__ if isinstance(exc, FetchFailed) else exc
+            # The server's own words go to the operator's log only (repr: no line breaks from outside).
+            log.warning("mailbox %s: %s (%r)", box.name, error, cause)
         except crypto.Undecryptable:
             db.session.rollback()
             error = ("The password could not be decrypted (SECRET_KEY or HELPDESK_ENCRYPTION_KEY changed "

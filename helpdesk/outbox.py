@@ -189,13 +189,15 @@ def backlog() -> tuple[int, float | None]:
     return count, (utcnow() - oldest).total_seconds() if oldest else None
 
 
-def retry_failed() -> int:
-    """Put mails that were given up on back in the queue."""
+def retry_failed(commit: bool = True) -> int:
+    """Put mails that were given up on back in the queue (commit=False: the caller commits, e.g.
+    with its audit entry)."""
     result = db.session.execute(
         update(OutboxMail).where(OutboxMail.status == "failed")
         .values(status="pending", attempts=0, next_attempt_at=utcnow())
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return result.rowcount
 
 

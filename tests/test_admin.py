@@ -237,7 +237,7 @@ def test_dev_mailbox_shows_the_caught_mail_with_desk_links_clickable(client, des
     ticket = make_ticket(email="ken@example.net", subject="VPN <drops> hourly",
                          body="See https://evil.example/login and http://desk.test.evil.example/x")
     outbox.send_pending()
-    login(desk.manager)
+    login(desk.admin)
     response = client.get("/admin/dev-mailbox")
     assert response.status_code == 200
     html = text_of(response)
@@ -250,6 +250,24 @@ def test_dev_mailbox_shows_the_caught_mail_with_desk_links_clickable(client, des
     assert all(link.startswith("http://desk.test/") for link in desk_links)
     # The newest mail first: the agents' alerts and the acknowledgement all arrived.
     assert html.count('class="card dev-mail"') == db.session.query(OutboxMail).count()
+
+
+def test_managers_are_refused_the_dev_mailbox_and_not_shown_its_link(client, desk, login, inbox, mail_catcher):
+    """It holds every mail the desk sent, an admin's password-reset link included."""
+    from helpdesk import outbox
+
+    client.post("/login/forgot", data={"email": desk.admin.email})
+    outbox.send_pending()
+    assert list(mail_catcher.glob("*/*")), "the reset mail reached the catcher"
+    login(desk.manager)
+    response = client.get("/admin/dev-mailbox")
+    assert response.status_code == 403 and "Only administrators may do that." in text_of(response)
+    assert "/login/reset/" not in text_of(response)
+    overview = text_of(client.get("/admin/"))
+    assert "Overview" in overview and "Dev mailbox" not in overview and "/admin/dev-mailbox" not in overview
+    login(desk.admin)  # admins see the link and the page
+    assert 'href="/admin/dev-mailbox">Dev mailbox</a>' in text_of(client.get("/admin/"))
+    assert client.get("/admin/dev-mailbox").status_code == 200
 
 
 @pytest.mark.parametrize("make_folder", [False, True])

@@ -83,7 +83,7 @@ AGENT_PAGES += [
 ADMIN = [
     Route("GET", "/admin/", expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)),
     Route("GET", "/admin/outbox", expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)),
-    Route("GET", "/admin/dev-mailbox", expect(LOGIN, LOGIN, LOGIN, 403, 403, 404, 404)),
+    Route("GET", "/admin/dev-mailbox", expect(LOGIN, LOGIN, LOGIN, 403, 403, 403, 404)),  # admins only (off here: 404)
     Route("POST", "/admin/outbox/retry", expect(LOGIN, LOGIN, LOGIN, 403, 403, 403, 302)),
 ]
 # Admin pages: anonymous visitors sign in, agents are refused, managers read (200) but change

@@ -1,7 +1,17 @@
 """The admin area."""
-from flask import Blueprint
+from flask import Blueprint, request
+
+from .. import audit
 
 bp = Blueprint("admin", __name__)
+
+
+@bp.before_request
+def changes_are_audited():
+    """Every state-changing request of the admin area: its commits must carry an audit entry
+    (audit.require), so no view can save a change and forget to log it."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        audit.require()
 
 from . import config, extra, routes  # noqa: E402,F401
 from . import channels  # noqa: E402,F401  (API keys, mailboxes, failed mail)

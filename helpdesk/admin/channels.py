@@ -1,7 +1,12 @@
 """Admin pages of the intake channels: API keys, IMAP mailboxes, and mail that could not be read.
 
-Managers may look; only admins create, change or revoke. A key's secret is shown once, in the
-answer to the form that created it, and never stored (only its hash)."""
+Managers may look; only admins create, change or revoke, and every change is audited (never a
+secret: a key is logged by name, scopes and ranges, a password as "set" or "changed"). A key's
+secret is shown once, in the answer to the form that created it, and never stored (only its hash).
+
+A mailbox's stored password goes only where the admin who typed it meant: changing the server,
+port, security or user name asks for it again, and "no TLS" to a server that is not this
+machine needs an explicit, audited choice."""
 from __future__ import annotations
 
 import ipaddress
@@ -13,7 +18,8 @@ from sqlalchemy import func, select
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from ..channels_models import API_SCOPES, hash_api_key
+from .. import audit
+from ..channels_models import API_SCOPES, hash_api_key, loopback_host
 from ..extensions import db
 from ..htmx import render
 from ..models import ApiKey, Department, FailedMail, HelpTopic, Mailbox, utcnow
@@ -73,6 +79,9 @@ def api_keys():
     key = ApiKey(name=" ".join(form.name.data.split()), key_hash=hash_api_key(secret), prefix=secret[:10],
                  scopes=",".join(scopes), ip_ranges=ranges, created_by=current_user._get_current_object())
     db.session.add(key)
+    audit.record("api_key", key, [("created", "", key.name), ("scopes", "", ", ".join(scopes)),
+                                  ("ip_ranges", "", ranges.replace("\n", ", ") or "any"),
+                                  ("key", "", f"issued ({key.prefix}…)")])
     db.session.commit()
     return _keys_page(ApiKeyForm(formdata=None), 201, secret=secret, created=key)
 
@@ -88,6 +97,7 @@ def revoke_api_key(key_id):
         abort(404, "There is no such API key.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        audit.record("api_key", key, [("state", "active", "revoked")])
         db.session.commit()
         flash(f"The key “{key.name}” is revoked; tools using it are refused from now on.", "success")
     return redirect(url_for("admin.api_keys"))
@@ -115,6 +125,7 @@ class MailboxForm(FlaskForm):
     action = SelectField("After fetching a mail")
     move_to = StringField("Folder to move to", validators=[Optional(), Length(max=255)])
     active = BooleanField("Fetch from this mailbox", default=True)
+    allow_plaintext = BooleanField("Send the password unencrypted to this server")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -178,19 +189,43 @@ def _save_mailbox(box: Mailbox, form: MailboxForm, editing=None):
     if clash is not None:
         form.name.errors = ["Another mailbox has this name."]
         return _mailboxes_page(form, editing=editing, status=400)
-    if box.id is None and not form.password.data:
+    created = box.id is None
+    host, username, security = form.host.data.strip(), form.username.data.strip(), form.security.data
+    if created and not form.password.data:
         form.password.errors = ["Enter the mailbox's password."]
         return _mailboxes_page(form, editing=editing, status=400)
-    box.name, box.department_id = name, form.department.data
-    box.topic_id = form.topic.data or None
-    box.host, box.port, box.security = form.host.data.strip(), form.port.data, form.security.data
-    box.username, box.folder = form.username.data.strip(), form.folder.data.strip()
-    box.action, box.move_to, box.active = form.action.data, (form.move_to.data or "").strip(), form.active.data
+    # The stored password was typed for one server and account: it is never sent to another.
+    if not created and not form.password.data and (host, form.port.data, security, username) != (
+            box.host, box.port, box.security, box.username):
+        form.password.errors = ["Enter the password again: the server or account changed."]
+        return _mailboxes_page(form, editing=editing, status=400)
+    plaintext = security == "none" and not loopback_host(host)
+    if plaintext and not form.allow_plaintext.data:
+        form.security.errors = [f"Without TLS the password would go to {host} unencrypted. Choose TLS or "
+                                "STARTTLS, or tick “Send the password unencrypted to this server”."]
+        return _mailboxes_page(form, editing=editing, status=400)
+    values = {
+        "name": name, "department": db.session.get(Department, form.department.data),
+        "topic": db.session.get(HelpTopic, form.topic.data) if form.topic.data else None,
+        "host": host, "port": form.port.data, "security": security, "username": username,
+        "folder": form.folder.data.strip(), "action": form.action.data,
+        "move_to": (form.move_to.data or "").strip(), "active": form.active.data,
+        "allow_plaintext": plaintext,  # only kept where it means something
+    }
+    if created:
+        db.session.add(box)
+    changes = audit.apply(box, values)
     if form.password.data:
         box.password = form.password.data
-    db.session.add(box)
+        changes.append(("password", "", "set" if created else "changed"))  # never the password itself
+    if created:
+        changes.insert(0, ("created", "", box.name))
+    audit.record("mailbox", box, changes)
     db.session.commit()
-    flash(f"The mailbox “{box.name}” was saved.", "success")
+    if changes:
+        flash(f"The mailbox “{box.name}” was saved.", "success")
+    else:
+        flash("Nothing was changed.", "info")
     return redirect(url_for("admin.mailboxes"))
 
 

@@ -21,10 +21,12 @@ from .forms import HolidayForm, PasswordForm, PriorityForm, SettingsForm
 AUDIT_PER_PAGE = 50
 AUDIT_TYPES = {"topic": "Help topics", "sla": "SLA plans", "department": "Departments", "team": "Teams",
                "agent": "Agents", "priority": "Priorities", "setting": "Settings",
-               "mail_template": "Mail templates"}
+               "mail_template": "Mail templates", "api_key": "API keys", "mailbox": "Mailboxes",
+               "outbox": "Outbox"}
 AUDIT_KINDS = {"topic": "help topic", "sla": "SLA plan", "department": "department", "team": "team",
                "agent": "agent", "priority": "priority", "setting": "setting",
-               "mail_template": "mail template"}
+               "mail_template": "mail template", "api_key": "API key", "mailbox": "mailbox",
+               "outbox": "outbox"}
 DEFAULT_KEYS = {key for key, *_ in DEFAULT_PRIORITIES}
 
 

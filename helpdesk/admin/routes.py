@@ -1,7 +1,8 @@
 """The admin area: the desk's health at a glance, the mail outbox, the local dev mailbox.
 (config.py and extra.py: the desk's configuration, settings and audit log.)
 
-Managers and admins may look; only admins may change anything.
+Managers and admins may look; only admins may change anything. The dev mailbox is for admins
+only: it holds every mail the desk sent, admins' password-reset links included.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
-from .. import devmail, outbox
+from .. import audit, devmail, outbox
 from ..tickets import overdue_clause
 from ..extensions import db, login_manager
 from ..htmx import render
@@ -45,7 +46,9 @@ def admin_only():
 
 @bp.context_processor
 def admin_nav():
-    return {"dev_mailbox_on": bool(current_app.config.get("HELPDESK_DEV_MAILBOX"))}
+    """The dev mailbox's link is shown to those who may open it: admins, when it is on."""
+    return {"dev_mailbox_on": bool(current_app.config.get("HELPDESK_DEV_MAILBOX"))
+            and getattr(current_user, "is_admin", False)}
 
 
 def outbox_health() -> dict:
@@ -107,7 +110,12 @@ def outbox_list():
 def outbox_retry():
     """Queue the mails that were given up on again (admins only)."""
     admin_only()
-    count = outbox.retry_failed()
+    count = outbox.retry_failed(commit=False)
+    if count:
+        audit.record("outbox", None, [("status", f"failed ({count})", "pending")], name="Failed mail")
+        db.session.commit()
+    else:
+        db.session.rollback()
     if count:
         flash(f"{count} failed {'mail is' if count == 1 else 'mails are'} queued again.", "success")
     else:
@@ -117,7 +125,9 @@ def outbox_retry():
 
 @bp.route("/dev-mailbox")
 def dev_mailbox():
-    """The mails the local mail catcher received (only when HELPDESK_DEV_MAILBOX is set)."""
+    """The mails the local mail catcher received (only when HELPDESK_DEV_MAILBOX is set; admins only,
+    since it shows every agent's password-reset link)."""
+    admin_only()
     path = current_app.config.get("HELPDESK_DEV_MAILBOX")
     if not path:
         abort(404)
