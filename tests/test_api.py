@@ -299,6 +299,23 @@ def test_body_errors(client, desk, auth):
     assert_error(client.post("/api/v1/tickets", data=huge, headers=auth, content_type="application/json"), 413)
 
 
+@pytest.mark.parametrize("body", [
+    "[" * 1000 + "]" * 1000,
+    "[" * 100_000 + "]" * 100_000,
+    '{"message": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}",
+    '{"message": "hi", "attachments": ' + "[" * 11 + "]" * 11 + "}",  # parses, but nests too deep
+    "[" * 50_000,  # never closed
+])
+def test_deeply_nested_json_is_a_400(client, desk, auth, make_ticket, body):
+    """Nesting deep enough to exhaust the parser's stack, or deeper than any body of ours: a 400
+    in the JSON error shape, on every endpoint that reads a body, and nothing is stored."""
+    number = make_ticket(email="ken@example.net").number
+    for path in ("/api/v1/tickets", f"/api/v1/tickets/{number}/messages"):
+        response = client.post(path, data=body, headers=auth, content_type="application/json")
+        assert_error(response, 400, "bad_request")
+    assert db.session.scalar(select(func.count(ThreadEntry.id))) == 1
+
+
 def test_unknown_tickets_routes_and_methods(client, desk, auth):
     assert_error(client.get("/api/v1/tickets/NOPE42", headers=auth), 404, "not_found")
     assert_error(client.get("/api/v1/tickets/" + "x" * 40, headers=auth), 404)

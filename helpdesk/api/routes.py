@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import re
 from functools import wraps
 
@@ -27,6 +28,9 @@ from .openapi import document
 
 API_SOURCES = ("api", "chat")
 PER_PAGE_DEFAULT, PER_PAGE_MAX, PAGE_MAX = 25, 100, 100_000
+# A body nests three levels (the object, its attachments, each attachment); anything much
+# deeper is no request of ours, and is refused before any code walks it.
+JSON_DEPTH_MAX = 10
 _NUMBER = re.compile(r"^[A-Za-z0-9-]{1,12}$")
 
 
@@ -79,12 +83,29 @@ def api_error(exc: ApiError):
 # --- reading the request ----------------------------------------------------------------------------
 
 
+def _too_deep(data, limit: int) -> bool:
+    """Whether lists and objects nest more than `limit` levels (walked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            if depth > limit:
+                return True
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
 def _body() -> dict:
+    """The request's JSON object: the one place the API parses a body. Whatever the parser
+    refuses (bad syntax or encoding, or nesting so deep it runs out of stack) is a 400."""
     if request.mimetype != "application/json":
         raise ApiError(415, "Send the body as JSON, with 'Content-Type: application/json'.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "The body is not valid JSON.")
+    try:
+        data = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise ApiError(400, "The body is not valid JSON.") from None
+    if _too_deep(data, JSON_DEPTH_MAX):
+        raise ApiError(400, f"The body nests lists or objects more than {JSON_DEPTH_MAX} levels deep.")
     if not isinstance(data, dict):
         raise ApiError(422, "The body must be a JSON object.")
     return data
