@@ -88,7 +88,7 @@ RULES = [
          message="Too many exports in a short time. Please wait a minute and try again."),
     # The API, per key: one tool's burst never holds up another's.
     *(Rule(endpoint, _config("HELPDESK_API_WRITE_LIMIT"), key=_api_key, scope="apikey",
-           message=API_LIMITED_MESSAGE) for endpoint in ("api.create_ticket", "api.add_message")),
+           message=API_LIMITED_MESSAGE) for endpoint in ("api.create_ticket", "api.add_message", "api.access_link")),
     *(Rule(endpoint, _config("HELPDESK_API_READ_LIMIT"), key=_api_key, scope="apikey", methods=("GET",),
            message=API_LIMITED_MESSAGE)
       for endpoint in ("api.list_tickets", "api.get_ticket", "api.download_attachment")),
