@@ -407,6 +407,27 @@ def test_rate_limits_answer_429_in_json_per_key(app_config, app, desk, make_key,
     assert messages == 3  # the ticket's first message and the two let through
 
 
+def test_link_requests_are_limited_per_ticket(app_config, app, desk, make_key, make_ticket, inbox):
+    """Each request mails the customer: five an hour per ticket, then 429; another ticket is counted apart."""
+    import secrets
+
+    from helpdesk import create_app
+
+    secret = make_key("create")
+    first, second = (opened_with(make_ticket(email="ken@example.net"), secret).number for _ in range(2))
+    limited = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_KEY_PREFIX": f"t-{secrets.token_hex(4)}"})
+    with limited.app_context():
+        client = limited.test_client()
+        headers = {"Authorization": f"Bearer {secret}"}
+        statuses = [client.post(f"/api/v1/tickets/{first}/access-link", headers=headers).status_code
+                    for _ in range(6)]
+        assert statuses == [202] * 5 + [429]
+        assert client.post(f"/api/v1/tickets/{second}/access-link", headers=headers).status_code == 202
+        db.session.remove()
+    inbox.deliver().clear()
+    assert db.session.scalar(select(func.count(Event.id)).where(Event.action == "access_link")) == 6
+
+
 def test_a_message_to_a_ticket_closed_long_ago_is_refused(client, desk, auth, make_ticket):
     t = opened_with(make_ticket(), auth)
     tickets.close(desk.tech, t)
