@@ -362,11 +362,12 @@ def add_message(number):
 def access_link(number):
     """Mail the customer a fresh link to the ticket (older ones stop working), for a ticket this
     key opened. The link goes to the customer's mailbox only; the answer never holds it."""
+    ticket = _own_ticket(number)
     try:
-        tickets.new_access_link(None, _own_ticket(number), api_key=g.api_key)
+        tickets.new_access_link(None, ticket, api_key=g.api_key)
     except tickets.LifecycleError as exc:
         raise _lifecycle(exc) from None
-    response = jsonify({"number": number.upper(), "mailed_to": "customer"})
+    response = jsonify({"number": ticket.number, "mailed_to": "customer"})
     response.status_code = 202
     return response
 
