@@ -30,6 +30,9 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
+    from .security import HelpdeskRequest
+
+    app.request_class = HelpdeskRequest  # odd multipart bodies read as malformed, not as a field named None
     app.config.from_mapping(config_module.from_environment(app.instance_path))
     if config:
         app.config.from_mapping(config)

@@ -44,6 +44,12 @@ def _api_key() -> str:
     return f"apikey:{key.id}" if key is not None else get_remote_address()
 
 
+def _api_key_ticket() -> str:
+    """The API key and the ticket it asks about: how often one ticket's customer is mailed."""
+    number = (request.view_args or {}).get("number", "")
+    return f"{_api_key()}:ticket:{str(number).upper()[:20]}"
+
+
 def _config(name: str) -> Callable[[], str]:
     """A limit read from the configuration when a request comes (so a deployment can tune it)."""
     return lambda: current_app.config[name]
@@ -88,7 +94,11 @@ RULES = [
          message="Too many exports in a short time. Please wait a minute and try again."),
     # The API, per key: one tool's burst never holds up another's.
     *(Rule(endpoint, _config("HELPDESK_API_WRITE_LIMIT"), key=_api_key, scope="apikey",
-           message=API_LIMITED_MESSAGE) for endpoint in ("api.create_ticket", "api.add_message")),
+           message=API_LIMITED_MESSAGE) for endpoint in ("api.create_ticket", "api.add_message", "api.access_link")),
+    # Each link request mails the customer: a few an hour per ticket, whatever the key's own limit.
+    Rule("api.access_link", "5/hour", key=_api_key_ticket, scope="apikey-ticket",
+         message="The customer was mailed a link to this ticket several times in the last hour. "
+                 "Please wait before asking again."),
     *(Rule(endpoint, _config("HELPDESK_API_READ_LIMIT"), key=_api_key, scope="apikey", methods=("GET",),
            message=API_LIMITED_MESSAGE)
       for endpoint in ("api.list_tickets", "api.get_ticket", "api.download_attachment")),

@@ -409,6 +409,9 @@ class Ticket(db.Model):
     first_response_breached: Mapped[Optional[bool]]
     resolution_breached: Mapped[Optional[bool]]
     is_answered: Mapped[bool] = mapped_column(default=False)
+    # The API key that opened the ticket (None: any other way in). Only that key may add
+    # messages to it or have its link mailed through the API; a revoked key keeps the row.
+    api_key_id: Mapped[Optional[int]] = mapped_column(ForeignKey("api_key.id", ondelete="SET NULL"))
     # Rotated to revoke every access link mailed so far.
     access_nonce: Mapped[str] = mapped_column(String(16), default=lambda: secrets.token_hex(8))
     version: Mapped[int] = mapped_column(default=1)

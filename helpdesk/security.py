@@ -1,8 +1,9 @@
 """Customer access links, safe redirects and the response headers every page gets."""
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, request
+from flask import Request, abort, current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.formparser import FormDataParser
 
 from .extensions import db
 from .models import Ticket
@@ -103,6 +104,25 @@ def add_security_headers(response):
 
 
 NUL_MESSAGE = "The request contained a character that cannot be stored (a NUL byte). Remove it and try again."
+
+
+class _FormParser(FormDataParser):
+    """Werkzeug's form parser, but a multipart body with a part that has no name it can read
+    (no Content-Disposition, no name, `name=` with nothing after it) is read as the malformed
+    body it is: an empty form, as for every other multipart body Werkzeug cannot read. Left
+    alone, such a part reaches the views as a field named None."""
+
+    def _parse_multipart(self, stream, mimetype, content_length, options):
+        stream, form, files = super()._parse_multipart(stream, mimetype, content_length, options)
+        if any(not isinstance(name, str) or not name for name in (*form.keys(), *files.keys())):
+            raise ValueError("a multipart part without a name")
+        return stream, form, files
+
+
+class HelpdeskRequest(Request):
+    """Every request the desk reads: its form comes from _FormParser."""
+
+    form_data_parser_class = _FormParser
 
 
 def refuse_nul_bytes():

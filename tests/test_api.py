@@ -3,6 +3,7 @@ JSON with the right status, and the admin pages that manage keys."""
 from __future__ import annotations
 
 import base64
+import re
 import struct
 import zlib
 
@@ -14,7 +15,8 @@ from helpdesk.attachments import Upload
 from helpdesk.channels_models import hash_api_key
 from helpdesk.extensions import db
 from helpdesk.models import ApiKey, ThreadEntry, Ticket, utcnow
-from helpdesk.security import access_token
+from helpdesk.models import Collaborator, Event
+from helpdesk.security import access_for_token, access_token, collaborator_token
 
 
 def png() -> bytes:
@@ -38,6 +40,21 @@ def make_key(desk):
 @pytest.fixture
 def auth(make_key):
     return {"Authorization": f"Bearer {make_key()}"}
+
+
+def key_of(secret_or_headers) -> ApiKey:
+    """The stored key for a secret (or for the headers that send it)."""
+    secret = secret_or_headers
+    if isinstance(secret, dict):
+        secret = secret["Authorization"].removeprefix("Bearer ")
+    return db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(secret)))
+
+
+def opened_with(ticket, secret_or_headers):
+    """Record the ticket as opened with this key (as POST /api/v1/tickets does): it may write to it."""
+    ticket.api_key_id = key_of(secret_or_headers).id
+    db.session.commit()
+    return ticket
 
 
 def new_ticket(desk, **overrides):
@@ -139,7 +156,6 @@ def test_create_read_reply_and_list(client, desk, auth, inbox):
     assert body["status"] == "new" and body["source"] == "chat" and body["priority"] == "high"
     assert body["customer"] == {"name": "Ken Customer", "email": "ken@example.net"}
     assert body["thread"][0]["attachments"][0]["filename"] == "screen.png"
-    assert body["portal_url"].startswith("http://desk.test/t/")
     inbox.deliver()
     assert any(number in s for s in inbox.subjects("ken@example.net"))  # acknowledged like the web form
 
@@ -153,7 +169,12 @@ def test_create_read_reply_and_list(client, desk, auth, inbox):
 
     response = client.post(f"/api/v1/tickets/{number}/messages", json={"message": "Still broken."}, headers=auth)
     assert response.status_code == 201
-    assert response.get_json()["ticket"]["status"] == "open"  # reopened, as on the portal
+    answer = response.get_json()
+    assert answer["status"] == "open"  # reopened, as on the portal
+    entry = db.session.get(ThreadEntry, answer["message"]["id"])
+    assert entry.ticket.number == number and entry.body == "Still broken."
+    assert answer == {"number": number, "status": "open",
+                      "message": {"id": entry.id, "created_at": entry.created_at.isoformat(timespec="seconds") + "Z"}}
 
     listed = client.get("/api/v1/tickets?email=KEN@example.net", headers=auth).get_json()["tickets"]
     assert [t["number"] for t in listed] == [number]
@@ -299,6 +320,23 @@ def test_body_errors(client, desk, auth):
     assert_error(client.post("/api/v1/tickets", data=huge, headers=auth, content_type="application/json"), 413)
 
 
+@pytest.mark.parametrize("body", [
+    "[" * 1000 + "]" * 1000,
+    "[" * 100_000 + "]" * 100_000,
+    '{"message": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}",
+    '{"message": "hi", "attachments": ' + "[" * 11 + "]" * 11 + "}",  # parses, but nests too deep
+    "[" * 50_000,  # never closed
+])
+def test_deeply_nested_json_is_a_400(client, desk, auth, make_ticket, body):
+    """Nesting deep enough to exhaust the parser's stack, or deeper than any body of ours: a 400
+    in the JSON error shape, on every endpoint that reads a body, and nothing is stored."""
+    number = opened_with(make_ticket(email="ken@example.net"), auth).number
+    for path in ("/api/v1/tickets", f"/api/v1/tickets/{number}/messages"):
+        response = client.post(path, data=body, headers=auth, content_type="application/json")
+        assert_error(response, 400, "bad_request")
+    assert db.session.scalar(select(func.count(ThreadEntry.id))) == 1
+
+
 def test_unknown_tickets_routes_and_methods(client, desk, auth):
     assert_error(client.get("/api/v1/tickets/NOPE42", headers=auth), 404, "not_found")
     assert_error(client.get("/api/v1/tickets/" + "x" * 40, headers=auth), 404)
@@ -308,7 +346,7 @@ def test_unknown_tickets_routes_and_methods(client, desk, auth):
 
 
 def test_every_error_is_json_with_a_clear_message(client, desk, auth, make_ticket, app):
-    number = make_ticket(email="ken@example.net").number
+    number = opened_with(make_ticket(email="ken@example.net"), auth).number
     response = client.delete("/api/v1/tickets", headers=auth)
     assert_error(response, 405, "method_not_allowed", "it takes GET, POST")
     assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
@@ -347,8 +385,8 @@ def test_rate_limits_answer_429_in_json_per_key(app_config, app, desk, make_key,
 
     from helpdesk import create_app
 
-    number = make_ticket(email="ken@example.net").number
     first, second = make_key("create,read", name="Chat"), make_key("create,read", name="Shop")
+    number = opened_with(make_ticket(email="ken@example.net"), first).number
     limited = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_KEY_PREFIX": f"t-{secrets.token_hex(4)}",
                           "HELPDESK_API_READ_LIMIT": "3/minute", "HELPDESK_API_WRITE_LIMIT": "2/minute"})
     with limited.app_context():
@@ -369,8 +407,29 @@ def test_rate_limits_answer_429_in_json_per_key(app_config, app, desk, make_key,
     assert messages == 3  # the ticket's first message and the two let through
 
 
+def test_link_requests_are_limited_per_ticket(app_config, app, desk, make_key, make_ticket, inbox):
+    """Each request mails the customer: five an hour per ticket, then 429; another ticket is counted apart."""
+    import secrets
+
+    from helpdesk import create_app
+
+    secret = make_key("create")
+    first, second = (opened_with(make_ticket(email="ken@example.net"), secret).number for _ in range(2))
+    limited = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_KEY_PREFIX": f"t-{secrets.token_hex(4)}"})
+    with limited.app_context():
+        client = limited.test_client()
+        headers = {"Authorization": f"Bearer {secret}"}
+        statuses = [client.post(f"/api/v1/tickets/{first}/access-link", headers=headers).status_code
+                    for _ in range(6)]
+        assert statuses == [202] * 5 + [429]
+        assert client.post(f"/api/v1/tickets/{second}/access-link", headers=headers).status_code == 202
+        db.session.remove()
+    inbox.deliver().clear()
+    assert db.session.scalar(select(func.count(Event.id)).where(Event.action == "access_link")) == 6
+
+
 def test_a_message_to_a_ticket_closed_long_ago_is_refused(client, desk, auth, make_ticket):
-    t = make_ticket()
+    t = opened_with(make_ticket(), auth)
     tickets.close(desk.tech, t)
     t.closed_at = t.closed_at.replace(year=t.closed_at.year - 1)
     db.session.commit()
@@ -390,13 +449,186 @@ def test_openapi_document(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.") and doc["servers"] == [{"url": "/api/v1"}]
     assert set(doc["paths"]) == {"/tickets", "/tickets/{number}", "/tickets/{number}/messages",
-                                 "/tickets/{number}/attachments/{attachment_id}", "/openapi.json"}
+                                 "/tickets/{number}/attachments/{attachment_id}", "/tickets/{number}/access-link",
+                                 "/openapi.json"}
+    assert "portal_url" not in str(doc) and "access_token" not in str(doc)
     for path in doc["paths"].values():
         for operation in path.values():
             assert operation.get("security") == [] or "429" in operation["responses"]
             for status, response in operation["responses"].items():
                 if status.startswith(("4", "5")):
                     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+# --- no answer opens the portal; a key writes only to the tickets it opened ------------------------
+
+_TOKENISH = re.compile(r"[A-Za-z0-9_.\-]{20,}")
+
+
+def _strings(value):
+    """Every string of a JSON answer, its keys included."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def portal_access_in(response) -> list[str]:
+    """Whatever in an answer (its JSON, its body, its Location and Link headers) would open a
+    ticket on the portal: a portal URL, a live customer's or collaborator's link, or any string
+    the desk accepts as a signed access token."""
+    texts = [response.get_data(as_text=True), response.headers.get("Location", ""), response.headers.get("Link", "")]
+    if response.is_json:
+        texts += list(_strings(response.get_json()))
+    live = [access_token(t) for t in db.session.scalars(select(Ticket))]
+    live += [collaborator_token(c) for c in db.session.scalars(select(Collaborator))]
+    found = []
+    for text in texts:
+        if "/t/" in text:
+            found.append(f"a portal URL: {text[:120]!r}")
+        found += [f"a live link: {token[:20]}..." for token in live if token in text]
+        found += [f"a signed token: {chunk[:20]}..." for chunk in _TOKENISH.findall(text)
+                  if access_for_token(chunk) != (None, None)]
+    return found
+
+
+# Every endpoint of the API, as a request: (method, path, JSON body). {own}: a ticket opened with
+# the key in hand; {other}: one opened on the portal; {file}: a file of the ticket asked for.
+API_REQUESTS = {
+    "api.openapi": ("GET", "/api/v1/openapi.json", None),
+    "api.create_ticket": ("POST", "/api/v1/tickets", "new"),
+    "api.list_tickets": ("GET", "/api/v1/tickets?email=ken@example.net", None),
+    "api.get_ticket": ("GET", "/api/v1/tickets/{ticket}", None),
+    "api.download_attachment": ("GET", "/api/v1/tickets/{ticket}/attachments/{file}", None),
+    "api.add_message": ("POST", "/api/v1/tickets/{ticket}/messages", {"message": "Any news?"}),
+    "api.access_link": ("POST", "/api/v1/tickets/{ticket}/access-link", None),
+}
+
+
+def portal_access_answers(app, client, desk, make_key, make_ticket) -> tuple[list[str], dict]:
+    """Every endpoint x every scope x (a ticket the key opened, one it did not): what in the
+    answers opens the portal, and the statuses seen (so the check is known to reach the data)."""
+    found, statuses = [], {}
+    for scopes in ("read", "create", "create,read"):
+        secret = make_key(scopes, name=f"Key {scopes}")
+        headers = {"Authorization": f"Bearer {secret}"}
+        mine = tickets.open_ticket(name="Ken Customer", email="ken@example.net", subject="Chat", body="Hello",
+                                   topic=desk.topics["General inquiry"], source="chat", api_key=key_of(secret),
+                                   uploads=[Upload("log.txt", "text/plain", b"the log")])
+        other = make_ticket(email="ken@example.net", uploads=[Upload("web.txt", "text/plain", b"web")])
+        for t in (mine, other):  # an agent's answer and someone on copy: more links that must not leak
+            tickets.reply(desk.tech, t, "Try the new version.")
+            tickets.add_collaborator(desk.tech, t, f"boss{t.id}@example.net")
+        for endpoint, (method, path, body) in API_REQUESTS.items():
+            for which, t in (("own", mine), ("other", other)):
+                url = path.format(ticket=t.number, file=t.entries[0].attachments[0].id)
+                response = client.open(url, method=method, headers=headers,
+                                       json=new_ticket(desk) if body == "new" else body)
+                statuses.setdefault(scopes, set()).add((endpoint, which, response.status_code))
+                found += [f"{endpoint} ({scopes} key, {which} ticket): {problem}"
+                          for problem in portal_access_in(response)]
+                db.session.rollback()
+    return found, statuses
+
+
+def test_no_api_answer_carries_a_portal_link_or_token(app, client, desk, make_key, make_ticket):
+    """Whatever a key's scopes, no answer holds anything that opens a ticket on the portal: a
+    read key could write through it, a create key read through it, both long after revocation."""
+    assert set(API_REQUESTS) == {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("api.")}
+    found, statuses = portal_access_answers(app, client, desk, make_key, make_ticket)
+    assert found == []
+    # The answers checked were the real ones, for each scope.
+    assert {("api.get_ticket", "own", 200), ("api.get_ticket", "other", 200), ("api.list_tickets", "own", 200),
+            ("api.download_attachment", "own", 200)} <= statuses["read"]
+    assert {("api.create_ticket", "own", 201), ("api.add_message", "own", 201),
+            ("api.access_link", "own", 202)} <= statuses["create"]
+    assert {("api.get_ticket", "other", 200), ("api.add_message", "own", 201)} <= statuses["create,read"]
+
+
+def test_the_portal_check_fails_when_an_answer_carries_the_link(app, client, desk, make_key, make_ticket,
+                                                                monkeypatch):
+    """A deliberately vulnerable variant: the ticket's answer carries the customer's link again."""
+    from helpdesk.api import routes
+    from helpdesk.notify import customer_link
+
+    ticket_json = routes.ticket_json
+    monkeypatch.setattr(routes, "ticket_json",
+                        lambda ticket, **kw: {**ticket_json(ticket, **kw), "portal_url": customer_link(ticket)})
+    found, _ = portal_access_answers(app, client, desk, make_key, make_ticket)
+    assert any(f.startswith("api.get_ticket (read key, other ticket): a live link") for f in found)
+    assert any(f.startswith("api.create_ticket (create key, own ticket): a portal URL") for f in found)
+
+
+def test_a_key_writes_only_to_the_tickets_it_opened(client, desk, make_key, make_ticket, inbox):
+    """A message or a link request for a ticket another key opened, or one opened on the portal,
+    gets the same 404 as a ticket that does not exist, whatever the key may read; nothing is
+    stored and no mail goes out."""
+    chat, shop = make_key("create", name="Chat"), make_key("create,read", name="Shop")
+    chats = client.post("/api/v1/tickets", json=new_ticket(desk), headers={"Authorization": f"Bearer {chat}"})
+    assert chats.status_code == 201
+    chats = db.session.scalar(select(Ticket).where(Ticket.number == chats.get_json()["number"]))
+    assert chats.api_key_id == key_of(chat).id
+    web = make_ticket(email="amy@example.net")
+    inbox.deliver().clear()
+    entries, events = (db.session.scalar(select(func.count(m.id))) for m in (ThreadEntry, Event))
+    shop_headers = {"Authorization": f"Bearer {shop}"}
+    assert client.get(f"/api/v1/tickets/{web.number}", headers=shop_headers).status_code == 200  # it may read
+    answers = {}
+    for number in (chats.number, web.number, "NOPE42"):
+        for action, body in (("messages", {"message": "Refund me."}), ("access-link", None)):
+            response = client.post(f"/api/v1/tickets/{number}/{action}", json=body, headers=shop_headers)
+            assert_error(response, 404, "not_found")
+            answers.setdefault(action, set()).add(response.get_json()["error"]["message"].replace(number, "N"))
+    assert all(len(messages) == 1 for messages in answers.values()), answers  # one answer: it learns nothing
+    inbox.deliver()
+    assert inbox.messages == []
+    assert (db.session.scalar(select(func.count(ThreadEntry.id))), db.session.scalar(select(func.count(Event.id)))) \
+        == (entries, events)
+    # The key that opened it may.
+    response = client.post(f"/api/v1/tickets/{chats.number}/messages", json={"message": "More details."},
+                           headers={"Authorization": f"Bearer {chat}"})
+    assert response.status_code == 201 and response.get_json()["number"] == chats.number
+
+
+def test_the_desk_mails_the_customer_a_fresh_link_on_request(client, desk, make_key, inbox):
+    """POST .../access-link: the customer gets a new link by mail, the old ones stop working, the
+    history names the key, and the answer holds no link."""
+    secret = make_key("create", name="Website chat")
+    headers = {"Authorization": f"Bearer {secret}"}
+    number = client.post("/api/v1/tickets", json=new_ticket(desk), headers=headers).get_json()["number"]
+    inbox.deliver()
+    [acknowledgement] = inbox.to("ken@example.net")
+    old_link = re.search(r"http://desk\.test(/t/\S+)", inbox.text(acknowledgement)).group(1)
+    assert client.get(old_link).status_code == 200
+    inbox.clear()
+
+    response = client.post(f"/api/v1/tickets/{number.lower()}/access-link", headers=headers)
+    assert response.status_code == 202
+    assert response.get_json() == {"number": number, "mailed_to": "customer"}
+    assert portal_access_in(response) == []
+    inbox.deliver()
+    [mail] = inbox.to("ken@example.net")
+    assert number in str(mail["Subject"]) and len(inbox.messages) == 1
+    new_link = re.search(r"http://desk\.test(/t/\S+)", inbox.text(mail)).group(1)
+    assert new_link != old_link and client.get(new_link).status_code == 200
+    assert client.get(old_link).status_code == 404
+    ticket = db.session.scalar(select(Ticket).where(Ticket.number == number))
+    event = db.session.scalar(select(Event).where(Event.ticket_id == ticket.id, Event.action == "access_link"))
+    assert "Website chat" in event.note and event.agent_id is None
+
+
+def test_an_api_key_may_not_have_another_tickets_link_mailed_through_the_lifecycle(desk, make_key, make_ticket):
+    """The lifecycle's own rule, whoever calls it: only the key that opened the ticket."""
+    ticket = make_ticket()
+    with pytest.raises(tickets.NotAllowed):
+        tickets.new_access_link(None, ticket, api_key=key_of(make_key("create")))
+    with pytest.raises(tickets.NotAllowed):
+        tickets.new_access_link(None, ticket)
 
 
 # --- the admin pages ------------------------------------------------------------------------------------
@@ -449,12 +681,16 @@ def test_managers_see_keys_but_cannot_create_or_revoke(client, desk, login, make
 # The kinds of key a caller may hold, and what each route must answer them.
 API_KEYS = ("none", "unknown", "revoked", "read", "create", "both", "other_ip")
 API_ROUTES = {
-    # (method, path): status per key kind, in the order of API_KEYS
+    # (method, path): status per key kind, in the order of API_KEYS. {number} is a ticket opened
+    # on the portal; {own} one opened with the key in hand (each key has its own).
     ("GET", "/api/v1/tickets?email=ken@example.net"): (401, 401, 401, 200, 403, 200, 403),
     ("POST", "/api/v1/tickets"): (401, 401, 401, 403, 201, 201, 403),
     ("GET", "/api/v1/tickets/{number}"): (401, 401, 401, 200, 403, 200, 403),
     ("GET", "/api/v1/tickets/{number}/attachments/{file}"): (401, 401, 401, 200, 403, 200, 403),
-    ("POST", "/api/v1/tickets/{number}/messages"): (401, 401, 401, 403, 201, 201, 403),
+    ("POST", "/api/v1/tickets/{own}/messages"): (401, 401, 401, 403, 201, 201, 403),
+    ("POST", "/api/v1/tickets/{number}/messages"): (401, 401, 401, 403, 404, 404, 403),
+    ("POST", "/api/v1/tickets/{own}/access-link"): (401, 401, 401, 403, 202, 202, 403),
+    ("POST", "/api/v1/tickets/{number}/access-link"): (401, 401, 401, 403, 404, 404, 403),
 }
 
 
@@ -463,18 +699,20 @@ def api_table_failures(client, desk, make_key, make_ticket) -> list[str]:
     ticket = make_ticket(email="ken@example.net", uploads=[Upload("log.txt", "text/plain", b"the log")])
     number, file = ticket.number, ticket.entries[0].attachments[0].id
     revoked = make_key(name="Revoked")
-    db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(revoked))).revoked_at = utcnow()
+    key_of(revoked).revoked_at = utcnow()
     db.session.commit()
     keys = {"none": None, "unknown": "hd_" + "x" * 40, "revoked": revoked,
                "read": make_key("read"), "create": make_key("create"), "both": make_key("create,read"),
                "other_ip": make_key("create,read", ip_ranges="10.0.0.0/8")}
+    own = {kind: opened_with(make_ticket(email="ken@example.net"), secret).number if key_of(secret or "x") else number
+           for kind, secret in keys.items()}
     failures = []
     for (method, path), statuses in API_ROUTES.items():
         for kind, expected in zip(API_KEYS, statuses):
             headers = {"Authorization": f"Bearer {keys[kind]}"} if keys[kind] else {}
             body = new_ticket(desk) if path == "/api/v1/tickets" else {"message": "Any news?"}
-            response = client.open(path.format(number=number, file=file), method=method, headers=headers,
-                                   json=body if method == "POST" else None)
+            response = client.open(path.format(number=number, file=file, own=own[kind]), method=method,
+                                   headers=headers, json=body if method == "POST" else None)
             if response.status_code != expected:
                 failures.append(f"{method} {path} with {kind} key: {response.status_code}, expected {expected}")
             elif response.status_code >= 400 and response.mimetype != "application/json":
@@ -497,3 +735,13 @@ def test_the_api_table_fails_when_scopes_are_not_checked(client, desk, make_key,
 def test_the_api_table_fails_when_ip_ranges_are_ignored(client, desk, make_key, make_ticket, monkeypatch):
     monkeypatch.setattr(ApiKey, "allows_ip", lambda self, address: True)
     assert any("with other_ip key" in f for f in api_table_failures(client, desk, make_key, make_ticket))
+
+
+def test_the_api_table_fails_when_a_key_writes_to_any_ticket(client, desk, make_key, make_ticket, monkeypatch):
+    """A deliberately vulnerable variant: the writing endpoints look tickets up by number alone."""
+    from helpdesk.api import routes
+
+    monkeypatch.setattr(routes, "_own_ticket", routes._ticket)
+    failures = api_table_failures(client, desk, make_key, make_ticket)
+    assert "POST /api/v1/tickets/{number}/messages with create key: 201, expected 404" in failures
+    assert "POST /api/v1/tickets/{number}/messages with both key: 201, expected 404" in failures

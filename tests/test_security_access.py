@@ -146,6 +146,7 @@ API = [
     Route("GET", "/api/v1/tickets/{number}/attachments/{file}", expect(*[401] * 7)),
     Route("GET", "/api/v1/tickets/{number}/attachments/{note_file}", expect(*[401] * 7)),
     Route("POST", "/api/v1/tickets/{number}/messages", expect(*[401] * 7), {"body": "Hello"}),
+    Route("POST", "/api/v1/tickets/{number}/access-link", expect(*[401] * 7)),
 ]
 # Each agent action posted with an empty form: unseen ticket 404; seen: 403 below the action's
 # role, 409 where the ticket's status does not allow it, else 400 (the form is incomplete).
@@ -396,6 +397,7 @@ def csrf_app(app_config, app):
 CSRF_EXEMPT: dict[str, str] = {
     "api.create_ticket": "API: authenticated by its Authorization header (an API key), never by a cookie",
     "api.add_message": "API: authenticated by its Authorization header (an API key), never by a cookie",
+    "api.access_link": "API: authenticated by its Authorization header (an API key), never by a cookie",
 }
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -225,3 +225,158 @@ def test_fuzz_admin_and_intake_forms(client, desk, login, page, pick, htmx, chan
     never_fails(client.post(action, data=data, headers={"HX-Request": "true"} if htmx else {}),
                 f"{action} {data!r:.300}")
     db.session.rollback()
+
+
+# --- raw multipart bodies, as no well-behaved client would send them ----------------------------
+
+BOUNDARY = "hd7Xb0und"
+
+
+def post_routes(app) -> list:
+    """Every POST route of every blueprint, from the URL map (a new route is covered at once)."""
+    return sorted((r for r in app.url_map.iter_rules() if "POST" in r.methods), key=lambda r: r.rule)
+
+
+def route_url(rule, values: dict) -> str:
+    """The route's URL with each argument filled: real values where the test has them, else 1."""
+    return rule.build({name: values.get(name, 1) for name in rule.arguments}, append_unknown=False)[1]
+
+
+def multipart(*parts: bytes, boundary: str = BOUNDARY, end: bytes = b"--\r\n") -> bytes:
+    """A body made by hand: each part is its headers and content, as bytes."""
+    sep = f"--{boundary}".encode()
+    return b"".join(sep + b"\r\n" + part + b"\r\n" for part in parts) + sep + end
+
+
+# Each body is one way a multipart request goes wrong; each is sent to every POST route.
+RAW_MULTIPART = {
+    "a part with no Content-Disposition": multipart(b"\r\nvalue"),
+    "no headers at all, not even the blank line": multipart(b"value"),
+    "form-data with no name": multipart(b"Content-Disposition: form-data\r\n\r\nvalue"),
+    "a bare name parameter": multipart(b"Content-Disposition: form-data; name\r\n\r\nvalue"),
+    "name= with nothing after it": multipart(b"Content-Disposition: form-data; name=\r\n\r\nvalue"),
+    "an empty quoted name": multipart(b'Content-Disposition: form-data; name=""\r\n\r\nvalue'),
+    "an unclosed quote": multipart(b'Content-Disposition: form-data; name="body\r\n\r\nvalue'),
+    "a file with no name": multipart(b'Content-Disposition: form-data; filename="a.txt"\r\n'
+                                     b"Content-Type: text/plain\r\n\r\nfile"),
+    "a file part whose name cannot be read": multipart(b'Content-Disposition: form-data; name=; filename=\r\n\r\nx'),
+    "a NUL in the name": multipart(b'Content-Disposition: form-data; name="bo\x00dy"\r\n\r\nvalue'),
+    "a NUL in the value": multipart(b'Content-Disposition: form-data; name="body"\r\n\r\nva\x00lue'),
+    "a NUL in the filename": multipart(b'Content-Disposition: form-data; name="attachments"; filename="a\x00.txt"'
+                                       b"\r\n\r\nfile"),
+    "a name that is not UTF-8": multipart(b'Content-Disposition: form-data; name="\xff\xfe"\r\n\r\nvalue'),
+    "a value that is not UTF-8": multipart(b'Content-Disposition: form-data; name="body"\r\n\r\n\xff\xfe\xc3'),
+    "an RFC 2231 name": multipart(b"Content-Disposition: form-data; name*=UTF-8''b%00ody\r\n\r\nvalue"),
+    "a header line without a colon": multipart(b"Content-Disposition form-data name body\r\n\r\nvalue"),
+    "a huge header": multipart(b'Content-Disposition: form-data; name="body"; x="' + b"a" * 20_000 + b'"\r\n\r\nv'),
+    "very many headers": multipart(b"".join(b"X-H%d: v\r\n" % n for n in range(1000))
+                                   + b'Content-Disposition: form-data; name="body"\r\n\r\nvalue'),
+    "a truncated body": multipart(b'Content-Disposition: form-data; name="body"\r\n\r\nval')[:-12],
+    "truncated inside the headers": f"--{BOUNDARY}\r\nContent-Disposition: form-da".encode(),
+    "no closing boundary": f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\nvalue".encode(),
+    "a different boundary": multipart(b'Content-Disposition: form-data; name="body"\r\n\r\nvalue', boundary="other"),
+    "bare LF line ends": multipart(b'Content-Disposition: form-data; name="body"\n\nvalue').replace(b"\r\n", b"\n"),
+    "an empty body": b"",
+    "not multipart at all": b"name=Ken&email=ken@example.net",
+    "only boundaries": multipart(end=b"--") * 3,
+    "a nested multipart": multipart(f"Content-Type: multipart/mixed; boundary={BOUNDARY}\r\n\r\n".encode()
+                                    + multipart(b"Content-Disposition: form-data\r\n\r\nx")),
+}
+# Content types that go with them: the right boundary, none, an empty one, a quoted one, one
+# too long for the RFC, one with a NUL, and a charset Python does not know.
+CONTENT_TYPES = [
+    f"multipart/form-data; boundary={BOUNDARY}", "multipart/form-data", "multipart/form-data; boundary=",
+    f'multipart/form-data; boundary="{BOUNDARY}"', "multipart/form-data; boundary=" + "b" * 500,
+    "multipart/form-data; boundary=a\x00b", f"multipart/form-data; boundary={BOUNDARY}; charset=x-nothing",
+]
+
+
+@pytest.fixture
+def route_values(desk, make_ticket):
+    ticket = make_ticket(email="ken@example.net")
+    return {"number": ticket.number, "token": access_token(ticket), "key": "reply_customer", "name": "open"}
+
+
+def test_raw_multipart_bodies_never_fail_on_any_post_route(app, client, desk, login, route_values):
+    """Every malformed multipart body, and every odd content type, to every POST route (signed in
+    as an admin, so the agent's and admin's routes read the form too; sign-out last): a 4xx at worst."""
+    login(desk.admin)
+    routes = post_routes(app)
+    assert len(routes) >= 70
+    failures = []
+    for rule in sorted(routes, key=lambda r: r.endpoint == "auth.logout"):
+        url = route_url(rule, route_values)
+        # Each odd body with the boundary it was made with; each odd content type with a plain body.
+        cases = [(what, body, CONTENT_TYPES[0]) for what, body in RAW_MULTIPART.items()]
+        cases += [("a plain body", RAW_MULTIPART["an empty quoted name"], ct) for ct in CONTENT_TYPES[1:]]
+        for what, body, content_type in cases:
+            response = client.post(url, data=body, content_type=content_type,
+                                   headers={"Authorization": "Bearer hd_unknown"})
+            if response.status_code >= 500:
+                failures.append(f"{rule.rule} {what} ({content_type[:50]}): {response.status_code}")
+            db.session.rollback()
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:40])
+
+
+def _header_line(name, value):
+    return name + b": " + value
+
+
+# One part of a hand-made body: its headers (any mix of good, odd and broken) and content.
+_names = st.one_of(st.sampled_from([b'"body"', b'"email"', b'""', b"", b'"a\x00b"', b'"\xff"', b'"x', b"body"]),
+                   st.binary(max_size=20))
+_disposition = st.one_of(
+    st.builds(lambda n: b"Content-Disposition: form-data; name=" + n, _names),
+    st.builds(lambda n, f: b"Content-Disposition: form-data; name=" + n + b"; filename=" + f, _names, _names),
+    st.sampled_from([b"Content-Disposition: form-data", b"Content-Disposition: form-data; name",
+                     b"Content-Disposition: attachment", b"Content-Disposition:", b"Content-Disposition"]),
+    st.builds(lambda b: b"Content-Disposition: " + b, st.binary(max_size=60)),
+)
+_other_header = st.one_of(
+    st.sampled_from([b"Content-Type: text/plain", b"Content-Type: multipart/mixed; boundary=" + BOUNDARY.encode(),
+                     b"Content-Transfer-Encoding: base64", b"no colon here", b": no name", b"X-Big: " + b"a" * 9000]),
+    st.binary(max_size=40),
+)
+_part = st.builds(
+    lambda headers, eol, content: eol.join(headers) + eol + eol + content,
+    st.lists(st.one_of(_disposition, _other_header), max_size=4),
+    st.sampled_from([b"\r\n", b"\r\n", b"\n"]),
+    st.one_of(st.binary(max_size=200), st.sampled_from([b"hello", b"a\x00b", b"\xff\xfe", b"--" + BOUNDARY.encode()])),
+)
+
+
+@st.composite
+def raw_multipart(draw):
+    """(body, content type): parts joined by a boundary that may not match the header's, with
+    the end left off or the whole cut short now and then."""
+    boundary = draw(st.sampled_from([BOUNDARY, BOUNDARY, "", "x" * 300, "a b", "a\x00b", "\u00e9"]))
+    header_boundary = draw(st.one_of(st.just(boundary), st.sampled_from([BOUNDARY, "other", ""])))
+    parts = draw(st.lists(_part, max_size=4))
+    end = draw(st.sampled_from([b"--\r\n", b"--", b"", b"\r\n", b"junk after"]))
+    body = multipart(*parts, boundary=boundary, end=end)
+    cut = draw(st.one_of(st.none(), st.integers(min_value=0, max_value=len(body))))
+    body = body if cut is None else body[:cut]
+    content_type = draw(st.sampled_from([
+        f"multipart/form-data; boundary={header_boundary}", f'multipart/form-data; boundary="{header_boundary}"',
+        "multipart/form-data", f"multipart/form-data; charset=utf-8; boundary={header_boundary}",
+    ]))
+    return body, content_type
+
+
+# The routes a visitor reaches without signing in, and an agent's form (the agent is signed in).
+RAW_TARGETS = ["/new", "/status", "/t/{token}/reply", "/t/{token}/confirm", "/login", "/login/forgot",
+               "/agent/tickets/{number}/reply", "/agent/new", "/admin/settings", "/api/v1/tickets"]
+
+
+@FUZZ
+@given(raw=raw_multipart(), target=st.sampled_from(RAW_TARGETS), htmx=st.booleans())
+def test_fuzz_raw_multipart(client, desk, login, route_values, raw, target, htmx):
+    """Hand-made multipart bodies (unnamed and unreadable parts, missing headers, wrong
+    boundaries, cut-off bodies, NUL bytes, huge headers) to the forms: refused, never a 5xx."""
+    body, content_type = raw
+    if target.startswith(("/agent", "/admin")):
+        login(desk.admin)
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.post(target.format(**route_values), data=body, content_type=content_type, headers=headers)
+    never_fails(response, f"{target} {content_type!r} {body[:300]!r}")
+    db.session.rollback()

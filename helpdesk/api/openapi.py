@@ -18,8 +18,8 @@ ERRORS = {
     "400": "The body is not valid JSON, or a query parameter is out of range (the message says which).",
     "401": "No API key, or one that is unknown or revoked.",
     "403": "The key lacks the scope, or is used from an address it is not allowed from.",
-    "404": "No such ticket (or no such file in its public thread).",
-    "409": "The ticket was closed too long ago to take a message.",
+    "404": "No such ticket (or no such file in its public thread); to write: no such ticket opened with this key.",
+    "409": "The ticket was closed too long ago to take a message, or it changed at the same moment.",
     "413": "The body or one attachment is too large.",
     "415": "The body is not sent as application/json.",
     "422": "A field is missing or invalid (the message says which).",
@@ -87,8 +87,7 @@ SCHEMAS = {
     "Ticket": {
         "type": "object",
         "required": ["number", "subject", "status", "status_label", "priority", "topic", "department", "source",
-                     "customer", "created_at", "updated_at", "resolved_at", "closed_at", "may_reply",
-                     "portal_url"],
+                     "customer", "created_at", "updated_at", "resolved_at", "closed_at", "may_reply"],
         "properties": {
             "number": {"type": "string", "example": "K7Q2M9"},
             "subject": {"type": "string"},
@@ -105,8 +104,8 @@ SCHEMAS = {
             "resolved_at": NULLABLE_TIME,
             "closed_at": NULLABLE_TIME,
             "may_reply": {"type": "boolean", "description": "Whether a message would still be accepted."},
-            "portal_url": {"type": "string", "description": "The customer's private link to the ticket page."},
         },
+        "description": "Never the customer's access link: have it mailed with POST .../access-link.",
     },
     "TicketWithThread": {
         "allOf": [_ref("Ticket"), {
@@ -141,8 +140,22 @@ SCHEMAS = {
     },
     "MessageCreated": {
         "type": "object",
-        "required": ["entry", "ticket"],
-        "properties": {"entry": _ref("Entry"), "ticket": _ref("Ticket")},
+        "required": ["number", "status", "message"],
+        "additionalProperties": False,
+        "properties": {
+            "number": {"type": "string"},
+            "status": {"type": "string", "enum": ["new", "open", "pending", "escalated", "resolved", "closed"],
+                       "description": "The ticket's status after the message (a resolved ticket reopens)."},
+            "message": {"type": "object", "required": ["id", "created_at"], "additionalProperties": False,
+                        "properties": {"id": {"type": "integer"},
+                                       "created_at": {"type": "string", "format": "date-time"}}},
+        },
+    },
+    "AccessLinkMailed": {
+        "type": "object",
+        "required": ["number", "mailed_to"],
+        "additionalProperties": False,
+        "properties": {"number": {"type": "string"}, "mailed_to": {"type": "string", "enum": ["customer"]}},
     },
     "TicketList": {
         "type": "object",
@@ -237,11 +250,22 @@ def document(base_path: str = "/api/v1") -> dict:
             "/tickets/{number}/messages": {
                 "post": {
                     "operationId": "addMessage",
-                    "summary": "Add a message from the customer (scope: create); reopens a resolved ticket",
+                    "summary": "Add a message from the customer to a ticket this key opened (scope: create); "
+                               "reopens a resolved ticket",
                     "parameters": [NUMBER],
                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewMessage")}}},
                     "responses": {"201": _json(_ref("MessageCreated"), "The message was added."),
                                   **_errors("400", "401", "403", "404", "409", "413", "415", "422", "429")},
+                },
+            },
+            "/tickets/{number}/access-link": {
+                "post": {
+                    "operationId": "mailAccessLink",
+                    "summary": "Mail the customer a fresh link to a ticket this key opened; older links stop "
+                               "working (scope: create). The answer never holds the link.",
+                    "parameters": [NUMBER],
+                    "responses": {"202": _json(_ref("AccessLinkMailed"), "The link is on its way to the customer."),
+                                  **_errors("401", "403", "404", "409", "429")},
                 },
             },
             "/openapi.json": {

@@ -1,10 +1,16 @@
 """The API's endpoints: open a ticket, read it with its public thread, add a customer's message,
-list a customer's tickets. Each translates JSON into one lifecycle call and back."""
+have the customer's link mailed, list a customer's tickets. Each translates JSON into one
+lifecycle call and back.
+
+No answer carries a customer's access link (or anything else that opens the portal): a link
+is a customer's own key to write on the ticket, and a key's scopes must bound what it can do.
+A key with the create scope writes only to the tickets it opened (Ticket.api_key_id)."""
 from __future__ import annotations
 
 import base64
 import binascii
 import io
+import json
 import re
 from functools import wraps
 
@@ -19,7 +25,7 @@ from ..attachments import UploadError, check_files, download, public_attachment
 from ..extensions import db
 from ..channels_models import hash_api_key
 from ..models import ApiKey, Attachment, Customer, HelpTopic, Priority, ThreadEntry, Ticket, utcnow
-from ..notify import customer_link, external_url
+from ..notify import external_url
 from ..text import is_number
 from . import bp
 from .errors import ApiError, error_response
@@ -27,6 +33,9 @@ from .openapi import document
 
 API_SOURCES = ("api", "chat")
 PER_PAGE_DEFAULT, PER_PAGE_MAX, PAGE_MAX = 25, 100, 100_000
+# A body nests three levels (the object, its attachments, each attachment); anything much
+# deeper is no request of ours, and is refused before any code walks it.
+JSON_DEPTH_MAX = 10
 _NUMBER = re.compile(r"^[A-Za-z0-9-]{1,12}$")
 
 
@@ -79,12 +88,29 @@ def api_error(exc: ApiError):
 # --- reading the request ----------------------------------------------------------------------------
 
 
+def _too_deep(data, limit: int) -> bool:
+    """Whether lists and objects nest more than `limit` levels (walked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            if depth > limit:
+                return True
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
 def _body() -> dict:
+    """The request's JSON object: the one place the API parses a body. Whatever the parser
+    refuses (bad syntax or encoding, or nesting so deep it runs out of stack) is a 400."""
     if request.mimetype != "application/json":
         raise ApiError(415, "Send the body as JSON, with 'Content-Type: application/json'.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "The body is not valid JSON.")
+    try:
+        data = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise ApiError(400, "The body is not valid JSON.") from None
+    if _too_deep(data, JSON_DEPTH_MAX):
+        raise ApiError(400, f"The body nests lists or objects more than {JSON_DEPTH_MAX} levels deep.")
     if not isinstance(data, dict):
         raise ApiError(422, "The body must be a JSON object.")
     return data
@@ -207,7 +233,6 @@ def ticket_json(ticket: Ticket, *, thread: bool = False) -> dict:
         "resolved_at": _time(ticket.resolved_at),
         "closed_at": _time(ticket.closed_at),
         "may_reply": tickets.customer_may_reopen(ticket),
-        "portal_url": customer_link(ticket),
     }
     if thread:
         entries = db.session.scalars(
@@ -226,6 +251,19 @@ def _ticket(number: str) -> Ticket:
         ticket = db.session.scalar(select(Ticket).where(Ticket.number == number.upper()))
     if ticket is None:
         raise ApiError(404, f"There is no ticket #{number[:20]}.")
+    return ticket
+
+
+def _own_ticket(number: str) -> Ticket:
+    """A ticket this request's key opened, to write to. Any other (opened on the portal, by mail,
+    by an agent or by another key) gets the answer of a ticket that does not exist, whatever
+    else the key may read: writing on it would be writing as its customer."""
+    ticket = None
+    if _NUMBER.match(number or ""):
+        ticket = db.session.scalar(select(Ticket).where(Ticket.number == number.upper(),
+                                                        Ticket.api_key_id == g.api_key.id))
+    if ticket is None:
+        raise ApiError(404, f"There is no ticket #{number[:20]} opened with this API key.")
     return ticket
 
 
@@ -269,7 +307,7 @@ def create_ticket():
     uploads = _uploads(data)
     try:
         ticket = tickets.open_ticket(name=name, email=email, subject=subject, body=message, topic=topic,
-                                     priority=priority, source=source, uploads=uploads)
+                                     priority=priority, source=source, uploads=uploads, api_key=g.api_key)
     except tickets.LifecycleError as exc:
         raise _lifecycle(exc) from None
     response = jsonify(ticket_json(ticket, thread=True))
@@ -299,8 +337,9 @@ def download_attachment(number, attachment_id):
 @bp.post("/tickets/<number>/messages")
 @needs("create")
 def add_message(number):
-    """A message from the ticket's customer; a resolved or recently closed ticket reopens."""
-    ticket = _ticket(number)
+    """A message from the ticket's customer, on a ticket this key opened; a resolved or recently
+    closed ticket reopens. The answer says only what the caller knows or just did."""
+    ticket = _own_ticket(number)
     data = _body()
     message = _string(data, "message", max_len=tickets.BODY_MAX)
     uploads = _uploads(data)
@@ -309,11 +348,27 @@ def add_message(number):
             entry = tickets.customer_reply(ticket, message, uploads=uploads)
         except tickets.Conflict:  # an agent changed the ticket at the same moment
             db.session.rollback()
-            entry = tickets.customer_reply(_ticket(number), message, uploads=uploads)
+            entry = tickets.customer_reply(_own_ticket(number), message, uploads=uploads)
     except tickets.LifecycleError as exc:
         raise _lifecycle(exc) from None
-    response = jsonify({"entry": entry_json(entry), "ticket": ticket_json(entry.ticket)})
+    response = jsonify({"number": entry.ticket.number, "status": entry.ticket.status,
+                        "message": {"id": entry.id, "created_at": _time(entry.created_at)}})
     response.status_code = 201
+    return response
+
+
+@bp.post("/tickets/<number>/access-link")
+@needs("create")
+def access_link(number):
+    """Mail the customer a fresh link to the ticket (older ones stop working), for a ticket this
+    key opened. The link goes to the customer's mailbox only; the answer never holds it."""
+    ticket = _own_ticket(number)
+    try:
+        tickets.new_access_link(None, ticket, api_key=g.api_key)
+    except tickets.LifecycleError as exc:
+        raise _lifecycle(exc) from None
+    response = jsonify({"number": ticket.number, "mailed_to": "customer"})
+    response.status_code = 202
     return response
 
 

@@ -28,17 +28,26 @@ from .rules import (
 log = logging.getLogger(__package__)
 
 
-def new_access_link(agent: Agent, ticket: Ticket, *, expected_version: int | None = None) -> Ticket:
-    """Revoke every link mailed so far and mail the customer a fresh one."""
-    if not _package().can_see(agent, ticket):
+def new_access_link(agent: Agent | None, ticket: Ticket, *, expected_version: int | None = None,
+                    api_key=None) -> Ticket:
+    """Revoke every link mailed so far and mail the customer a fresh one: asked for by an agent
+    who may see the ticket, or (agent None) by the API key that opened it. The link only ever
+    goes to the customer's mailbox, never back to whoever asked."""
+    if api_key is not None:
+        if agent is not None or ticket.api_key_id != api_key.id:
+            raise NotAllowed("Only the API key that opened this ticket may have its link mailed.")
+        note = f"Old links revoked; a new one was mailed, asked for by the API key '{api_key.name}'"
+    elif agent is None or not _package().can_see(agent, ticket):
         raise NotAllowed("You do not have access to this ticket.")
+    else:
+        note = "Old links revoked; a new one was mailed"
     if expected_version is not None and expected_version != ticket.version:
         raise _conflict(ticket, expected_version)
     now = _now()
     with _Unit(ticket, expected_version):
         ticket.access_nonce = secrets.token_hex(8)
         _bump(ticket, now)
-        _event(ticket, "access_link", agent=agent, note="Old links revoked; a new one was mailed", now=now)
+        _event(ticket, "access_link", agent=agent, note=note, now=now)
         notify.access_link(ticket)
     return ticket
 

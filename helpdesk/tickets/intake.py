@@ -93,12 +93,14 @@ def open_ticket(
     record=None,
     department: Department | None = None,
     copied=(),
+    api_key=None,
 ) -> Ticket:
     """Open a ticket with the help topic's defaults; acknowledge it and alert the department.
 
     `record` (optional) is a row saved in the same transaction, e.g. the mail that opened it;
     `department` overrides the topic's (a mailbox's own department); `copied` is (name, email)
-    of the people the customer's mail went to as well, put on copy (see _copied_from_mail)."""
+    of the people the customer's mail went to as well, put on copy (see _copied_from_mail);
+    `api_key` is the API key that opens it, recorded as the one key that may write to it."""
     if idempotency_key:
         existing = db.session.scalar(
             select(IdempotencyKey.ticket_id).where(IdempotencyKey.key == idempotency_key)
@@ -119,7 +121,7 @@ def open_ticket(
 
     try:
         return _open(name, email, subject, body, topic, priority, source, uploads, agent,
-                     idempotency_key, notify_customer, now, record, department, copied)
+                     idempotency_key, notify_customer, now, record, department, copied, api_key)
     except IntegrityError:
         # The same form was submitted twice at the same moment: the other request won.
         if not idempotency_key:
@@ -163,7 +165,7 @@ def _check_open_limit(email: str) -> None:
 
 
 def _open(name, email, subject, body, topic, priority, source, uploads, agent, idempotency_key,
-          notify_customer, now, record=None, department=None, copied=()) -> Ticket:
+          notify_customer, now, record=None, department=None, copied=(), api_key=None) -> Ticket:
     with _Unit() as unit:
         customer = _customer(email, name)
         # Every channel takes the lock, so a ticket opened by mail or the API at the moment a
@@ -180,6 +182,7 @@ def _open(name, email, subject, body, topic, priority, source, uploads, agent, i
             number=_new_number(), subject=subject, status="new", priority=priority,
             urgency=priority.urgency, topic=topic, department=department, sla=sla,
             source=source, customer=customer, created_at=now, updated_at=now, version=1,
+            api_key_id=api_key.id if api_key is not None else None,
         )
         _recompute_due(ticket, now)
         db.session.add(ticket)
