@@ -26,7 +26,7 @@ Class (issue 6) -> check (where it lives) -> variants here
                       made without that rule; check_open_ticket_cap (test_security_auth): no cap;
                       check_honeypot (test_portal): the field's value dropped;
                       check_captcha_must_be_answered / check_a_solved_captcha_works_once
-                      (test_security_portal): any answer accepted; a solved question reusable
+                      (test_security_portal): any solution accepted; a solved challenge reusable
 Faults (reliability) check_smtp_down_then_back (test_outbox): a sender that gives up at the first
                       error; one that marks unsent mail sent; check_hanging_server: no socket timeout;
                       check_refused_recipient: a refusal ends the batch; a 5xx retried forever;
@@ -373,7 +373,7 @@ def test_12_honeypot_check_fails_when_the_field_is_not_read(client, desk, monkey
 def test_12_captcha_check_fails_when_any_answer_passes_or_an_answer_is_reused(client, desk, app, monkeypatch):
     app.config["HELPDESK_CAPTCHA"] = True
     with monkeypatch.context() as variant:
-        variant.setattr(captcha, "solved", lambda token, answer: True)
+        variant.setattr(captcha, "solved", lambda payload: True)
         assert fails(check_captcha_must_be_answered, client, desk)
     with monkeypatch.context() as variant:
         variant.setattr(limits, "first_use", lambda kind, token, ttl: True)
