@@ -69,7 +69,8 @@ from test_security_headers import header_problems
 from test_security_portal import (
     INJECTED_NAME, INJECTED_SUBJECT, ONE_ADDRESS_PAYLOADS, OWN_ADDRESS, check_a_solved_captcha_works_once,
     check_a_wrong_solution_uses_up_its_challenge, check_captcha_must_be_answered,
-    check_email_field_takes_one_address, check_no_injected_headers, check_outgoing_mail_is_marked_auto_generated, check_the_desk_never_mails_its_own_address, new_ticket,
+    check_email_field_takes_one_address, check_no_injected_headers, check_outgoing_mail_is_marked_auto_generated,
+    check_the_desk_never_mails_its_own_address, new_ticket,
 )
 
 
