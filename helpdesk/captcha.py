@@ -34,7 +34,6 @@ MIN_COUNTER = 1_000
 SPREAD = 1_000
 MAX_AGE = 20 * 60  # seconds a challenge may be solved and sent in
 PAYLOAD_MAX = 4_000  # characters; a genuine payload has about 700
-FIELD = "altcha"  # the form field the widget fills in
 
 MISSING = ("The check that this form is sent by a person did not finish. Wait for its tick "
            "(it takes a few seconds), then send the form again.")
