@@ -1,5 +1,5 @@
 """Rate limits on the public and sign-in forms, the per-account sign-in lockout, and one-time
-markers (used CAPTCHA tokens), all kept in one storage that every worker shares.
+markers (spent CAPTCHA challenges), all kept in one storage that every worker shares.
 
 HELPDESK_RATELIMIT_STORAGE names the storage: `memory://` (the default) counts inside one
 process only, which is right for `flask run` and a single gunicorn worker; with several workers
@@ -74,7 +74,8 @@ class Rule:
 API_LIMITED_MESSAGE = "Too many requests with this API key. Please wait a minute and try again."
 
 # Every rate-limited form, in one place (POSTs only; reading a page is never limited, but for
-# queue exports, each of which reads a whole queue, and the API, per key).
+# queue exports, each of which reads a whole queue, the form's CAPTCHA challenges, and the API,
+# per key).
 RULES = [
     Rule("auth.login", "10/minute;60/hour", deduct_when=_failed),
     Rule("auth.second_factor", "10/minute;60/hour", deduct_when=_failed),
@@ -83,6 +84,8 @@ RULES = [
     Rule("account.reset", "10/minute;30/hour", deduct_when=_failed),
     Rule("portal.new_ticket", "5/minute;30/hour"),
     Rule("portal.new_ticket", "10/hour", key=_form_email, scope="email"),
+    # The form's proof-of-work challenges (HELPDESK_CAPTCHA=1): a few per form a person sends.
+    Rule("portal.captcha_challenge", "10/minute;60/hour", methods=("GET",)),
     Rule("portal.check_status", "5/minute;30/hour"),
     Rule("portal.check_status", "5/hour", key=_form_email, scope="email"),
     Rule("portal.reply", "10/minute;60/hour"),

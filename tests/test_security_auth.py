@@ -233,6 +233,15 @@ def check_new_ticket_throttled_per_address(limited_app, desk) -> None:
     assert codes == [302] * 10 + [429], codes
 
 
+def test_captcha_challenges_are_throttled_per_ip(limited_app, desk):
+    """HELPDESK_CAPTCHA=1: ten challenges a minute from one IP (a few per form a person sends)."""
+    limited_app.config["HELPDESK_CAPTCHA"] = True
+    client = limited_app.test_client()
+    codes = [client.get("/captcha/challenge").status_code for _ in range(11)]
+    assert codes == [200] * 10 + [429], codes
+    assert client.get("/captcha/challenge", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
+
+
 def test_new_ticket_and_reply_are_throttled_per_ip(limited_app, desk, make_ticket):
     check_new_ticket_throttled_per_ip(limited_app, desk)
     client = limited_app.test_client()

@@ -66,7 +66,7 @@ def valid_new_ticket(topic_id) -> dict:
 
 
 @FUZZ
-@given(data=form("name", "email", "subject", "description", "priority", "website", "captcha_answer", "captcha_token",
+@given(data=form("name", "email", "subject", "description", "priority", "website", "altcha",
                  "topic", "idempotency_key"),
        drop=st.one_of(st.just(()), st.just(()), st.just(()), st.sets(st.sampled_from(
            ["name", "email", "topic", "subject", "description", "idempotency_key"]), min_size=1, max_size=2)))

@@ -5,14 +5,18 @@ The status-check and upload checks are functions returning what they found wrong
 test_security_variants_access.py can show each of them failing on a vulnerable variant."""
 from __future__ import annotations
 
+import base64
 import io
+import json
 import re
 import secrets
+import time
 
+import altcha
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk import tickets
+from helpdesk import captcha, tickets
 from helpdesk.extensions import db
 from helpdesk.models import Customer, OutboxMail, Ticket
 from helpdesk.security import access_token
@@ -31,14 +35,9 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-# --- CAPTCHA --------------------------------------------------------------------------------------
+# --- CAPTCHA (ALTCHA proof of work) -------------------------------------------------------------
 
-
-def _question(page: str) -> tuple[int, str]:
-    words = "zero one two three four five six seven eight nine ten".split()
-    a, b = re.search(r"What is (\w+) plus (\w+)\?", page).groups()
-    token = re.search(r'name="captcha_token" type="hidden" value="([^"]+)"', page).group(1)
-    return words.index(a) + words.index(b), token
+WIDGET = re.compile(r'<altcha-widget challenge="([^"]+)" name="altcha"')
 
 
 @pytest.fixture
@@ -46,24 +45,43 @@ def captcha_on(app):
     app.config["HELPDESK_CAPTCHA"] = True
 
 
+def _challenge(client) -> altcha.Challenge:
+    """A fresh challenge from the URL the form's widget reads."""
+    url = WIDGET.search(client.get("/new").get_data(as_text=True)).group(1)
+    response = client.get(url)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    return altcha.Challenge.from_dict(response.get_json())
+
+
+def solve(client) -> str:
+    """The widget's payload for a fresh challenge, found by brute force as the widget finds it."""
+    challenge = _challenge(client)
+    return altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+
+
+def _payload(data) -> str:
+    return base64.b64encode(json.dumps(data).encode()).decode()
+
+
 def test_captcha_is_off_by_default(client, desk):
-    assert "Security question" not in client.get("/new").get_data(as_text=True)
+    assert "altcha" not in client.get("/new").get_data(as_text=True)
+    assert client.get("/captcha/challenge").status_code == 404
     assert new_ticket(client, desk).status_code == 302
 
 
 def check_captcha_must_be_answered(client, desk):
-    """A wrong, missing or forged answer opens nothing; the right one opens the ticket."""
+    """A missing, forged or wrong solution opens nothing and keeps what was typed; a right one opens the ticket."""
     before = count(Ticket)
-    page = client.get("/new").get_data(as_text=True)
-    answer, token = _question(page)
-    response = new_ticket(client, desk, captcha_token=token, captcha_answer=str(answer + 1))
-    assert response.status_code == 400
-    assert "That answer is not right. Here is a new question." in response.get_data(as_text=True)
+    response = new_ticket(client, desk, subject="Printer still on fire")  # no solution: no JavaScript
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "did not finish" in page and "Printer still on fire" in page
     assert count(Ticket) == before
-    assert new_ticket(client, desk).status_code == 400  # no answer at all
-    assert new_ticket(client, desk, captcha_token="forged", captcha_answer="4").status_code == 400
-    answer, token = _question(client.get("/new").get_data(as_text=True))
-    assert new_ticket(client, desk, captcha_token=token, captcha_answer=str(answer)).status_code == 302
+    challenge = _challenge(client)
+    response = new_ticket(client, desk, altcha=_payload({"challenge": challenge.to_dict(),
+                                                         "solution": {"counter": 1, "derivedKey": "00" * 32}}))
+    assert response.status_code == 400 and "failed or has expired" in response.get_data(as_text=True)
+    assert count(Ticket) == before
+    assert new_ticket(client, desk, altcha=solve(client)).status_code == 302
     assert count(Ticket) == before + 1
 
 
@@ -73,30 +91,109 @@ def test_captcha_must_be_answered(client, desk, captcha_on):
 
 def check_a_solved_captcha_works_once(client, desk):
     before = count(Ticket)
-    answer, token = _question(client.get("/new").get_data(as_text=True))
+    payload = solve(client)
     key = secrets.token_urlsafe(20)
-    ok = new_ticket(client, desk, captcha_token=token, captcha_answer=str(answer), idempotency_key=key)
+    ok = new_ticket(client, desk, altcha=payload, idempotency_key=key)
     assert ok.status_code == 302
     # The same form sent again (double click) still lands on its ticket...
-    again = new_ticket(client, desk, captcha_token=token, captcha_answer=str(answer), idempotency_key=key)
+    again = new_ticket(client, desk, altcha=payload, idempotency_key=key)
     assert again.status_code == 302 and count(Ticket) == before + 1
-    # ...but the solved question cannot be reused for another ticket.
-    replay = new_ticket(client, desk, captcha_token=token, captcha_answer=str(answer), subject="Spam")
+    # ...but the solved challenge cannot be reused for another ticket.
+    replay = new_ticket(client, desk, altcha=payload, subject="Spam")
     assert replay.status_code == 400 and count(Ticket) == before + 1
+    assert "failed or has expired" in replay.get_data(as_text=True)
 
 
 def test_a_solved_captcha_works_once(client, desk, captcha_on):
     check_a_solved_captcha_works_once(client, desk)
 
 
-def test_captcha_page_has_no_answer_in_it(client, desk, captcha_on):
-    page = client.get("/new").get_data(as_text=True)
-    answer, token = _question(page)
-    import base64
-    import json
+def _garbage(client, app) -> dict[str, str]:
+    """Payloads that must each be refused: not base64, not the right JSON, forged, expired, off by one."""
+    challenge = _challenge(client)  # each wrong solution gets its own challenge: none is refused as spent
+    solution = altcha.solve_challenge(challenge)
+    params = challenge.parameters
+    off_by_one = altcha.Solution(solution.counter + 1, altcha.derive_key_pbkdf2(
+        params, bytes.fromhex(params.salt), bytes.fromhex(params.nonce) + (solution.counter + 1).to_bytes(4, "big")).hex())
+    not_hex = _challenge(client)
+    forged = altcha.create_challenge(captcha.ALGORITHM, 1, counter=1, hmac_secret="not the desk's key")
+    other = altcha.create_challenge(captcha.ALGORITHM, 1, counter=1, expires_at=int(time.time()) + 600,
+                                    hmac_secret=app.config["SECRET_KEY"])
+    with app.test_request_context():
+        key = captcha._key("challenge")
+    expired = altcha.create_challenge(captcha.ALGORITHM, 1, counter=1, expires_at=int(time.time()) - 1, hmac_secret=key)
+    unsigned = altcha.create_challenge(captcha.ALGORITHM, 1, counter=1)
+    return {
+        "not base64": "%%% not base64 %%%",
+        "base64 of text": base64.b64encode(b"hello").decode(),
+        "a JSON number": _payload(42),
+        "a JSON list": _payload([1, 2]),
+        "a JSON string": _payload("challenge"),
+        "no solution": _payload({"challenge": challenge.to_dict()}),
+        "wrong field types": _payload({"challenge": {"parameters": "x", "signature": 5}, "solution": []}),
+        "nested garbage": _payload({"challenge": {"parameters": {"algorithm": None}}, "solution": {"counter": "x"}}),
+        "too long": "A" * 5000,
+        "the counter off by one": altcha.Payload(challenge, off_by_one).to_base64(),
+        "a key that is not hex": altcha.Payload(not_hex, altcha.Solution(solution.counter, "zz")).to_base64(),
+        "a challenge signed with another key": altcha.Payload(forged, altcha.solve_challenge(forged)).to_base64(),
+        "signed with SECRET_KEY itself": altcha.Payload(other, altcha.solve_challenge(other)).to_base64(),
+        "an expired challenge": altcha.Payload(expired, altcha.solve_challenge(expired)).to_base64(),
+        "an unsigned challenge": altcha.Payload(unsigned, altcha.solve_challenge(unsigned)).to_base64(),
+    }
 
-    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
-    assert str(answer) not in json.dumps(payload).replace(payload["n"], "").replace(payload["h"], "")
+
+def test_a_garbage_or_wrong_solution_is_a_form_error_and_opens_nothing(client, desk, app, captcha_on):
+    before = count(Ticket)
+    for what, payload in _garbage(client, app).items():
+        response = new_ticket(client, desk, altcha=payload, subject=f"Kept: {what}")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400, what
+        assert "failed or has expired" in page and f"Kept: {what}" in page, what
+    assert count(Ticket) == before
+
+
+def check_a_wrong_solution_uses_up_its_challenge(client, desk):
+    """A wrong guess is not followed by another for the same challenge: the first submission spends it."""
+    challenge = _challenge(client)
+    solution = altcha.solve_challenge(challenge)
+    guess = altcha.Solution(solution.counter - 1, solution.derived_key)
+    assert new_ticket(client, desk, altcha=altcha.Payload(challenge, guess).to_base64()).status_code == 400
+    right = new_ticket(client, desk, altcha=altcha.Payload(challenge, solution).to_base64())
+    assert right.status_code == 400 and "failed or has expired" in right.get_data(as_text=True)
+    assert new_ticket(client, desk, altcha=solve(client)).status_code == 302
+
+
+def test_a_wrong_solution_uses_up_its_challenge(client, desk, captcha_on):
+    check_a_wrong_solution_uses_up_its_challenge(client, desk)
+
+
+def test_a_correct_solution_opens_exactly_one_ticket(client, desk, captcha_on):
+    before = count(Ticket)
+    payload = solve(client)
+    assert new_ticket(client, desk, altcha=payload, subject="First").status_code == 302
+    assert new_ticket(client, desk, altcha=payload, subject="Second").status_code == 400
+    db.session.expire_all()
+    assert count(Ticket) == before + 1
+    assert db.session.scalar(select(func.count()).select_from(Ticket).where(Ticket.subject == "Second")) == 0
+
+
+def test_the_challenge_carries_no_answer_and_expires(client, desk, captcha_on):
+    """The page and the challenge hold no solution (a regular expression finds nothing to copy); the
+    challenge lasts at most twenty minutes and asks for at least MIN_COUNTER key derivations."""
+    challenge = _challenge(client)
+    text = json.dumps(challenge.to_dict())
+    assert "counter" not in text and "derivedKey" not in text
+    assert time.time() + 60 < challenge.parameters.expires_at <= time.time() + 20 * 60 + 1
+    assert challenge.parameters.cost == captcha.COST
+    solution = altcha.solve_challenge(challenge)
+    assert captcha.MIN_COUNTER <= solution.counter < captcha.MIN_COUNTER + captcha.SPREAD
+
+
+def test_without_javascript_the_form_says_what_to_do(client, desk, app, captcha_on):
+    app.config["MAIL_DEFAULT_SENDER"] = "Help desk <help@example.org>"
+    page = client.get("/new").get_data(as_text=True)
+    noscript = re.search(r"<noscript>(.*?)</noscript>", page, re.S).group(1)
+    assert "needs JavaScript" in noscript and 'href="mailto:help@example.org"' in noscript
 
 
 # --- status checks --------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ Class (issue 6) -> check (where it lives) -> variants here
                       made without that rule; check_open_ticket_cap (test_security_auth): no cap;
                       check_honeypot (test_portal): the field's value dropped;
                       check_captcha_must_be_answered / check_a_solved_captcha_works_once
-                      (test_security_portal): any answer accepted; a solved question reusable
+                      (test_security_portal): any solution accepted; a solved challenge reusable;
+                      check_a_wrong_solution_uses_up_its_challenge: only a right solution spends one
 Faults (reliability) check_smtp_down_then_back (test_outbox): a sender that gives up at the first
                       error; one that marks unsent mail sent; check_hanging_server: no socket timeout;
                       check_refused_recipient: a refusal ends the batch; a 5xx retried forever;
@@ -41,6 +42,7 @@ import smtplib
 import socket
 import time
 
+import altcha
 import pytest
 from flask_mail import Message
 from jinja2 import ChoiceLoader, DictLoader
@@ -67,8 +69,9 @@ from test_security_auth import (
 from test_security_headers import header_problems
 from test_security_portal import (
     INJECTED_NAME, INJECTED_SUBJECT, ONE_ADDRESS_PAYLOADS, OWN_ADDRESS, check_a_solved_captcha_works_once,
-    check_captcha_must_be_answered, check_email_field_takes_one_address, check_no_injected_headers,
-    check_outgoing_mail_is_marked_auto_generated, check_the_desk_never_mails_its_own_address, new_ticket,
+    check_a_wrong_solution_uses_up_its_challenge, check_captcha_must_be_answered,
+    check_email_field_takes_one_address, check_no_injected_headers, check_outgoing_mail_is_marked_auto_generated,
+    check_the_desk_never_mails_its_own_address, new_ticket,
 )
 
 
@@ -388,11 +391,17 @@ def test_12_honeypot_check_fails_when_the_field_is_not_read(client, desk, monkey
 def test_12_captcha_check_fails_when_any_answer_passes_or_an_answer_is_reused(client, desk, app, monkeypatch):
     app.config["HELPDESK_CAPTCHA"] = True
     with monkeypatch.context() as variant:
-        variant.setattr(captcha, "solved", lambda token, answer: True)
+        variant.setattr(captcha, "solved", lambda payload: True)
         assert fails(check_captcha_must_be_answered, client, desk)
     with monkeypatch.context() as variant:
         variant.setattr(limits, "first_use", lambda kind, token, ttl: True)
         assert fails(check_a_solved_captcha_works_once, client, desk)
+    with monkeypatch.context() as variant:  # the arithmetic CAPTCHA's flaw: a wrong answer spent nothing
+        real = limits.first_use
+        variant.setattr(captcha, "solved", lambda payload: bool(
+            altcha.verify_solution(payload, captcha._key("challenge")).verified) and real(
+                "captcha", altcha.Payload.from_base64(payload).challenge.signature, captcha.MAX_AGE))
+        assert fails(check_a_wrong_solution_uses_up_its_challenge, client, desk)
 
 
 # --- faults: mail and disk --------------------------------------------------------------------

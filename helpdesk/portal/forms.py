@@ -94,9 +94,9 @@ class NewTicketForm(FlaskForm):
     attachments = MultipleFileField("Attachments")
     # A field people never see (CSS class "honeypot"); form-filling bots fill it in.
     website = StringField("Leave this field empty")
-    # The self-hosted CAPTCHA (HELPDESK_CAPTCHA=1); checked by the view, ignored otherwise.
-    captcha_token = HiddenField()
-    captcha_answer = StringField("Security question", filters=[_strip], validators=[Length(max=10)])
+    # The ALTCHA widget's solution (HELPDESK_CAPTCHA=1): the widget writes its own hidden input
+    # of this name, so the field is never rendered; checked by the view, ignored otherwise.
+    altcha = StringField("Spam check")
     idempotency_key = HiddenField(validators=[
         DataRequired(FORM_INCOMPLETE),
         Regexp(r"^[A-Za-z0-9_-]{16,64}$", message=FORM_INCOMPLETE),

@@ -9,8 +9,9 @@ offered as a button on the confirmation page.
 from __future__ import annotations
 
 import secrets
+from email.utils import parseaddr
 
-from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -69,13 +70,15 @@ def _new_ticket_page(form: NewTicketForm, status: int = 200, problem: str | None
     if topic is not None and topic.customer_sets_priority and form.priority.data is None:
         form.priority.data = topic.effective_priority.id if topic.effective_priority else None
     files_dropped = status >= 400 and any(f.filename for f in request.files.getlist("attachments"))
-    question = None
-    if captcha.enabled():  # a fresh question every time the form is shown
-        question, form.captcha_token.data = captcha.challenge()
-        form.captcha_answer.data = ""
-        form.captcha_answer.label.text = question
-    return render("portal/new_ticket.html", form=form, topic=topic, problem=problem, captcha_question=question,
-                  files_dropped=files_dropped, status=status, **_limits())
+    form.altcha.data = ""  # a solution is used up when sent: the widget solves a fresh challenge
+    return render("portal/new_ticket.html", form=form, topic=topic, problem=problem, captcha=captcha.enabled(),
+                  mail_address=_desk_address(), files_dropped=files_dropped, status=status, **_limits())
+
+
+def _desk_address() -> str:
+    """The desk's own address (MAIL_DEFAULT_SENDER), offered to visitors who cannot use the form."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    return parseaddr(sender if isinstance(sender, str) else sender[1])[1]
 
 
 def _already_sent(key: str | None) -> bool:
@@ -96,10 +99,13 @@ def new_ticket():
         form.website.data = ""
         return _new_ticket_page(form, 400, SPAM_MESSAGE)
     valid = form.validate()
-    if (valid and captcha.enabled() and not _already_sent(form.idempotency_key.data)
-            and not captcha.solved(form.captcha_token.data, form.captcha_answer.data)):
-        form.captcha_answer.errors = [*form.captcha_answer.errors, captcha.WRONG]
-        valid = False
+    if valid and captcha.enabled() and not _already_sent(form.idempotency_key.data):
+        if not form.altcha.data:
+            form.altcha.errors = [*form.altcha.errors, captcha.MISSING]
+            valid = False
+        elif not captcha.solved(form.altcha.data):
+            form.altcha.errors = [*form.altcha.errors, captcha.WRONG]
+            valid = False
     uploads = from_field(form.attachments)
     valid = valid and uploads is not None
     if not valid:
@@ -130,6 +136,16 @@ def new_ticket():
     session[SUBMITTED_KEY] = ticket.id
     session[SUBMITTED_NONCE_KEY] = ticket.access_nonce
     return redirect(url_for("portal.submitted"))
+
+
+@bp.route("/captcha/challenge")
+def captcha_challenge():
+    """A new proof-of-work challenge for the form's ALTCHA widget (JSON); 404 when the check is off."""
+    if not captcha.enabled():
+        abort(404)
+    response = jsonify(captcha.challenge())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/new/topic-fields")
