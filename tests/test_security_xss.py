@@ -236,6 +236,19 @@ def test_a_link_whose_text_is_another_address_shows_its_real_target(app, client,
     """A customer's link that shows one address and goes to another (the desk's sign-in page over
     a phishing site) shows where it really goes, on the agent's page, the customer's page and in
     the agents' alert mail (whose customer text is marked as the customer's)."""
+    check_links_show_their_target(client, desk, inbox, login)
+
+
+def test_the_link_check_fails_when_links_are_rendered_as_written(app, client, desk, inbox, login, monkeypatch):
+    """The check's vulnerable variant: Markdown links rendered as the writer wrote them."""
+    from helpdesk import text
+
+    monkeypatch.setattr(text, "_honest_links", lambda tokens: None)
+    with pytest.raises(AssertionError):
+        check_links_show_their_target(client, desk, inbox, login)
+
+
+def check_links_show_their_target(client, desk, inbox, login) -> None:
     topic = desk.topics["General inquiry"]
     response = client.post("/new", data={
         "name": "Mallory", "email": "mallory@example.net", "topic": str(topic.id),
