@@ -250,6 +250,9 @@ def sample_context(kind: Kind, desk_name: str) -> dict:
     entry = NS(agent=agent, collaborator=None, attachments=[],
                body="Could you send us a photo of the printer's display?",
                body_html="<p>Could you send us a photo of the printer's display?</p>")
+    if kind.key in ("created_agent", "customer_replied_agent", "customer_reopened_agent"):
+        entry = NS(agent=None, collaborator=None, attachments=[], body="The printer shows error E-42.",
+                   body_html="<p>The printer shows error E-42.</p>")
     if kind.key == "collaborator_message_customer":
         entry = NS(agent=None, collaborator=NS(name="Pat Partner", email="pat@example.org"), attachments=[],
                    body="The printer shows error E-42.", body_html="<p>The printer shows error E-42.</p>")

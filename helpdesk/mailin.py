@@ -15,7 +15,6 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
-import html
 import io
 import mimetypes
 import re
@@ -24,7 +23,8 @@ from datetime import timedelta
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
-import nh3
+import lxml.etree
+import lxml.html
 from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -67,6 +67,7 @@ class Parsed:
     # (name, address) from To and Cc, in order; and the addresses the mail was delivered to
     copied: list[tuple[str, str]] = field(default_factory=list)
     delivered_to: set[str] = field(default_factory=set)
+    cut: bool = False  # the body was longer than intake reads (MARKUP_MAX, TEXT_MAX)
 
 
 @dataclass
@@ -118,18 +119,40 @@ def _part_text(part: Message) -> str:
     return _decode(payload, charset)
 
 
-_BLOCK_END = re.compile(r"(?i)<\s*(br\s*/?|/p|/div|/li|/tr|/h[1-6]|/blockquote|/pre|/table)\s*>")
-_LIST_ITEM = re.compile(r"(?i)<\s*li[^>]*>")
+# What one message may cost: the HTML converted to text and the text read for its quoted history
+# are cut at these sizes (a body is kept to tickets.BODY_MAX anyway), and the ticket says so.
+MARKUP_MAX = 1_000_000
+TEXT_MAX = 100_000
+# Elements whose end (or <br>) ends a line, and those whose content is not text to read.
+_BLOCKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table"}
+_SKIPPED = {"script", "style", "head", "title"}
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def html_to_text(markup: str) -> str:
-    """HTML mail reduced to plain text: scripts, styles and every tag removed (nh3), lines kept."""
-    markup = _BLOCK_END.sub(lambda m: m.group(0) + "\n", markup)
-    markup = _LIST_ITEM.sub(lambda m: m.group(0) + "- ", markup)
-    cleaned = nh3.clean(markup, tags=set(), clean_content_tags={"script", "style", "head", "title"})
-    text = html.unescape(cleaned).replace("\xa0", " ")
+    """HTML mail reduced to plain text, by walking the elements libxml2's parser builds (in time
+    linear in the markup, whatever it holds: no regular expression runs over the raw markup):
+    scripts, styles and the head dropped, a line ended at each block's end and <br>, "- " before
+    each list item, entities decoded, the source's own lines kept. See MARKUP_MAX for the size."""
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
+    root = lxml.etree.fromstring(markup.encode("utf-8", "replace"), parser) if markup.strip() else None
+    out: list[str] = []
+    if root is not None:
+        walk = lxml.etree.iterwalk(root, events=("start", "end"))
+        for event, element in walk:
+            tag = element.tag.lower() if isinstance(element.tag, str) else ""
+            if event == "end":  # also comes for a skipped element
+                out += ["\n" if tag in _BLOCKS else "", element.tail or ""]
+            elif tag in _SKIPPED:
+                walk.skip_subtree()
+            else:
+                if tag == "li":
+                    last = next((chunk for chunk in reversed(out[-4:]) if chunk), "\n")
+                    out.append("- " if last.endswith("\n") else "\n- ")
+                out.append(element.text or "")
+    text = "".join(out).replace("\xa0", " ")
     lines = [line.rstrip() for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 def trim_quoted(text: str) -> str:
@@ -237,19 +260,23 @@ def parse(raw: bytes) -> Parsed:
     if "@" not in address or len(address) > 254 or any(c in address for c in " ,;<>\r\n"):
         raise ValueError("The mail has no usable From address.")
     body_part = _body_part(msg)
-    if body_part is None:
-        text = ""
-    elif body_part.get_content_subtype() == "html":
-        text = html_to_text(_part_text(body_part))
-    else:
-        text = _part_text(body_part)
+    text = "" if body_part is None else _part_text(body_part)
+    cut = False
+    if body_part is not None and body_part.get_content_subtype() == "html":
+        cut = len(text) > MARKUP_MAX
+        text = html_to_text(text[:MARKUP_MAX])
+    text = text.replace("\x00", "")
+    if len(text) > TEXT_MAX:  # the quoted history is looked for in what is kept
+        text, cut = text[:TEXT_MAX], True
+    body = trim_quoted(text)
     uploads, refused = _uploads(msg, body_part)
     ids = _message_ids(_header(msg, "Message-ID"))
     return Parsed(
         sender=address,
         sender_name=one_line(name, tickets.NAME_MAX) or address.split("@")[0],
         subject=one_line(_header(msg, "Subject"), tickets.SUBJECT_MAX),
-        body=trim_quoted(text.replace("\x00", "")),
+        body=body,
+        cut=cut and body == text.strip(),  # a cut in the quoted history loses nothing
         message_id=ids[0][:255] if ids else None,
         references=_message_ids(_header(msg, "In-Reply-To")) + _message_ids(_header(msg, "References")),
         uploads=uploads,
@@ -416,7 +443,7 @@ def _body_for(parsed: Parsed, extra: str = "") -> str:
     if parsed.refused:
         listed = "\n".join(f"- {name}: {why}" for name, why in parsed.refused)
         body += f"\n\n---\nNot attached:\n{listed}"
-    if len(body) > tickets.BODY_MAX:
+    if len(body) > tickets.BODY_MAX or parsed.cut:
         note = "\n\n[The rest of this mail was cut: it was too long.]"
         body = body[: tickets.BODY_MAX - len(note)] + note
     return body

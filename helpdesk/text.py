@@ -3,6 +3,7 @@ import re
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 # Raw HTML in a message is shown as text, never interpreted; Markdown gives the light markup.
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).disable("image")
@@ -14,9 +15,64 @@ _TAGS = {
 _ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 
 
+def _looks_like_url(text: str) -> bool:
+    """Text a reader takes for an address: "https://…", "www.…", "mailto:…" or a bare domain
+    ("desk.example/login"). Plain string steps, no pattern: it runs on any stranger's text."""
+    text = text.strip().lower()
+    if not text or any(c.isspace() for c in text):
+        return False
+    if "://" in text or text.startswith(("www.", "mailto:")):
+        return True
+    host = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rpartition("@")[2].split(":", 1)[0]
+    labels = host.split(".")
+    return len(labels) >= 2 and all(labels) and labels[-1].isalpha()
+
+
+def _same_address(text: str, href: str) -> bool:
+    """Whether the visible text names the link's own target (scheme, case and a final "/" aside)."""
+    def bare(value: str) -> str:
+        value = value.strip().lower()
+        value = value.partition("://")[2] if "://" in value else value.removeprefix("mailto:")
+        return value.removeprefix("www.").rstrip("/")
+    return bare(text) == bare(href)
+
+
+def _honest_links(tokens: list[Token]) -> None:
+    """A link whose visible text looks like an address other than its target (e.g.
+    "[https://desk.example/agent/login](https://evil.example)") loses its link: its text stays as
+    plain text, followed by the real target as the link, "text (https://evil.example)"."""
+    for block in tokens:
+        children = block.children or []
+        i = 0
+        while i < len(children):
+            if children[i].type != "link_open":
+                i += 1
+                continue
+            end = next((j for j in range(i + 1, len(children)) if children[j].type == "link_close"), None)
+            if end is None:
+                break
+            href = children[i].attrGet("href") or ""
+            shown = "".join(c.content if c.type in ("text", "code_inline") else " " for c in children[i + 1:end]
+                            if c.type in ("text", "code_inline", "softbreak", "hardbreak"))
+            if not _looks_like_url(shown) or _same_address(shown, href):
+                i = end + 1
+                continue
+            real = [_text(" ("), children[i], _text(href), children[end], _text(")")]
+            children[i:end + 1] = children[i + 1:end] + real
+            i = end - 1 + len(real)
+
+
+def _text(content: str) -> Token:
+    return Token("text", "", 0, content=content)
+
+
 def render_body(text: str) -> str:
-    """Render light Markdown and sanitise it with an allowlist: no scripts, handlers, images."""
-    html = _md.render(text or "")
+    """Render light Markdown and sanitise it with an allowlist: no scripts, handlers, images; a
+    link that shows another address than its target shows its target (_honest_links)."""
+    env: dict = {}
+    tokens = _md.parse(text or "", env)
+    _honest_links(tokens)
+    html = _md.renderer.render(tokens, _md.options, env)
     return nh3.clean(
         html,
         tags=_TAGS,

@@ -4,6 +4,7 @@ messages that cannot be read."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     FailedMail, Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket,
 )
+
+from regex_cost import HOSTILE_BODIES, cpu_budget, hostile_mail
 
 MAIL = Path(__file__).parent / "mail"
 
@@ -252,6 +255,37 @@ def test_flask_mail_pipe_command(desk, app):
     assert again.output.startswith("duplicate")
     assert runner.invoke(args=["mail", "pipe"], input=eml("bounce.eml")).output.startswith("ignored")
     assert runner.invoke(args=["mail", "pipe", "--mailbox", "nope"], input=b"x").exit_code != 0
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_BODIES))
+def test_megabyte_sized_hostile_mail_is_piped_in_linear_time(desk, app, name):
+    """A mail of 1.2 MB built on the old patterns' worst cases (e.g. "<li" * 400,000, "<br" and a
+    million spaces) is taken in with little CPU (it cost minutes when regular expressions ran over
+    the markup), and what was cut is said in the ticket."""
+    runner = app.test_cli_runner()
+    start = time.process_time()
+    with cpu_budget(60):  # a generous budget that only stops a run that would take many minutes
+        result = runner.invoke(args=["mail", "pipe"], input=hostile_mail(name))
+    spent = time.process_time() - start
+    assert result.exit_code == 0 and result.output.startswith("created"), result.output
+    assert spent < 60
+    ticket = db.session.scalar(select(Ticket).where(Ticket.subject == f"Hostile {name}"))
+    [entry] = entries(ticket)
+    assert len(entry.body) <= tickets.BODY_MAX
+    if HOSTILE_BODIES[name][0] == "html":
+        assert entry.body.endswith("[The rest of this mail was cut: it was too long.]")
+    assert entry.body.strip()
+
+
+def test_a_cut_mail_says_so_but_a_cut_in_its_quoted_history_does_not(desk):
+    long_text = "Please help.\n" + "word " * (mailin.TEXT_MAX // 5)
+    quoted = "Please help.\n\nOn Mon, 1 Dec 2026, Helpdesk wrote:\n" + "> old\n" * mailin.TEXT_MAX
+    for text, cut in ((long_text, True), (quoted, False)):
+        raw = (f"From: a@example.net\r\nSubject: long {cut}\r\nMessage-ID: <long-{cut}@example.net>\r\n"
+               f"Content-Type: text/plain\r\n\r\n{text}").encode()
+        body = entries(mailin.take_in(raw).ticket)[0].body
+        assert body.startswith("Please help.")
+        assert body.endswith("[The rest of this mail was cut: it was too long.]") is cut
 
 
 # --- agents answering by mail -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ partial: add it to PAGES with the fields it must show (proof that the text reach
 from __future__ import annotations
 
 import mailbox
+from html.parser import HTMLParser
 
 import pytest
 from flask import render_template_string
@@ -197,3 +198,80 @@ def test_remote_images_are_not_loaded_from_messages(app):
     html = render_body("![tracker](https://evil.example/pixel.png) <img src=https://evil.example/p.png>")
     assert "<img" not in html and not live_markup(html)
     assert "&lt;img src=https://evil.example/p.png&gt;" in html  # shown as the text it was
+
+
+class _Links(HTMLParser):
+    """(target, visible text) of every link in a page or mail."""
+
+    def __init__(self, markup: str):
+        super().__init__(convert_charrefs=True)
+        self.links, self._open = [], None
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._open = [dict(attrs).get("href") or "", ""]
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._open is not None:
+            self.links.append((self._open[0], self._open[1].strip()))
+            self._open = None
+
+
+DECEPTIVE = "Please sign in here: [https://desk.example/agent/login](https://evil.example/phish) to see it."
+
+
+def assert_honest(markup: str, where: str) -> None:
+    """The evil target is shown as text, and no link shows the desk's address over another target."""
+    links = _Links(markup).links
+    assert ("https://evil.example/phish", "https://evil.example/phish") in links, (where, links)
+    assert not [(href, text) for href, text in links if "desk.example" in text and "desk.example" not in href], where
+
+
+def test_a_link_whose_text_is_another_address_shows_its_real_target(app, client, desk, inbox, login):
+    """A customer's link that shows one address and goes to another (the desk's sign-in page over
+    a phishing site) shows where it really goes, on the agent's page, the customer's page and in
+    the agents' alert mail (whose customer text is marked as the customer's)."""
+    check_links_show_their_target(client, desk, inbox, login)
+
+
+def test_the_link_check_fails_when_links_are_rendered_as_written(app, client, desk, inbox, login, monkeypatch):
+    """The check's vulnerable variant: Markdown links rendered as the writer wrote them."""
+    from helpdesk import text
+
+    monkeypatch.setattr(text, "_honest_links", lambda tokens: None)
+    with pytest.raises(AssertionError):
+        check_links_show_their_target(client, desk, inbox, login)
+
+
+def check_links_show_their_target(client, desk, inbox, login) -> None:
+    topic = desk.topics["General inquiry"]
+    response = client.post("/new", data={
+        "name": "Mallory", "email": "mallory@example.net", "topic": str(topic.id),
+        "subject": "Invoice question", "description": DECEPTIVE, "idempotency_key": "d" * 20,
+    })
+    assert response.status_code == 302, response.get_data(as_text=True)
+    ticket = db.session.scalar(select(Ticket))
+    portal = client.get(f"/t/{access_token(ticket)}").get_data(as_text=True)
+    assert_honest(portal, "portal ticket")
+    assert "https://desk.example/agent/login (" in portal
+    login(desk.tech)
+    assert_honest(client.get(f"/agent/tickets/{ticket.number}").get_data(as_text=True), "agent ticket")
+    inbox.deliver()
+    alerts = [m for m in inbox.messages if "New ticket" in str(m["Subject"])]
+    assert alerts
+    for mail in alerts:
+        assert_honest(inbox.html(mail), "alert mail (HTML)")
+        text = inbox.text(mail).replace("\r\n", "\n")
+        assert "Message from the customer, Mallory <mallory@example.net>, as they wrote it:\n> Please sign in" in text
+        assert "https://evil.example/phish" in text
+        assert "Message from the customer, Mallory &lt;mallory@example.net&gt;, as they wrote it:" in inbox.html(mail)
+    # An honest link (its text is its own address, or plain words) stays a link as written.
+    from helpdesk.text import render_body
+
+    for honest in ("[https://desk.example/x](https://desk.example/x/)", "[our page](https://desk.example)"):
+        assert len(_Links(render_body(honest)).links) == 1 and " (" not in render_body(honest)
