@@ -144,7 +144,9 @@ def held_copies(ticket: Ticket) -> list[tuple[str, str]]:
     for value in db.session.scalars(select(Event.new).where(Event.ticket_id == ticket.id, Event.action == "cc_held")
                                     .order_by(Event.id)):
         name, _, address = (value or "").rpartition(" <")
-        address = address.rstrip(">")
+        if not address.endswith(">"):  # cut short in the history: not offered as an address
+            continue
+        address = address[:-1]
         if address and address not in known and address not in seen:
             seen.add(address)
             people.append((name or address, address))
