@@ -174,6 +174,30 @@ class ProcessedMail(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+HELD_STATES = ("waiting", "confirmed", "discarded")
+
+
+class HeldMail(db.Model):
+    """A mail from an agent's address that did not prove it came from them (see mailin.py): kept
+    raw, shown on the ticket, and made that agent's internal note only when they confirm it."""
+
+    __tablename__ = "held_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[Optional[str]] = mapped_column(String(255))
+    subject: Mapped[Optional[str]] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)  # the note it would become (the mail's text, trimmed)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)  # the whole mail: its attachments come from it
+    state: Mapped[str] = mapped_column(String(10), default="waiting")  # HELD_STATES
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[Optional[datetime]]
+
+    ticket: Mapped[Ticket] = relationship()
+    agent: Mapped[Agent] = relationship()
+
+
 class FailedMail(db.Model):
     """A mail that could not be read: kept raw for an admin to look at, never lost."""
 

@@ -64,6 +64,12 @@ def from_environment(instance_path: str) -> dict:
         "HELPDESK_SLA_CHECK_SECONDS": max(_int(env("HELPDESK_SLA_CHECK_SECONDS"), 60), 1),
         "HELPDESK_DEV_MAILBOX": env("HELPDESK_DEV_MAILBOX") or "",
         "HELPDESK_MAIL_ACKS_PER_HOUR": _int(env("HELPDESK_MAIL_ACKS_PER_HOUR"), 5),
+        # The authserv-id of the desk's own receiving mail server: its Authentication-Results
+        # (DMARC/DKIM pass for the From domain) prove who a mail is from (see mailin.py).
+        "HELPDESK_MAIL_TRUSTED_AUTHSERV_ID": (env("HELPDESK_MAIL_TRUSTED_AUTHSERV_ID") or "").strip().lower(),
+        # How many Received headers the desk's own servers add above that header (e.g. 1 when an
+        # IMAP server's delivery adds one after the MX checked the mail).
+        "HELPDESK_MAIL_TRUSTED_RECEIVED": max(0, _int(env("HELPDESK_MAIL_TRUSTED_RECEIVED"), 0)),
         "HELPDESK_IMAP_TIMEOUT": _int(env("HELPDESK_IMAP_TIMEOUT"), 30),
         "MAIL_SERVER": env("MAIL_SERVER") or "localhost",
         "MAIL_PORT": _int(env("MAIL_PORT"), 25),

@@ -9,6 +9,14 @@ cannot be read is kept raw in failed_mail for an admin. Nothing is lost, nothing
 Who a reply is from decides what it becomes: the customer's or a collaborator's mail is a message
 in the thread; an active agent's (who may see the ticket) is an internal note by that agent, never
 a message to the customer; anyone else's opens a new ticket that points at the one it answered.
+
+A From address is easily forged, so a mail only *claims* who it is from. It *speaks for* its sender
+(mail_speaks_for, the one rule) only when it proves it: it answers one of the desk's own signed
+Message-IDs that was sent to that address about that ticket (notify.ticket_message_id), or the
+desk's own receiving server vouches for the From domain in its Authentication-Results
+(HELPDESK_MAIL_TRUSTED_AUTHSERV_ID). A claimed customer's message still joins the thread (it reveals
+nothing), but the people on its Cc are only listed for an agent; a claimed agent's mail is held
+until that agent confirms it on the ticket page.
 """
 from __future__ import annotations
 
@@ -30,18 +38,18 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
-from . import tickets
+from . import notify, tickets
 from .attachments import UploadError, check_files
 from .extensions import db
 from .models import (
-    Agent, Collaborator, Department, FailedMail, HelpTopic, Mailbox, OutboxMail, ProcessedMail, Ticket, utcnow,
+    Agent, Collaborator, Department, FailedMail, HeldMail, HelpTopic, Mailbox, OutboxMail, ProcessedMail, Ticket,
+    utcnow,
 )
 from .text import one_line
 
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 DAEMON_LOCAL_PARTS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
 _MSGID = re.compile(r"<[^<>\s]+>")
-_OUR_MSGID = re.compile(r"^<[0-9a-f]+\.([A-Z0-9]{4,12})@")
 _SUBJECT_NUMBER = re.compile(r"\[#([A-Za-z0-9]{4,12})\]")
 # Where the quoted history starts: "On <date>, <someone> wrote:" (possibly wrapped over two
 # lines), Outlook's "-----Original Message-----" or "From: ..." block, and similar.
@@ -68,11 +76,13 @@ class Parsed:
     copied: list[tuple[str, str]] = field(default_factory=list)
     delivered_to: set[str] = field(default_factory=set)
     cut: bool = False  # the body was longer than intake reads (MARKUP_MAX, TEXT_MAX)
+    # ("received" | "authentication-results", value) in the order of the header, top first
+    trace: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
 class Outcome:
-    outcome: str  # created | replied | noted | ignored | failed | duplicate
+    outcome: str  # created | replied | noted | held | ignored | failed | duplicate
     ticket: Ticket | None = None
     note: str = ""
 
@@ -252,6 +262,17 @@ def _message_ids(value: str) -> list[str]:
     return _MSGID.findall(value or "")
 
 
+def _trace(msg: Message) -> list[tuple[str, str]]:
+    """The Received and Authentication-Results headers as written, top first (the order the hops
+    added them)."""
+    try:
+        items = list(msg.raw_items())
+    except Exception:  # noqa: BLE001 - an unreadable trace proves nothing
+        return []
+    return [(name.lower(), str(value)) for name, value in items
+            if name.lower() in ("received", "authentication-results")]
+
+
 def parse(raw: bytes) -> Parsed:
     """Read one message. Raises ValueError for one without a usable sender."""
     msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -283,6 +304,7 @@ def parse(raw: bytes) -> Parsed:
         refused=refused,
         copied=_addresses(msg, "To", "Cc"),
         delivered_to={a for _, a in _addresses(msg, "Delivered-To", "X-Original-To", "Envelope-To")},
+        trace=_trace(msg),
     )
 
 
@@ -327,7 +349,8 @@ def automatic_reason(raw: bytes, sender: str) -> str | None:
 
 
 def find_ticket(parsed: Parsed) -> tuple[Ticket | None, str]:
-    """By In-Reply-To/References (our outgoing mail, or mail taken in), then by "[#NUMBER]"."""
+    """By In-Reply-To/References (our outgoing mail, or mail taken in), then by "[#NUMBER]".
+    Threading only says which ticket a mail is about; who it may speak for is mail_speaks_for's."""
     refs = [r[:255] for r in parsed.references]
     if refs:
         ticket_id = db.session.scalar(select(OutboxMail.ticket_id).where(
@@ -336,10 +359,12 @@ def find_ticket(parsed: Parsed) -> tuple[Ticket | None, str]:
             ticket_id = db.session.scalar(select(ProcessedMail.ticket_id).where(
                 ProcessedMail.message_id.in_(refs), ProcessedMail.ticket_id.is_not(None)).limit(1))
         if ticket_id is None:
-            for ref in refs:  # our Message-IDs carry the ticket number, even once the outbox is pruned
-                match = _OUR_MSGID.match(ref)
-                if match:
-                    ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.number == match.group(1)))
+            # Our signed Message-IDs carry the ticket number, even once the outbox is pruned; one of
+            # the same shape that the desk did not sign for this sender is not ours.
+            for ref in refs:
+                number = notify.signed_ticket_number(ref, parsed.sender)
+                if number:
+                    ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.number == number))
                     if ticket_id:
                         break
         if ticket_id is not None:
@@ -350,6 +375,117 @@ def find_ticket(parsed: Parsed) -> tuple[Ticket | None, str]:
         if ticket is not None:
             return ticket, "subject"
     return None, ""
+
+
+# --- who a mail may speak for ----------------------------------------------------------------------
+
+_COMMENT = re.compile(r"\([^()]*\)")
+
+
+def _auth_results(value: str) -> tuple[str, list[tuple[str, str, dict]]]:
+    """An Authentication-Results value (RFC 8601): its authserv-id and its (method, result,
+    {ptype.property: value}), all lower case; comments dropped."""
+    for _ in range(3):  # nested comments, innermost first
+        value = _COMMENT.sub(" ", value)
+    parts = [p.strip() for p in value.replace("\r", " ").replace("\n", " ").split(";")]
+    authserv = parts[0].split()[0].lower() if parts and parts[0].split() else ""
+    results = []
+    for part in parts[1:]:
+        tokens = part.split()
+        if not tokens or "=" not in tokens[0]:
+            continue
+        method, _, result = tokens[0].lower().partition("=")
+        props = {}
+        for token in tokens[1:]:
+            key, sep, val = token.partition("=")
+            if sep:
+                props[key.lower()] = val.strip('"').lower()
+        results.append((method.split("/")[0], result, props))
+    return authserv, results
+
+
+def authenticated_by_desk(parsed: Parsed) -> str | None:
+    """What the desk's own receiving server (HELPDESK_MAIL_TRUSTED_AUTHSERV_ID) says about the From
+    domain, when it passed: "dmarc=pass" or "dkim=pass". Only the topmost Authentication-Results
+    header(s) count, and only above at most HELPDESK_MAIL_TRUSTED_RECEIVED Received headers (the
+    hops of the desk's own servers): anything lower may have been written by the sender."""
+    trusted = (current_app.config.get("HELPDESK_MAIL_TRUSTED_AUTHSERV_ID") or "").strip().lower()
+    if not trusted:
+        return None
+    hops = current_app.config.get("HELPDESK_MAIL_TRUSTED_RECEIVED") or 0
+    domain = parsed.sender.rpartition("@")[2]
+    received, seen_ours = 0, False
+    for name, value in parsed.trace:
+        if name == "received":
+            if seen_ours:
+                break  # the trusted server's headers end here
+            received += 1
+            if received > hops:
+                return None  # an Authentication-Results below this hop was not added by our servers
+            continue
+        authserv, results = _auth_results(value)
+        if authserv != trusted:
+            break  # the topmost results are someone else's: nothing below them counts
+        seen_ours = True
+        for method, result, props in results:
+            if result != "pass":
+                continue
+            if method == "dmarc" and props.get("header.from") == domain:
+                return "dmarc=pass"
+            if method == "dkim" and (props.get("header.d") == domain or props.get("header.i", "").endswith("@" + domain)):
+                return "dkim=pass"
+    return None
+
+
+@dataclass
+class Speaker:
+    """Who a mail is from as far as the ticket is concerned, and whether it proved it."""
+
+    who: str  # agent | customer | collaborator | stranger
+    proven: bool
+    why: str  # how it proved it, or why it did not
+    agent: Agent | None = None
+    collaborator: Collaborator | None = None
+
+
+def _answers_desk_mail(parsed: Parsed, ticket: Ticket) -> bool:
+    """Does the mail answer one of the desk's mails about this ticket sent to its sender?"""
+    refs = [r[:255] for r in parsed.references]
+    if not refs:
+        return False
+    if any(notify.signed_ticket_number(ref, parsed.sender) == ticket.number for ref in refs):
+        return True
+    # Mail sent before Message-IDs were signed: the outbox still knows whom it went to.
+    return db.session.scalar(select(OutboxMail.id).where(
+        OutboxMail.message_id.in_(refs), OutboxMail.ticket_id == ticket.id,
+        func.lower(OutboxMail.recipient) == parsed.sender).limit(1)) is not None
+
+
+def mail_speaks_for(parsed: Parsed, ticket: Ticket | None) -> Speaker:
+    """The one rule of who a mail may speak for (see the module's docstring). Proven: it answers
+    a desk mail sent to the sender about this ticket, or the desk's receiving server authenticated
+    the From domain. Otherwise the sender is only claimed."""
+    authenticated = authenticated_by_desk(parsed)
+    if authenticated:
+        proven, why = True, f"the desk's mail server checked it ({authenticated} for {parsed.sender.rpartition('@')[2]})"
+    elif ticket is not None and _answers_desk_mail(parsed, ticket):
+        proven, why = True, f"it answers the desk's mail to {parsed.sender}"
+    else:
+        proven = False
+        why = (f"the mail did not prove it came from {parsed.sender} (it answers none of the desk's mails "
+               "to that address, and the desk's mail server did not vouch for it)")
+    if ticket is None:
+        return Speaker("stranger", proven, why)
+    if parsed.sender != ticket.customer.email:
+        agent = _agent(ticket, parsed.sender)
+        if agent is not None:
+            return Speaker("agent", proven, why, agent=agent)
+    if parsed.sender == ticket.customer.email:
+        return Speaker("customer", proven, why)
+    collab = _collaborator(ticket, parsed.sender)
+    if collab is not None:
+        return Speaker("collaborator", proven, why, collaborator=collab)
+    return Speaker("stranger", proven, why)
 
 
 def _agent(ticket: Ticket, sender: str) -> Agent | None:
@@ -509,37 +645,66 @@ def _onto_ticket(ticket: Ticket, act, key: str, message_id: str | None, outcome:
 
 def _route(parsed: Parsed, raw: bytes, key: str, message_id: str | None, mailbox: Mailbox | None) -> Outcome:
     ticket, how = find_ticket(parsed)
+    speaker = mail_speaks_for(parsed, ticket)
     follow_up = ""
-    agent = _agent(ticket, parsed.sender) if ticket is not None and parsed.sender != ticket.customer.email else None
-    if agent is not None:
+    if speaker.who == "agent":
+        agent = speaker.agent
+        if not speaker.proven:
+            # Anyone can write From: an agent. Kept, not lost: a note only once that agent confirms it.
+            _onto_ticket(ticket, lambda t, record: tickets.hold_agent_mail(
+                agent, t, _body_for(parsed), raw, subject=parsed.subject or None, message_id=message_id,
+                why=f"Held because {speaker.why}.", record=record),
+                key, message_id, "held", f"threaded by {how}; held for {agent.email} to confirm: {speaker.why}")
+            return Outcome("held", ticket, note=f"held for {agent.email} to confirm")
         # An agent's mail is an internal note by that agent, never a message to the customer:
         # a From address is easily forged, so mail must not speak to customers in an agent's name.
         _onto_ticket(ticket, lambda t, record: tickets.add_note(
             agent, t, _body_for(parsed), uploads=parsed.uploads, via="email", record=record),
-            key, message_id, "noted", f"threaded by {how}; an internal note by {agent.email}")
+            key, message_id, "noted", f"threaded by {how}; an internal note by {agent.email}; {speaker.why}")
         return Outcome("noted", ticket)
-    if ticket is not None:
-        collab = _collaborator(ticket, parsed.sender)
-        if parsed.sender == ticket.customer.email or collab is not None:
-            if tickets.customer_may_reopen(ticket):
-                copied = copied_people(parsed, ticket.customer.email) if collab is None else []
-                _onto_ticket(ticket, lambda t, record: tickets.customer_reply(
-                    t, _body_for(parsed), uploads=parsed.uploads, collaborator=collab, record=record, via="email",
-                    copied=copied),
-                    key, message_id, "replied", f"threaded by {how}")
-                return Outcome("replied", ticket)
-            follow_up = f"(A follow-up to ticket #{ticket.number}, which was closed too long ago to reopen.)"
-        else:
-            follow_up = f"(This mail answered ticket #{ticket.number}, but came from an address not on that ticket.)"
+    if speaker.who in ("customer", "collaborator"):
+        collab = speaker.collaborator
+        if tickets.customer_may_reopen(ticket):
+            copied = copied_people(parsed, ticket.customer.email) if collab is None else []
+            hold = None if speaker.proven else f"Not put on copy: {speaker.why}. An agent may put them on copy."
+            _onto_ticket(ticket, lambda t, record: tickets.customer_reply(
+                t, _body_for(parsed), uploads=parsed.uploads, collaborator=collab, record=record, via="email",
+                copied=copied, hold_copied=hold),
+                key, message_id, "replied", f"threaded by {how}; {'proven' if speaker.proven else 'claimed'} sender")
+            return Outcome("replied", ticket)
+        follow_up = f"(A follow-up to ticket #{ticket.number}, which was closed too long ago to reopen.)"
+    elif ticket is not None:
+        follow_up = f"(This mail answered ticket #{ticket.number}, but came from an address not on that ticket.)"
     topic = (mailbox.topic if mailbox is not None and mailbox.topic is not None else None) or default_topic()
     if topic is None:
         raise tickets.LifecycleError("The desk has no public help topic to open a ticket under.")
+    # A new ticket's people on copy: only when the desk's mail server vouches for the sender (a
+    # forged mail must not bring a stranger onto a ticket in someone else's name).
+    authenticated = authenticated_by_desk(parsed)
+    hold = None if authenticated else (
+        f"Not put on copy: the desk's mail server did not vouch that this mail came from {parsed.sender}. "
+        "An agent may put them on copy.")
     record = _record(key, message_id, "created", follow_up or None)
     ticket = tickets.open_ticket(
         name=parsed.sender_name, email=parsed.sender, subject=parsed.subject or "(no subject)",
         body=_body_for(parsed, follow_up), topic=topic, source="email", uploads=parsed.uploads,
         notify_customer=_acknowledge(parsed.sender), record=record,
         department=mailbox.department if mailbox is not None else None,
-        copied=copied_people(parsed, parsed.sender),
+        copied=copied_people(parsed, parsed.sender), hold_copied=hold,
     )
     return Outcome("created", ticket)
+
+
+# --- mail held for the agent it claims to be from -------------------------------------------------
+
+
+def confirm_held(agent: Agent, held: HeldMail, *, expected_version: int | None = None):
+    """The agent confirms the held mail: it becomes their note, with the attachments read again
+    from the kept message (checked as on arrival)."""
+    uploads = []
+    if held.agent_id == agent.id and held.state == "waiting":
+        try:
+            uploads = parse(held.raw).uploads
+        except ValueError:  # it was readable when it came; nothing to attach if not now
+            uploads = []
+    return tickets.confirm_held_mail(agent, held, uploads=uploads, expected_version=expected_version)

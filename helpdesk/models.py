@@ -630,5 +630,5 @@ class MailTemplate(db.Model):
 
 from .live_models import DeskState, Presence  # noqa: E402,F401  (tables of the live agent panel)
 from .channels_models import (  # noqa: E402,F401  (the intake channels' tables)
-    ApiKey, Collaborator, FailedMail, Mailbox, ProcessedMail,
+    ApiKey, Collaborator, FailedMail, HeldMail, Mailbox, ProcessedMail,
 )

@@ -8,6 +8,9 @@ Internal notes are never mailed to customers.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import secrets
 from email.utils import parseaddr
 
@@ -66,6 +69,38 @@ def is_own_address(recipient: str) -> bool:
     return bool(own) and parseaddr(recipient or "")[1].strip().lower() == own
 
 
+# The desk's Message-IDs for ticket mail: <nonce.NUMBER.signature@domain>. The signature (HMAC
+# with a key derived from SECRET_KEY) covers the nonce, the ticket number and the recipient, so
+# only the desk can make one, and an answer that quotes it proves it comes from a mailbox the desk
+# wrote to about that ticket (see mailin.mail_speaks_for). It is checked by computation, so it
+# works once the outbox is pruned too.
+_SIGNED_MSGID = re.compile(r"^<([0-9a-f]{24})\.([A-Z0-9]{4,12})\.([0-9a-f]{32})@[^<>\s]+>$")
+
+
+def _msgid_signature(nonce: str, number: str, recipient: str) -> str:
+    key = hashlib.sha256(b"helpdesk: message-id v1\0" + current_app.config["SECRET_KEY"].encode("utf-8")).digest()
+    recipient = parseaddr(recipient or "")[1].strip().lower()
+    return hmac.new(key, f"{nonce}.{number}.{recipient}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def ticket_message_id(number: str, recipient: str) -> str:
+    """A new signed Message-ID for a mail about ticket `number` to `recipient`."""
+    nonce = secrets.token_hex(12)
+    return f"<{nonce}.{number}.{_msgid_signature(nonce, number, recipient)}@{_domain()}>"
+
+
+def signed_ticket_number(message_id: str, recipient: str) -> str | None:
+    """The ticket number of a Message-ID the desk made for a mail to `recipient`, else None (not
+    the desk's, or made for someone else: the same shape proves nothing)."""
+    match = _SIGNED_MSGID.match(message_id or "")
+    if match is None:
+        return None
+    nonce, number, signature = match.groups()
+    if not hmac.compare_digest(signature, _msgid_signature(nonce, number, recipient)):
+        return None
+    return number
+
+
 def _queue(ticket: Ticket, event: str, recipient: str, template: str, **context) -> None:
     """One mail of a kind (mail_templates.KINDS): its subject and opening message are the
     admin's wording for that kind, else the kind's built-in wording."""
@@ -84,7 +119,7 @@ def _queue(ticket: Ticket, event: str, recipient: str, template: str, **context)
             subject=subject,
             body_text=render_template(f"email/{template}.txt", **context, message=wording.get("message")),
             body_html=render_template(f"email/{template}.html", **context, message=wording.get("message_html")),
-            message_id=f"<{secrets.token_hex(12)}.{ticket.number}@{_domain()}>",
+            message_id=ticket_message_id(ticket.number, recipient),
         )
     )
 

@@ -37,6 +37,30 @@ def entries(ticket) -> list[ThreadEntry]:
     return list(db.session.scalars(select(ThreadEntry).where(ThreadEntry.ticket_id == ticket.id).order_by(ThreadEntry.id)))
 
 
+TRUSTED_MX = "mx.desk.test"
+
+
+@pytest.fixture
+def trusted_mx(app):
+    """The desk's own receiving server, whose Authentication-Results the desk trusts."""
+    app.config["HELPDESK_MAIL_TRUSTED_AUTHSERV_ID"] = TRUSTED_MX
+    return TRUSTED_MX
+
+
+def authenticated(raw: bytes, domain: str, authserv: str = TRUSTED_MX, above: str = "") -> bytes:
+    """The mail as the desk's mail server hands it on: its Authentication-Results on top
+    (`above`: headers a later hop put above it)."""
+    header = (f"Authentication-Results: {authserv}; spf=pass smtp.mailfrom={domain};\n"
+              f" dkim=pass header.d={domain} header.s=sel; dmarc=pass (p=reject) header.from={domain}\n")
+    return (above + header).encode() + raw
+
+
+def desk_mail_to(ticket, address: str) -> str:
+    """The Message-ID of the desk's latest mail about this ticket to this address."""
+    return db.session.scalar(select(OutboxMail.message_id).where(
+        OutboxMail.ticket_id == ticket.id, OutboxMail.recipient == address).order_by(OutboxMail.id.desc()).limit(1))
+
+
 @pytest.fixture
 def alice_ticket(desk, inbox):
     """Alice's printer ticket, opened by mail, with Tom's reply mailed to her."""
@@ -302,7 +326,7 @@ def reply_from(ticket, sender: str, text: str = "Sorry, it jams again now.", n: 
     return raw
 
 
-def test_an_agents_mail_to_a_ticket_becomes_an_internal_note(alice_ticket, desk, inbox, client, login):
+def test_an_agents_mail_to_a_ticket_becomes_an_internal_note(alice_ticket, desk, inbox, client, login, trusted_mx):
     from helpdesk.models import Event
     from helpdesk.security import access_token
 
@@ -312,7 +336,7 @@ def test_an_agents_mail_to_a_ticket_becomes_an_internal_note(alice_ticket, desk,
     raw = eml("reply_header.eml", IN_REPLY_TO=outgoing.message_id).replace(
         b"Alice Example <alice@example.net>", b"Vic <Vendor@Example.com>").replace(
         b"It works again after the restart, thank you!", b"Vendor says: firmware 2.1 fixes the jam.")
-    outcome = mailin.take_in(raw)
+    outcome = mailin.take_in(authenticated(raw, "example.com"))
     assert outcome.outcome == "noted" and outcome.ticket.id == alice_ticket.id
     last = entries(alice_ticket)[-1]
     assert last.kind == "note" and last.agent_id == desk.vendor.id and last.via == "email"
@@ -337,12 +361,13 @@ def test_an_agents_mail_to_a_ticket_becomes_an_internal_note(alice_ticket, desk,
     assert count(Ticket) == 1
 
 
-def test_an_agents_mail_is_a_note_on_a_closed_ticket_too_and_keeps_it_closed(alice_ticket, desk):
+def test_an_agents_mail_is_a_note_on_a_closed_ticket_too_and_keeps_it_closed(alice_ticket, desk, trusted_mx):
     tickets.close(desk.tech, alice_ticket)
     t = db.session.get(Ticket, alice_ticket.id)
     t.closed_at = t.closed_at.replace(year=t.closed_at.year - 1)  # too old for the customer to reopen
     db.session.commit()
-    outcome = mailin.take_in(reply_from(alice_ticket, "tech@example.com", "Root cause: worn roller."))
+    outcome = mailin.take_in(authenticated(reply_from(alice_ticket, "tech@example.com", "Root cause: worn roller."),
+                                           "example.com"))
     assert outcome.outcome == "noted" and outcome.ticket.id == alice_ticket.id
     assert db.session.get(Ticket, alice_ticket.id).status == "closed"
     assert entries(alice_ticket)[-1].kind == "note" and count(Ticket) == 1
@@ -373,7 +398,7 @@ def copied_to(ticket) -> dict[str, bool]:
     return {c.email: c.active for c in db.session.scalars(select(Collaborator).where(Collaborator.ticket_id == ticket.id))}
 
 
-def test_cc_of_a_mail_that_opens_a_ticket_puts_people_on_copy(desk, inbox, client, login):
+def test_cc_of_a_mail_that_opens_a_ticket_puts_people_on_copy(desk, inbox, client, login, trusted_mx):
     from helpdesk.models import Event
 
     raw = eml("plain.eml").replace(b"To: support@example.com", (
@@ -384,7 +409,7 @@ def test_cc_of_a_mail_that_opens_a_ticket_puts_people_on_copy(desk, inbox, clien
         "Delivered-To: helpdesk-alias@example.com\n"
         "X-Original-To: helpdesk-alias@example.com").encode())
     raw = raw.replace(b"To: support@example.com, Bob", b"To: support@example.com, helpdesk-alias@example.com, Bob")
-    outcome = mailin.take_in(raw)
+    outcome = mailin.take_in(authenticated(raw, "example.net"))
     assert outcome.outcome == "created"
     t = outcome.ticket
     # skipped: the desk's own addresses (and the one it was delivered to), the sender, an agent,
@@ -413,12 +438,13 @@ def test_cc_of_a_customers_reply_adds_people_once_and_never_brings_back_a_remove
 
     kept = tickets.add_collaborator(desk.tech, alice_ticket, "removed@example.org", "Removed")
     tickets.remove_collaborator(desk.tech, alice_ticket, kept)
+    answer = f"In-Reply-To: {desk_mail_to(alice_ticket, 'alice@example.net')}"  # proves it is Alice
     raw = reply_from(alice_ticket, "alice@example.net", "Adding my colleague.",
-                     extra="Cc: Pat <pat@example.org>, removed@example.org, vendor@example.com")
+                     extra=f"{answer}\nCc: Pat <pat@example.org>, removed@example.org, vendor@example.com")
     assert mailin.take_in(raw).outcome == "replied"
     assert copied_to(alice_ticket) == {"removed@example.org": False, "pat@example.org": True}
     # the same people on the next mail: nobody twice
-    again = reply_from(alice_ticket, "alice@example.net", "Still broken.", n=2, extra="Cc: pat@example.org")
+    again = reply_from(alice_ticket, "alice@example.net", "Still broken.", n=2, extra=f"{answer}\nCc: pat@example.org")
     assert mailin.take_in(again).outcome == "replied"
     assert db.session.scalar(select(func.count(Collaborator.id)).where(Collaborator.ticket_id == alice_ticket.id)) == 2
     # a collaborator's own Cc adds nobody: only the customer brings people in
@@ -430,8 +456,9 @@ def test_cc_of_a_customers_reply_adds_people_once_and_never_brings_back_a_remove
 def test_at_most_ten_people_are_put_on_copy_from_mail(alice_ticket, desk):
     tickets.add_collaborator(desk.tech, alice_ticket, "first@example.org")
     many = ", ".join(f"p{i}@example.org" for i in range(15))
-    assert mailin.take_in(reply_from(alice_ticket, "alice@example.net", "Everyone!", extra=f"Cc: {many}")).outcome \
-        == "replied"
+    answer = f"In-Reply-To: {desk_mail_to(alice_ticket, 'alice@example.net')}"
+    assert mailin.take_in(reply_from(alice_ticket, "alice@example.net", "Everyone!",
+                                     extra=f"{answer}\nCc: {many}")).outcome == "replied"
     on_copy = copied_to(alice_ticket)
     assert len(on_copy) == tickets.MAIL_CC_MAX == 10
     assert "first@example.org" in on_copy and "p8@example.org" in on_copy and "p9@example.org" not in on_copy
@@ -440,7 +467,7 @@ def test_at_most_ten_people_are_put_on_copy_from_mail(alice_ticket, desk):
 # --- a collaborator's mail reaches the customer ------------------------------------------------------
 
 
-def test_a_collaborators_mail_is_copied_to_the_customer_but_notes_never_are(alice_ticket, desk, inbox):
+def test_a_collaborators_mail_is_copied_to_the_customer_but_notes_never_are(alice_ticket, desk, inbox, trusted_mx):
     from helpdesk.security import ticket_for_token
 
     tickets.add_collaborator(desk.tech, alice_ticket, "vendor@printers.example", "Printer Vendor")
@@ -467,7 +494,8 @@ def test_a_collaborators_mail_is_copied_to_the_customer_but_notes_never_are(alic
     # internal notes, written on the page or by mail, reach neither the customer nor anyone on copy
     inbox.clear()
     tickets.add_note(desk.tech, db.session.get(Ticket, alice_ticket.id), "Secret: vendor owes us a drum.")
-    assert mailin.take_in(reply_from(alice_ticket, "tech@example.com", "Secret too.", n=3)).outcome == "noted"
+    assert mailin.take_in(authenticated(reply_from(alice_ticket, "tech@example.com", "Secret too.", n=3),
+                                        "example.com")).outcome == "noted"
     inbox.deliver()
     assert inbox.messages == []
 
@@ -477,7 +505,7 @@ def test_a_collaborators_mail_is_copied_to_the_customer_but_notes_never_are(alic
     (b"Vic <Vendor@Example.com>", "add_note", "noted", "note"),
 ])
 def test_a_mail_that_meets_a_concurrent_change_is_taken_on_the_ticket_as_it_is_now(
-        alice_ticket, monkeypatch, sender, action, outcome, kind):
+        alice_ticket, monkeypatch, trusted_mx, sender, action, outcome, kind):
     """Another worker changed the ticket meanwhile (Conflict): the mail goes onto the ticket once
     more, with a fresh processed-mail row, and is taken exactly once."""
     real, tried = getattr(tickets, action), []
@@ -494,7 +522,7 @@ def test_a_mail_that_meets_a_concurrent_change_is_taken_on_the_ticket_as_it_is_n
                                                           OutboxMail.event == "reply"))
     raw = eml("reply_header.eml", IN_REPLY_TO=outgoing.message_id)
     if sender:
-        raw = raw.replace(b"Alice Example <alice@example.net>", sender)
+        raw = authenticated(raw.replace(b"Alice Example <alice@example.net>", sender), "example.com")
     assert mailin.take_in(raw).outcome == outcome
     assert tried == [alice_ticket.id, alice_ticket.id]
     assert [e.kind for e in entries(alice_ticket)].count(kind) == (2 if kind == "message" else 1)

@@ -73,6 +73,12 @@ AGENT_PAGES += [
     Route("POST", "/agent/tickets/{number}/collaborators", expect(LOGIN, LOGIN, LOGIN, (404, 400), (400, 404), 400, 400)),
     Route("POST", "/agent/tickets/{number}/collaborators/{collaborator}/remove",
           expect(LOGIN, LOGIN, LOGIN, (404, 302), (302, 404), 302, 302)),
+    # A mail held for the agent it claims to be from (A's: tech, the "agent"; B's: sysadmin, the
+    # "other_dept_agent"): only they may confirm or discard it; others who see the ticket get 403.
+    Route("POST", "/agent/tickets/{number}/held-mail/{held_confirm}/confirm",
+          expect(LOGIN, LOGIN, LOGIN, (404, 302), (302, 404), 403, 403)),
+    Route("POST", "/agent/tickets/{number}/held-mail/{held_discard}/discard",
+          expect(LOGIN, LOGIN, LOGIN, (404, 302), (302, 404), 403, 403)),
     Route("GET", "/agent/new", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
     Route("POST", "/agent/new", expect(LOGIN, LOGIN, LOGIN, 400, 400, 400, 400)),
     Route("GET", "/agent/customers?customer_q=amy", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302)),  # no htmx: the form
@@ -205,6 +211,10 @@ def world(desk, make_ticket):
         objects[key] = {"ticket": ticket, "number": ticket.number, "file": files["message"],
                         "note_file": files["note"], "link": access_token(ticket), "forged": forged}
         objects[key]["collaborator"] = tickets.add_collaborator(desk.admin, ticket, f"cc-{key}@example.net", "CC").id
+        claimed = desk.tech if key == "A" else desk.sysadmin
+        for what in ("confirm", "discard"):
+            held = tickets.hold_agent_mail(claimed, ticket, f"Held mail {key}", b"Subject: held\r\n\r\nHeld")
+            objects[key][f"held_{what}"] = held.id
     # Admin objects: A's are ticket A's (topic, department, ...), B's are ticket B's or others.
     admin_objects = {
         "A": (desk.topics["General inquiry"], desk.slas["Standard"], desk.departments["Support"],

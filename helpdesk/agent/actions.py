@@ -4,9 +4,9 @@ from flask import abort
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from .. import tickets
+from .. import mailin, tickets
 from ..extensions import db
-from ..models import Collaborator
+from ..models import Collaborator, HeldMail
 from . import bp
 from . import forms as f
 from .helpers import _done, load_ticket, ticket_action
@@ -135,3 +135,30 @@ def remove_collaborator(number, collaborator_id):
         abort(404, "That person is not on copy of this ticket.")
     tickets.remove_collaborator(current_user, ticket, collab)
     return _done(number, f"{collab.email} is no longer on copy; their link stopped working.")
+
+
+def _held_mail(number: str, held_id: int):
+    """The ticket (404 if unseen) and its held mail (404 if another ticket's), after the CSRF check."""
+    ticket = load_ticket(number)
+    if not FlaskForm().validate_on_submit():
+        abort(400, "Your session expired. Reload the page and try again.")
+    held = db.session.get(HeldMail, held_id)
+    if held is None or held.ticket_id != ticket.id:
+        abort(404, "There is no such mail on this ticket.")
+    return ticket, held
+
+
+@bp.post("/tickets/<number>/held-mail/<int:held_id>/confirm")
+def confirm_held_mail(number, held_id):
+    """The agent a held mail claims to be from confirms they sent it: it becomes their note."""
+    _, held = _held_mail(number, held_id)
+    mailin.confirm_held(current_user, held)
+    return _done(number, "The mail is your internal note now.")
+
+
+@bp.post("/tickets/<number>/held-mail/<int:held_id>/discard")
+def discard_held_mail(number, held_id):
+    """The agent a held mail claims to be from did not send it (or does not want it): dropped."""
+    _, held = _held_mail(number, held_id)
+    tickets.discard_held_mail(current_user, held)
+    return _done(number, "The mail was discarded.")

@@ -15,7 +15,7 @@ from .. import live, queues, tickets
 from ..attachments import UploadError
 from ..extensions import db
 from ..htmx import is_partial, render
-from ..models import Event, ThreadEntry, Ticket, utcnow
+from ..models import Event, HeldMail, ThreadEntry, Ticket, utcnow
 from .forms import blank_forms
 
 NUMBER_MAX = 12
@@ -70,6 +70,10 @@ _PHRASES = {
     "collaborator_added": "put someone on copy",
     "collaborator_removed": "took someone off copy",
     "collaborator_replied": "recorded a message from someone on copy",
+    "cc_held": "did not put someone on copy of a mail",
+    "mail_held": "held a mail in an agent's name",
+    "mail_confirmed": "confirmed a mail sent in their name",
+    "mail_discarded": "discarded a mail sent in their name",
 }
 
 
@@ -123,7 +127,9 @@ def render_ticket(ticket: Ticket, *blocks: str, status: int = 200, form=None, co
     return render(
         "agent/ticket.html", *blocks, status=status, ticket=ticket, forms=forms,
         actions=tickets.available_actions(current_user, ticket), conflict=conflict,
-        collaborators=active_collaborators(ticket),
+        collaborators=active_collaborators(ticket), held_copies=tickets.held_copies(ticket),
+        held_mails=db.session.scalars(select(HeldMail).where(HeldMail.ticket_id == ticket.id,
+                                                             HeldMail.state == "waiting").order_by(HeldMail.id)).all(),
         open_form=form.action if form is not None else None, **extra,
     )
 

@@ -13,9 +13,10 @@ The modules, by concern:
 - intake.py: opening a ticket;
 - assignment.py: claim, assign (auto-assignment, round-robin), escalate, priority, SLA plan,
   transfer;
-- conversation.py: replies, internal notes, requests for information, customers' messages;
+- conversation.py: replies, internal notes, requests for information, customers' messages,
+  and mail in an agent's name held for them to confirm;
 - resolution.py: resume, resolve, close, reopen, the customer's confirmation, auto-close;
-- access.py: access links, the status check, the people on copy;
+- access.py: access links, the status check, the people on copy (and those held from mail);
 - overdue.py: flagging overdue tickets.
 
 The clock (`utcnow`), `one_line`, `can_see` and `_check_open_limit` are looked up on this
@@ -27,6 +28,7 @@ from ..models import utcnow  # noqa: F401  (the lifecycle's clock; see above)
 from ..text import one_line  # noqa: F401
 from .access import (  # noqa: F401
     add_collaborator,
+    held_copies,
     new_access_link,
     remove_collaborator,
     send_status_link,
@@ -42,7 +44,15 @@ from .assignment import (  # noqa: F401
     transfer,
 )
 from .clock import _recompute_due, overdue_clause, schedule  # noqa: F401
-from .conversation import add_note, customer_reply, reply, request_info  # noqa: F401
+from .conversation import (  # noqa: F401
+    add_note,
+    confirm_held_mail,
+    customer_reply,
+    discard_held_mail,
+    hold_agent_mail,
+    reply,
+    request_info,
+)
 from .intake import _check_open_limit, open_ticket  # noqa: F401
 from .overdue import Flagged, check_overdue  # noqa: F401
 from .resolution import (  # noqa: F401

@@ -86,12 +86,18 @@ def _collaborator_email(email: str) -> str:
         raise InvalidInput(f"That is not a valid email address: {exc}") from None
 
 
-def _copied_from_mail(ticket: Ticket, people, customer: Customer, now: datetime) -> list:
+def _copied_from_mail(ticket: Ticket, people, customer: Customer, now: datetime, held: str | None = None) -> list:
     """Put the people a customer's mail went to as well on copy of the ticket, each with a
     history event. Skipped: invalid addresses, the customer, anyone already on copy, anyone an
-    agent took off copy (that stays so), and everyone past MAIL_CC_MAX on copy."""
+    agent took off copy (that stays so), and everyone past MAIL_CC_MAX on copy.
+
+    `held`: the mail did not prove it came from the customer (mailin.mail_speaks_for), so nobody
+    is put on copy; each person is written to the history ("cc_held", with this reason) and the
+    ticket page offers agents to put them on copy (held_copies)."""
     if not people:
         return []
+    if held is not None:
+        return _hold_copies(ticket, people, customer, now, held)
     rows = db.session.scalars(select(Collaborator).where(Collaborator.ticket_id == ticket.id)).all() \
         if ticket.id is not None else []
     known = {c.email for c in rows}
@@ -116,6 +122,44 @@ def _copied_from_mail(ticket: Ticket, people, customer: Customer, now: datetime)
         _event(ticket, "collaborator_added", customer=customer, new=f"{name} <{address}>",
                note="On copy of the customer's mail", now=now)
     return added
+
+
+def _hold_copies(ticket: Ticket, people, customer: Customer, now: datetime, why: str) -> list:
+    """The people of a mail that proved nothing: in the history only, for an agent to decide."""
+    known = {c.email for c in db.session.scalars(select(Collaborator).where(Collaborator.ticket_id == ticket.id))} \
+        if ticket.id is not None else set()
+    held = []
+    for name, address in people:
+        try:
+            address = _collaborator_email(address)
+        except InvalidInput:
+            continue
+        if address == ticket.customer.email or address in known or len(held) >= MAIL_CC_MAX:
+            continue
+        known.add(address)
+        name = _one_line(name, NAME_MAX) or address
+        held.append((name, address))
+        _event(ticket, "cc_held", customer=customer, new=f"{name} <{address}>", note=why, now=now)
+    return held
+
+
+def held_copies(ticket: Ticket) -> list[tuple[str, str]]:
+    """(name, address) of the people held from mail that proved nothing ("cc_held" in the history)
+    whom no agent has put on copy (or taken off it) since: the ticket page offers them."""
+    from ..models import Event
+
+    known = {c.email for c in db.session.scalars(select(Collaborator).where(Collaborator.ticket_id == ticket.id))}
+    people, seen = [], set()
+    for value in db.session.scalars(select(Event.new).where(Event.ticket_id == ticket.id, Event.action == "cc_held")
+                                    .order_by(Event.id)):
+        name, _, address = (value or "").rpartition(" <")
+        if not address.endswith(">"):  # cut short in the history: not offered as an address
+            continue
+        address = address[:-1]
+        if address and address not in known and address not in seen:
+            seen.add(address)
+            people.append((name or address, address))
+    return people
 
 
 def add_collaborator(agent: Agent, ticket: Ticket, email: str, name: str = "", *,

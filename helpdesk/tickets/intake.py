@@ -94,13 +94,15 @@ def open_ticket(
     department: Department | None = None,
     copied=(),
     api_key=None,
+    hold_copied: str | None = None,
 ) -> Ticket:
     """Open a ticket with the help topic's defaults; acknowledge it and alert the department.
 
     `record` (optional) is a row saved in the same transaction, e.g. the mail that opened it;
     `department` overrides the topic's (a mailbox's own department); `copied` is (name, email)
-    of the people the customer's mail went to as well, put on copy (see _copied_from_mail);
-    `api_key` is the API key that opens it, recorded as the one key that may write to it."""
+    of the people the customer's mail went to as well, put on copy, or only listed for an agent
+    when `hold_copied` says why the mail proved nothing (see _copied_from_mail); `api_key` is
+    the API key that opens it, recorded as the one key that may write to it."""
     if idempotency_key:
         existing = db.session.scalar(
             select(IdempotencyKey.ticket_id).where(IdempotencyKey.key == idempotency_key)
@@ -121,7 +123,8 @@ def open_ticket(
 
     try:
         return _open(name, email, subject, body, topic, priority, source, uploads, agent,
-                     idempotency_key, notify_customer, now, record, department, copied, api_key)
+                     idempotency_key, notify_customer, now, record, department, copied, api_key,
+                     hold_copied)
     except IntegrityError:
         # The same form was submitted twice at the same moment: the other request won.
         if not idempotency_key:
@@ -165,7 +168,8 @@ def _check_open_limit(email: str) -> None:
 
 
 def _open(name, email, subject, body, topic, priority, source, uploads, agent, idempotency_key,
-          notify_customer, now, record=None, department=None, copied=(), api_key=None) -> Ticket:
+          notify_customer, now, record=None, department=None, copied=(), api_key=None,
+          hold_copied=None) -> Ticket:
     with _Unit() as unit:
         customer = _customer(email, name)
         # Every channel takes the lock, so a ticket opened by mail or the API at the moment a
@@ -191,7 +195,7 @@ def _open(name, email, subject, body, topic, priority, source, uploads, agent, i
         db.session.flush()  # the ticket's id goes into the access link mailed below
         _event(ticket, "created", agent=agent, customer=None if agent else customer,
                new=f"{topic.name} via {source}", now=now)
-        _copied_from_mail(ticket, copied, customer, now)
+        _copied_from_mail(ticket, copied, customer, now, held=hold_copied)
         notify.ticket_created(ticket, acknowledge=topic.auto_acknowledge and notify_customer)
         _auto_assign(ticket, topic, now)
         if idempotency_key:

@@ -2,7 +2,7 @@
 server that is not on this machine
 
 Revision ID: 20261201_mailbox_plaintext
-Revises: 20261130_mailin_agents_secrets
+Revises: 20261201_staff_sessions
 Create Date: 2026-12-01 06:00:00
 
 Existing mailboxes start without that choice: one set to "no TLS" towards another machine is not
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "20261201_mailbox_plaintext"
-down_revision = "20261130_mailin_agents_secrets"
+down_revision = "20261201_staff_sessions"
 branch_labels = None
 depends_on = None
 

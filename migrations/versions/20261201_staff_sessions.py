@@ -1,7 +1,7 @@
 """staff sessions: each sign-in of an agent, ended server-side at sign-out
 
 Revision ID: 20261201_staff_sessions
-Revises: 20261130_mailin_agents_secrets
+Revises: 20261201_password_reset_requests
 Create Date: 2026-12-01 09:00:00
 
 Sessions signed in before this revision carry no session key: their agents sign in again.
@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "20261201_staff_sessions"
-down_revision = "20261130_mailin_agents_secrets"
+down_revision = "20261201_password_reset_requests"
 branch_labels = None
 depends_on = None
 

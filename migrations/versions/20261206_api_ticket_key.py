@@ -1,7 +1,7 @@
 """API: the key that opened a ticket (ticket.api_key_id), so only that key writes to it
 
 Revision ID: 20261206_api_ticket_key
-Revises: 20261130_mailin_agents_secrets
+Revises: 20261201_mailbox_plaintext
 Create Date: 2026-12-06 19:00:00
 
 Tickets opened before this revision have no key recorded: no API key may add messages to them.
@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "20261206_api_ticket_key"
-down_revision = "20261130_mailin_agents_secrets"
+down_revision = "20261201_mailbox_plaintext"
 branch_labels = None
 depends_on = None
 
