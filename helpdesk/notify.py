@@ -74,18 +74,19 @@ def is_own_address(recipient: str) -> bool:
 # only the desk can make one, and an answer that quotes it proves it comes from a mailbox the desk
 # wrote to about that ticket (see mailin.mail_speaks_for). It is checked by computation, so it
 # works once the outbox is pruned too.
-_SIGNED_MSGID = re.compile(r"^<([0-9a-f]{24})\.([A-Z0-9]{4,12})\.([0-9a-f]{32})@[^<>\s]+>$")
+# Short enough that the header is not folded: nonce and signature of 64 bits each.
+_SIGNED_MSGID = re.compile(r"^<([0-9a-f]{16})\.([A-Z0-9]{4,12})\.([0-9a-f]{16})@[^<>\s]+>$")
 
 
 def _msgid_signature(nonce: str, number: str, recipient: str) -> str:
     key = hashlib.sha256(b"helpdesk: message-id v1\0" + current_app.config["SECRET_KEY"].encode("utf-8")).digest()
     recipient = parseaddr(recipient or "")[1].strip().lower()
-    return hmac.new(key, f"{nonce}.{number}.{recipient}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, f"{nonce}.{number}.{recipient}".encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
 def ticket_message_id(number: str, recipient: str) -> str:
     """A new signed Message-ID for a mail about ticket `number` to `recipient`."""
-    nonce = secrets.token_hex(12)
+    nonce = secrets.token_hex(8)
     return f"<{nonce}.{number}.{_msgid_signature(nonce, number, recipient)}@{_domain()}>"
 
 

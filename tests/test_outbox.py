@@ -246,7 +246,7 @@ def test_headers_are_stable_and_mark_the_mail_automatic(app, make_ticket, inbox,
         assert msg.envelope_to == [row.recipient]
         assert msg["Auto-Submitted"] == "auto-generated"
         assert f"[#{ticket.number}]" in str(msg["Subject"])
-    assert all(f".{ticket.number}@" in mid for mid in by_id)
+    assert all(f".{ticket.number}." in mid for mid in by_id)  # <nonce.NUMBER.signature@domain>
 
 
 def test_cr_lf_in_subject_or_name_cannot_inject_headers(app, make_ticket, inbox):

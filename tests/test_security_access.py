@@ -189,9 +189,9 @@ ROUTES = PORTAL + AGENT_PAGES + ADMIN + API + _action_routes("new")
 # and the API's description.
 PUBLIC_ENDPOINTS = {
     "static", "portal.index", "portal.new_ticket", "portal.topic_fields", "portal.submitted", "portal.check_status",
-    "auth.login", "auth.logout", "auth.second_factor", "account.forgot", "account.reset", "account.password",
-    "account.two_factor", "account.two_factor_start", "account.two_factor_confirm", "account.two_factor_qr",
-    "account.two_factor_disable", "ops.healthz", "theme_css", "api.openapi",
+    "portal.captcha_challenge", "auth.login", "auth.logout", "auth.second_factor", "account.forgot", "account.reset",
+    "account.password", "account.two_factor", "account.two_factor_start", "account.two_factor_confirm",
+    "account.two_factor_qr", "account.two_factor_disable", "ops.healthz", "theme_css", "api.openapi",
 }
 
 

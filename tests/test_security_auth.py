@@ -298,6 +298,27 @@ def test_two_app_instances_share_counts_through_redis(app_config, app, desk):
             db.engine.dispose()
 
 
+def test_a_captcha_solution_is_spent_in_every_worker_through_redis(app_config, app, desk):
+    """HELPDESK_CAPTCHA=1 with two workers: a solution sent to one is refused by the other."""
+    from test_security_portal import new_ticket, solve
+
+    url = _redis_url()
+    if url is None:
+        pytest.skip(f"no Redis answers at {REDIS_URL} (apt-get install redis-server; .ci/run starts one)")
+    config = {**app_config, "RATELIMIT_STORAGE_URI": url, "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(6)}",
+              "HELPDESK_CAPTCHA": True}
+    worker1, worker2 = create_app(config), create_app(config)
+    c1, c2 = worker1.test_client(), worker2.test_client()
+    payload = solve(c1)
+    assert new_ticket(c1, desk, altcha=payload).status_code == 302
+    replay = new_ticket(c2, desk, altcha=payload, subject="Replayed")
+    assert replay.status_code == 400 and "failed or has expired" in replay.get_data(as_text=True)
+    for a in (worker1, worker2):
+        with a.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_memory_storage_is_per_instance(app_config, app, desk):
     """The default storage counts inside one process: documented as single-worker only."""
     config = {**app_config, "RATELIMIT_ENABLED": True}
