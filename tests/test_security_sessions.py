@@ -55,7 +55,7 @@ def _url(rule, world) -> str:
     values = {"number": a["number"], "attachment_id": a["note_file"], "collaborator_id": a["collaborator"],
               "name": "mine", "plan_id": a["sla"], "holiday_id": a["holiday"], "mailbox_id": a["mailbox"],
               "mail_id": a["failed_mail"], "key_id": a["api_key"], "priority_id": a["priority"],
-              "key": "reply_customer"}
+              "key": "reply_customer", "held_id": a["held_confirm"]}
     if kind in ROW_KINDS:
         values["row_id"] = a[ROW_KINDS[kind]]
 
@@ -68,7 +68,7 @@ def _url(rule, world) -> str:
 
 def _secrets(desk) -> list[str]:
     """What a half-signed-in session must never be shown."""
-    return ["Subject of ticket A", "Internal note A", "note file A", "Mailbox A", desk.vendor.email]
+    return ["Subject of ticket A", "Internal note A", "note file A", "Mailbox A", "Held mail A", desk.vendor.email]
 
 
 # --- the half-signed-in states -------------------------------------------------------------------
