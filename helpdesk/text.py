@@ -38,9 +38,10 @@ def _same_address(text: str, href: str) -> bool:
 
 
 def _honest_links(tokens: list[Token]) -> None:
-    """A link whose visible text looks like an address other than its target (e.g.
-    "[https://desk.example/agent/login](https://evil.example)") loses its link: its text stays as
-    plain text, followed by the real target as the link, "text (https://evil.example)"."""
+    """A link whose visible text is or holds an address other than its target (e.g.
+    "[https://desk.example/agent/login](https://evil.example)", "[Sign in at desk.example](…)")
+    loses its link: its text stays as plain text, followed by the real target as the link,
+    "text (https://evil.example)". Words that name no address ("click here") keep their link."""
     for block in tokens:
         children = block.children or []
         i = 0
@@ -54,7 +55,7 @@ def _honest_links(tokens: list[Token]) -> None:
             href = children[i].attrGet("href") or ""
             shown = "".join(c.content if c.type in ("text", "code_inline") else " " for c in children[i + 1:end]
                             if c.type in ("text", "code_inline", "softbreak", "hardbreak"))
-            if not _looks_like_url(shown) or _same_address(shown, href):
+            if not any(_looks_like_url(word) and not _same_address(word, href) for word in shown.split()):
                 i = end + 1
                 continue
             real = [_text(" ("), children[i], _text(href), children[end], _text(")")]

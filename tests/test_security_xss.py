@@ -275,3 +275,5 @@ def check_links_show_their_target(client, desk, inbox, login) -> None:
 
     for honest in ("[https://desk.example/x](https://desk.example/x/)", "[our page](https://desk.example)"):
         assert len(_Links(render_body(honest)).links) == 1 and " (" not in render_body(honest)
+    # An address among words counts too.
+    assert_honest(render_body("[Sign in at https://desk.example/agent/login](https://evil.example/phish)"), "words")
