@@ -127,25 +127,27 @@ def add_collaborator(ticket, form):
 @bp.post("/tickets/<number>/collaborators/<int:collaborator_id>/remove")
 def remove_collaborator(number, collaborator_id):
     """Take someone off copy: their mail stops and their link no longer opens the ticket."""
-    ticket = load_ticket(number)
-    if not FlaskForm().validate_on_submit():
-        abort(400, "Your session expired. Reload the page and try again.")
-    collab = db.session.get(Collaborator, collaborator_id)
-    if collab is None or collab.ticket_id != ticket.id:
-        abort(404, "That person is not on copy of this ticket.")
+    ticket, collab = _ticket_and_its(number, Collaborator, collaborator_id,
+                                     "That person is not on copy of this ticket.")
     tickets.remove_collaborator(current_user, ticket, collab)
     return _done(number, f"{collab.email} is no longer on copy; their link stopped working.")
 
 
-def _held_mail(number: str, held_id: int):
-    """The ticket (404 if unseen) and its held mail (404 if another ticket's), after the CSRF check."""
+def _ticket_and_its(number: str, model, row_id: int, missing: str):
+    """The ticket (404 if unseen) and one of its rows of `model` (404 with `missing` if none or
+    another ticket's), after the CSRF check."""
     ticket = load_ticket(number)
     if not FlaskForm().validate_on_submit():
         abort(400, "Your session expired. Reload the page and try again.")
-    held = db.session.get(HeldMail, held_id)
-    if held is None or held.ticket_id != ticket.id:
-        abort(404, "There is no such mail on this ticket.")
-    return ticket, held
+    row = db.session.get(model, row_id)
+    if row is None or row.ticket_id != ticket.id:
+        abort(404, missing)
+    return ticket, row
+
+
+def _held_mail(number: str, held_id: int):
+    """The ticket and its held mail, as _ticket_and_its finds them."""
+    return _ticket_and_its(number, HeldMail, held_id, "There is no such mail on this ticket.")
 
 
 @bp.post("/tickets/<number>/held-mail/<int:held_id>/confirm")
