@@ -14,7 +14,7 @@ import secrets
 import time
 from datetime import datetime, timedelta, timezone
 
-from flask import (Blueprint, current_app, flash, g, make_response, redirect, request, session,
+from flask import (Blueprint, current_app, flash, g, redirect, request, session,
                    url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from . import limits, models, notify, settings, twofactor
 from .extensions import db, login_manager
-from .htmx import is_partial, render
+from .htmx import go, is_partial, render, triggered_by
 from .models import PASSWORD_MAX, Agent, Setting, StaffSession
 from .security import safe_next
 from .text import is_number
@@ -299,11 +299,7 @@ def logout():
 
 
 def _go(target: str):
-    if is_partial():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target)
+    return go(target, reload=True)
 
 
 def _passive() -> bool:
@@ -311,7 +307,7 @@ def _passive() -> bool:
     if request.endpoint in PASSIVE_ENDPOINTS:
         return True
     region = LIVE_REGIONS.get(request.endpoint)
-    return region is not None and is_partial() and request.headers.get("HX-Trigger") == region
+    return region is not None and triggered_by(region)
 
 
 def _is_staff(endpoint: str) -> bool:

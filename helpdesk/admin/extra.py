@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from .. import audit, settings, tickets
 from ..demo import DEFAULT_PRIORITIES
 from ..extensions import db
-from ..htmx import is_partial, render
+from ..htmx import is_partial, refresh, render
 from ..models import Agent, AuditEntry, HelpTopic, Priority, SLAHoliday, SLAPlan, Ticket
 from . import bp
 from .config import new_password, password_page
@@ -192,7 +192,7 @@ def priority_save(priority_id):
     if is_partial():
         response = _priority_page(editing=priority, block="priority_row_view")
         if any(field == "colour" for field, _, _ in changes):
-            response.headers["HX-Refresh"] = "true"  # the new colour comes with the new stylesheet
+            refresh(response)  # the new colour comes with the new stylesheet
         return response
     flash(f"Priority “{priority.name}” saved." if changes else "Nothing was changed.",
           "success" if changes else "info")

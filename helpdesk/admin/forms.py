@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..agent.forms import IdSelect, _id
+from ..web.fields import IdSelect, _id
 from ..attachments import ALLOWED_TYPES
 from ..extensions import db
 from ..models import (

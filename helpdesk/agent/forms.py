@@ -4,55 +4,19 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import EmailField, IntegerField, MultipleFileField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, IntegerField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from .. import attachments
 from ..extensions import db
+from ..web.fields import IdSelect, _id  # noqa: F401  (the shared row-select field)
 from ..models import Agent, Department, Priority, SLAPlan, Team
-from ..text import is_number
 from ..tickets import BODY_MAX
 
 NOTE_MAX = 500
 STALE = "This form is out of date. Reload the ticket and try again."
 VERSION_MAX = 2**31 - 1  # the column is a 32-bit integer on every database
-
-
-def _id(value):
-    """Coerce a submitted id; anything but digits fails as an unavailable choice."""
-    if value in (None, ""):
-        return 0
-    if isinstance(value, int):
-        return value
-    if not is_number(str(value)):
-        raise ValueError("not an id")
-    return int(value)
-
-
-class IdSelect(SelectField):
-    """A select of database ids of one model; 0 is the "nothing chosen" option."""
-
-    def __init__(self, label=None, validators=None, *, model=None, **kwargs):
-        super().__init__(label, validators, coerce=_id, validate_choice=True, **kwargs)
-        self.model = model
-
-    @property
-    def record(self):
-        """The chosen row (None for "nothing chosen")."""
-        return db.session.get(self.model, self.data) if self.data else None
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError("That choice is not available. Reload the page and try again.")
-
-    def pre_validate(self, form):
-        if self.data is None:  # not sent at all: the same as "nothing chosen"
-            self.data = 0
-        if self.data not in {value for value, _ in self.choices}:
-            raise ValidationError("That choice is not available. Reload the page and try again.")
 
 
 def _chosen(message):

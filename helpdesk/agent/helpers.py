@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import abort, flash, make_response, redirect, url_for
+from flask import abort, flash, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import live, queues, tickets
 from ..attachments import UploadError
 from ..extensions import db
-from ..htmx import is_partial, render
+from ..htmx import go, is_partial, render, retarget
 from ..models import Event, HeldMail, ThreadEntry, Ticket, utcnow
 from .forms import blank_forms
 
@@ -145,10 +145,7 @@ def _invalid(ticket: Ticket, form):
     """400 with the form's own block re-rendered, errors shown and the typed text kept."""
     block = f"{form.action}_form"
     response = render_ticket(load_ticket(ticket.number, full=True), block, status=400, form=form)
-    if is_partial():
-        response.headers["HX-Retarget"] = f"#{block}"
-        response.headers["HX-Reswap"] = "outerHTML"
-    return response
+    return retarget(response, f"#{block}")
 
 
 def _conflict(ticket: Ticket, form, exc: tickets.Conflict):
@@ -172,11 +169,7 @@ def _done(number: str, message: str):
 
 def _go(target: str):
     """Send the browser elsewhere: a redirect, or for htmx an HX-Location."""
-    if not is_partial():
-        return redirect(target)
-    response = make_response("", 200)
-    response.headers["HX-Location"] = target
-    return response
+    return go(target)
 
 
 def ticket_action(form_class, message: str):

@@ -13,7 +13,7 @@ from ..attachments import from_field
 from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import Customer, HelpTopic, Priority, Ticket
-from ..portal.forms import one_email_address
+from ..web.fields import one_email_address
 from ..text import is_number
 from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
 from . import bp

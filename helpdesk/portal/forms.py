@@ -1,15 +1,14 @@
 """The customer portal's forms. Choices come from the database; every submitted id is checked here."""
 from __future__ import annotations
 
-import re
 
-from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
 
 from ..extensions import db
+from ..web.fields import one_email_address
 from ..models import HelpTopic, Priority
 from ..text import is_number
 from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
@@ -35,17 +34,6 @@ def _ticket_number(value):
     if not isinstance(value, str):
         return value
     return value.strip().lstrip("#").strip().upper()
-
-
-def one_email_address(form, field):
-    """One plain address: no display name, no list, no line breaks (they could inject headers)."""
-    value = field.data or ""
-    if re.search(r"[\s,;<>]", value):
-        raise ValidationError("Enter one email address only, with no spaces, commas or line breaks.")
-    try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValidationError(f"That is not a valid email address. {exc}") from None
 
 
 def public_topics() -> list[HelpTopic]:

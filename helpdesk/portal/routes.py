@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import captcha, settings, tickets
 from ..attachments import download, from_field, public_attachment
 from ..extensions import db
-from ..htmx import is_partial, render
+from ..htmx import go, is_partial, render
 from ..models import IdempotencyKey, ThreadEntry, Ticket
 from ..security import access_for_token, access_token
 from ..text import is_number
@@ -195,11 +195,7 @@ def check_status():
             form.number.errors.append("There is no ticket with that number for that address.")
             return render("portal/status.html", "status_form", form=form, status=404)
         target = url_for("portal.ticket", token=access_token(found))
-        if is_partial():
-            response = current_app.make_response(("", 200))
-            response.headers["HX-Redirect"] = target
-            return response
-        return redirect(target)
+        return go(target, reload=True)
     tickets.send_status_link(form.number.data, form.email.data)
     if is_partial():
         return render("portal/status.html", "status_form", form=StatusForm(formdata=None), sent=STATUS_SENT)

@@ -9,13 +9,13 @@ from flask import current_app, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import settings, theme
-from .extensions import db
-from .htmx import is_partial, render
-from .models import STATUS_LABELS, utcnow
-from .api.errors import error_response as api_error, is_api_request
-from .security import add_security_headers, refuse_nul_bytes
-from .tickets import LifecycleError
+from .. import settings, theme
+from ..extensions import db
+from ..htmx import is_partial, render, swap_nothing
+from ..models import STATUS_LABELS, utcnow
+from ..api.errors import error_response as api_error, is_api_request
+from ..security import add_security_headers, refuse_nul_bytes
+from ..tickets import LifecycleError
 
 
 def _local(value: datetime) -> datetime:
@@ -103,7 +103,7 @@ def init_app(app):
             limit = settings.get("max_attachment_mb")
             return _error_page(413, f"That upload is too large. Each file may be at most {limit} MB.")
         if exc.code == 429:
-            from .limits import LIMITED_MESSAGE, refusal_message
+            from ..limits import LIMITED_MESSAGE, refusal_message
 
             response = _error_page(429, refusal_message(exc, LIMITED_MESSAGE))
             if getattr(exc, "retry_after", None):
@@ -132,7 +132,7 @@ def _api_message(exc: HTTPException) -> str:
         allowed = sorted(set(getattr(exc, "valid_methods", None) or ()) - {"HEAD", "OPTIONS"})
         return "This endpoint does not take that method" + (f"; it takes {', '.join(allowed)}." if allowed else ".")
     if exc.code == 429:  # Flask-Limiter adds Retry-After to the response
-        from .limits import API_LIMITED_MESSAGE, refusal_message
+        from ..limits import API_LIMITED_MESSAGE, refusal_message
 
         return refusal_message(exc, API_LIMITED_MESSAGE)
     return exc.description or "The request was refused."
@@ -147,8 +147,6 @@ _TITLES = {
 def _error_page(status: int, message: str):
     if is_partial():
         # Only the flash message changes; the element that made the request stays as it was.
-        response = render("errors/flash.html", "flash", status=status, message=message, category="error")
-        response.headers["HX-Reswap"] = "none"
-        return response
+        return swap_nothing(render("errors/flash.html", "flash", status=status, message=message, category="error"))
     return render("errors/error.html", status=status, code=status,
                   title=_TITLES.get(status, "Error"), message=message)
