@@ -91,7 +91,8 @@ def main() -> None:
 
         from sqlalchemy import func, select, update
 
-        from helpdesk import create_app, export
+        from helpdesk import create_app
+        from helpdesk.tickets import export
         from helpdesk.extensions import db
         from helpdesk.models import Ticket
 

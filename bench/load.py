@@ -210,7 +210,7 @@ def main():
     try:
         form = urllib.request.urlopen(base + "/new").read().decode()
         topic = re.search(r'<option[^>]*value="(\d+)"[^>]*>General inquiry', form).group(1)
-        from helpdesk.models import utcnow
+        from helpdesk.clock import utcnow
 
         started_at = utcnow()
         stats, stop = Stats(), threading.Event()

@@ -53,32 +53,30 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    from . import account, auth, limits, ops, web
+    from . import jobs, live
     from .admin import bp as admin_bp
     from .agent import bp as agent_bp
     from .api import bp as api_bp
+    from .auth import account
+    from .auth import routes as sign_in
+    from .cli import register
     from .portal import bp as portal_bp
+    from .security import limits
+    from .web import errors, health, pages
 
     app.url_map.converters["int"] = RowId  # before any route is added
-    ops.init_app(app)
+    live.init_app(app)
+    health.init_app(app)
     app.register_blueprint(portal_bp)
-    app.register_blueprint(auth.bp)
+    app.register_blueprint(sign_in.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(agent_bp, url_prefix="/agent")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     ext.csrf.exempt(api_bp)  # authenticated by key, never by cookie
-    web.init_app(app)
+    pages.init_app(app)
+    errors.init_app(app)
     limits.init_app(app)
-
-    from .cli import register
-
     register(app)
-
-    if cfg["HELPDESK_BACKGROUND_SENDER"] and not app.testing:
-        from .outbox import start_background_sender
-        from .overdue import start_background_check
-
-        start_background_sender(app)
-        start_background_check(app, cfg["HELPDESK_SLA_CHECK_SECONDS"])
+    jobs.init_app(app)
     return app

@@ -12,30 +12,11 @@ from flask import current_app, request, send_file
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
+from . import settings
+from .config import ALLOWED_TYPES
 from .extensions import db
 from .models import Attachment, ThreadEntry
 
-# Types judged from the bytes, not the name. HTML, SVG, scripts and executables are refused.
-ALLOWED_TYPES = {
-    "image/png": "PNG image",
-    "image/jpeg": "JPEG image",
-    "image/gif": "GIF image",
-    "image/webp": "WebP image",
-    "application/pdf": "PDF",
-    "text/plain": "text",
-    "text/csv": "CSV",
-    "application/zip": "ZIP archive",
-    "application/gzip": "gzip archive",
-    "application/x-gzip": "gzip archive",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel workbook",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint",
-    "application/vnd.oasis.opendocument.text": "OpenDocument text",
-    "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument spreadsheet",
-    "application/msword": "Word document",
-    "application/vnd.ms-excel": "Excel workbook",
-    "message/rfc822": "e-mail message",
-}
 
 # Names whose extension a browser or OS would treat as active content, whatever the bytes.
 BLOCKED_EXTENSIONS = {
@@ -89,15 +70,11 @@ class Upload:
 
 
 def _limits():
-    from . import settings
-
     return settings.get("max_attachment_mb") * 1024 * 1024, settings.get("max_attachments")
 
 
 def allowed_types() -> set[str]:
     """The types this desk accepts: the admin's choice among ALLOWED_TYPES (all by default)."""
-    from . import settings
-
     return set(settings.get("allowed_types")) & set(ALLOWED_TYPES)
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .extensions import db
-from .models import AuditEntry, utcnow
+from .models import AuditEntry
+from . import clock
 
 MAX = 500
 # Tables written as a side effect of any change, never as a change of their own: the live
@@ -115,7 +116,7 @@ def record(object_type: str, obj, changes, *, name: str | None = None, actor=Non
     actor = actor if actor is not None else current_user
     if obj is not None and getattr(obj, "id", None) is None:
         db.session.flush()
-    now = utcnow()
+    now = clock.utcnow()
     for field, old, new in changes:
         db.session.add(AuditEntry(
             created_at=now,

@@ -2,6 +2,7 @@
 fetch | tickets auto-close | sla check`."""
 from __future__ import annotations
 
+import sys
 import threading
 
 import click
@@ -9,8 +10,13 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from . import jobs, mailin, settings, tickets
+from .demo import DEMO_AGENTS, seed
+from .mail.devserver import serve
 from .extensions import db
-from .models import ROLES, Agent
+from .mailin import imap
+from .models import ROLES, Agent, Mailbox
+from .mail import outbox
 
 mail_cli = AppGroup("mail", help="Deliver the mail outbox; take in mail (pipe, IMAP fetch).")
 
@@ -20,12 +26,10 @@ mail_cli = AppGroup("mail", help="Deliver the mail outbox; take in mail (pipe, I
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
 def mail_send(loop: bool, interval: float):
     """Send the mails that are due. Several senders may run at once."""
-    from . import outbox
-
     if loop:
         click.echo(f"Sending the outbox every {interval:g} s; Ctrl+C stops.")
         try:
-            outbox.run_loop(current_app._get_current_object(), interval, threading.Event())
+            jobs.run_loop(current_app._get_current_object(), "mail", interval, threading.Event())
         except KeyboardInterrupt:
             pass
         return
@@ -43,8 +47,6 @@ def mail_send(loop: bool, interval: float):
 @mail_cli.command("retry-failed")
 def mail_retry_failed():
     """Queue again the mails that were given up on after repeated failures."""
-    from . import outbox
-
     click.echo(f"{outbox.retry_failed()} mails queued again.")
 
 
@@ -54,8 +56,6 @@ def mail_retry_failed():
 @click.option("--maildir", default=None, help="Where to keep the mails (default: instance/mail).")
 def mail_catch(host: str, port: int, maildir: str | None):
     """A local SMTP server that keeps every mail it gets (for trying the desk out)."""
-    from .devmail import serve
-
     serve(host, port, maildir or current_app.config["HELPDESK_DEV_MAILBOX"] or
           f"{current_app.instance_path}/mail")
 
@@ -66,8 +66,6 @@ tickets_cli = AppGroup("tickets", help="Ticket housekeeping (for cron).")
 @tickets_cli.command("auto-close")
 def tickets_auto_close():
     """Close the tickets resolved longer ago than the auto-close setting (mailing each customer)."""
-    from . import settings, tickets
-
     days = settings.get("auto_close_days")
     if not days:
         click.echo("Auto-close is off (Admin > Settings: close resolved tickets after 0 days).")
@@ -84,18 +82,15 @@ sla_cli = AppGroup("sla", help="SLA clocks: overdue detection.")
 def sla_check(loop: bool, interval: float | None):
     """Flag tickets that went overdue, alert their agents and apply their plans' escalation.
     Run it from cron every minute or so; several checks may run at once."""
-    from . import overdue
-    from .tickets import check_overdue
-
     if loop:
         interval = interval or current_app.config["HELPDESK_SLA_CHECK_SECONDS"]
         click.echo(f"Checking for overdue tickets every {interval:g} s; Ctrl+C stops.")
         try:
-            overdue.run_loop(current_app._get_current_object(), interval, threading.Event(), click.echo)
+            jobs.run_loop(current_app._get_current_object(), "overdue", interval, threading.Event(), click.echo)
         except KeyboardInterrupt:
             pass
         return
-    flagged = check_overdue()
+    flagged = tickets.check_overdue()
     for item in flagged:
         click.echo(str(item))
     click.echo(f"{len(flagged)} ticket{'' if len(flagged) == 1 else 's'} newly overdue.")
@@ -104,11 +99,6 @@ def sla_check(loop: bool, interval: float | None):
               help="Take the department and help topic from this mailbox (by name).")
 def mail_pipe(mailbox_name: str | None):
     """Take in one RFC 822 message from standard input (for the mail server's pipe)."""
-    import sys
-
-    from . import mailin
-    from .models import Mailbox
-
     mailbox = None
     if mailbox_name:
         mailbox = db.session.scalar(select(Mailbox).where(Mailbox.name == mailbox_name))
@@ -131,16 +121,14 @@ def mail_pipe(mailbox_name: str | None):
 @click.option("--interval", default=60.0, show_default=True, help="Seconds between rounds with --loop.")
 def mail_fetch(loop: bool, interval: float):
     """Fetch the IMAP mailboxes set up in the admin area. Several fetchers may run at once."""
-    from . import imapfetch
-
     if loop:
         click.echo(f"Fetching mail every {interval:g} s; Ctrl+C stops.")
         try:
-            imapfetch.run_loop(current_app._get_current_object(), interval, threading.Event())
+            jobs.run_loop(current_app._get_current_object(), "fetch", interval, threading.Event())
         except KeyboardInterrupt:
             pass
         return
-    rounds = imapfetch.fetch_all()
+    rounds = imap.fetch_all()
     if not rounds:
         click.echo("No active mailboxes; add one in the admin area (Mailboxes).")
     for r in rounds:
@@ -152,8 +140,6 @@ def mail_fetch(loop: bool, interval: float):
 @click.option("--if-empty", is_flag=True, help="Do nothing if the desk already has agents.")
 def seed_demo(if_empty: bool):
     """Load the demo desk: departments, teams, topics, SLA plans and agents."""
-    from .demo import DEMO_AGENTS, seed
-
     if if_empty and db.session.scalar(select(func.count(Agent.id))):
         click.echo("The desk already has data; demo data not loaded.")
         return

@@ -108,3 +108,26 @@ def from_environment(instance_path: str) -> dict:
         # Upper bound for one request body: the attachments plus the form around them.
         "MAX_CONTENT_LENGTH": None,
     }
+
+
+# Types judged from the bytes, not the name. HTML, SVG, scripts and executables are refused.
+ALLOWED_TYPES = {
+    "image/png": "PNG image",
+    "image/jpeg": "JPEG image",
+    "image/gif": "GIF image",
+    "image/webp": "WebP image",
+    "application/pdf": "PDF",
+    "text/plain": "text",
+    "text/csv": "CSV",
+    "application/zip": "ZIP archive",
+    "application/gzip": "gzip archive",
+    "application/x-gzip": "gzip archive",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel workbook",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint",
+    "application/vnd.oasis.opendocument.text": "OpenDocument text",
+    "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument spreadsheet",
+    "application/msword": "Word document",
+    "application/vnd.ms-excel": "Excel workbook",
+    "message/rfc822": "e-mail message",
+}

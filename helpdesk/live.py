@@ -39,9 +39,20 @@ from sqlalchemy.orm import Session
 
 from .extensions import db
 from .htmx import is_partial
-from .live_models import PRESENCE_STATES, DeskState, Presence
-from .models import (Agent, Department, HelpTopic, Priority, Setting, SLAPlan, Team, Ticket, agent_departments,
-                     team_members, utcnow)
+from .models import PRESENCE_STATES, DeskState, Presence
+from .models import (
+    Agent,
+    Department,
+    HelpTopic,
+    Priority,
+    Setting,
+    SLAPlan,
+    Team,
+    Ticket,
+    agent_departments,
+    team_members,
+)
+from . import clock
 
 CACHE_CONTROL = "private, no-cache"
 
@@ -130,13 +141,11 @@ def _note(session, rows) -> None:
         session.info["desk_changed"] = session.info.get("desk_changed", frozenset()) | rows
 
 
-@event.listens_for(Session, "after_flush")
 def _note_flushed_changes(session, flush_context):
     for obj in (*session.new, *session.dirty, *session.deleted):
         _note(session, _rows_changed_by(session, obj))
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _note_statement_changes(execute_state):
     """UPDATE, INSERT and DELETE statements run past the flush: judged by their table. Which
     tickets a statement changed is not known here: ANY, unless the statement says its caller
@@ -157,7 +166,6 @@ def _note_statement_changes(execute_state):
             _note(execute_state.session, frozenset({DESK, SETUP}))
 
 
-@event.listens_for(Session, "before_commit")
 def _bump_desk_state(session):
     session.flush()
     rows = session.info.pop("desk_changed", None)
@@ -167,9 +175,24 @@ def _bump_desk_state(session):
         session.execute(_bump(rows))
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_changes(session):
     session.info.pop("desk_changed", None)
+
+
+# Every session's changes bump the counters of what they touched, in the same transaction.
+_LISTENERS = (
+    ("after_flush", _note_flushed_changes),
+    ("do_orm_execute", _note_statement_changes),
+    ("before_commit", _bump_desk_state),
+    ("after_rollback", _forget_changes),
+)
+
+
+def init_app(app) -> None:
+    """Listen to the database session (once per process; the listeners are global)."""
+    for name, listener in _LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
 
 
 def _cache_key(row: int) -> str:
@@ -306,7 +329,7 @@ def presence_ttl() -> int:
 def heartbeat(ticket: Ticket, agent: Agent, state: str) -> list[Presence]:
     """Renew this agent's presence on the ticket; return the others there now."""
     state = state if state in PRESENCE_STATES else "viewing"
-    now = utcnow()
+    now = clock.utcnow()
     expires = now + timedelta(seconds=presence_ttl())
     db.session.execute(delete(Presence).where(Presence.ticket_id == ticket.id, Presence.expires_at < now))
     updated = db.session.execute(
@@ -324,7 +347,7 @@ def others(ticket: Ticket, agent: Agent, now=None) -> list[Presence]:
     rows = db.session.execute(
         select(Presence, Agent.name).join(Agent, Agent.id == Presence.agent_id)
         .where(Presence.ticket_id == ticket.id, Presence.agent_id != agent.id,
-               Presence.expires_at >= (now or utcnow()))
+               Presence.expires_at >= (now or clock.utcnow()))
         .order_by(Presence.state.desc(), Agent.name)
     ).all()
     return [_named(p, name) for p, name in rows]

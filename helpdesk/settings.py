@@ -14,6 +14,7 @@ from flask import current_app, g
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from .config import ALLOWED_TYPES
 from .extensions import db
 from .models import Setting
 
@@ -27,8 +28,6 @@ class Definition:
 
 
 def _all_types():
-    from .attachments import ALLOWED_TYPES
-
     return sorted(ALLOWED_TYPES)
 
 

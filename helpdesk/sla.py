@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Iterator, Optional
 from zoneinfo import ZoneInfo
-from .text import is_number
 
 # A walk that finds no open hour within this many days has a schedule that never opens.
 MAX_DAYS = 366 * 40
+
+
+def _digits(value: str) -> bool:
+    """Plain ASCII digits only (str.isdigit() also takes '¹' or '٣')."""
+    return value.isascii() and value.isdigit()
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Schedule:
 def parse_hhmm(value: str) -> int:
     """'09:30' -> 570 minutes; '24:00' is the end of the day. Raises ValueError otherwise."""
     hours, sep, minutes = (value or "").strip().partition(":")
-    if not sep or not is_number(hours) or not is_number(minutes) or len(minutes) != 2:
+    if not sep or not _digits(hours) or not _digits(minutes) or len(minutes) != 2:
         raise ValueError(f"Not a time of day (HH:MM): {value!r}")
     h, m = int(hours), int(minutes)
     if not (0 <= h <= 23 and 0 <= m <= 59) and (h, m) != (24, 0):
@@ -53,7 +57,7 @@ def parse_days(value: str) -> frozenset[int]:
     for part in (value or "").split(","):
         part = part.strip()
         if part:
-            if not is_number(part) or int(part) > 6:
+            if not _digits(part) or int(part) > 6:
                 raise ValueError(f"Not a weekday number (0 = Monday .. 6 = Sunday): {part!r}")
             days.add(int(part))
     return frozenset(days)

@@ -1,9 +1,16 @@
-"""Turning what people type into safe HTML and safe mail headers."""
+"""How the desk writes text: what people type turned into safe HTML and safe mail headers, and
+dates, durations and sizes as pages and mails show them (in the desk's time zone)."""
+from __future__ import annotations
+
 import re
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from . import clock, settings
 
 # Raw HTML in a message is shown as text, never interpreted; Markdown gives the light markup.
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).disable("image")
@@ -99,3 +106,51 @@ def is_number(value) -> bool:
     """Plain ASCII digits only: str.isdigit() also takes '¹' or '٣', which int() refuses or reads
     as another number."""
     return isinstance(value, str) and value.isascii() and value.isdigit()
+
+
+# --- dates, durations and sizes as pages and mails show them ---------------------------------
+
+
+def _local(value: datetime) -> datetime:
+    tz = ZoneInfo(settings.get("timezone"))
+    return value.replace(tzinfo=timezone.utc).astimezone(tz)
+
+
+def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    return _local(value).strftime(fmt) if value else ""
+
+
+def duration(seconds: float) -> str:
+    """1 h 20 min, 3 d 4 h, 45 min, under a minute."""
+    minutes = int(abs(seconds) // 60)
+    days, rem = divmod(minutes, 1440)
+    hours, mins = divmod(rem, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min" if mins else "under a minute"
+
+
+def due_text(ticket, now: datetime | None = None) -> str:
+    """'due in 1 h 20 min' or 'overdue by 3 h'; empty when nothing is due."""
+    if ticket.due_at is None or not ticket.is_active:
+        return ""
+    now = now or clock.utcnow()
+    delta = (ticket.due_at - now).total_seconds()
+    return f"due in {duration(delta)}" if delta >= 0 else f"overdue by {duration(delta)}"
+
+
+def ago(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    seconds = (clock.utcnow() - value).total_seconds()
+    return "just now" if seconds < 60 else f"{duration(seconds)} ago"
+
+
+def filesize(size: int) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""

@@ -17,7 +17,9 @@ from jinja2 import BytecodeCache
 from sqlalchemy import event, select, text
 
 import helpdesk.models as models
-from helpdesk import create_app, demo, outbox, tickets
+from helpdesk import clock as desk_clock
+from helpdesk import create_app, demo, tickets
+from helpdesk.mail import outbox
 from helpdesk.extensions import db
 from helpdesk.models import Agent, HelpTopic, Priority, SLAPlan, Team, Department
 from scratch_db import PG_ADMIN_URL, scratch_postgres
@@ -169,7 +171,7 @@ def _pg_empty_batch(conn) -> str:
 
 
 def _empty_all_tables():
-    from helpdesk import queues
+    from helpdesk.tickets import queues
 
     queues._COUNTS_CACHE.clear()  # the emptied database starts its change counter again
     db.session.remove()
@@ -429,5 +431,5 @@ def clock(monkeypatch):
             self.now += timedelta(**delta)
 
     fixed = Clock()
-    monkeypatch.setattr(tickets, "utcnow", fixed)
+    monkeypatch.setattr(desk_clock, "utcnow", fixed)
     return fixed

@@ -130,7 +130,7 @@ def build(url: str, upload_dir: str) -> None:
 
     from helpdesk import create_app, demo, tickets
     from helpdesk.attachments import Upload
-    from helpdesk.channels_models import ApiKey, FailedMail, Mailbox, ProcessedMail, hash_api_key
+    from helpdesk.models import ApiKey, FailedMail, Mailbox, ProcessedMail, hash_api_key
     from helpdesk.extensions import db
     from helpdesk.models import Agent, AuditEntry, HelpTopic, Priority, Setting, SLAHoliday, SLAPlan, Team
 

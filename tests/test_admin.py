@@ -10,9 +10,10 @@ from sqlalchemy import select, update
 
 from helpdesk import tickets
 from helpdesk.admin.routes import link_desk_urls
-from helpdesk.devmail import _Keeper
+from helpdesk.mail.devserver import _Keeper
 from helpdesk.extensions import db
-from helpdesk.models import OutboxMail, utcnow
+from helpdesk.models import OutboxMail
+from helpdesk.clock import utcnow
 
 from conftest import _free_port
 
@@ -232,7 +233,7 @@ def mail_catcher(app, tmp_path):
 
 
 def test_dev_mailbox_shows_the_caught_mail_with_desk_links_clickable(client, desk, login, make_ticket, mail_catcher):
-    from helpdesk import outbox
+    from helpdesk.mail import outbox
 
     ticket = make_ticket(email="ken@example.net", subject="VPN <drops> hourly",
                          body="See https://evil.example/login and http://desk.test.evil.example/x")
@@ -254,7 +255,7 @@ def test_dev_mailbox_shows_the_caught_mail_with_desk_links_clickable(client, des
 
 def test_managers_are_refused_the_dev_mailbox_and_not_shown_its_link(client, desk, login, inbox, mail_catcher):
     """It holds every mail the desk sent, an admin's password-reset link included."""
-    from helpdesk import outbox
+    from helpdesk.mail import outbox
 
     client.post("/login/forgot", data={"email": desk.admin.email})
     outbox.send_pending()

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import audit
-from helpdesk.attachments import ALLOWED_TYPES
-from helpdesk.channels_models import hash_api_key
+from helpdesk.config import ALLOWED_TYPES
+from helpdesk.models import hash_api_key
 from helpdesk.extensions import db
 from helpdesk.models import (
     Agent,

@@ -8,9 +8,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk import mail_templates, tickets
+from helpdesk.mail import wording as mail_templates
+from helpdesk import tickets
 from helpdesk.extensions import db
-from helpdesk.models import AuditEntry, MailTemplate, OutboxMail, Ticket, utcnow
+from helpdesk.models import AuditEntry, MailTemplate, OutboxMail, Ticket
+from helpdesk.clock import utcnow
 
 from hostile import XSS_PAYLOADS, assert_no_live_markup
 

@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import settings, tickets
-from helpdesk.attachments import ALLOWED_TYPES
+from helpdesk.config import ALLOWED_TYPES
 from helpdesk.extensions import db
-from helpdesk.models import AuditEntry, Event, Setting, Ticket, utcnow
+from helpdesk.models import AuditEntry, Event, Setting, Ticket
+from helpdesk.clock import utcnow
 from helpdesk.security import access_token
 from test_portal import PDF, png_bytes, ticket_form
 

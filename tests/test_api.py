@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from helpdesk import tickets
 from helpdesk.attachments import Upload
-from helpdesk.channels_models import hash_api_key
+from helpdesk.models import hash_api_key
 from helpdesk.extensions import db
-from helpdesk.models import ApiKey, ThreadEntry, Ticket, utcnow
+from helpdesk.models import ApiKey, ThreadEntry, Ticket
+from helpdesk.clock import utcnow
 from helpdesk.models import Collaborator, Event
 from helpdesk.security import access_for_token, access_token, collaborator_token
 
@@ -554,7 +555,7 @@ def test_the_portal_check_fails_when_an_answer_carries_the_link(app, client, des
                                                                 monkeypatch):
     """A deliberately vulnerable variant: the ticket's answer carries the customer's link again."""
     from helpdesk.api import routes
-    from helpdesk.notify import customer_link
+    from helpdesk.mail.links import customer_link
 
     ticket_json = routes.ticket_json
     monkeypatch.setattr(routes, "ticket_json",

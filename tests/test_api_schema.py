@@ -12,7 +12,7 @@ from schemathesis.specs.openapi import checks as oa_checks
 from sqlalchemy import select
 
 from helpdesk.attachments import Upload
-from helpdesk.channels_models import hash_api_key
+from helpdesk.models import hash_api_key
 from helpdesk.extensions import db
 from helpdesk.models import ApiKey, Ticket
 

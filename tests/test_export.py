@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, update
 
-from helpdesk import export, tickets
+from helpdesk.tickets import export
+from helpdesk import tickets
 from helpdesk.extensions import db
-from helpdesk.models import Setting, Ticket, utcnow
+from helpdesk.models import Setting, Ticket
+from helpdesk.clock import utcnow
 from helpdesk.security import access_token
 
 from hostile import FORMULA_PAYLOADS

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk import imapfetch, tickets
+from helpdesk.mailin import imap as imapfetch
+from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket
 

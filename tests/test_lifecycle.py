@@ -7,7 +7,8 @@ from sqlalchemy import func, select, text
 from helpdesk import attachments, tickets
 from helpdesk.attachments import Upload
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, Customer, Event, OutboxMail, ThreadEntry, Ticket, utcnow
+from helpdesk.models import Attachment, Customer, Event, OutboxMail, ThreadEntry, Ticket
+from helpdesk.clock import utcnow
 
 KEN = "ken@example.net"
 

@@ -14,9 +14,12 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import event, func, insert, select, update
 
-from helpdesk import live, outbox, queues, tickets
+from helpdesk import clock, live, tickets
+from helpdesk.mail import outbox
+from helpdesk.tickets import queues
 from helpdesk.extensions import db
-from helpdesk.models import Agent, DeskState, Event, HelpTopic, OutboxMail, Presence, Ticket, team_members, utcnow
+from helpdesk.models import Agent, DeskState, Event, HelpTopic, OutboxMail, Presence, Ticket, team_members
+from helpdesk.clock import utcnow
 
 HTMX = {"HX-Request": "true"}
 
@@ -338,7 +341,7 @@ def one_minute(monkeypatch):
     """The clock stays in one minute: ETags and cached counts change only with the data."""
     now, stamp = utcnow(), time.time()
     monkeypatch.setattr(live, "time", SimpleNamespace(time=lambda: stamp))
-    monkeypatch.setattr(queues, "utcnow", lambda: now)
+    monkeypatch.setattr(clock, "utcnow", lambda: now)
 
 
 class FormFields(HTMLParser):
@@ -588,7 +591,7 @@ def test_presence_beats_as_configured_and_lasts_three_beats(app, desk, ticket, m
     start = utcnow()
     beat(tech, ticket)
     for after, shown in ((ttl - 1, True), (ttl + 1, False)):
-        monkeypatch.setattr(live, "utcnow", lambda: start + timedelta(seconds=after))
+        monkeypatch.setattr(clock, "utcnow", lambda: start + timedelta(seconds=after))
         assert ("Tom Technician" in beat(manager, ticket).get_data(as_text=True)) is shown, after
 
 
@@ -597,7 +600,7 @@ def test_presence_expires_within_seconds_and_leaving_removes_it(app, desk, ticke
     beat(tech, ticket)
     assert "Tom Technician" in beat(manager, ticket).get_data(as_text=True)
     later = utcnow() + timedelta(seconds=13)  # the default's 12 s and a second
-    monkeypatch.setattr(live, "utcnow", lambda: later)
+    monkeypatch.setattr(clock, "utcnow", lambda: later)
     gone = beat(manager, ticket).get_data(as_text=True)
     assert "Tom Technician" not in gone
     db.session.expire_all()

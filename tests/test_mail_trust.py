@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import create_app, mailin, tickets
+from helpdesk.mailin import route, trust
 from helpdesk.extensions import db
 from helpdesk.models import Collaborator, Event, HeldMail, OutboxMail, ProcessedMail, Ticket
 
@@ -282,14 +283,14 @@ def test_the_desks_own_hops_above_its_results_are_configured(alice_ticket, desk,
 
 
 def test_authentication_results_are_read_as_rfc_8601_writes_them():
-    authserv, results = mailin._auth_results(
+    authserv, results = trust._auth_results(
         'mx.desk.test 1; (a comment; with a semicolon (nested)) spf=pass smtp.mailfrom=a@Example.com;\r\n'
         ' dkim=pass (2048-bit key) header.d=Example.COM header.s="sel"; dmarc=pass header.from=example.com')
     assert authserv == "mx.desk.test"
     assert results == [("spf", "pass", {"smtp.mailfrom": "a@example.com"}),
                        ("dkim", "pass", {"header.d": "example.com", "header.s": "sel"}),
                        ("dmarc", "pass", {"header.from": "example.com"})]
-    assert mailin._auth_results("") == ("", [])
+    assert trust._auth_results("") == ("", [])
 
 
 # --- vulnerable variants: each check must fail on a desk weakened back to the old rule ---------------
@@ -304,7 +305,7 @@ def _trusting(monkeypatch):
         speaker.proven = True
         return speaker
 
-    monkeypatch.setattr(mailin, "mail_speaks_for", trusting)
+    monkeypatch.setattr(route, "mail_speaks_for", trusting)
 
 
 def test_variant_the_forged_cc_check_fails_when_every_mail_speaks_for_its_sender(

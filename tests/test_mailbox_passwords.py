@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select, text
 
 from helpdesk import config as config_module
-from helpdesk import crypto, imapfetch
+from helpdesk import crypto
+from helpdesk.mailin import imap as imapfetch
 from helpdesk.extensions import db
 from helpdesk.models import Mailbox
 

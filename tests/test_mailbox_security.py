@@ -11,7 +11,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from helpdesk import imapfetch
+from helpdesk.mailin import imap as imapfetch
 from helpdesk.extensions import db
 from helpdesk.models import AuditEntry, Mailbox
 

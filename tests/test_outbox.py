@@ -12,9 +12,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
-from helpdesk import outbox
+from helpdesk.mail import outbox
 from helpdesk.extensions import db
-from helpdesk.models import OutboxMail, utcnow
+from helpdesk.models import OutboxMail
+from helpdesk.clock import utcnow
 
 from conftest import PG_ADMIN_URL, Inbox, _free_port, at_once
 

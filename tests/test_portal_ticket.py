@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from helpdesk import tickets
 from helpdesk.attachments import Upload
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, ThreadEntry, Ticket, utcnow
+from helpdesk.models import Attachment, ThreadEntry, Ticket
+from helpdesk.clock import utcnow
 from helpdesk.security import access_token
 
 HX = {"HX-Request": "true"}

@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, update
 
-from helpdesk import queues, tickets
+from helpdesk.tickets import queues
+from helpdesk import tickets
 from helpdesk.extensions import db
-from helpdesk.models import Ticket, utcnow
+from helpdesk.models import Ticket
+from helpdesk.clock import utcnow
 
 HTMX = {"HX-Request": "true"}
 

@@ -19,7 +19,7 @@ from helpdesk import create_app, tickets
 from helpdesk.attachments import Upload
 from helpdesk.extensions import db
 from helpdesk.models import ApiKey, Event, FailedMail, Mailbox, OutboxMail, SLAHoliday, ThreadEntry, Ticket
-from helpdesk.channels_models import hash_api_key
+from helpdesk.models import hash_api_key
 from helpdesk.security import access_token
 
 from hostile import OPEN_REDIRECTS

@@ -16,7 +16,8 @@ import altcha
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk import captcha, tickets
+from helpdesk.security import captcha
+from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import Customer, OutboxMail, Ticket
 from helpdesk.security import access_token

@@ -9,7 +9,8 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk import create_app, twofactor
+from helpdesk import create_app
+from helpdesk.security import totp as twofactor
 from helpdesk.extensions import db
 from helpdesk.models import Agent, AuditEntry, RecoveryCode, Setting
 from test_security_auth import _enrol, limited_app, sign_in  # noqa: F401  (limited_app: a fixture)
@@ -366,14 +367,14 @@ def _when_shown(before, after) -> set[str]:
     """The sign-in time as a mail shows it (desk time zone), for each minute the request may have taken."""
     from datetime import timedelta
 
-    from helpdesk.web import format_datetime
+    from helpdesk.text import format_datetime
 
     minutes = {before.replace(second=0, microsecond=0) + timedelta(minutes=n) for n in range(3)}
     return {format_datetime(m, "%d %b %Y, %H:%M %Z") for m in minutes if m <= after}
 
 
 def test_a_sign_in_with_a_recovery_code_is_mailed_to_the_agent(client, desk, inbox):
-    from helpdesk.models import utcnow
+    from helpdesk.clock import utcnow
 
     _, codes = enrolled(desk.tech)
     inbox.deliver()

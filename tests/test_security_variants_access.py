@@ -61,9 +61,13 @@ import secrets
 from flask import redirect, url_for
 from sqlalchemy import func, select
 
-from helpdesk import queues, tickets
+from helpdesk.tickets import queues
+from helpdesk import tickets
 from helpdesk.extensions import csrf, db
+from helpdesk.auth import forms
+from helpdesk.mail import links
 from helpdesk.models import Agent, Ticket
+from helpdesk.security import tokens
 
 import test_portal
 from test_security_portal import (
@@ -91,6 +95,7 @@ def rows(model) -> int:
 
 
 def test_can_see_saying_yes_to_everyone_is_caught(client, desk, world, monkeypatch):
+    monkeypatch.setattr(tickets.rules, "can_see", lambda agent, ticket: True)
     monkeypatch.setattr(tickets, "can_see", lambda agent, ticket: True)
     failures = route_table_failures(client, desk, world, "other_dept_agent", AGENT_PAGES[:3])
     # Ticket A's page, its file and its note's file: all three opened to an agent of another department.
@@ -136,7 +141,7 @@ def test_internal_notes_on_the_customers_page_are_caught(client, desk, world, mo
     """The public thread taking every kind of entry: notes and their files reach customers."""
     from helpdesk import models
 
-    monkeypatch.setattr(models, "PUBLIC_KINDS", ("message", "reply", "note"))
+    monkeypatch.setattr(models.ticket, "PUBLIC_KINDS", ("message", "reply", "note"))
     failures = route_table_failures(client, desk, world, "customer_a", [PORTAL[0], PORTAL[4]])
     assert "GET /t/{link} on A shows ['Internal note A']" in failures
     assert "GET /t/{own_link}/files/{note_file} on A: 200, expected 404" in failures
@@ -200,7 +205,7 @@ def test_ignoring_the_active_flag_is_caught(app, client, desk, login, monkeypatc
     """A sign-in, a user loader and a Flask-Login user that never look at `active`."""
     from flask import request
 
-    from helpdesk import auth
+    from helpdesk.auth import routes as auth
     from helpdesk.extensions import login_manager
 
     def load_any(identity):
@@ -308,7 +313,7 @@ def _staff_session_loader(identity, check):
     """helpdesk.auth's user loader with `check(agent, staff_session)` in place of its own."""
     from flask import g
 
-    from helpdesk import auth
+    from helpdesk.auth import routes as auth
     from helpdesk.models import StaffSession
 
     agent_id, _, key = identity.partition(":")
@@ -323,7 +328,7 @@ def _staff_session_loader(identity, check):
 
 def test_a_session_kept_across_sign_in_is_caught(client, desk, monkeypatch):
     """Session fixation: the sign-in adds the agent to whatever session the browser brought."""
-    from helpdesk import auth
+    from helpdesk.auth import routes as auth
 
     def keep_session(agent, remember=False):
         auth.open_staff_session(agent, remember)  # without session.clear()
@@ -351,7 +356,7 @@ def test_no_idle_timeout_is_caught(app, client, desk, login, monkeypatch):
 
 def test_polling_counted_as_activity_is_caught(client, desk, login, make_ticket, monkeypatch):
     poll = "ticket live"
-    from helpdesk import auth
+    from helpdesk.auth import routes as auth
 
     monkeypatch.setattr(auth, "PASSIVE_ENDPOINTS", {"static"})
     monkeypatch.setattr(auth, "LIVE_REGIONS", {})
@@ -390,7 +395,7 @@ def test_password_change_without_the_current_password_is_caught(app, client, des
     """A change-password view that validates the new password only."""
     from flask_login import current_user
 
-    from helpdesk import account
+    from helpdesk.auth import account
 
     def change_password():
         form = account.PasswordForm()
@@ -413,10 +418,11 @@ def test_password_change_without_the_current_password_is_caught(app, client, des
 
 
 def test_no_password_length_cap_is_caught(client, desk, login, monkeypatch):
-    from helpdesk import account, models
+    from helpdesk.auth import account
+    from helpdesk import models
 
-    monkeypatch.setattr(account._LENGTH, "max", 100_000)
-    monkeypatch.setattr(models, "PASSWORD_MAX", 100_000)
+    monkeypatch.setattr(forms._LENGTH, "max", 100_000)
+    monkeypatch.setattr(models.people, "PASSWORD_MAX", 100_000)
     too_long = next(case for case in PASSWORD_REFUSALS if len(case[1]) > 128)
     assert password_change_problems(client, desk, login, *too_long) == [
         "'A password has 8 to 128 characters.' case got 302",
@@ -424,11 +430,12 @@ def test_no_password_length_cap_is_caught(client, desk, login, monkeypatch):
 
 
 def test_no_length_cap_at_sign_in_is_caught(client, desk, monkeypatch):
-    from helpdesk import auth, models
+    from helpdesk.auth import routes as auth
+    from helpdesk import models
 
     length = next(v for v in auth.LoginForm.password.kwargs["validators"] if hasattr(v, "max"))
     monkeypatch.setattr(length, "max", -1)
-    monkeypatch.setattr(models, "PASSWORD_MAX", 1_000_000)
+    monkeypatch.setattr(models.people, "PASSWORD_MAX", 1_000_000)
     assert overlong_sign_in_problems(client, desk)[0] == "an overlong password got 401"
 
 
@@ -436,7 +443,8 @@ def test_a_reset_form_that_tells_addresses_apart_is_caught(app, client, desk, in
     """The forgot-password view of many desks: 'we mailed you' or 'no such account'."""
     from flask import flash, request
 
-    from helpdesk import account, notify
+    from helpdesk.auth import account
+    from helpdesk.mail import notify
 
     real = app.view_functions["account.forgot"]
 
@@ -448,7 +456,7 @@ def test_a_reset_form_that_tells_addresses_apart_is_caught(app, client, desk, in
         if agent is None:
             flash("There is no account with that address.", "error")
             return redirect(url_for("account.forgot"))
-        notify.password_reset(agent, notify.external_url("account.reset", token=account.reset_token(agent)))
+        notify.password_reset(agent, links.external_url("account.reset", token=tokens.reset_token(agent)))
         db.session.commit()
         flash(account.RESET_SENT, "info")
         return redirect(url_for("auth.login"))
@@ -463,7 +471,8 @@ def test_a_reset_form_that_mails_while_the_visitor_waits_is_caught(app, client, 
     an agent's address takes longer to answer than any other."""
     from flask import flash, request
 
-    from helpdesk import account, notify
+    from helpdesk.auth import account
+    from helpdesk.mail import notify
 
     real = app.view_functions["account.forgot"]
 
@@ -473,7 +482,7 @@ def test_a_reset_form_that_mails_while_the_visitor_waits_is_caught(app, client, 
         email = request.form["email"].strip().lower()
         agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == email))
         if agent is not None and agent.active:
-            notify.password_reset(agent, notify.external_url("account.reset", token=account.reset_token(agent)))
+            notify.password_reset(agent, links.external_url("account.reset", token=tokens.reset_token(agent)))
             db.session.commit()
         flash(account.RESET_SENT, "info")
         return redirect(url_for("auth.login"))
@@ -486,9 +495,9 @@ def test_a_reset_form_that_mails_while_the_visitor_waits_is_caught(app, client, 
 
 def test_a_reusable_reset_link_is_caught(app, client, desk, inbox, monkeypatch):
     """A reset token that does not die with the password it was made for."""
-    from helpdesk import account
+    from helpdesk.auth import account
 
-    monkeypatch.setattr(account, "_fingerprint", lambda agent: "same")
+    monkeypatch.setattr(tokens, "_fingerprint", lambda agent: "same")
     problems = reset_link_problems(client, desk, inbox, app)
     assert problems == ["the used link opened again: 200", "the used link set a password again"]
 
@@ -497,18 +506,18 @@ def test_a_reset_link_bound_to_the_password_only_is_caught(app, client, desk, in
     """A reset token that dies with the password but not with the address it was mailed to."""
     import hashlib
 
-    from helpdesk import account
+    from helpdesk.auth import account
 
-    monkeypatch.setattr(account, "_fingerprint", lambda agent: hashlib.sha256(agent.password_hash.encode()).hexdigest())
+    monkeypatch.setattr(tokens, "_fingerprint", lambda agent: hashlib.sha256(agent.password_hash.encode()).hexdigest())
     problems = reset_rename_problems(client, desk, inbox, app)
     assert problems == ["the old address's link opened after the change: 200",
                         "the old address's link set a password: 302", "the password was changed through the old link"]
 
 
 def test_a_reset_link_without_expiry_is_caught(client, desk, inbox, monkeypatch):
-    from helpdesk import account
+    from helpdesk.auth import account
 
-    monkeypatch.setattr(account, "RESET_SECONDS", None)
+    monkeypatch.setattr(tokens, "RESET_SECONDS", None)
     assert reset_expiry_problems(client, desk, inbox, monkeypatch) == ["the link still worked after an hour"]
 
 
@@ -521,7 +530,7 @@ def test_no_lockout_is_caught(limited_app, desk, monkeypatch):
 
 def test_lockout_for_known_accounts_only_is_caught(limited_app, desk, monkeypatch):
     """Locking only real accounts tells an attacker which addresses exist."""
-    from helpdesk import limits
+    from helpdesk.security import limits
 
     real = limits.record_failure
     known = {a.email for a in db.session.scalars(select(Agent))}
@@ -533,7 +542,7 @@ def test_lockout_for_known_accounts_only_is_caught(limited_app, desk, monkeypatc
 def test_a_sign_in_that_skips_the_hash_is_caught(limited_app, desk, monkeypatch):
     """The usual shortcut: a deactivated agent is refused before the password is hashed, so it
     answers many times faster than a real attempt."""
-    from helpdesk import auth
+    from helpdesk.auth import routes as auth
 
     real = auth._password_matches
 
@@ -547,7 +556,8 @@ def test_a_sign_in_that_skips_the_hash_is_caught(limited_app, desk, monkeypatch)
 
 
 def test_no_per_address_throttle_is_caught(app_config, app, desk, monkeypatch):
-    from helpdesk import create_app, limits
+    from helpdesk import create_app
+    from helpdesk.security import limits
 
     monkeypatch.setattr(limits, "RULES", [r for r in limits.RULES if r.endpoint != "auth.login"])
     unthrottled = create_app({**app_config, "RATELIMIT_ENABLED": True,
@@ -661,7 +671,7 @@ def test_downloads_without_nosniff_or_sandbox_are_caught(app, client, desk, logi
 def test_links_whose_signature_is_not_checked_are_caught(client, desk, make_ticket, monkeypatch):
     from helpdesk import security
 
-    real = security._serializer
+    real = tokens._serializer
 
     class Unchecked:
         """Reads the token's payload without verifying its signature (or its age)."""
@@ -672,7 +682,7 @@ def test_links_whose_signature_is_not_checked_are_caught(client, desk, make_tick
         def loads(self, token, max_age=None):
             return real().loads_unsafe(token)[1]
 
-    monkeypatch.setattr(security, "_serializer", Unchecked)
+    monkeypatch.setattr(tokens, "_serializer", Unchecked)
     problems = access_link_problems(client, desk, make_ticket, monkeypatch)
     assert "a link signed with another key opened: 200" in problems, problems
 
@@ -680,14 +690,14 @@ def test_links_whose_signature_is_not_checked_are_caught(client, desk, make_tick
 def test_links_that_never_expire_are_caught(client, desk, make_ticket, monkeypatch):
     from helpdesk import security
 
-    monkeypatch.setattr(security, "_max_age", lambda: None)
+    monkeypatch.setattr(tokens, "_max_age", lambda: None)
     assert access_link_problems(client, desk, make_ticket, monkeypatch) == [
         "a customer's link 8 days old opened: 200", "a collaborator's link 8 days old opened: 200"]
 
 
 def test_a_new_link_that_revokes_nothing_is_caught(client, desk, make_ticket, monkeypatch):
     """'Send a new link' that only mails the current link again."""
-    from helpdesk import notify
+    from helpdesk.mail import notify
 
     def mail_again(agent, ticket, *, expected_version=None):
         notify.access_link(ticket)

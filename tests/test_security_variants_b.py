@@ -49,8 +49,15 @@ from jinja2 import ChoiceLoader, DictLoader
 from sqlalchemy import text
 from wtforms import EmailField, StringField
 
-from helpdesk import attachments, captcha, create_app, limits, mailin, notify, outbox, queues, security, tickets
+from helpdesk import attachments, create_app, mailin, security, tickets
+from helpdesk.security import captcha, limits
+from helpdesk.mail import notify, outbox
+from helpdesk.tickets import queues
+from helpdesk import text
 from helpdesk.extensions import db
+from helpdesk.mailin import route, trust
+from helpdesk.security import headers
+from helpdesk.tickets import intake, rules
 from helpdesk.portal.forms import NewTicketForm, StatusForm, one_email_address
 
 from hostile import OPEN_REDIRECTS
@@ -112,7 +119,7 @@ def _text_mail(row):
 
 
 def test_7_header_check_fails_when_line_breaks_reach_a_text_written_header(client, desk, inbox, monkeypatch):
-    monkeypatch.setattr(tickets, "one_line", _as_given)
+    monkeypatch.setattr(text, "one_line", _as_given)
     monkeypatch.setattr(notify, "one_line", _as_given)
     monkeypatch.setattr(outbox, "_message", _text_mail)
     assert new_ticket(client, desk, name=INJECTED_NAME, subject=INJECTED_SUBJECT).status_code == 302
@@ -122,7 +129,7 @@ def test_7_header_check_fails_when_line_breaks_reach_a_text_written_header(clien
 
 def test_7_header_check_fails_when_line_breaks_reach_the_subject(client, desk, inbox, monkeypatch):
     """Flask-Mail refuses the subject: the mail is never delivered, which the check sees too."""
-    monkeypatch.setattr(tickets, "one_line", _as_given)
+    monkeypatch.setattr(text, "one_line", _as_given)
     monkeypatch.setattr(notify, "one_line", _as_given)
     assert new_ticket(client, desk, name=INJECTED_NAME, subject=INJECTED_SUBJECT).status_code == 302
     assert fails(lambda: check_no_injected_headers(inbox.deliver().messages))
@@ -158,19 +165,19 @@ AUTOMATIC = [eml("auto_reply.eml"), eml("bounce.eml")] + [loop_mail(h) for h in 
 
 
 def test_7_automatic_mail_check_fails_when_every_mail_is_taken_as_a_persons(desk, monkeypatch):
-    monkeypatch.setattr(mailin, "automatic_reason", lambda raw, sender: None)
+    monkeypatch.setattr(route, "automatic_reason", lambda raw, sender: None)
     missed = [n for n, raw in enumerate(AUTOMATIC) if not fails(check_ignored, _unique(raw, n))]
     assert missed == []
 
 
 def test_7_automatic_mail_check_fails_when_our_own_addresses_are_forgotten(desk, monkeypatch):
-    monkeypatch.setattr(mailin, "own_addresses", lambda: set())
+    monkeypatch.setattr(trust, "own_addresses", lambda: set())
     caught = [h for n, h in enumerate(LOOP_HEADERS) if fails(check_ignored, _unique(loop_mail(h), n))]
     assert caught == ["From: helpdesk@desk.test", "From: support@example.com"]
 
 
 def test_7_acknowledgement_limit_check_fails_when_every_mail_is_acknowledged(desk, app, monkeypatch):
-    monkeypatch.setattr(mailin, "_acknowledge", lambda sender: True)
+    monkeypatch.setattr(route, "_acknowledge", lambda sender: True)
     assert fails(check_acknowledgements_are_rate_limited, app)
 
 
@@ -254,7 +261,7 @@ HARMLESS = ["/\\evil.com", "/%2F/evil.com", "/%5Cevil.com", "/.//evil.com"]
 
 
 def test_9_redirect_check_fails_on_a_naive_next(client, desk, monkeypatch):
-    from helpdesk import auth
+    from helpdesk.auth import routes as auth
 
     for variant, caught in (
         (lambda target, default: target or default,  # followed as given
@@ -287,7 +294,7 @@ def _after_request(app, monkeypatch, change):
 
 def _csp(monkeypatch, old, new):
     assert old in security.CSP
-    monkeypatch.setattr(security, "CSP", security.CSP.replace(old, new))
+    monkeypatch.setattr(headers, "CSP", headers.CSP.replace(old, new))
 
 
 def _htmx_config(app, monkeypatch, config):
@@ -365,7 +372,7 @@ def test_12_limit_checks_fail_without_their_rules(limited_without, desk):
 
 
 def test_12_open_ticket_cap_check_fails_without_the_cap(client, desk, make_ticket, app, monkeypatch):
-    monkeypatch.setattr(tickets, "_check_open_limit", lambda email: None)
+    monkeypatch.setattr(intake, "_check_open_limit", lambda email: None)
     assert fails(check_open_ticket_cap, client, desk, make_ticket, app)
 
 
@@ -373,13 +380,13 @@ def test_12_open_ticket_cap_race_check_fails_without_the_customer_lock(desk, mak
     from helpdesk.tickets import intake
 
     monkeypatch.setattr(intake, "_lock_customer", lambda customer: None)
-    counted = tickets._check_open_limit
+    counted = intake._check_open_limit
 
     def slow_count(email):  # every form counts before any inserts, as on a loaded server
         counted(email)
         time.sleep(0.3)
 
-    monkeypatch.setattr(tickets, "_check_open_limit", slow_count)
+    monkeypatch.setattr(intake, "_check_open_limit", slow_count)
     assert open_ticket_cap_race_problems(desk, make_ticket, app, known=True) != []
 
 
@@ -451,7 +458,7 @@ def test_fault_disk_check_fails_when_files_of_a_refused_ticket_stay(client, desk
 
 
 def test_fault_disk_check_fails_when_half_a_ticket_is_kept(client, desk, app, inbox, monkeypatch):
-    real = tickets._Unit.__exit__
+    real = rules._Unit.__exit__
 
     def keep_what_was_written(self, exc_type, exc, tb):
         if isinstance(exc, OSError):
@@ -459,5 +466,5 @@ def test_fault_disk_check_fails_when_half_a_ticket_is_kept(client, desk, app, in
             raise tickets.LifecycleError("The attachment could not be saved. Nothing was changed; please try again.")
         return real(self, exc_type, exc, tb)
 
-    monkeypatch.setattr(tickets._Unit, "__exit__", keep_what_was_written)
+    monkeypatch.setattr(rules._Unit, "__exit__", keep_what_was_written)
     assert fails(check_new_ticket_when_the_disk_is_full, client, desk, app, inbox)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import g, session
 from sqlalchemy import select
 
-from helpdesk import auth
+from helpdesk.auth import routes as auth
 from helpdesk.extensions import db, login_manager
 from helpdesk.models import Ticket
 

@@ -13,7 +13,8 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import select
 
-from helpdesk import audit, mail_templates, outbox, settings, tickets
+from helpdesk import audit, settings, tickets
+from helpdesk.mail import wording as mail_templates, outbox
 from helpdesk.extensions import db
 from helpdesk.models import OutboxMail, Ticket
 from helpdesk.security import access_token

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from helpdesk import queues, tickets
+from helpdesk.tickets import queues
+from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import SLAPause, SLAPlan
 

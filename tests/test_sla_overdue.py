@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from helpdesk import overdue, tickets
+from helpdesk import jobs, tickets
 from helpdesk.extensions import db
 from helpdesk.models import Event, SLAPlan, Ticket
 
@@ -197,7 +197,7 @@ def test_the_periodic_check_flags_in_the_background(outage, app, clock):
         reported.append(line)
         stop.set()
 
-    thread = threading.Thread(target=overdue.run_loop, args=(app, 0.05, stop, report), daemon=True)
+    thread = threading.Thread(target=jobs.run_loop, args=(app, "overdue", 0.05, stop, report), daemon=True)
     thread.start()
     thread.join(10)
     stop.set()

@@ -19,10 +19,11 @@ from wtforms import BooleanField, IntegerField, PasswordField, SelectField, Stri
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from .. import audit
-from ..channels_models import API_SCOPES, hash_api_key, loopback_host
+from ..models import API_SCOPES, hash_api_key, loopback_host
 from ..extensions import db
 from ..htmx import render
-from ..models import ApiKey, Department, FailedMail, HelpTopic, Mailbox, utcnow
+from ..models import ApiKey, Department, FailedMail, HelpTopic, Mailbox
+from .. import clock
 from ..text import is_number
 from . import bp
 from .routes import admin_only
@@ -96,7 +97,7 @@ def revoke_api_key(key_id):
     if key is None:
         abort(404, "There is no such API key.")
     if key.revoked_at is None:
-        key.revoked_at = utcnow()
+        key.revoked_at = clock.utcnow()
         audit.record("api_key", key, [("state", "active", "revoked")])
         db.session.commit()
         flash(f"The key “{key.name}” is revoked; tools using it are refused from now on.", "success")

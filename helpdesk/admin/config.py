@@ -9,7 +9,7 @@ from flask import make_response, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import twofactor
+from ..security import totp
 from ..extensions import db
 from ..models import (
     Agent,
@@ -258,5 +258,5 @@ register(Resource(
     on_active=_agent_active,
     edit_template="admin/agent_edit.html",
     extra={"password_form": lambda: PasswordForm(formdata=None), "reset_form": _reset_form,
-           "twofactor_required": lambda: twofactor.required()},
+           "twofactor_required": lambda: totp.required()},
 ))

@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..web.fields import IdSelect, _id
-from ..attachments import ALLOWED_TYPES
+from ..config import ALLOWED_TYPES
 from ..extensions import db
 from ..models import (
     PASSWORD_MAX,

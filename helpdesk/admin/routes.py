@@ -14,12 +14,14 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
-from .. import audit, devmail, outbox
+from .. import audit
+from ..mail import devserver, outbox
 from ..tickets import overdue_clause
 from ..extensions import db, login_manager
 from ..htmx import render
-from ..models import ACTIVE_STATUSES, STATUSES, OutboxMail, Ticket, utcnow
-from ..web import duration
+from ..models import ACTIVE_STATUSES, STATUSES, OutboxMail, Ticket
+from .. import clock
+from ..text import duration
 from . import bp
 
 MAIL_STATUSES = ("pending", "sending", "sent", "failed")
@@ -59,7 +61,7 @@ def outbox_health() -> dict:
     ).all())
     sent_today = db.session.scalar(
         select(func.count(OutboxMail.id)).where(OutboxMail.status == "sent",
-                                                OutboxMail.sent_at >= utcnow() - timedelta(days=1))
+                                                OutboxMail.sent_at >= clock.utcnow() - timedelta(days=1))
     )
     return {
         "waiting": waiting,
@@ -75,7 +77,7 @@ def index():
     """Overview: tickets by status and the outbox's health."""
     by_status = dict(db.session.execute(select(Ticket.status, func.count(Ticket.id)).group_by(Ticket.status)).all())
     overdue = db.session.scalar(
-        select(func.count(Ticket.id)).where(overdue_clause(utcnow()))
+        select(func.count(Ticket.id)).where(overdue_clause(clock.utcnow()))
     )
     return render(
         "admin/index.html",
@@ -131,7 +133,7 @@ def dev_mailbox():
     path = current_app.config.get("HELPDESK_DEV_MAILBOX")
     if not path:
         abort(404)
-    mails = devmail.read(path, limit=100)
+    mails = devserver.read(path, limit=100)
     for mail in mails:
         if mail["date"] is not None:
             mail["date"] = mail["date"].astimezone(timezone.utc).replace(tzinfo=None)

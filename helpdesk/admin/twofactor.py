@@ -10,8 +10,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms.validators import DataRequired
 
-from .. import audit, notify, twofactor
-from ..auth import end_session
+from .. import audit
+from ..mail import notify
+from ..security import totp
+from ..auth.routes import end_session
 from ..extensions import db
 from . import bp
 from .extra import agent_or_404, agent_page_refusing
@@ -34,10 +36,10 @@ def agent_two_factor_reset(row_id):
         abort(409, f"{agent.name} has no two-factor sign-in to reset.")
     agent.totp_secret = None
     agent.totp_last_step = None
-    twofactor.clear_recovery_codes(agent)
+    totp.clear_recovery_codes(agent)
     agent.session_token = secrets.token_hex(16)  # signed-in sessions end now
     audit.record("agent", agent, [("two_factor", "on", "reset")])
-    required = twofactor.required()
+    required = totp.required()
     notify.two_factor_reset(agent, current_user, required)
     db.session.commit()
     if agent.id == current_user.id:

@@ -11,7 +11,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from .. import queues, tickets
+from ..tickets import queues
+from .. import tickets
 from ..extensions import db
 from ..htmx import is_partial
 from ..models import Agent, Priority, Team

@@ -11,11 +11,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import live, queues, tickets
+from .. import live, tickets
+from ..tickets import queues
 from ..attachments import UploadError
 from ..extensions import db
 from ..htmx import go, is_partial, render, retarget
-from ..models import Event, HeldMail, ThreadEntry, Ticket, utcnow
+from ..models import Event, HeldMail, ThreadEntry, Ticket
+from .. import clock
 from .forms import blank_forms
 
 NUMBER_MAX = 12
@@ -86,7 +88,7 @@ def due_class(ticket: Ticket, now: datetime | None = None) -> str:
     """due-overdue past the due time, due-soon within the hour, else nothing."""
     if ticket.due_at is None or not ticket.is_active:
         return ""
-    now = now or utcnow()
+    now = now or clock.utcnow()
     if ticket.due_at < now:
         return "due-overdue"
     return "due-soon" if ticket.due_at - now < timedelta(hours=1) else ""
@@ -122,7 +124,7 @@ def render_ticket(ticket: Ticket, *blocks: str, status: int = 200, form=None, co
     forms = blank_forms(ticket)
     if form is not None:
         forms[form.action] = form
-    from ..notify import active_collaborators
+    from ..mail.notify import active_collaborators
 
     return render(
         "agent/ticket.html", *blocks, status=status, ticket=ticket, forms=forms,

@@ -3,7 +3,8 @@ downloads."""
 from flask import Response, abort, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 
-from .. import export, live, queues, tickets
+from ..tickets import export, queues
+from .. import live, tickets
 from ..attachments import DOWNLOAD_CSP, download, path_for
 from ..extensions import db
 from ..htmx import is_partial, render

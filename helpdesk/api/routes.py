@@ -23,12 +23,13 @@ from werkzeug.datastructures import FileStorage
 from .. import settings, tickets
 from ..attachments import UploadError, check_files, download, public_attachment
 from ..extensions import db
-from ..channels_models import hash_api_key
-from ..models import ApiKey, Attachment, Customer, HelpTopic, Priority, ThreadEntry, Ticket, utcnow
-from ..notify import external_url
+from ..models import hash_api_key
+from ..models import ApiKey, Attachment, Customer, HelpTopic, Priority, ThreadEntry, Ticket
+from .. import clock
+from ..mail.links import external_url
 from ..text import is_number
 from . import bp
-from .errors import ApiError, error_response
+from ..web.errors import ApiError, error_response
 from .openapi import document
 
 API_SOURCES = ("api", "chat")
@@ -57,7 +58,7 @@ def authenticate():
         raise ApiError(401, "This API key is not valid, or it was revoked.")
     if not key.allows_ip(request.remote_addr):
         raise ApiError(403, f"This API key may not be used from {request.remote_addr}.")
-    key.last_used_at = utcnow()
+    key.last_used_at = clock.utcnow()
     key.last_used_ip = (request.remote_addr or "")[:45] or None
     db.session.commit()
     g.api_key = key

@@ -2,14 +2,15 @@
 
 Every public function here is one intention (open, claim, assign, reply, escalate, ...).
 Each checks who may do it from which state, then, in one transaction, changes the ticket,
-writes its history and queues the mails the change causes. Views call these and nothing else.
+writes its history and queues the mails the change causes. Views, mail in, the API and the
+jobs call these and nothing else.
 
-Callers use this package, never its modules (`from helpdesk import tickets; tickets.assign(...)`).
+Callers use this package's names (`from helpdesk import tickets; tickets.assign(...)`).
 The modules, by concern:
 
 - rules.py: the states' transitions (TRANSITIONS), who may see and do what, the errors, and
   the steps every change shares (transaction, version, history event, status change);
-- clock.py: the SLA clock (due times, time awaiting the customer, first response, overdue);
+- deadlines.py: the SLA clock (due times, time awaiting the customer, first response, overdue);
 - intake.py: opening a ticket;
 - assignment.py: claim, assign (auto-assignment, round-robin), escalate, priority, SLA plan,
   transfer;
@@ -17,15 +18,13 @@ The modules, by concern:
   and mail in an agent's name held for them to confirm;
 - resolution.py: resume, resolve, close, reopen, the customer's confirmation, auto-close;
 - access.py: access links, the status check, the people on copy (and those held from mail);
-- overdue.py: flagging overdue tickets.
+- overdue.py: flagging overdue tickets;
+- queues.py and export.py: the read side: the agent's queues, their counts, and CSV rows.
 
-The clock (`utcnow`), `one_line`, `can_see` and `_check_open_limit` are looked up on this
-package at each call (rules._package), so replacing one here reaches every module.
+"Now" is helpdesk.clock.utcnow(), read at each call: a test sets the lifecycle's time there.
 """
 from __future__ import annotations
 
-from ..models import utcnow  # noqa: F401  (the lifecycle's clock; see above)
-from ..text import one_line  # noqa: F401
 from .access import (  # noqa: F401
     add_collaborator,
     held_copies,
@@ -43,7 +42,7 @@ from .assignment import (  # noqa: F401
     set_sla,
     transfer,
 )
-from .clock import _recompute_due, overdue_clause, schedule  # noqa: F401
+from .deadlines import overdue_clause, schedule  # noqa: F401
 from .conversation import (  # noqa: F401
     add_note,
     confirm_held_mail,
@@ -53,7 +52,7 @@ from .conversation import (  # noqa: F401
     reply,
     request_info,
 )
-from .intake import _check_open_limit, open_ticket  # noqa: F401
+from .intake import open_ticket  # noqa: F401
 from .overdue import Flagged, check_overdue  # noqa: F401
 from .resolution import (  # noqa: F401
     auto_close,
@@ -78,7 +77,6 @@ from .rules import (  # noqa: F401
     NotAllowed,
     TooManyOpen,
     Transition,
-    _Unit,
     allowed,
     available_actions,
     can_see,

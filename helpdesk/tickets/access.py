@@ -8,9 +8,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .. import notify
+from .. import clock, text
+from ..mail import notify
 from ..extensions import db
 from ..models import Agent, Collaborator, Customer, Ticket
+from ..models import Event
+from . import rules
 from .rules import (
     MAIL_CC_MAX,
     NAME_MAX,
@@ -19,9 +22,6 @@ from .rules import (
     _bump,
     _conflict,
     _event,
-    _now,
-    _one_line,
-    _package,
     _Unit,
 )
 
@@ -37,13 +37,13 @@ def new_access_link(agent: Agent | None, ticket: Ticket, *, expected_version: in
         if agent is not None or ticket.api_key_id != api_key.id:
             raise NotAllowed("Only the API key that opened this ticket may have its link mailed.")
         note = f"Old links revoked; a new one was mailed, asked for by the API key '{api_key.name}'"
-    elif agent is None or not _package().can_see(agent, ticket):
+    elif agent is None or not rules.can_see(agent, ticket):
         raise NotAllowed("You do not have access to this ticket.")
     else:
         note = "Old links revoked; a new one was mailed"
     if expected_version is not None and expected_version != ticket.version:
         raise _conflict(ticket, expected_version)
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         ticket.access_nonce = secrets.token_hex(8)
         _bump(ticket, now)
@@ -113,7 +113,7 @@ def _copied_from_mail(ticket: Ticket, people, customer: Customer, now: datetime,
         if on_copy >= MAIL_CC_MAX:
             log.info("ticket %s: %s not put on copy, it has %s people on copy already", ticket.number, address, on_copy)
             continue
-        name = _one_line(name, NAME_MAX) or address
+        name = text.one_line(name, NAME_MAX) or address
         collab = Collaborator(ticket=ticket, email=address, name=name, created_at=now)
         db.session.add(collab)
         known.add(address)
@@ -137,7 +137,7 @@ def _hold_copies(ticket: Ticket, people, customer: Customer, now: datetime, why:
         if address == ticket.customer.email or address in known or len(held) >= MAIL_CC_MAX:
             continue
         known.add(address)
-        name = _one_line(name, NAME_MAX) or address
+        name = text.one_line(name, NAME_MAX) or address
         held.append((name, address))
         _event(ticket, "cc_held", customer=customer, new=f"{name} <{address}>", note=why, now=now)
     return held
@@ -146,8 +146,6 @@ def _hold_copies(ticket: Ticket, people, customer: Customer, now: datetime, why:
 def held_copies(ticket: Ticket) -> list[tuple[str, str]]:
     """(name, address) of the people held from mail that proved nothing ("cc_held" in the history)
     whom no agent has put on copy (or taken off it) since: the ticket page offers them."""
-    from ..models import Event
-
     known = {c.email for c in db.session.scalars(select(Collaborator).where(Collaborator.ticket_id == ticket.id))}
     people, seen = [], set()
     for value in db.session.scalars(select(Event.new).where(Event.ticket_id == ticket.id, Event.action == "cc_held")
@@ -165,15 +163,15 @@ def held_copies(ticket: Ticket) -> list[tuple[str, str]]:
 def add_collaborator(agent: Agent, ticket: Ticket, email: str, name: str = "", *,
                      expected_version: int | None = None):
     """Put someone on copy of the ticket: they get its public replies and their own link."""
-    if not _package().can_see(agent, ticket):
+    if not rules.can_see(agent, ticket):
         raise NotAllowed("You do not have access to this ticket.")
     if expected_version is not None and expected_version != ticket.version:
         raise _conflict(ticket, expected_version)
     email = _collaborator_email(email)
     if email == ticket.customer.email:
         raise InvalidInput("That is the customer's own address; they get every reply already.")
-    name = _one_line(name, NAME_MAX) or email
-    now = _now()
+    name = text.one_line(name, NAME_MAX) or email
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         collab = db.session.scalar(
             select(Collaborator).where(Collaborator.ticket_id == ticket.id, Collaborator.email == email))
@@ -192,13 +190,13 @@ def add_collaborator(agent: Agent, ticket: Ticket, email: str, name: str = "", *
 
 def remove_collaborator(agent: Agent, ticket: Ticket, collaborator, *, expected_version: int | None = None):
     """Take someone off copy: no more mail, and their access link stops working."""
-    if not _package().can_see(agent, ticket):
+    if not rules.can_see(agent, ticket):
         raise NotAllowed("You do not have access to this ticket.")
     if collaborator is None or collaborator.ticket_id != ticket.id or not collaborator.active:
         raise InvalidInput("That person is not on copy of this ticket.")
     if expected_version is not None and expected_version != ticket.version:
         raise _conflict(ticket, expected_version)
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         collaborator.active = False
         collaborator.access_nonce = secrets.token_hex(8)

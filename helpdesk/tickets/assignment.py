@@ -7,18 +7,18 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from .. import notify
+from .. import clock
+from ..mail import notify
 from ..extensions import db
 from ..models import Agent, Department, HelpTopic, Priority, SLAPlan, Team, ThreadEntry, Ticket
 from ..text import render_body
-from .clock import _recompute_due
+from .deadlines import _recompute_due
 from .rules import (
     InvalidInput,
     NotAllowed,
     _body,
     _bump,
     _event,
-    _now,
     _set_status,
     _Unit,
     check,
@@ -82,7 +82,7 @@ def claim(agent: Agent, ticket: Ticket, *, expected_version: int | None = None) 
     check(agent, ticket, "claim", expected_version)
     if ticket.assignee_id not in (None, agent.id) and not agent.is_manager:
         raise NotAllowed(f"This ticket is already assigned to {ticket.assignee.name}.")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
         old = ticket.assignee.name if ticket.assignee else None
@@ -111,7 +111,7 @@ def assign(manager: Agent, ticket: Ticket, *, agent: Agent | None = None, team: 
         # goes only to an agent of its department, who may see it without the assignment.
         raise InvalidInput(f"{agent.name} is not an agent of {ticket.department.name} "
                            "and cannot be assigned its tickets.")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
         _assign(ticket, agent, team, actor=manager, now=now)
@@ -125,7 +125,7 @@ def escalate(agent: Agent, ticket: Ticket, team: Team, note: str, *,
     if team is None or not team.active:
         raise InvalidInput("Choose the team to escalate to.")
     note = _body(note, "escalation note")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
         db.session.add(ThreadEntry(ticket=ticket, kind="note", agent=agent, created_at=now,
@@ -150,7 +150,7 @@ def set_priority(manager: Agent, ticket: Ticket, priority: Priority, *,
         raise InvalidInput("Choose a priority.")
     if priority.id == ticket.priority_id:
         raise InvalidInput(f"The priority is already {priority.name}.")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
         _event(ticket, "priority", agent=manager, old=ticket.priority.name, new=priority.name, now=now)
@@ -166,7 +166,7 @@ def set_sla(manager: Agent, ticket: Ticket, sla: SLAPlan, *, expected_version: i
         raise InvalidInput("Choose an active SLA plan.")
     if sla.id == ticket.sla_id:
         raise InvalidInput(f"The SLA plan is already {sla.name}.")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
         _event(ticket, "sla", agent=manager, old=ticket.sla.name if ticket.sla else None,
@@ -184,7 +184,7 @@ def transfer(manager: Agent, ticket: Ticket, department: Department, *,
         raise InvalidInput("Choose an active department.")
     if department.id == ticket.department_id:
         raise InvalidInput(f"The ticket is already in {department.name}.")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
         _event(ticket, "transferred", agent=manager, old=ticket.department.name, new=department.name, now=now)

@@ -2,7 +2,8 @@
 information, and the messages of its customer and the people on copy."""
 from __future__ import annotations
 
-from .. import notify
+from .. import clock
+from ..mail import notify
 from ..extensions import db
 from ..models import Agent, HeldMail, ThreadEntry, Ticket
 from .access import _copied_from_mail
@@ -15,7 +16,6 @@ from .rules import (
     _body,
     _bump,
     _event,
-    _now,
     _set_status,
     _Unit,
     check,
@@ -26,7 +26,7 @@ def reply(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_versi
     """Answer the customer (mailed to them); an unassigned ticket becomes the replier's."""
     check(agent, ticket, "reply", expected_version)
     body = _body(body, "reply")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version) as unit:
         _bump(ticket, now)
         entry = _answer(ticket, agent, body, uploads=uploads, now=now, stored=unit.stored, event="replied")
@@ -45,7 +45,7 @@ def add_note(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_ve
     transaction (the mail that brought it)."""
     check(agent, ticket, "note", expected_version)
     body = _body(body, "note")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version) as unit:
         _bump(ticket, now)
         entry = _add_entry(ticket, "note", body, agent=agent, uploads=uploads, now=now, stored=unit.stored,
@@ -62,7 +62,7 @@ def request_info(agent: Agent, ticket: Ticket, body: str, *, uploads=(),
     """Ask the customer for more information; the ticket waits on them (pending)."""
     check(agent, ticket, "request_info", expected_version)
     body = _body(body, "question")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version) as unit:
         _bump(ticket, now)
         entry = _answer(ticket, agent, body, uploads=uploads, now=now, stored=unit.stored)
@@ -79,7 +79,7 @@ def customer_reply(ticket: Ticket, body: str, *, uploads=(), collaborator=None, 
     `copied`: people the customer's mail also went to, put on copy, or only listed for an agent
     when `hold_copied` says why the mail proved nothing (see _copied_from_mail)."""
     body = _body(body, "message")
-    now = _now()
+    now = clock.utcnow()
     if not customer_may_reopen(ticket, now):
         raise InvalidTransition(
             "This ticket was closed too long ago to be reopened. Please open a new ticket."
@@ -119,7 +119,7 @@ def hold_agent_mail(agent: Agent, ticket: Ticket, body: str, raw: bytes, *, subj
     """Keep a mail from `agent`'s address that did not prove it came from them: not a note until
     that agent confirms it on the ticket page. `record` is saved in the same transaction."""
     body = _body(body, "note")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, ticket.version):
         _bump(ticket, now)
         held = HeldMail(ticket=ticket, agent=agent, body=body, raw=raw, subject=subject, message_id=message_id,
@@ -149,7 +149,7 @@ def confirm_held_mail(agent: Agent, held: HeldMail, *, uploads=(), expected_vers
     """The agent confirms they sent the held mail: it becomes their internal note, received by mail
     (`uploads`: the mail's attachments, read again from the kept message)."""
     ticket = _held_for(agent, held, expected_version)
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version) as unit:
         _bump(ticket, now)
         entry = _add_entry(ticket, "note", held.body, agent=agent, uploads=uploads, now=now, stored=unit.stored,
@@ -162,7 +162,7 @@ def confirm_held_mail(agent: Agent, held: HeldMail, *, uploads=(), expected_vers
 def discard_held_mail(agent: Agent, held: HeldMail, *, expected_version: int | None = None) -> HeldMail:
     """The agent did not send the held mail (or does not want it): it is dropped, in the history."""
     ticket = _held_for(agent, held, expected_version)
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
         held.state, held.decided_at = "discarded", now

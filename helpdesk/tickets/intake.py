@@ -10,7 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from .. import notify
+from .. import clock, text
+from ..mail import notify
 from ..extensions import db
 from ..models import (
     ACTIVE_STATUSES,
@@ -24,7 +25,7 @@ from ..models import (
 )
 from .access import _copied_from_mail
 from .assignment import _auto_assign
-from .clock import _recompute_due
+from .deadlines import _recompute_due
 from .rules import (
     NAME_MAX,
     SUBJECT_MAX,
@@ -34,9 +35,6 @@ from .rules import (
     _add_entry,
     _body,
     _event,
-    _now,
-    _one_line,
-    _package,
     _Unit,
 )
 
@@ -60,7 +58,7 @@ def _customer(email: str, name: str) -> Customer:
         # on SQLite would commit it on its own and leave it behind if the ticket fails).
         insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.session.get_bind().dialect.name]
         db.session.execute(insert(Customer).values(
-            email=email, name=_one_line(name, NAME_MAX) or email, created_at=_now(),
+            email=email, name=text.one_line(name, NAME_MAX) or email, created_at=clock.utcnow(),
         ).on_conflict_do_nothing(index_elements=["email"]))
         customer = db.session.scalar(select(Customer).where(Customer.email == email))
     return customer
@@ -113,13 +111,13 @@ def open_ticket(
         raise InvalidInput("Choose a help topic.")
     if not topic.public and agent is None:
         raise InvalidInput("Choose a help topic.")
-    subject = _one_line(subject)
+    subject = text.one_line(subject)
     if not subject:
         raise InvalidInput("The subject cannot be empty.")
     if len(subject) > SUBJECT_MAX:
         raise InvalidInput(f"The subject is longer than {SUBJECT_MAX} characters.")
     body = _body(body, "description")
-    now = _now()
+    now = clock.utcnow()
 
     try:
         return _open(name, email, subject, body, topic, priority, source, uploads, agent,
@@ -176,7 +174,7 @@ def _open(name, email, subject, body, topic, priority, source, uploads, agent, i
         # form is counted is counted too.
         _lock_customer(customer)
         if agent is None and source == "web":  # the public form; API keys and mailboxes are trusted
-            _package()._check_open_limit(customer.email)
+            _check_open_limit(customer.email)
         if agent is None and not topic.customer_sets_priority:
             priority = None
         priority = priority or topic.effective_priority or _priority("normal")

@@ -7,12 +7,13 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from .. import live, notify
+from .. import clock, live
+from ..mail import notify
 from ..extensions import db
 from ..models import Priority, SLAPlan, Ticket
 from .assignment import _assign
-from .clock import overdue_clause
-from .rules import _event, _now
+from .deadlines import overdue_clause
+from .rules import _event
 
 
 @dataclass
@@ -35,7 +36,7 @@ def check_overdue(now: datetime | None = None) -> list[Flagged]:
     """Flag every ticket that crossed a due time since the last check: history event, alert
     mail, the plan's escalation. Safe to run in several places at once: a ticket is claimed
     with an UPDATE that only succeeds while it is not yet flagged, so each is done once."""
-    now = now or _now()
+    now = now or clock.utcnow()
     candidates = db.session.scalars(
         select(Ticket.id).where(overdue_clause(now), Ticket.is_overdue.is_(False)).order_by(Ticket.id)
     ).all()

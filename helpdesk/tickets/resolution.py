@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from .. import notify, settings
+from .. import clock, settings
+from ..mail import notify
 from ..extensions import db
 from ..models import Agent, ThreadEntry, Ticket
 from .rules import (
@@ -15,7 +16,6 @@ from .rules import (
     _answer,
     _body,
     _bump,
-    _now,
     _set_status,
     _status_note,
     _Unit,
@@ -26,7 +26,7 @@ from .rules import (
 def resume(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int | None = None) -> Ticket:
     """Take a pending or escalated ticket back to open."""
     check(agent, ticket, "resume", expected_version)
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
         _set_status(ticket, "open", agent=agent, now=now, note=_status_note(ticket, agent, note, now))
@@ -38,7 +38,7 @@ def resolve(agent: Agent, ticket: Ticket, resolution: str, *, uploads=(),
     """Post the resolution to the customer (-> resolved)."""
     check(agent, ticket, "resolve", expected_version)
     body = _body(resolution, "resolution")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version) as unit:
         _bump(ticket, now)
         entry = _answer(ticket, agent, body, uploads=uploads, now=now, stored=unit.stored)
@@ -51,7 +51,7 @@ def resolve(agent: Agent, ticket: Ticket, resolution: str, *, uploads=(),
 def close(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int | None = None) -> Ticket:
     """Close the ticket; the customer is told. An optional note stays on record (internal)."""
     check(agent, ticket, "close", expected_version)
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
         _set_status(ticket, "closed", agent=agent, now=now, note=_status_note(ticket, agent, note, now))
@@ -62,7 +62,7 @@ def close(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int
 def reopen(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: int | None = None) -> Ticket:
     """Reopen a resolved or closed ticket; its SLA clock starts again."""
     check(agent, ticket, "reopen", expected_version)
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
         _set_status(ticket, "open", agent=agent, now=now, note=_status_note(ticket, agent, note, now))
@@ -77,7 +77,7 @@ def customer_may_reopen(ticket: Ticket, now: datetime | None = None) -> bool:
         return True
     if ticket.status == "closed":
         days = settings.get("reopen_days")
-        return ticket.closed_at is not None and (now or _now()) - ticket.closed_at <= timedelta(days=days)
+        return ticket.closed_at is not None and (now or clock.utcnow()) - ticket.closed_at <= timedelta(days=days)
     return True
 
 
@@ -85,7 +85,7 @@ def customer_confirm(ticket: Ticket) -> Ticket:
     """The customer confirms the resolution: resolved -> closed."""
     if ticket.status != "resolved":
         raise InvalidTransition("Only a resolved ticket can be confirmed and closed.")
-    now = _now()
+    now = clock.utcnow()
     with _Unit(ticket, ticket.version):
         _bump(ticket, now)
         _set_status(ticket, "closed", customer=ticket.customer, now=now,
@@ -102,7 +102,7 @@ def auto_close(now: datetime | None = None) -> list[Ticket]:
     days = settings.get("auto_close_days")
     if not days or days <= 0:
         return []
-    now = now or _now()
+    now = now or clock.utcnow()
     cutoff = now - timedelta(days=days)
     ids = db.session.scalars(
         select(Ticket.id).where(Ticket.status == "resolved", Ticket.resolved_at <= cutoff).order_by(Ticket.id)

@@ -7,15 +7,14 @@ status change with its SLA clock.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import clock, text
 from .. import attachments
-from .. import live  # noqa: F401  (every ticket change bumps the desk's change counter)
 from ..extensions import db
 from ..models import (
     ACTIVE_STATUSES,
@@ -31,7 +30,7 @@ from ..models import (
     team_members,
 )
 from ..text import render_body
-from .clock import _end_pause, _first_response, _recompute_due, _stop_clock
+from .deadlines import _end_pause, _first_response, _recompute_due, _stop_clock
 
 SUBJECT_MAX = 200
 BODY_MAX = 20000
@@ -134,7 +133,7 @@ def can_see(agent: Agent, ticket: Ticket) -> bool:
 def allowed(agent: Agent, ticket: Ticket, action: str) -> bool:
     """May this agent take this action on this ticket now? (What the UI offers.)"""
     t = TRANSITIONS[action]
-    if not _package().can_see(agent, ticket) or not agent.has_role(t.role) or ticket.status not in t.sources:
+    if not can_see(agent, ticket) or not agent.has_role(t.role) or ticket.status not in t.sources:
         return False
     if action == "claim":
         return ticket.assignee_id != agent.id and (ticket.assignee_id is None or agent.is_manager)
@@ -148,7 +147,7 @@ def available_actions(agent: Agent, ticket: Ticket) -> list[str]:
 def check(agent: Agent, ticket: Ticket, action: str, expected_version: int | None = None) -> Transition:
     """Raise NotAllowed, Conflict or InvalidTransition unless the agent may take the action now."""
     t = TRANSITIONS[action]
-    if not _package().can_see(agent, ticket):
+    if not can_see(agent, ticket):
         raise NotAllowed("You do not have access to this ticket.")
     if not agent.has_role(t.role):
         raise NotAllowed(f"Only a {t.role} or above may do this: {t.label.lower()}.")
@@ -174,24 +173,6 @@ def _conflict(ticket: Ticket, seen_version: int) -> Conflict:
     )
 
 
-# --- names looked up on the package ---------------------------------------------------------
-
-
-def _package():
-    """helpdesk.tickets itself. The clock (`utcnow`), `one_line`, `can_see` and
-    `_check_open_limit` are read from it at each call, so that replacing one of them on
-    `helpdesk.tickets` (as tests do) reaches every module of the package alike."""
-    return sys.modules[__package__]
-
-
-def _now() -> datetime:
-    return _package().utcnow()
-
-
-def _one_line(*args) -> str:
-    return _package().one_line(*args)
-
-
 # --- every change: version, history, status, thread, transaction ---------------------------
 
 
@@ -209,9 +190,9 @@ def _event(ticket, action, *, agent=None, customer=None, old=None, new=None, not
             action=action,
             old=None if old is None else str(old)[:200],
             new=None if new is None else str(new)[:200],
-            note=None if note is None else _one_line(note, 500),
+            note=None if note is None else text.one_line(note, 500),
             version=ticket.version,
-            created_at=now or _now(),
+            created_at=now or clock.utcnow(),
         )
     )
 

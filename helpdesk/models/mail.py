@@ -1,99 +1,49 @@
-"""The intake channels' data: API keys, collaborators (CC), IMAP mailboxes and the record of
-every mail taken in (processed once, or kept raw when it could not be read)."""
+"""Mail rows: the outbox (every mail the desk sends, kept until sent or given up on), the IMAP
+mailboxes it fetches from, and the record of every mail taken in: processed once, held for an
+agent to confirm, or kept raw when it could not be read."""
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import secrets
 from datetime import datetime
 from typing import Optional
-
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from . import crypto
-from .extensions import db
-from .models import Agent, Department, HelpTopic, Ticket, utcnow
-
-API_SCOPES = ("create", "read")
-API_KEY_PREFIX = "hd_"
-
-
-def hash_api_key(secret: str) -> str:
-    """Keys are long random tokens, so a plain sha256 is enough to store them safely."""
-    return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()
+from ..clock import utcnow
+from ..extensions import db
+from .. import crypto
+from .people import Agent, Department
+from .setup import HelpTopic
+from .ticket import Ticket
 
 
-class ApiKey(db.Model):
-    """A key a tool (chat, shop, monitoring) uses on the REST API; only its hash is stored."""
+class OutboxMail(db.Model):
+    """A mail waiting to be sent, being sent, sent, or given up on (kept, never dropped)."""
 
-    __tablename__ = "api_key"
+    __tablename__ = "outbox_mail"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # The first characters of the key, so admins can tell keys apart; not enough to use it.
-    prefix: Mapped[str] = mapped_column(String(16))
-    scopes: Mapped[str] = mapped_column(String(40))  # comma separated API_SCOPES
-    ip_ranges: Mapped[str] = mapped_column(Text, default="")  # one network per line; empty: any
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
-    last_used_at: Mapped[Optional[datetime]]
-    last_used_ip: Mapped[Optional[str]] = mapped_column(String(45))
-    revoked_at: Mapped[Optional[datetime]]
-
-    created_by: Mapped[Optional[Agent]] = relationship()
-
-    @staticmethod
-    def generate() -> str:
-        return API_KEY_PREFIX + secrets.token_urlsafe(32)
-
-    @property
-    def scope_list(self) -> list[str]:
-        return [s for s in self.scopes.split(",") if s]
-
-    @property
-    def networks(self) -> list:
-        return [ipaddress.ip_network(line.strip(), strict=False)
-                for line in self.ip_ranges.splitlines() if line.strip()]
-
-    def allows_ip(self, address: str | None) -> bool:
-        networks = self.networks
-        if not networks:
-            return True
-        try:
-            ip = ipaddress.ip_address((address or "").split("%")[0])
-        except ValueError:
-            return False
-        if ip.version == 6 and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        return any(ip in net for net in networks)
-
-
-class Collaborator(db.Model):
-    """Someone on copy of a ticket (CC): gets its public replies and may answer, never sees notes."""
-
-    __tablename__ = "collaborator"
-    __table_args__ = (UniqueConstraint("ticket_id", "email"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
-    email: Mapped[str] = mapped_column(String(254))
-    name: Mapped[str] = mapped_column(String(120))
-    # Part of the collaborator's own access link; rotated on removal so old links stop working.
-    access_nonce: Mapped[str] = mapped_column(String(16), default=lambda: secrets.token_hex(8))
-    added_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    ticket: Mapped[Ticket] = relationship()
-    added_by: Mapped[Optional[Agent]] = relationship()
-
-    def __str__(self):
-        return f"{self.name} <{self.email}>"
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[Optional[datetime]]
+    claim_token: Mapped[Optional[str]] = mapped_column(String(32))
+    sent_at: Mapped[Optional[datetime]]
+    last_error: Mapped[Optional[str]] = mapped_column(String(500))
 
 
 MAILBOX_SECURITY = ("ssl", "starttls", "none")
+
+
 MAILBOX_ACTIONS = ("seen", "move", "delete")
 
 

@@ -17,18 +17,18 @@ from datetime import datetime, timedelta, timezone
 from flask import (Blueprint, current_app, flash, g, redirect, request, session,
                    url_for)
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import delete, func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
-from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length
 
-from . import limits, models, notify, settings, twofactor
-from .extensions import db, login_manager
-from .htmx import go, is_partial, render, triggered_by
-from .models import PASSWORD_MAX, Agent, Setting, StaffSession
-from .security import safe_next
-from .text import is_number
+from ..security import limits, totp
+from .. import models, settings
+from ..mail import notify
+from ..extensions import db, login_manager
+from .forms import CodeForm, LoginForm
+from ..htmx import go, is_partial, render, triggered_by
+from ..models import PASSWORD_MAX, Agent, Setting, StaffSession
+from ..security import safe_next
+from ..text import is_number
 
 bp = Blueprint("auth", __name__)
 
@@ -50,17 +50,6 @@ LIVE_REGIONS = {"agent.queue": "results"}
 # Pages an agent may use before enrolling, when the desk requires two-factor sign-in.
 ENROLMENT_ENDPOINTS = {"static", "theme_css", "auth.logout", "account.two_factor", "account.two_factor_start",
                        "account.two_factor_confirm", "account.two_factor_qr", "ops.healthz"}
-
-
-class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
-    remember = BooleanField("Keep me signed in on this device")
-
-
-class CodeForm(FlaskForm):
-    code = StringField("Code from your authenticator app", validators=[
-        DataRequired("Enter the 6-digit code, or one of your recovery codes."), Length(max=32)])
 
 
 _dummy_hashes: dict[str, str] = {}  # per password method: one made the first time it is needed
@@ -174,14 +163,14 @@ def load_staff_session(identity: str) -> Agent | None:
 
 
 def _two_factor_required() -> bool:
-    """twofactor.required(), from the value the session's query read (no query of its own
+    """totp.required(), from the value the session's query read (no query of its own
     unless that value is unreadable)."""
     stored = g.get("require_totp_stored")
     if stored is None:
         return bool(settings.default("require_totp"))
     if stored in ("1", "0"):
         return stored == "1"
-    return twofactor.required()
+    return totp.required()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -249,11 +238,11 @@ def second_factor():
     if wait:
         form.code.errors.append(limits.lockout_message(wait))
         return page(429)
-    step = twofactor.accepted_step(agent.totp_secret, form.code.data, agent.totp_last_step)
+    step = totp.accepted_step(agent.totp_secret, form.code.data, agent.totp_last_step)
     # Each code works once, also when several sign-ins send it at the same moment: the time
     # step (or the recovery code) is spent by a conditional update that only one of them wins.
-    spent = step is not None and twofactor.spend_step(agent, step)
-    recovered = step is None and twofactor.use_recovery_code(agent, form.code.data)
+    spent = step is not None and totp.spend_step(agent, step)
+    recovered = step is None and totp.use_recovery_code(agent, form.code.data)
     if not spent and not recovered:
         db.session.rollback()
         if limits.record_failure(agent.email):
@@ -265,7 +254,7 @@ def second_factor():
         return page(401)
     left = 0
     if recovered:  # the agent is mailed: a stolen code in someone else's hands shows at once
-        left = twofactor.recovery_left(agent)
+        left = totp.recovery_left(agent)
         notify.recovery_code_used(agent, left, request.remote_addr, models.utcnow())
     db.session.commit()
     limits.clear_failures(agent.email)
@@ -281,7 +270,7 @@ def _recovery_notice(left: int) -> None:
     if left == 0:
         flash("You signed in with your last recovery code. Make a new set on your account page now, "
               "or you cannot sign in without your phone.", "warning")
-    elif left <= twofactor.RECOVERY_FEW:
+    elif left <= totp.RECOVERY_FEW:
         flash(f"You signed in with a recovery code. Only {left} of them {'is' if left == 1 else 'are'} left: "
               "make a new set on your account page.", "warning")
     else:

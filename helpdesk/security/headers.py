@@ -1,77 +1,11 @@
-"""Customer access links, safe redirects and the response headers every page gets."""
+"""What every response and request goes through: safe redirects after sign-in, the security
+headers (CSP and friends), and the refusal of NUL bytes and odd multipart bodies."""
+from __future__ import annotations
+
 from urllib.parse import urlsplit
 
 from flask import Request, abort, current_app, request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.formparser import FormDataParser
-
-from .extensions import db
-from .models import Ticket
-
-_ACCESS_SALT = "helpdesk.ticket-access"
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_ACCESS_SALT)
-
-
-def access_token(ticket: Ticket) -> str:
-    """A signed token that opens one ticket for its customer until it expires or is revoked."""
-    return _serializer().dumps({"t": ticket.id, "n": ticket.access_nonce})
-
-
-def _max_age() -> int:
-    """Seconds an access link (a customer's or a collaborator's) stays valid: the admin's setting."""
-    from . import settings
-
-    return settings.get("access_link_days") * 86400
-
-
-def ticket_for_token(token: str) -> Ticket | None:
-    """The ticket a token opens, or None if it is forged, expired or revoked."""
-    try:
-        data = _serializer().loads(token, max_age=_max_age())
-    except (BadSignature, SignatureExpired):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("t"), int):
-        return None
-    ticket = db.session.get(Ticket, data["t"])
-    if ticket is None or ticket.access_nonce != data.get("n"):
-        return None
-    return ticket
-
-
-_COLLAB_SALT = "helpdesk.collaborator-access"
-
-
-def _collab_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_COLLAB_SALT)
-
-
-def collaborator_token(collaborator) -> str:
-    """A signed token that opens one ticket for one collaborator, until they are taken off copy."""
-    return _collab_serializer().dumps({"t": collaborator.ticket_id, "c": collaborator.id,
-                                       "n": collaborator.access_nonce})
-
-
-def access_for_token(token: str):
-    """(ticket, collaborator or None) for a customer's or a collaborator's link, else (None, None)."""
-    ticket = ticket_for_token(token)
-    if ticket is not None:
-        return ticket, None
-    from .models import Collaborator
-
-    try:
-        data = _collab_serializer().loads(token, max_age=_max_age())
-    except (BadSignature, SignatureExpired):
-        return None, None
-    if not isinstance(data, dict) or not isinstance(data.get("c"), int) or not isinstance(data.get("t"), int):
-        return None, None
-    collab = db.session.get(Collaborator, data["c"])
-    if (collab is None or not collab.active or collab.ticket_id != data["t"]
-            or collab.access_nonce != data.get("n")):
-        return None, None
-    return collab.ticket, collab
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -2,72 +2,34 @@
 codes, and reset a forgotten password through a mailed link."""
 from __future__ import annotations
 
-import hashlib
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
-from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
 
-from . import notify, twofactor
-from .auth import end_session, start_session
-from .extensions import db
-from .htmx import render
-from .models import PASSWORD_MAX, PASSWORD_MIN, Agent, PasswordResetRequest, utcnow
+from ..mail import notify
+from ..security import totp
+from ..security.tokens import agent_for_reset
+from .forms import DisableForm, EnrolForm, ForgotForm, PasswordForm, RecoveryForm, ResetForm
+from .routes import end_session, start_session
+from ..extensions import db
+from ..htmx import render
+from ..models import PasswordResetRequest
+from .. import clock
 
 bp = Blueprint("account", __name__)
 
-RESET_SALT = "helpdesk.password-reset"
-RESET_SECONDS = 3600
 RESET_SENT = ("If that address belongs to an active agent account, we have mailed it a link to choose "
               "a new password. The link works for one hour, once.")
 ENROL_KEY = "totp_enrolment"  # the secret being set up, until a code confirms it
-_LENGTH = Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
-                 message=f"A password has {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
-
-
-class PasswordForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired("Enter your current password."),
-                                                            Length(max=PASSWORD_MAX)])
-    new = PasswordField("New password", validators=[DataRequired("Choose a new password."), _LENGTH])
-    confirm = PasswordField("New password again", validators=[
-        DataRequired("Type the new password again."), EqualTo("new", "The two new passwords differ.")])
-
-
-class EnrolForm(FlaskForm):
-    code = StringField("Code from your authenticator app", validators=[
-        DataRequired("Enter the 6-digit code the app shows."), Length(max=16)])
-
-
-class DisableForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired("Enter your current password."),
-                                                            Length(max=PASSWORD_MAX)])
-
-
-class RecoveryForm(DisableForm):
-    """A new set of recovery codes: the current password again."""
-
-
-class ForgotForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
-
-
-class ResetForm(FlaskForm):
-    new = PasswordField("New password", validators=[DataRequired("Choose a new password."), _LENGTH])
-    confirm = PasswordField("New password again", validators=[
-        DataRequired("Type the new password again."), EqualTo("new", "The two new passwords differ.")])
 
 
 def _page(status=200, **forms):
     forms.setdefault("password_form", PasswordForm(formdata=None))
     forms.setdefault("disable_form", DisableForm(formdata=None))
     forms.setdefault("recovery_form", RecoveryForm(formdata=None, prefix="recovery"))
-    left = twofactor.recovery_left(current_user) if current_user.totp_secret else 0
-    return render("account/index.html", status=status, required=twofactor.required(), recovery_left=left,
-                  recovery_few=twofactor.RECOVERY_FEW, **forms)
+    left = totp.recovery_left(current_user) if current_user.totp_secret else 0
+    return render("account/index.html", status=status, required=totp.required(), recovery_left=left,
+                  recovery_few=totp.RECOVERY_FEW, **forms)
 
 
 def _codes_page(codes: list[str], enrolled: bool):
@@ -113,9 +75,9 @@ def two_factor():
         return redirect(url_for("account.index"))
     secret = session.get(ENROL_KEY)
     if not secret:  # sent here because the desk requires it: begin at once (no loop back to /account)
-        secret = session[ENROL_KEY] = twofactor.new_secret()
-    return render("account/two_factor.html", form=EnrolForm(formdata=None), secret=twofactor.format_secret(secret),
-                  required=twofactor.required())
+        secret = session[ENROL_KEY] = totp.new_secret()
+    return render("account/two_factor.html", form=EnrolForm(formdata=None), secret=totp.format_secret(secret),
+                  required=totp.required())
 
 
 @bp.post("/account/two-factor/start")
@@ -125,7 +87,7 @@ def two_factor_start():
     if current_user.totp_secret:
         flash("Two-factor sign-in is already on.", "info")
         return redirect(url_for("account.index"))
-    session[ENROL_KEY] = twofactor.new_secret()
+    session[ENROL_KEY] = totp.new_secret()
     return redirect(url_for("account.two_factor"))
 
 
@@ -136,7 +98,7 @@ def two_factor_qr():
     secret = session.get(ENROL_KEY)
     if not secret or current_user.totp_secret:
         abort(404)
-    svg = twofactor.qr_svg(twofactor.provisioning_uri(secret, current_user.email))
+    svg = totp.qr_svg(totp.provisioning_uri(secret, current_user.email))
     response = make_response(svg)
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Cache-Control"] = "no-store"
@@ -153,17 +115,17 @@ def two_factor_confirm():
     if not secret or current_user.totp_secret:
         return redirect(url_for("account.index"))
     form = EnrolForm()
-    step = twofactor.accepted_step(secret, form.code.data, None) if form.validate() else None
+    step = totp.accepted_step(secret, form.code.data, None) if form.validate() else None
     if step is None:
         if not form.errors:
             form.code.errors.append("That code is not right. Check the app's clock and try the next code.")
-        return render("account/two_factor.html", form=form, secret=twofactor.format_secret(secret), status=400,
-                      required=twofactor.required())
+        return render("account/two_factor.html", form=form, secret=totp.format_secret(secret), status=400,
+                      required=totp.required())
     agent = current_user._get_current_object()
     agent.totp_secret = secret
     agent.totp_last_step = step
     agent.session_token = _new_token()
-    codes = twofactor.new_recovery_codes(agent)
+    codes = totp.new_recovery_codes(agent)
     db.session.commit()
     start_session(agent)
     return _codes_page(codes, enrolled=True)
@@ -181,7 +143,7 @@ def recovery_codes():
         if form.current.data:
             form.current.errors.append("That is not your current password.")
         return _page(400, recovery_form=form)
-    codes = twofactor.new_recovery_codes(agent)
+    codes = totp.new_recovery_codes(agent)
     db.session.commit()
     return _codes_page(codes, enrolled=False)
 
@@ -191,7 +153,7 @@ def recovery_codes():
 def two_factor_disable():
     """Turn two-factor sign-in off (current password required; not when the desk requires it);
     the recovery codes are deleted."""
-    if twofactor.required():
+    if totp.required():
         abort(403, "This desk requires two-factor sign-in for every agent.")
     form = DisableForm()
     agent = current_user._get_current_object()
@@ -201,8 +163,8 @@ def two_factor_disable():
         return _page(400, disable_form=form)
     agent.totp_secret = None
     agent.totp_last_step = None
-    twofactor.clear_recovery_codes(agent)
-    notify.two_factor_off(agent, request.remote_addr, utcnow())
+    totp.clear_recovery_codes(agent)
+    notify.two_factor_off(agent, request.remote_addr, clock.utcnow())
     db.session.commit()
     flash("Two-factor sign-in is off, and your recovery codes were deleted.", "success")
     return redirect(url_for("account.index"))
@@ -217,36 +179,6 @@ def _new_token() -> str:
 # --- a forgotten password -----------------------------------------------------------------------
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
-
-
-def _fingerprint(agent: Agent) -> str:
-    # The token is bound to the account as it was when the link was mailed: its address, its
-    # password (so a used link is worthless) and its session token (which changes with the
-    # email, the role, the password and two-factor resets). Whoever reads the old mailbox after
-    # an admin changed the agent's address holds a dead link.
-    bound = "\0".join((agent.email.strip().lower(), agent.password_hash, agent.session_token))
-    return hashlib.sha256(bound.encode()).hexdigest()[:20]
-
-
-def reset_token(agent: Agent) -> str:
-    return _serializer().dumps({"a": agent.id, "p": _fingerprint(agent)})
-
-
-def agent_for_reset(token: str) -> Agent | None:
-    try:
-        data = _serializer().loads(token, max_age=RESET_SECONDS)
-    except (BadSignature, SignatureExpired):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("a"), int):
-        return None
-    agent = db.session.get(Agent, data["a"])
-    if agent is None or not agent.active or _fingerprint(agent) != data.get("p"):
-        return None
-    return agent
-
-
 @bp.route("/login/forgot", methods=["GET", "POST"])
 def forgot():
     """Ask for a password reset link. The view only records the request and answers at once, the
@@ -259,27 +191,6 @@ def forgot():
     db.session.commit()
     flash(RESET_SENT, "info")
     return redirect(url_for("auth.login"))
-
-
-def mail_reset_links(limit: int = 50) -> int:
-    """The outbox sender's first step each round: for each recorded request, queue a reset link
-    if the address is an active agent's, else nothing; return how many were queued. A request is
-    taken by deleting its row, in the transaction that queues its mail, so when several senders
-    run at once each request is handled once."""
-    queued = 0
-    pending = db.session.execute(select(PasswordResetRequest.id, PasswordResetRequest.email)
-                                 .order_by(PasswordResetRequest.id).limit(limit)).all()
-    for request_id, email in pending:
-        taken = db.session.execute(delete(PasswordResetRequest).where(PasswordResetRequest.id == request_id))
-        if taken.rowcount != 1:
-            db.session.rollback()
-            continue
-        agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == email))
-        if agent is not None and agent.active:
-            notify.password_reset(agent, notify.external_url("account.reset", token=reset_token(agent)))
-            queued += 1
-        db.session.commit()
-    return queued
 
 
 @bp.route("/login/reset/<token>", methods=["GET", "POST"])

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from .extensions import db
-from .models import MailTemplate, utcnow
-from .text import one_line
+from ..extensions import db
+from ..models import MailTemplate
+from .. import clock
+from .links import external_url
+from ..text import format_datetime, one_line
 
 SUBJECT_MAX = 200
 MESSAGE_MAX = 5000
@@ -162,8 +164,6 @@ def subject_text(value: str) -> str:
 
 def values(ticket, context: dict) -> dict[str, str]:
     """The placeholders' values for a mail about this ticket (plain strings)."""
-    from .web import format_datetime
-
     entry = context.get("entry")
     agent = (context.get("agent") or (entry.agent if entry is not None and getattr(entry, "agent", None) else None)
              or context.get("actor") or ticket.assignee)
@@ -225,7 +225,7 @@ def save(key: str, subject: str, message: str) -> tuple[MailTemplate | None, lis
     if row is None:
         row = MailTemplate(key=key)
         db.session.add(row)
-    row.subject, row.message, row.updated_at = new[0] or None, new[1] or None, utcnow()
+    row.subject, row.message, row.updated_at = new[0] or None, new[1] or None, clock.utcnow()
     return row, changes
 
 
@@ -237,15 +237,13 @@ def sample_context(kind: Kind, desk_name: str) -> dict:
     from datetime import timedelta
     from types import SimpleNamespace as NS
 
-    from .notify import external_url
-
     agent = NS(name="Alex Agent", email="alex@example.com")
     customer = NS(name="Kim Customer", email="kim@example.net")
     team = NS(name="Second Line")
     ticket = NS(
         number=104233, subject="The printer on floor 2 jams", status="open", status_label="Open",
         customer=customer, assignee=agent, topic=NS(name="Hardware"), priority=NS(name="Normal"),
-        department=NS(name="Support"), sla=NS(name="Standard"), due_at=utcnow() + timedelta(hours=20),
+        department=NS(name="Support"), sla=NS(name="Standard"), due_at=clock.utcnow() + timedelta(hours=20),
     )
     entry = NS(agent=agent, collaborator=None, attachments=[],
                body="Could you send us a photo of the printer's display?",

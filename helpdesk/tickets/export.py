@@ -20,10 +20,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, select
 from sqlalchemy.orm import aliased
 
-from . import queues, settings
-from .extensions import db
-from .models import STATUS_LABELS, Agent, Customer, Department, HelpTopic, Priority, Team, Ticket, utcnow
-from .tickets import overdue_clause
+from . import queues
+from .. import settings
+from ..extensions import db
+from ..models import STATUS_LABELS, Agent, Customer, Department, HelpTopic, Priority, Team, Ticket
+from .. import clock
+from .deadlines import overdue_clause
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +95,7 @@ def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None =
     visibility included); then each chunk of ids is read and written. No statement stays open
     while the client downloads, so a long export never holds a lock writers wait for (SQLite)
     and only the ids (8 bytes each), never the rows, of the whole queue are in memory at once."""
-    now = now or utcnow()
+    now = now or clock.utcnow()
     tz = ZoneInfo(settings.get("timezone") or "UTC")
 
     def when(value: datetime | None) -> str:
@@ -142,5 +144,5 @@ def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None =
 def filename(queue: str, now: datetime | None = None) -> str:
     """tickets-open-2026-03-23.csv: the queue and the desk's local date."""
     tz = ZoneInfo(settings.get("timezone") or "UTC")
-    day = (now or utcnow()).replace(tzinfo=timezone.utc).astimezone(tz).date()
+    day = (now or clock.utcnow()).replace(tzinfo=timezone.utc).astimezone(tz).date()
     return f"tickets-{queue}-{day.isoformat()}.csv"

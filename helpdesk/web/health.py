@@ -17,7 +17,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
-from .extensions import db
+from ..extensions import db
+from ..mail import outbox
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("helpdesk.request")
@@ -89,8 +90,6 @@ def _finish_request(response):
 @bp.get("/healthz")
 def healthz():
     """Database reachable? Mail waiting, and for how long? 200 when the desk can serve, else 503."""
-    from . import outbox
-
     report = {"status": "ok", "database": "ok"}
     try:
         db.session.execute(text("SELECT 1"))

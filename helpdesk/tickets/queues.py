@@ -12,10 +12,13 @@ from typing import Callable
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from .extensions import db
-from .models import ACTIVE_STATUSES, Agent, Customer, Department, HelpTopic, Priority, Ticket, utcnow
-from .text import is_number
-from .tickets import overdue_clause, visibility_clause
+from ..extensions import db
+from ..models import ACTIVE_STATUSES, Agent, Customer, Department, HelpTopic, Priority, Ticket
+from .. import clock
+from ..live import viewer_version
+from ..text import is_number
+from .deadlines import overdue_clause
+from .rules import visibility_clause
 
 PAGE_SIZE = 25
 SEARCH_MAX = 100
@@ -70,21 +73,19 @@ _COUNTS_CACHE_SIZE = 2000
 
 
 def _counts_key(agent: Agent, now: datetime) -> tuple:
-    from .live import viewer_version
-
     return (db.engine.url.render_as_string(), agent.id, agent.role, viewer_version(agent),
             now.replace(second=0, microsecond=0))
 
 
 def cached_counts(agent: Agent, now: datetime | None = None) -> dict[str, int] | None:
     """The counts if this worker holds them for the desk as it is now, else None (no counting)."""
-    cached = _COUNTS_CACHE.get(_counts_key(agent, now or utcnow()))
+    cached = _COUNTS_CACHE.get(_counts_key(agent, now or clock.utcnow()))
     return None if cached is None else dict(cached)
 
 
 def counts(agent: Agent, now: datetime | None = None) -> dict[str, int]:
     """The number of tickets in every queue: one query, or none while nothing changed."""
-    now = now or utcnow()
+    now = now or clock.utcnow()
     key = _counts_key(agent, now)
     cached = _COUNTS_CACHE.get(key)
     if cached is None:
@@ -282,7 +283,7 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
     `known` are the queue counts of the navigation (see counts()), if the request has them: a
     queue without filters or search holds exactly that many tickets, so it is not counted again.
     Not for a queue that moves with the clock: its count was taken at another second."""
-    now = now or utcnow()
+    now = now or clock.utcnow()
     conditions = _conditions(agent, queue, params, now)
     if known is not None and not params.filters() and not QUEUES[queue].timed:
         total = known[queue]

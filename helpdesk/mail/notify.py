@@ -8,42 +8,23 @@ Internal notes are never mailed to customers.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 import secrets
-from email.utils import parseaddr
 
-from flask import current_app, render_template
-from sqlalchemy import select
+from flask import render_template
+from sqlalchemy import delete, func, select
 
-from . import mail_templates, settings
-from .extensions import db
-from .models import Agent, OutboxMail, Team, Ticket, agent_departments
-from .text import one_line
-
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link for a mail, from HELPDESK_BASE_URL (works outside a request too)."""
-    adapter = current_app.url_map.bind("localhost", url_scheme="http")
-    return current_app.config["HELPDESK_BASE_URL"] + adapter.build(endpoint, values)
-
-
-def customer_link(ticket: Ticket) -> str:
-    from .security import access_token
-
-    return external_url("portal.ticket", token=access_token(ticket))
-
-
-def collaborator_link(collaborator) -> str:
-    from .security import collaborator_token
-
-    return external_url("portal.ticket", token=collaborator_token(collaborator))
+from . import wording
+from .. import settings
+from ..extensions import db
+from ..models import Agent, Collaborator, OutboxMail, PasswordResetRequest, Team, Ticket, agent_departments
+from ..text import one_line
+from .addresses import desk_domain, is_own_address, ticket_message_id
+from ..security.tokens import reset_token
+from ..security.totp import RECOVERY_FEW
+from .links import agent_link, collaborator_link, customer_link, external_url
 
 
 def active_collaborators(ticket: Ticket) -> list:
-    from .models import Collaborator
-
     if ticket.id is None:
         return []
     return list(db.session.scalars(
@@ -52,65 +33,15 @@ def active_collaborators(ticket: Ticket) -> list:
     ))
 
 
-def agent_link(ticket: Ticket) -> str:
-    return external_url("agent.ticket", number=ticket.number)
-
-
-def _domain() -> str:
-    sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    address = parseaddr(sender if isinstance(sender, str) else sender[1])[1]
-    return address.rpartition("@")[2] or "helpdesk.invalid"
-
-
-def is_own_address(recipient: str) -> bool:
-    """The desk's own sending address: never mailed (no loops, no auto-replies to ourselves)."""
-    sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    own = parseaddr(sender if isinstance(sender, str) else sender[1])[1].strip().lower()
-    return bool(own) and parseaddr(recipient or "")[1].strip().lower() == own
-
-
-# The desk's Message-IDs for ticket mail: <nonce.NUMBER.signature@domain>. The signature (HMAC
-# with a key derived from SECRET_KEY) covers the nonce, the ticket number and the recipient, so
-# only the desk can make one, and an answer that quotes it proves it comes from a mailbox the desk
-# wrote to about that ticket (see mailin.mail_speaks_for). It is checked by computation, so it
-# works once the outbox is pruned too.
-# Short enough that the header is not folded: nonce and signature of 64 bits each.
-_SIGNED_MSGID = re.compile(r"^<([0-9a-f]{16})\.([A-Z0-9]{4,12})\.([0-9a-f]{16})@[^<>\s]+>$")
-
-
-def _msgid_signature(nonce: str, number: str, recipient: str) -> str:
-    key = hashlib.sha256(b"helpdesk: message-id v1\0" + current_app.config["SECRET_KEY"].encode("utf-8")).digest()
-    recipient = parseaddr(recipient or "")[1].strip().lower()
-    return hmac.new(key, f"{nonce}.{number}.{recipient}".encode("utf-8"), hashlib.sha256).hexdigest()[:16]
-
-
-def ticket_message_id(number: str, recipient: str) -> str:
-    """A new signed Message-ID for a mail about ticket `number` to `recipient`."""
-    nonce = secrets.token_hex(8)
-    return f"<{nonce}.{number}.{_msgid_signature(nonce, number, recipient)}@{_domain()}>"
-
-
-def signed_ticket_number(message_id: str, recipient: str) -> str | None:
-    """The ticket number of a Message-ID the desk made for a mail to `recipient`, else None (not
-    the desk's, or made for someone else: the same shape proves nothing)."""
-    match = _SIGNED_MSGID.match(message_id or "")
-    if match is None:
-        return None
-    nonce, number, signature = match.groups()
-    if not hmac.compare_digest(signature, _msgid_signature(nonce, number, recipient)):
-        return None
-    return number
-
-
 def _queue(ticket: Ticket, event: str, recipient: str, template: str, **context) -> None:
-    """One mail of a kind (mail_templates.KINDS): its subject and opening message are the
+    """One mail of a kind (wording.KINDS): its subject and opening message are the
     admin's wording for that kind, else the kind's built-in wording."""
     if not recipient or is_own_address(recipient):
         return
     if ticket.id is None:
         db.session.flush()
     context.update(ticket=ticket, desk_name=settings.get("desk_name"), reopen_days=settings.get("reopen_days"))
-    subject, wording = mail_templates.apply(ticket, template, context)
+    subject, words = wording.apply(ticket, template, context)
     subject = one_line(f"[#{ticket.number}] {subject}", 250)
     db.session.add(
         OutboxMail(
@@ -118,8 +49,8 @@ def _queue(ticket: Ticket, event: str, recipient: str, template: str, **context)
             event=event,
             recipient=recipient,
             subject=subject,
-            body_text=render_template(f"email/{template}.txt", **context, message=wording.get("message")),
-            body_html=render_template(f"email/{template}.html", **context, message=wording.get("message_html")),
+            body_text=render_template(f"email/{template}.txt", **context, message=words.get("message")),
+            body_html=render_template(f"email/{template}.html", **context, message=words.get("message_html")),
             message_id=ticket_message_id(ticket.number, recipient),
         )
     )
@@ -173,7 +104,7 @@ def _responsible(ticket: Ticket) -> list[Agent]:
 
 
 # --- events ----------------------------------------------------------------------------------
-# Each event names its kinds of mail; their subjects are written once, in mail_templates.KINDS.
+# Each event names its kinds of mail; their subjects are written once, in wording.KINDS.
 
 
 def ticket_created(ticket: Ticket, acknowledge: bool = True) -> None:
@@ -269,7 +200,7 @@ def _to_account(agent: Agent, event: str, subject: str, template: str, **context
         ticket_id=None, event=event, recipient=agent.email, subject=one_line(subject, 250),
         body_text=render_template(f"email/{template}.txt", **context),
         body_html=render_template(f"email/{template}.html", **context),
-        message_id=f"<{secrets.token_hex(12)}.{event.replace('_', '-')}@{_domain()}>",
+        message_id=f"<{secrets.token_hex(12)}.{event.replace('_', '-')}@{desk_domain()}>",
     ))
 
 
@@ -288,8 +219,6 @@ def two_factor_reset(agent: Agent, actor: Agent, required: bool) -> None:
 
 def recovery_code_used(agent: Agent, left: int, ip: str | None, when) -> None:
     """Someone signed in as the agent with a recovery code: when, from where, how many are left."""
-    from .twofactor import RECOVERY_FEW
-
     _to_account(agent, "recovery_code_used", "A recovery code was used to sign in to {desk_name}",
                 "recovery_code_used_agent", left=left, few=RECOVERY_FEW, ip=ip or "unknown", when=when,
                 account_link=external_url("account.index"))
@@ -299,3 +228,24 @@ def two_factor_off(agent: Agent, ip: str | None, when) -> None:
     """The agent turned two-factor sign-in off on their account page: when, and from where."""
     _to_account(agent, "two_factor_off", "Two-factor sign-in was turned off for you at {desk_name}",
                 "two_factor_off_agent", ip=ip or "unknown", when=when, account_link=external_url("account.index"))
+
+
+def mail_reset_links(limit: int = 50) -> int:
+    """The outbox sender's first step each round: for each recorded request, queue a reset link
+    if the address is an active agent's, else nothing; return how many were queued. A request is
+    taken by deleting its row, in the transaction that queues its mail, so when several senders
+    run at once each request is handled once."""
+    queued = 0
+    pending = db.session.execute(select(PasswordResetRequest.id, PasswordResetRequest.email)
+                                 .order_by(PasswordResetRequest.id).limit(limit)).all()
+    for request_id, email in pending:
+        taken = db.session.execute(delete(PasswordResetRequest).where(PasswordResetRequest.id == request_id))
+        if taken.rowcount != 1:
+            db.session.rollback()
+            continue
+        agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == email))
+        if agent is not None and agent.active:
+            password_reset(agent, external_url("account.reset", token=reset_token(agent)))
+            queued += 1
+        db.session.commit()
+    return queued

@@ -8,17 +8,17 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
-import threading
 from datetime import timedelta
 
 from flask import current_app
 from flask_mail import Connection, Message
 from sqlalchemy import func, select, update
 
-from . import background
-from .extensions import db
-from .models import OutboxMail, utcnow
-from .notify import is_own_address
+from ..extensions import db
+from ..models import OutboxMail
+from .. import clock
+from .addresses import is_own_address
+from .notify import mail_reset_links
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def _release_stale(now) -> None:
 
 
 def _claim(limit: int) -> list[OutboxMail]:
-    now = utcnow()
+    now = clock.utcnow()
     _release_stale(now)
     candidates = db.session.scalars(
         select(OutboxMail.id)
@@ -115,7 +115,7 @@ def _connection_lost(error: Exception) -> bool:
 
 
 def _finish(row: OutboxMail, error: Exception | None) -> None:
-    now = utcnow()
+    now = clock.utcnow()
     if error is None:
         values = {"status": "sent", "sent_at": now, "claim_token": None, "last_error": None}
     else:
@@ -138,8 +138,6 @@ def _finish(row: OutboxMail, error: Exception | None) -> None:
 def send_pending(limit: int = 50) -> tuple[int, int]:
     """Send what is due now; return (sent, not sent). Safe to run in several places at once.
     Password reset requests are looked up first, so their links go out in the same round."""
-    from .account import mail_reset_links  # the sign-in pages' module: imported when first needed
-
     mail_reset_links(limit)
     rows = _claim(limit)
     sent = failed = 0
@@ -186,7 +184,7 @@ def backlog() -> tuple[int, float | None]:
             OutboxMail.status.in_(("pending", "sending"))
         )
     ).one()
-    return count, (utcnow() - oldest).total_seconds() if oldest else None
+    return count, (clock.utcnow() - oldest).total_seconds() if oldest else None
 
 
 def retry_failed(commit: bool = True) -> int:
@@ -194,25 +192,8 @@ def retry_failed(commit: bool = True) -> int:
     with its audit entry)."""
     result = db.session.execute(
         update(OutboxMail).where(OutboxMail.status == "failed")
-        .values(status="pending", attempts=0, next_attempt_at=utcnow())
+        .values(status="pending", attempts=0, next_attempt_at=clock.utcnow())
     )
     if commit:
         db.session.commit()
     return result.rowcount
-
-
-def _drain() -> None:
-    while True:
-        sent, failed = send_pending()
-        if sent + failed == 0 or failed:
-            break
-
-
-def run_loop(app, interval: float = 5.0, stop: threading.Event | None = None) -> None:
-    """Send, sleep, repeat, until `stop` is set. Errors are logged; the loop keeps going."""
-    background.run_every(app, interval, stop, _drain, "outbox sender round")
-
-
-def start_background_sender(app, interval: float = 5.0) -> threading.Thread:
-    """The in-process sender used by `make run`; production runs `flask mail send --loop`."""
-    return background.start(app, interval, run_loop, "outbox-sender")

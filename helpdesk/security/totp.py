@@ -15,8 +15,10 @@ import segno
 from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
-from .extensions import db
-from .models import Agent, RecoveryCode, utcnow
+from ..extensions import db
+from .. import settings
+from ..models import Agent, RecoveryCode
+from .. import clock
 
 STEP = 30  # seconds per code
 DRIFT = 1  # codes one step early or late still count (clocks drift)
@@ -135,13 +137,11 @@ def use_recovery_code(agent, code: str) -> bool:
     if found is None:
         return False
     spent = db.session.execute(update(RecoveryCode).where(
-        RecoveryCode.id == found, RecoveryCode.used_at.is_(None)).values(used_at=utcnow()))
+        RecoveryCode.id == found, RecoveryCode.used_at.is_(None)).values(used_at=clock.utcnow()))
     return spent.rowcount == 1
 
 
 def required() -> bool:
     """Whether the desk requires two-factor sign-in of every agent (an admin setting, whose
     default is HELPDESK_REQUIRE_TOTP)."""
-    from . import settings
-
     return bool(settings.get("require_totp"))

@@ -12,16 +12,17 @@ from __future__ import annotations
 import imaplib
 import logging
 import ssl
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import select
 
-from . import background, crypto, mailin
-from .extensions import db
-from .models import Mailbox, ProcessedMail, utcnow
+from .. import crypto
+from . import route
+from ..extensions import db
+from ..models import Mailbox, ProcessedMail
+from .. import clock
 
 log = logging.getLogger(__name__)
 BATCH = 200  # messages per mailbox and round
@@ -150,7 +151,7 @@ def fetch_mailbox(box: Mailbox, limit: int = BATCH) -> Round:
                 raw = _raw(_check(conn.uid("FETCH", uid, "(BODY.PEEK[])"), "Fetching"))
                 if raw is None:  # gone meanwhile (another fetcher deleted it)
                     continue
-                outcome = mailin.take_in(raw, source=f"mailbox {name}", key=key, mailbox=db.session.get(Mailbox, box_id))
+                outcome = route.take_in(raw, source=f"mailbox {name}", key=key, mailbox=db.session.get(Mailbox, box_id))
                 result.count(outcome.outcome)
             else:
                 result.count("duplicate")
@@ -189,12 +190,7 @@ def fetch_all() -> list[Round]:
             result = Round(box.name, error=error)
             log.warning("mailbox %s: %s", box.name, error)
         box = db.session.get(Mailbox, box_id)
-        box.last_fetch_at, box.last_error = utcnow(), error
+        box.last_fetch_at, box.last_error = clock.utcnow(), error
         db.session.commit()
         rounds.append(result)
     return rounds
-
-
-def run_loop(app, interval: float = 60.0, stop: threading.Event | None = None) -> None:
-    """Fetch, sleep, repeat, until `stop` is set; errors are logged and the loop goes on."""
-    background.run_every(app, interval, stop, fetch_all, "mail fetch round")

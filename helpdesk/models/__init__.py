@@ -1,0 +1,68 @@
+"""The desk's data, by concern. Import rows from here: `from helpdesk.models import Ticket`.
+
+- people.py: agents (departments, teams, sessions, recovery codes, password resets), customers;
+- setup.py: what admins edit (priorities, SLA plans and holidays, help topics, settings, mail
+  wording) and the audit of their changes;
+- ticket.py: tickets, their thread, attachments, events, SLA pauses, people on copy;
+- mail.py: the outbox, IMAP mailboxes, and every mail taken in (processed, held, failed);
+- api.py: API keys;
+- live.py: the live panel's change counter and presence.
+"""
+from .api import API_KEY_PREFIX, API_SCOPES, ApiKey, hash_api_key
+from .live import PRESENCE_STATES, DeskState, Presence
+from .mail import (
+    HELD_STATES,
+    MAILBOX_ACTIONS,
+    MAILBOX_SECURITY,
+    FailedMail,
+    HeldMail,
+    Mailbox,
+    OutboxMail,
+    ProcessedMail,
+    loopback_host,
+)
+from .people import (
+    PASSWORD_MAX,
+    PASSWORD_METHOD,
+    PASSWORD_MIN,
+    ROLE_RANK,
+    ROLES,
+    Agent,
+    Customer,
+    Department,
+    PasswordResetRequest,
+    RecoveryCode,
+    StaffSession,
+    Team,
+    agent_departments,
+    team_members,
+)
+from .setup import AuditEntry, HelpTopic, MailTemplate, Priority, Setting, SLAHoliday, SLAPlan
+from .ticket import (
+    ACTIVE_STATUSES,
+    DONE_STATUSES,
+    ENTRY_KINDS,
+    PUBLIC_KINDS,
+    SOURCES,
+    STATUS_LABELS,
+    STATUSES,
+    Attachment,
+    Collaborator,
+    Event,
+    IdempotencyKey,
+    SLAPause,
+    ThreadEntry,
+    Ticket,
+)
+
+__all__ = [
+    "API_KEY_PREFIX", "API_SCOPES", "ApiKey", "hash_api_key",
+    "PRESENCE_STATES", "DeskState", "Presence",
+    "HELD_STATES", "MAILBOX_ACTIONS", "MAILBOX_SECURITY", "FailedMail", "HeldMail", "Mailbox", "OutboxMail",
+    "ProcessedMail", "loopback_host",
+    "PASSWORD_MAX", "PASSWORD_METHOD", "PASSWORD_MIN", "ROLE_RANK", "ROLES", "Agent", "Customer", "Department",
+    "PasswordResetRequest", "RecoveryCode", "StaffSession", "Team", "agent_departments", "team_members",
+    "AuditEntry", "HelpTopic", "MailTemplate", "Priority", "Setting", "SLAHoliday", "SLAPlan",
+    "ACTIVE_STATUSES", "DONE_STATUSES", "ENTRY_KINDS", "PUBLIC_KINDS", "SOURCES", "STATUS_LABELS", "STATUSES",
+    "Attachment", "Collaborator", "Event", "IdempotencyKey", "SLAPause", "ThreadEntry", "Ticket",
+]

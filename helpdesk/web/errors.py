@@ -1,0 +1,113 @@
+"""Error answers, for every audience: an error page, only the flash message for htmx, or, under
+/api, one JSON shape with the right status (never an HTML page)."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .. import settings
+from ..extensions import db
+from ..htmx import is_partial, render, swap_nothing
+from ..security.limits import API_LIMITED_MESSAGE, LIMITED_MESSAGE, refusal_message
+from ..tickets import LifecycleError
+
+
+CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+    422: "invalid", 429: "too_many_requests", 500: "server_error",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None, fields: dict | None = None):
+        super().__init__(message)
+        self.status, self.message = status, message
+        self.code = code or CODES.get(status, "error")
+        self.fields = fields
+
+
+def is_api_request() -> bool:
+    """Anything under /api (another version, a typo) is answered as the API answers: JSON."""
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def error_response(status: int, message: str, code: str | None = None, fields: dict | None = None):
+    body = {"code": code or CODES.get(status, "error"), "message": message}
+    if fields:
+        body["fields"] = fields
+    response = jsonify({"error": body})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
+    return response
+
+
+def init_app(app):
+    """Error answers: an HTML page (or only the flash, for htmx), or JSON under /api."""
+    @app.errorhandler(LifecycleError)
+    def lifecycle_error(exc: LifecycleError):
+        if is_api_request():
+            return error_response(exc.status, exc.message)
+        return _error_page(exc.status, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _error_page(400, "Your session expired or the form was sent twice. Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if is_api_request() and exc.code and exc.code >= 400:
+            response = error_response(exc.code, _api_message(exc))
+            if exc.code == 405 and getattr(exc, "valid_methods", None):
+                response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+            return response
+        if exc.code == 413:
+            limit = settings.get("max_attachment_mb")
+            return _error_page(413, f"That upload is too large. Each file may be at most {limit} MB.")
+        if exc.code == 429:
+            response = _error_page(429, refusal_message(exc, LIMITED_MESSAGE))
+            if getattr(exc, "retry_after", None):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        if exc.code and exc.code < 400:
+            return exc
+        return _error_page(exc.code or 500, exc.description)
+
+    @app.errorhandler(Exception)
+    def server_error(exc):
+        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        if is_api_request():
+            return error_response(500, "Something went wrong on our side; nothing was changed. Please try again.")
+        return _error_page(500, "Something went wrong on our side. Nothing you sent was lost; please try again.")
+
+
+def _api_message(exc: HTTPException) -> str:
+    if exc.code == 413:
+        limit = request.max_content_length
+        return "The request body is too large" + (f"; at most {limit / 1024 / 1024:.0f} MB." if limit else ".")
+    if exc.code == 404:
+        return "There is no such API endpoint."
+    if exc.code == 405:
+        allowed = sorted(set(getattr(exc, "valid_methods", None) or ()) - {"HEAD", "OPTIONS"})
+        return "This endpoint does not take that method" + (f"; it takes {', '.join(allowed)}." if allowed else ".")
+    if exc.code == 429:  # Flask-Limiter adds Retry-After to the response
+        return refusal_message(exc, API_LIMITED_MESSAGE)
+    return exc.description or "The request was refused."
+
+
+_TITLES = {
+    400: "That did not work", 403: "Not allowed", 404: "Not found", 405: "Not allowed",
+    409: "That changed meanwhile", 413: "Too large", 429: "Slow down", 500: "Server error",
+}
+
+
+def _error_page(status: int, message: str):
+    if is_partial():
+        # Only the flash message changes; the element that made the request stays as it was.
+        return swap_nothing(render("errors/flash.html", "flash", status=status, message=message, category="error"))
+    return render("errors/error.html", status=status, code=status,
+                  title=_TITLES.get(status, "Error"), message=message)
