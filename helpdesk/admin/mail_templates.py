@@ -1,5 +1,6 @@
-"""Mail templates: the wording (subject and opening message) of each kind of mail the desk sends.
-Managers may look; only admins change, preview drafts or restore the built-in wording."""
+"""Mail templates (/admin/mail-templates): the wording (subject and opening message) of each kind
+of mail the desk sends. Managers may look; only admins change, preview drafts or restore the
+built-in wording. The template form and its views."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, url_for
@@ -15,7 +16,7 @@ from ..htmx import render
 from ..mail_templates import KINDS, MESSAGE_MAX, SUBJECT_MAX, Kind
 from ..models import MailTemplate
 from ..text import one_line
-from . import bp
+from .blueprint import bp
 
 PLACEHOLDER_HELP = {**mail_templates.COMMON, **mail_templates.EXTRA}
 
