@@ -9,7 +9,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from helpdesk import tickets
-from helpdesk.admin.routes import link_desk_urls
+from helpdesk.admin.dev_mailbox import link_desk_urls
 from helpdesk.mail.devserver import _Keeper
 from helpdesk.extensions import db
 from helpdesk.models import OutboxMail

@@ -1,5 +1,6 @@
 """List, create, edit, deactivate and delete the desk's configuration: one set of views, one
-Resource per kind of object (help topics, SLA plans, departments, teams, agents).
+Resource per kind of object (help topics, SLA plans, departments, teams, agents), each defined
+and registered in its own module (topics.py, sla_plans.py, ...).
 
 Every change is written to the audit log in the same transaction. Something in use is never
 deleted: the delete button answers 409 and says what uses it; deactivate it instead.
@@ -11,12 +12,13 @@ from typing import Callable
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..extensions import db
 from ..htmx import render
-from . import bp
+from .blueprint import bp
 
 
 @dataclass
@@ -187,3 +189,13 @@ def register(res: Resource) -> Resource:
 
 def count_phrase(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def row_count(query) -> int:
+    """How many rows a select returns."""
+    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def uses(*pairs) -> list[str]:
+    """[(count, "ticket"), ...] -> ["3 tickets", ...] for the non-zero ones."""
+    return [count_phrase(n, what) for n, what in pairs if n]

@@ -1,0 +1,49 @@
+"""The local dev mailbox (/admin/dev-mailbox): the mails the local mail catcher received, when
+HELPDESK_DEV_MAILBOX is set. Admins only: it holds every mail the desk sent, admins'
+password-reset links included."""
+from __future__ import annotations
+
+import re
+from datetime import timezone
+
+from flask import abort, current_app
+from markupsafe import Markup, escape
+
+from .. import devmail
+from ..htmx import render
+from .blueprint import admin_only, bp
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+@bp.route("/dev-mailbox")
+def dev_mailbox():
+    """The mails the local mail catcher received (only when HELPDESK_DEV_MAILBOX is set; admins only,
+    since it shows every agent's password-reset link)."""
+    admin_only()
+    path = current_app.config.get("HELPDESK_DEV_MAILBOX")
+    if not path:
+        abort(404)
+    mails = devmail.read(path, limit=100)
+    for mail in mails:
+        if mail["date"] is not None:
+            mail["date"] = mail["date"].astimezone(timezone.utc).replace(tzinfo=None)
+        mail["html"] = link_desk_urls(mail["text"], current_app.config["HELPDESK_BASE_URL"])
+    return render("admin/dev_mailbox.html", mails=mails, path=path)
+
+
+def link_desk_urls(text: str, base_url: str) -> Markup:
+    """Escape a mail's text; links into this desk (and only those) become clickable."""
+    base = base_url.rstrip("/")
+    out, last = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(".,;:!?)]}")
+        end = match.start() + len(url)
+        out.append(escape(text[last:match.start()]))
+        if url == base or url.startswith((base + "/", base + "?", base + "#")):
+            out.append(Markup('<a href="{0}">{0}</a>').format(url))
+        else:
+            out.append(escape(url))
+        last = end
+    out.append(escape(text[last:]))
+    return Markup("").join(out)

@@ -1,0 +1,54 @@
+"""The admin area's overview (/admin/): tickets by status and whether mail is leaving the desk."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from .. import outbox
+from ..extensions import db
+from ..htmx import render
+from ..models import ACTIVE_STATUSES, STATUSES, OutboxMail, Ticket, utcnow
+from ..tickets import overdue_clause
+from ..web import duration
+from .blueprint import bp
+
+STALE_BACKLOG = timedelta(minutes=15)  # older waiting mail suggests the sender is not running
+
+
+def outbox_health() -> dict:
+    """Waiting, failed and recently sent mail: is mail leaving the desk?"""
+    waiting, oldest = outbox.backlog()
+    counts = dict(db.session.execute(
+        select(OutboxMail.status, func.count(OutboxMail.id)).group_by(OutboxMail.status)
+    ).all())
+    sent_today = db.session.scalar(
+        select(func.count(OutboxMail.id)).where(OutboxMail.status == "sent",
+                                                OutboxMail.sent_at >= utcnow() - timedelta(days=1))
+    )
+    return {
+        "waiting": waiting,
+        "oldest_age": duration(oldest) if oldest is not None else None,
+        "failed": counts.get("failed", 0),
+        "sent_today": sent_today,
+        "stale": oldest is not None and oldest > STALE_BACKLOG.total_seconds(),
+    }
+
+
+@bp.route("/")
+def index():
+    """Overview: tickets by status and the outbox's health."""
+    by_status = dict(db.session.execute(select(Ticket.status, func.count(Ticket.id)).group_by(Ticket.status)).all())
+    overdue = db.session.scalar(
+        select(func.count(Ticket.id)).where(overdue_clause(utcnow()))
+    )
+    return render(
+        "admin/index.html",
+        statuses=[(s, by_status.get(s, 0)) for s in STATUSES],
+        total=sum(by_status.values()),
+        active=sum(by_status.get(s, 0) for s in ACTIVE_STATUSES),
+        overdue=overdue,
+        health=outbox_health(),
+        background_sender=current_app.config.get("HELPDESK_BACKGROUND_SENDER"),
+    )
