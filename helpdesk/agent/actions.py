@@ -1,5 +1,5 @@
 """One POST route per ticket action. Each parses its form and calls one lifecycle function;
-helpers.ticket_action does the rest (404 if unseen, 400/403/409, htmx or redirect)."""
+responses.ticket_action does the rest (404 if unseen, 400/403/409, htmx or redirect)."""
 from flask import abort
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import Collaborator, HeldMail
 from . import bp
 from . import forms as f
-from .helpers import _done, load_ticket, ticket_action
+from .responses import done, load_ticket, ticket_action
 
 
 @bp.post("/tickets/<number>/reply")
@@ -130,7 +130,7 @@ def remove_collaborator(number, collaborator_id):
     ticket, collab = _ticket_and_its(number, Collaborator, collaborator_id,
                                      "That person is not on copy of this ticket.")
     tickets.remove_collaborator(current_user, ticket, collab)
-    return _done(number, f"{collab.email} is no longer on copy; their link stopped working.")
+    return done(number, f"{collab.email} is no longer on copy; their link stopped working.")
 
 
 def _ticket_and_its(number: str, model, row_id: int, missing: str):
@@ -155,7 +155,7 @@ def confirm_held_mail(number, held_id):
     """The agent a held mail claims to be from confirms they sent it: it becomes their note."""
     _, held = _held_mail(number, held_id)
     mailin.confirm_held(current_user, held)
-    return _done(number, "The mail is your internal note now.")
+    return done(number, "The mail is your internal note now.")
 
 
 @bp.post("/tickets/<number>/held-mail/<int:held_id>/discard")
@@ -163,4 +163,4 @@ def discard_held_mail(number, held_id):
     """The agent a held mail claims to be from did not send it (or does not want it): dropped."""
     _, held = _held_mail(number, held_id)
     tickets.discard_held_mail(current_user, held)
-    return _done(number, "The mail was discarded.")
+    return done(number, "The mail was discarded.")

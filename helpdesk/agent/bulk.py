@@ -18,7 +18,7 @@ from ..models import Agent, Priority, Team
 from ..security import safe_next
 from ..text import is_number
 from . import bp
-from .helpers import describe, find_ticket
+from .responses import describe, find_ticket
 
 BULK_MAX = 100
 _PICK = re.compile(r"^([0-9A-Z]{1,12})@([0-9]{1,9})$")

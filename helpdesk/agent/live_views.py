@@ -7,7 +7,7 @@ from .. import live, tickets
 from ..htmx import is_partial, render
 from ..text import is_number
 from . import bp
-from .helpers import find_ticket, load_ticket
+from .responses import find_ticket, load_ticket
 
 # htmx stops polling on this status.
 STOP_POLLING = 286

@@ -9,7 +9,7 @@ from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import Attachment, Ticket
 from . import bp
-from .helpers import load_ticket, panel_context, render_ticket
+from .responses import load_ticket, panel_context, render_ticket
 
 
 # Every agent page needs a fully signed-in agent: the app-wide rule in helpdesk/auth.py
