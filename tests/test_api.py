@@ -554,11 +554,11 @@ def test_no_api_answer_carries_a_portal_link_or_token(app, client, desk, make_ke
 def test_the_portal_check_fails_when_an_answer_carries_the_link(app, client, desk, make_key, make_ticket,
                                                                 monkeypatch):
     """A deliberately vulnerable variant: the ticket's answer carries the customer's link again."""
-    from helpdesk.api import routes
+    from helpdesk.api import schemas
     from helpdesk.mail.links import customer_link
 
-    ticket_json = routes.ticket_json
-    monkeypatch.setattr(routes, "ticket_json",
+    ticket_json = schemas.ticket_json
+    monkeypatch.setattr(schemas, "ticket_json",
                         lambda ticket, **kw: {**ticket_json(ticket, **kw), "portal_url": customer_link(ticket)})
     found, _ = portal_access_answers(app, client, desk, make_key, make_ticket)
     assert any(f.startswith("api.get_ticket (read key, other ticket): a live link") for f in found)

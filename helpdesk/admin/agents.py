@@ -15,8 +15,10 @@ from sqlalchemy import func, select
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from .. import audit, notify, twofactor
-from ..auth import end_session
+from .. import audit
+from ..mail import notify
+from ..security import totp
+from ..auth.routes import end_session
 from ..extensions import db
 from ..models import (
     PASSWORD_MAX,
@@ -185,7 +187,7 @@ AGENTS = register(Resource(
     edit_template="admin/agent_edit.html",
     extra={"password_form": lambda: PasswordForm(formdata=None),
            "reset_form": lambda: TwoFactorResetForm(formdata=None),
-           "twofactor_required": lambda: twofactor.required()},
+           "twofactor_required": lambda: totp.required()},
 ))
 
 
@@ -239,10 +241,10 @@ def agent_two_factor_reset(row_id):
         abort(409, f"{agent.name} has no two-factor sign-in to reset.")
     agent.totp_secret = None
     agent.totp_last_step = None
-    twofactor.clear_recovery_codes(agent)
+    totp.clear_recovery_codes(agent)
     agent.session_token = secrets.token_hex(16)  # signed-in sessions end now
     audit.record("agent", agent, [("two_factor", "on", "reset")])
-    required = twofactor.required()
+    required = totp.required()
     notify.two_factor_reset(agent, current_user, required)
     db.session.commit()
     if agent.id == current_user.id:

@@ -16,10 +16,11 @@ from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import audit
-from ..channels_models import API_SCOPES, hash_api_key
+from ..models import API_SCOPES, hash_api_key
 from ..extensions import db
 from ..htmx import render
-from ..models import ApiKey, utcnow
+from ..models import ApiKey
+from .. import clock
 from .blueprint import admin_only, bp
 
 
@@ -88,7 +89,7 @@ def revoke_api_key(key_id):
     if key is None:
         abort(404, "There is no such API key.")
     if key.revoked_at is None:
-        key.revoked_at = utcnow()
+        key.revoked_at = clock.utcnow()
         audit.record("api_key", key, [("state", "active", "revoked")])
         db.session.commit()
         flash(f"The key “{key.name}” is revoked; tools using it are refused from now on.", "success")

@@ -9,7 +9,7 @@ from datetime import timezone
 from flask import abort, current_app
 from markupsafe import Markup, escape
 
-from .. import devmail
+from ..mail import devserver
 from ..htmx import render
 from .blueprint import admin_only, bp
 
@@ -24,7 +24,7 @@ def dev_mailbox():
     path = current_app.config.get("HELPDESK_DEV_MAILBOX")
     if not path:
         abort(404)
-    mails = devmail.read(path, limit=100)
+    mails = devserver.read(path, limit=100)
     for mail in mails:
         if mail["date"] is not None:
             mail["date"] = mail["date"].astimezone(timezone.utc).replace(tzinfo=None)

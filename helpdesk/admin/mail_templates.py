@@ -10,15 +10,16 @@ from sqlalchemy import select
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
-from .. import audit, mail_templates, settings
+from .. import audit, settings
+from ..mail import wording
 from ..extensions import db
 from ..htmx import render
-from ..mail_templates import KINDS, MESSAGE_MAX, SUBJECT_MAX, Kind
+from ..mail.wording import KINDS, MESSAGE_MAX, SUBJECT_MAX, Kind
 from ..models import MailTemplate
 from ..text import one_line
 from .blueprint import bp
 
-PLACEHOLDER_HELP = {**mail_templates.COMMON, **mail_templates.EXTRA}
+PLACEHOLDER_HELP = {**wording.COMMON, **wording.EXTRA}
 
 
 def _one_line(value):
@@ -26,11 +27,11 @@ def _one_line(value):
 
 
 def _placeholders_only(form, field):
-    unknown = mail_templates.unknown_placeholders(form.kind, field.data or "")
+    unknown = wording.unknown_placeholders(form.kind, field.data or "")
     if unknown:
         raise ValidationError(
             f"Unknown placeholder{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}. "
-            f"This mail can use: {mail_templates.allowed_text(form.kind)}.")
+            f"This mail can use: {wording.allowed_text(form.kind)}.")
 
 
 class MailTemplateForm(FlaskForm):
@@ -53,7 +54,7 @@ def _kind(key: str) -> Kind:
 
 def _page(kind: Kind, form: MailTemplateForm, *blocks, status: int = 200):
     row = db.session.get(MailTemplate, kind.key)
-    shown = mail_templates.preview(kind, form.subject.data or "", form.message.data or "", settings.get("desk_name"))
+    shown = wording.preview(kind, form.subject.data or "", form.message.data or "", settings.get("desk_name"))
     return render("admin/mail_template_edit.html", *blocks, kind=kind, form=form, row=row, preview=shown,
                   can_edit=current_user.is_admin, placeholder_help=PLACEHOLDER_HELP, status=status)
 
@@ -82,7 +83,7 @@ def mail_template_save(key):
     form = MailTemplateForm(kind)
     if not form.validate():
         return _page(kind, form, status=400)
-    row, changes = mail_templates.save(kind.key, form.subject.data or "", form.message.data or "")
+    row, changes = wording.save(kind.key, form.subject.data or "", form.message.data or "")
     audit.record("mail_template", None, changes, name=kind.title)
     db.session.commit()
     if not changes:
@@ -106,7 +107,7 @@ def mail_template_preview(key):
 def mail_template_restore(key):
     """Back to the built-in subject and message."""
     kind = _kind(key)
-    row, changes = mail_templates.save(kind.key, "", "")
+    row, changes = wording.save(kind.key, "", "")
     audit.record("mail_template", None, changes, name=kind.title)
     db.session.commit()
     flash(f"“{kind.title}” uses the built-in wording again." if changes else

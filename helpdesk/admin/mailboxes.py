@@ -14,7 +14,7 @@ from wtforms import BooleanField, IntegerField, PasswordField, SelectField, Stri
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import audit
-from ..channels_models import loopback_host
+from ..models import loopback_host
 from ..extensions import db
 from ..htmx import render
 from ..models import Department, HelpTopic, Mailbox

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from sqlalchemy import func, select
 
-from .. import audit, outbox
+from .. import audit
+from ..mail import outbox
 from ..extensions import db
 from ..htmx import render
 from ..models import OutboxMail

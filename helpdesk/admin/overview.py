@@ -6,12 +6,13 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from .. import outbox
+from ..mail import outbox
 from ..extensions import db
 from ..htmx import render
-from ..models import ACTIVE_STATUSES, STATUSES, OutboxMail, Ticket, utcnow
+from ..models import ACTIVE_STATUSES, STATUSES, OutboxMail, Ticket
+from .. import clock
 from ..tickets import overdue_clause
-from ..web import duration
+from ..text import duration
 from .blueprint import bp
 
 STALE_BACKLOG = timedelta(minutes=15)  # older waiting mail suggests the sender is not running
@@ -25,7 +26,7 @@ def outbox_health() -> dict:
     ).all())
     sent_today = db.session.scalar(
         select(func.count(OutboxMail.id)).where(OutboxMail.status == "sent",
-                                                OutboxMail.sent_at >= utcnow() - timedelta(days=1))
+                                                OutboxMail.sent_at >= clock.utcnow() - timedelta(days=1))
     )
     return {
         "waiting": waiting,
@@ -41,7 +42,7 @@ def index():
     """Overview: tickets by status and the outbox's health."""
     by_status = dict(db.session.execute(select(Ticket.status, func.count(Ticket.id)).group_by(Ticket.status)).all())
     overdue = db.session.scalar(
-        select(func.count(Ticket.id)).where(overdue_clause(utcnow()))
+        select(func.count(Ticket.id)).where(overdue_clause(clock.utcnow()))
     )
     return render(
         "admin/index.html",

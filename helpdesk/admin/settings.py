@@ -17,7 +17,7 @@ from wtforms.validators import (
 )
 
 from .. import audit, settings
-from ..attachments import ALLOWED_TYPES
+from ..config import ALLOWED_TYPES
 from ..extensions import db
 from ..htmx import render
 from ..models import Agent

@@ -1,6 +1,14 @@
-"""The agent panel: queues, the ticket page and every action on a ticket."""
-from flask import Blueprint
+"""The agent panel: queues, the ticket page and every action on a ticket.
 
-bp = Blueprint("agent", __name__)
+One module per page, each registering its routes on the blueprint (blueprint.py), in this order:
+queue (the queues, their counts, CSV export and bulk actions), ticket (the ticket page,
+attachment downloads and the action POSTs), live_views (the ticket page's live parts and who
+else has it open), intake (tickets opened by an agent for a customer). responses.py holds how
+the views answer, forms.py the action forms."""
+from . import queue  # noqa: F401
+from . import ticket  # noqa: F401
+from . import live_views  # noqa: F401
+from . import intake  # noqa: F401
+from .blueprint import bp
 
-from . import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -16,7 +16,7 @@ from ..models import Customer, HelpTopic, Priority, Ticket
 from ..web.fields import one_email_address
 from ..text import is_number
 from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
-from . import bp
+from .blueprint import bp
 from .forms import IdSelect
 
 AGENT_SOURCES = [

@@ -6,8 +6,8 @@ from flask_login import current_user
 from .. import live, tickets
 from ..htmx import is_partial, render
 from ..text import is_number
-from . import bp
-from .helpers import find_ticket, load_ticket
+from .blueprint import bp
+from .responses import find_ticket, load_ticket
 
 # htmx stops polling on this status.
 STOP_POLLING = 286

@@ -3,8 +3,7 @@
 JSON in and out; every error is {"error": {"code": ..., "message": ...}}. Keys are sent as
 `Authorization: Bearer <key>`, checked against their hash, scopes and IP ranges. The API sets
 no cookies and reads none, so CSRF protection does not apply to it."""
-from flask import Blueprint
+from . import routes  # noqa: F401  (registers the endpoints on bp)
+from .blueprint import bp
 
-bp = Blueprint("api", __name__)
-
-from . import routes  # noqa: E402,F401
+__all__ = ["bp"]

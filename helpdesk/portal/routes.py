@@ -25,7 +25,7 @@ from ..models import IdempotencyKey, ThreadEntry, Ticket
 from ..security import access_for_token, access_token
 from ..text import is_number
 from ..text import format_datetime
-from . import bp
+from .blueprint import bp
 from .forms import ConfirmForm, NewTicketForm, ReplyForm, StatusForm, public_topic
 
 SUBMITTED_KEY = "portal_submitted_ticket"

@@ -1,31 +1,92 @@
-"""Bulk actions on a queue (managers): assign, set the priority or close several tickets at once.
-Each ticket goes through the lifecycle on its own (its own transaction, history and mail, and
-the version its row showed); what is refused for some is reported ticket by ticket."""
+"""The queue pages: a queue with its filters, search, sort and pagination; the navigation's
+counts; a queue as a CSV file; and bulk actions on a queue (managers).
+
+A bulk action (assign, set the priority or close several tickets at once) puts each ticket
+through the lifecycle on its own (its own transaction, history and mail, and the version its row
+showed); what is refused for some is reported ticket by ticket."""
 from __future__ import annotations
 
 import re
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from ..tickets import queues
-from .. import tickets
+from ..tickets import export, queues
+from .. import live, tickets
+from ..attachments import DOWNLOAD_CSP
 from ..extensions import db
-from ..htmx import is_partial
+from ..htmx import is_partial, render
 from ..models import Agent, Priority, Team
 from ..security import safe_next
 from ..text import is_number
-from . import bp
-from .helpers import describe, find_ticket
+from .blueprint import bp
+from .responses import describe, find_ticket
 
 BULK_MAX = 100
 _PICK = re.compile(r"^([0-9A-Z]{1,12})@([0-9]{1,9})$")
 
 
-def choices(options: queues.Options) -> list[tuple[str, list[tuple[str, str]]]]:
+@bp.get("/", defaults={"name": queues.DEFAULT_QUEUE})
+@bp.get("/queue/<name>")
+def queue(name):
+    """A queue: filter bar and search, one sorted page of tickets, pagination."""
+    if name not in queues.QUEUES:
+        abort(404, "There is no such queue.")
+    tag = live.etag("results", live.request_key(), live.viewer_version(current_user))
+    not_modified = live.unchanged(tag)
+    if not_modified:
+        return not_modified
+    response = queue_page(name, request.args, "results")
+    return live.tagged(response, tag) if is_partial() else response
+
+
+def queue_page(name: str, args, *blocks: str, **extra):
+    """A queue page (or some of its blocks) for these query-string arguments."""
+    options = queues.Options.load()
+    params = queues.Params.parse(args, options)
+    # The whole page shows the navigation's counts anyway, and they hold the queue's total;
+    # a block alone uses them only if this worker already has them.
+    whole = not (blocks and is_partial())
+    known = queues.counts(current_user) if whole else queues.cached_counts(current_user)
+    page = queues.page(current_user, name, params, known=known)
+    return render("agent/queue.html", *blocks, queue=name, current_queue=name, params=params,
+                  page=page, options=options, bulk=bulk_choices(options) if current_user.is_manager else None,
+                  **extra)
+
+
+@bp.get("/queue/<name>/export.csv")
+def export_queue(name):
+    """The queue as a CSV file: every ticket of it the agent sees, with the page's filters,
+    search and order (all pages), streamed as it is read."""
+    if name not in queues.QUEUES:
+        abort(404, "There is no such queue.")
+    params = queues.Params.parse(request.args, queues.Options.load())
+    agent = current_user._get_current_object()
+    response = Response(stream_with_context(export.rows(agent, name, params)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f"attachment; filename={export.filename(name)}"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    return response
+
+
+@bp.get("/counts")
+def counts():
+    """The queue navigation with fresh counts; the sidebar polls it."""
+    current = request.args.get("current")
+    current = current if current in queues.QUEUES else None
+    if not is_partial():
+        return redirect(url_for("agent.queue", name=current or queues.DEFAULT_QUEUE))
+    tag = live.etag("counts", live.request_key(), live.viewer_version(current_user))
+    return live.unchanged(tag) or live.tagged(render("agent/layout.html", "queue_counts", current_queue=current), tag)
+
+
+# --- bulk actions (managers) -----------------------------------------------------------------
+
+
+def bulk_choices(options: queues.Options) -> list[tuple[str, list[tuple[str, str]]]]:
     """What the bulk bar offers, grouped: [(group label, [(value, label), ...]), ...]. The active
     agents and the priorities are the queue's filter options, already loaded."""
     agents, priorities = options.agents, options.priorities
@@ -38,7 +99,7 @@ def choices(options: queues.Options) -> list[tuple[str, list[tuple[str, str]]]]:
     ]
 
 
-def _action(value: str):
+def _bulk_action(value: str):
     """(what it did, call(ticket, version)) for an offered choice, else None."""
     kind, _, ident = value.partition(":")
     if kind == "close" and not ident:
@@ -59,7 +120,7 @@ def _action(value: str):
         current_user, t, record, expected_version=v)
 
 
-def _apply(did: str, call, picks: list[str]) -> None:
+def _apply_bulk(did: str, call, picks: list[str]) -> None:
     done, refused = [], []
     for value in dict.fromkeys(p.strip().upper() for p in picks):
         match = _PICK.match(value)
@@ -93,7 +154,7 @@ def bulk(name):
         abort(403, "Only a manager or above may change several tickets at once.")
     back = safe_next(request.form.get("next"), url_for("agent.queue", name=name))
     picks = request.form.getlist("ticket")
-    action = _action(request.form.get("do", ""))
+    action = _bulk_action(request.form.get("do", ""))
     status = 200
     if action is None:
         flash("Choose what to do with the selected tickets.", "error")
@@ -105,11 +166,9 @@ def bulk(name):
         flash(f"Select at most {BULK_MAX} tickets at once.", "error")
         status = 400
     else:
-        _apply(*action, picks)
+        _apply_bulk(*action, picks)
     if status == 200 and not is_partial():
         return redirect(back)
-    from .routes import queue_page
-
     args = MultiDict(parse_qsl(urlsplit(back).query))
     return queue_page(name, args, "results", "flash", status=status, flash_oob=True,
                       trigger="ticket-updated" if status == 200 else None)

@@ -1,5 +1,6 @@
-"""What the agent views share: loading a ticket the agent may see, rendering the ticket page,
-and the one way every ticket action answers (success, bad input, conflict)."""
+"""How the agent views answer: loading a ticket the agent may see, the names every agent page's
+templates use, rendering the ticket page or some of its blocks, and the one way every ticket
+action answers (success, bad input, conflict) through the `ticket_action` decorator."""
 from __future__ import annotations
 
 import json
@@ -18,6 +19,7 @@ from ..extensions import db
 from ..htmx import go, is_partial, render, retarget
 from ..models import Event, HeldMail, ThreadEntry, Ticket
 from .. import clock
+from ..mail.notify import active_collaborators
 from .forms import blank_forms
 
 NUMBER_MAX = 12
@@ -124,8 +126,6 @@ def render_ticket(ticket: Ticket, *blocks: str, status: int = 200, form=None, co
     forms = blank_forms(ticket)
     if form is not None:
         forms[form.action] = form
-    from ..mail.notify import active_collaborators
-
     return render(
         "agent/ticket.html", *blocks, status=status, ticket=ticket, forms=forms,
         actions=tickets.available_actions(current_user, ticket), conflict=conflict,
@@ -158,7 +158,7 @@ def _conflict(ticket: Ticket, form, exc: tickets.Conflict):
     return render_ticket(ticket, "ticket", status=409, form=form, conflict=exc)
 
 
-def _done(number: str, message: str):
+def done(number: str, message: str):
     """PRG without JavaScript; with htmx, the changed ticket and the flash, and a ticket-updated event."""
     flash(message, "success")
     ticket = find_ticket(number, full=True)
@@ -194,7 +194,7 @@ def ticket_action(form_class, message: str):
                 db.session.rollback()
                 form.form_errors.append(getattr(exc, "message", None) or str(exc))
                 return _invalid(ticket, form)
-            return _done(number, message)
+            return done(number, message)
 
         return view
 

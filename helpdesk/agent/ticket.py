@@ -1,15 +1,36 @@
-"""One POST route per ticket action. Each parses its form and calls one lifecycle function;
-helpers.ticket_action does the rest (404 if unseen, 400/403/409, htmx or redirect)."""
+"""The ticket page: the page itself, downloads of its attachments, and one POST route per ticket
+action. Each action parses its form and calls one lifecycle function; responses.ticket_action does
+the rest (404 if unseen, 400/403/409, htmx or redirect)."""
 from flask import abort
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from .. import mailin, tickets
+from ..attachments import download, path_for
 from ..extensions import db
-from ..models import Collaborator, HeldMail
-from . import bp
+from ..models import Attachment, Collaborator, HeldMail, Ticket
 from . import forms as f
-from .helpers import _done, load_ticket, ticket_action
+from .blueprint import bp
+from .responses import done, load_ticket, render_ticket, ticket_action
+
+
+@bp.get("/tickets/<number>")
+def ticket(number):
+    """The ticket page: header, thread, history and the actions this agent may take."""
+    return render_ticket(load_ticket(number, full=True), "ticket")
+
+
+@bp.get("/files/<int:attachment_id>")
+def attachment(attachment_id):
+    """Download an attachment of a ticket the agent may see; never shown inline."""
+    item = db.session.get(Attachment, attachment_id)
+    ticket = db.session.get(Ticket, item.ticket_id) if item else None
+    if ticket is None or not tickets.can_see(current_user, ticket) or not path_for(item.storage_key).is_file():
+        abort(404, "There is no such file, or it is not one of yours to see.")
+    return download(item)
+
+
+# --- the actions ------------------------------------------------------------------------------
 
 
 @bp.post("/tickets/<number>/reply")
@@ -130,7 +151,7 @@ def remove_collaborator(number, collaborator_id):
     ticket, collab = _ticket_and_its(number, Collaborator, collaborator_id,
                                      "That person is not on copy of this ticket.")
     tickets.remove_collaborator(current_user, ticket, collab)
-    return _done(number, f"{collab.email} is no longer on copy; their link stopped working.")
+    return done(number, f"{collab.email} is no longer on copy; their link stopped working.")
 
 
 def _ticket_and_its(number: str, model, row_id: int, missing: str):
@@ -155,7 +176,7 @@ def confirm_held_mail(number, held_id):
     """The agent a held mail claims to be from confirms they sent it: it becomes their note."""
     _, held = _held_mail(number, held_id)
     mailin.confirm_held(current_user, held)
-    return _done(number, "The mail is your internal note now.")
+    return done(number, "The mail is your internal note now.")
 
 
 @bp.post("/tickets/<number>/held-mail/<int:held_id>/discard")
@@ -163,4 +184,4 @@ def discard_held_mail(number, held_id):
     """The agent a held mail claims to be from did not send it (or does not want it): dropped."""
     _, held = _held_mail(number, held_id)
     tickets.discard_held_mail(current_user, held)
-    return _done(number, "The mail was discarded.")
+    return done(number, "The mail was discarded.")

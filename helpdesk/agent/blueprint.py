@@ -1,0 +1,11 @@
+"""The agent panel's blueprint, and the template names every page of it gets (panel_context).
+The view modules register their routes on `bp`; nothing here imports them."""
+from flask import Blueprint
+
+from .responses import panel_context
+
+bp = Blueprint("agent", __name__)
+
+# Every agent page needs a fully signed-in agent: the app-wide rule in helpdesk/auth.py
+# (staff_session_rules) sees to it for every endpoint of this blueprint.
+bp.context_processor(panel_context)
