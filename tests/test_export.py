@@ -200,7 +200,7 @@ def test_an_export_cut_off_by_an_error_says_so_on_its_last_line(client, desk, ma
     assert [row[0] for row in table[1:3]] == made[:2]  # the first chunk came through
     assert table[3:] == [["EXPORT INCOMPLETE: an error cut this export off after 2 tickets. "
                           "This file is not the whole queue: export it again."]]
-    errors = [r for r in caplog.records if r.name == "helpdesk.export" and r.levelname == "ERROR"]
+    errors = [r for r in caplog.records if r.name == "helpdesk.tickets.export" and r.levelname == "ERROR"]
     assert len(errors) == 1 and "cut off after 2 tickets" in errors[0].getMessage()
     assert errors[0].exc_info and "no_such_column" in str(errors[0].exc_info[1])
     # The desk goes on: the next export (no fault now) is whole and has no such line.

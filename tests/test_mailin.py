@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import mailin, tickets
-from helpdesk.mailin import parse
+from helpdesk.mailin import parsing as mail_parse
 from helpdesk.extensions import db
 from helpdesk.models import (
     FailedMail, Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket,
@@ -303,8 +303,8 @@ def test_megabyte_sized_hostile_mail_is_piped_in_linear_time(desk, app, name):
 
 
 def test_a_cut_mail_says_so_but_a_cut_in_its_quoted_history_does_not(desk):
-    long_text = "Please help.\n" + "word " * (parse.TEXT_MAX // 5)
-    quoted = "Please help.\n\nOn Mon, 1 Dec 2026, Helpdesk wrote:\n" + "> old\n" * parse.TEXT_MAX
+    long_text = "Please help.\n" + "word " * (mail_parse.TEXT_MAX // 5)
+    quoted = "Please help.\n\nOn Mon, 1 Dec 2026, Helpdesk wrote:\n" + "> old\n" * mail_parse.TEXT_MAX
     for text, cut in ((long_text, True), (quoted, False)):
         raw = (f"From: a@example.net\r\nSubject: long {cut}\r\nMessage-ID: <long-{cut}@example.net>\r\n"
                f"Content-Type: text/plain\r\n\r\n{text}").encode()

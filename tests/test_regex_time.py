@@ -36,8 +36,8 @@ def run_check(*args: str) -> tuple[list[str], list[dict]]:
 def test_every_pattern_in_the_code_runs_in_linear_time():
     patterns, failures = run_check()
     # found by themselves: compiled at module level, in a list, and written inline in a call
-    for where in ("helpdesk.mailin.route._SUBJECT_NUMBER", "helpdesk.mailin.parse._MSGID", "helpdesk.mailin.parse._QUOTE_HEADERS[0]",
-                  "helpdesk.mailin.parse._QUOTE_HEADERS[4]", "helpdesk.text._CONTROL", "helpdesk.mail.wording._BRACED"):
+    for where in ("helpdesk.mailin.route._SUBJECT_NUMBER", "helpdesk.mailin.parsing._MSGID", "helpdesk.mailin.parsing._QUOTE_HEADERS[0]",
+                  "helpdesk.mailin.parsing._QUOTE_HEADERS[4]", "helpdesk.text._CONTROL", "helpdesk.mail.wording._BRACED"):
         assert where in patterns
     assert any(p.startswith("helpdesk.text:") for p in patterns)  # re.sub(r" {2,}", ...) in one_line
     assert failures == []

@@ -293,7 +293,7 @@ def _after_request(app, monkeypatch, change):
 
 
 def _csp(monkeypatch, old, new):
-    assert old in security.CSP
+    assert old in headers.CSP
     monkeypatch.setattr(headers, "CSP", headers.CSP.replace(old, new))
 
 

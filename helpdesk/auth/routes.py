@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..security import limits, totp
-from .. import models, settings
+from .. import clock, models, settings
 from ..mail import notify
 from ..extensions import db, login_manager
 from .forms import CodeForm, LoginForm
@@ -255,7 +255,7 @@ def second_factor():
     left = 0
     if recovered:  # the agent is mailed: a stolen code in someone else's hands shows at once
         left = totp.recovery_left(agent)
-        notify.recovery_code_used(agent, left, request.remote_addr, models.utcnow())
+        notify.recovery_code_used(agent, left, request.remote_addr, clock.utcnow())
     db.session.commit()
     limits.clear_failures(agent.email)
     pending = session[PENDING_KEY]

@@ -1,6 +1,6 @@
 """Mail in: one RFC 822 message becomes a new ticket or a reply in its thread, exactly once.
 
-- parse.py: reading a message (addresses, ids, text, attachments), pure;
+- parsing.py: reading a message (addresses, ids, text, attachments), pure;
 - trust.py: who a mail may speak for (the one rule), the desk's own addresses, who it copies;
 - route.py: taking a message in: loops and bounces dropped, the ticket found, the message added
   or a ticket opened, recorded once (or kept raw when it cannot be read); held mail confirmed;
@@ -8,7 +8,7 @@
 
 Callers use the names here: `from helpdesk import mailin; mailin.take_in(raw)`.
 """
-from .parse import Parsed, html_to_text, parse, trim_quoted
+from .parsing import Parsed, html_to_text, parse, trim_quoted
 from .route import Outcome, confirm_held, find_ticket, keep_failed, take_in
 from .trust import mail_speaks_for
 

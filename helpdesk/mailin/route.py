@@ -1,4 +1,4 @@
-"""Mail in: one message (read by mailin.parse) becomes a new ticket or a reply in its thread, exactly once.
+"""Mail in: one message (read by mailin.parsing) becomes a new ticket or a reply in its thread, exactly once.
 
 A message is read leniently (broken MIME, unknown charsets), its quoted history trimmed and
 its HTML reduced to text. Auto-replies, bounces and our own mail are recorded and dropped, so
@@ -12,7 +12,7 @@ a message to the customer; anyone else's opens a new ticket that points at the o
 
 A From address is easily forged, so a mail only *claims* who it is from. It *speaks for* its sender
 (mail_speaks_for, the one rule) only when it proves it: it answers one of the desk's own signed
-Message-IDs that was sent to that address about that ticket (notify.ticket_message_id), or the
+Message-IDs that was sent to that address about that ticket (helpdesk.mail.addresses.ticket_message_id), or the
 desk's own receiving server vouches for the From domain in its Authentication-Results
 (HELPDESK_MAIL_TRUSTED_AUTHSERV_ID). A claimed customer's message still joins the thread (it reveals
 nothing), but the people on its Cc are only listed for an agent; a claimed agent's mail is held
@@ -31,12 +31,12 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from ..mail import notify
+from ..mail.addresses import signed_ticket_number
 from .. import tickets
 from ..extensions import db
 from ..models import Agent, FailedMail, HeldMail, HelpTopic, Mailbox, OutboxMail, ProcessedMail, Ticket
 from .. import clock
-from .parse import Parsed, message_ids, parse
+from .parsing import Parsed, message_ids, parse
 from . import trust
 from .trust import copied_people, mail_speaks_for
 from ..text import one_line
@@ -94,7 +94,7 @@ def find_ticket(parsed: Parsed) -> tuple[Ticket | None, str]:
             # Our signed Message-IDs carry the ticket number, even once the outbox is pruned; one of
             # the same shape that the desk did not sign for this sender is not ours.
             for ref in refs:
-                number = notify.signed_ticket_number(ref, parsed.sender)
+                number = signed_ticket_number(ref, parsed.sender)
                 if number:
                     ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.number == number))
                     if ticket_id:

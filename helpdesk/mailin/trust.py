@@ -11,11 +11,11 @@ from email.utils import parseaddr
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..mail import notify
+from ..mail.addresses import signed_ticket_number
 from .. import tickets
 from ..extensions import db
 from ..models import Agent, Collaborator, Department, Mailbox, OutboxMail, Ticket
-from .parse import Parsed
+from .parsing import Parsed
 
 # --- the desk's own addresses ------------------------------------------------------------------
 
@@ -108,7 +108,7 @@ def _answers_desk_mail(parsed: Parsed, ticket: Ticket) -> bool:
     refs = [r[:255] for r in parsed.references]
     if not refs:
         return False
-    if any(notify.signed_ticket_number(ref, parsed.sender) == ticket.number for ref in refs):
+    if any(signed_ticket_number(ref, parsed.sender) == ticket.number for ref in refs):
         return True
     # Mail sent before Message-IDs were signed: the outbox still knows whom it went to.
     return db.session.scalar(select(OutboxMail.id).where(

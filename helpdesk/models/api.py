@@ -9,7 +9,7 @@ from typing import Optional
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
+from .. import clock
 from ..extensions import db
 from .people import Agent
 
@@ -37,7 +37,7 @@ class ApiKey(db.Model):
     prefix: Mapped[str] = mapped_column(String(16))
     scopes: Mapped[str] = mapped_column(String(40))  # comma separated API_SCOPES
     ip_ranges: Mapped[str] = mapped_column(Text, default="")  # one network per line; empty: any
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
     last_used_at: Mapped[Optional[datetime]]
     last_used_ip: Mapped[Optional[str]] = mapped_column(String(45))

@@ -9,7 +9,7 @@ from typing import Optional
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
+from .. import clock
 from ..extensions import db
 from .. import crypto
 from .people import Agent, Department
@@ -33,8 +33,8 @@ class OutboxMail(db.Model):
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
     attempts: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.current)
     claimed_at: Mapped[Optional[datetime]]
     claim_token: Mapped[Optional[str]] = mapped_column(String(32))
     sent_at: Mapped[Optional[datetime]]
@@ -121,7 +121,7 @@ class ProcessedMail(db.Model):
     ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))
     outcome: Mapped[str] = mapped_column(String(20))  # created | replied | noted | ignored | failed | duplicate
     note: Mapped[Optional[str]] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
 
 
 HELD_STATES = ("waiting", "confirmed", "discarded")
@@ -141,7 +141,7 @@ class HeldMail(db.Model):
     body: Mapped[str] = mapped_column(Text)  # the note it would become (the mail's text, trimmed)
     raw: Mapped[bytes] = mapped_column(LargeBinary)  # the whole mail: its attachments come from it
     state: Mapped[str] = mapped_column(String(10), default="waiting")  # HELD_STATES
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
     decided_at: Mapped[Optional[datetime]]
 
     ticket: Mapped[Ticket] = relationship()
@@ -160,4 +160,4 @@ class FailedMail(db.Model):
     size: Mapped[int]
     sender: Mapped[Optional[str]] = mapped_column(String(254))
     subject: Mapped[Optional[str]] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)

@@ -10,7 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from ..clock import utcnow
+from .. import clock
 from ..extensions import db
 
 if TYPE_CHECKING:  # the plan a department's tickets get: a string in its annotation
@@ -88,7 +88,7 @@ class Agent(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="agent")
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
     # Changed whenever the password or role changes; part of the session identity,
     # so old sessions and remember-me cookies stop working.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
@@ -174,7 +174,7 @@ class RecoveryCode(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
     used_at: Mapped[Optional[datetime]]
 
 
@@ -187,7 +187,7 @@ class PasswordResetRequest(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
 
 
 class StaffSession(db.Model):
@@ -203,8 +203,8 @@ class StaffSession(db.Model):
     agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     agent_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
+    last_seen_at: Mapped[datetime] = mapped_column(default=clock.current)
     ip: Mapped[Optional[str]] = mapped_column(String(45))
     user_agent: Mapped[Optional[str]] = mapped_column(String(200))
 
@@ -213,7 +213,7 @@ class Customer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
 
     def __str__(self):
         return self.name

@@ -7,7 +7,7 @@ from typing import Optional
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
+from .. import clock
 from .. import sla
 from ..extensions import db
 from .people import Agent, Department, Team
@@ -166,7 +166,7 @@ class MailTemplate(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. "reply_customer"
     subject: Mapped[Optional[str]] = mapped_column(String(250))
     message: Mapped[Optional[str]] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.current)
 
 
 class AuditEntry(db.Model):
@@ -176,7 +176,7 @@ class AuditEntry(db.Model):
     __table_args__ = (Index("ix_audit_entry_type_id", "object_type", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
     agent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
     agent_name: Mapped[str] = mapped_column(String(120), default="")
     object_type: Mapped[str] = mapped_column(String(32))

@@ -8,7 +8,7 @@ from typing import Optional
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
+from .. import clock
 from ..extensions import db
 from .people import Agent, Customer, Department, Team
 from .setup import HelpTopic, Priority, SLAPlan
@@ -69,8 +69,8 @@ class Ticket(db.Model):
     due_at: Mapped[Optional[datetime]]
     source: Mapped[str] = mapped_column(String(16), default="web")
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.current)
     resolved_at: Mapped[Optional[datetime]]
     closed_at: Mapped[Optional[datetime]]
     reopened_at: Mapped[Optional[datetime]]
@@ -146,7 +146,7 @@ class ThreadEntry(db.Model):
     body_html: Mapped[str] = mapped_column(Text)  # rendered and sanitised
     # How it reached the desk when not through the web pages: "email" (received by mail).
     via: Mapped[Optional[str]] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
 
     ticket: Mapped[Ticket] = relationship(back_populates="entries")
     agent: Mapped[Optional[Agent]] = relationship()
@@ -186,7 +186,7 @@ class Attachment(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     # Random name of the stored file under the upload folder; never derived from the upload.
     storage_key: Mapped[str] = mapped_column(String(80), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
 
     ticket: Mapped[Ticket] = relationship()
     entry: Mapped[ThreadEntry] = relationship(back_populates="attachments")
@@ -205,7 +205,7 @@ class Event(db.Model):
     note: Mapped[Optional[str]] = mapped_column(String(500))
     # The ticket's version once this event was written: what changed since version N.
     version: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     agent: Mapped[Optional[Agent]] = relationship()
@@ -246,7 +246,7 @@ class Collaborator(db.Model):
     access_nonce: Mapped[str] = mapped_column(String(16), default=lambda: secrets.token_hex(8))
     added_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
 
     ticket: Mapped[Ticket] = relationship()
     added_by: Mapped[Optional[Agent]] = relationship()
@@ -264,4 +264,4 @@ class IdempotencyKey(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)

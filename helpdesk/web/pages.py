@@ -15,7 +15,7 @@ from .errors import is_api_request
 def init_app(app):
     """Register the filters, globals and per-request rules every page follows."""
     app.jinja_env.filters.update(dt=format_datetime, ago=ago, filesize=filesize, due_text=due_text)
-    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, now=clock.utcnow)
+    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, now=clock.current)
     app.after_request(add_security_headers)
     theme.init_app(app)
 
