@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 # Test processes per pass (pytest-xdist); 0 runs the suite in one process.
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test clean distclean
+.PHONY: run test lint clean distclean
 
 # --- the virtual environment; packages are installed again only when a requirements file changes ---
 
@@ -64,9 +64,17 @@ run: $(RUN_STAMP)
 	echo "The desk: http://$(HOST):$(PORT)/  Staff sign-in: http://$(HOST):$(PORT)/login  (Ctrl+C stops)"; \
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
-# --- make test: the suite on SQLite, then again on PostgreSQL when one answers on 127.0.0.1:5432 ---
+# --- make lint: ruff (errors and sorted imports) and the import contracts (layers, no circles) ---
 
-test: $(DEV_STAMP)
+lint: $(DEV_STAMP)
+	@echo "== Lint: ruff (ruff.toml) and the import contracts (.importlinter)"
+	@$(BIN)/ruff check --quiet . && echo "ruff: clean"
+	@$(BIN)/lint-imports --no-cache | sed -n '/^Contracts:/p; /BROKEN/,$$p'; \
+	  $(BIN)/lint-imports --no-cache >/dev/null
+
+# --- make test: lint, then the suite on SQLite, then again on PostgreSQL when one answers on 127.0.0.1:5432 ---
+
+test: lint
 	@set -euo pipefail; \
 	if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

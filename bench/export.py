@@ -92,9 +92,9 @@ def main() -> None:
         from sqlalchemy import func, select, update
 
         from helpdesk import create_app
-        from helpdesk.tickets import export
         from helpdesk.extensions import db
         from helpdesk.models import Ticket
+        from helpdesk.tickets import export
 
         app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
         with app.app_context():
@@ -134,9 +134,8 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if args.postgres and not args.database:
-            from sqlalchemy import create_engine, text
-
             from pages import PG_ADMIN
+            from sqlalchemy import create_engine, text
 
             # WITH (FORCE) also ends this process's own pooled connections.
             admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")

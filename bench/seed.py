@@ -22,9 +22,9 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from helpdesk import create_app, demo  # noqa: E402
+from helpdesk.clock import utcnow
 from helpdesk.extensions import db  # noqa: E402
 from helpdesk.models import Agent, Customer, Event, HelpTopic, Priority, SLAPlan, Team, ThreadEntry, Ticket
-from helpdesk.clock import utcnow
 from helpdesk.text import render_body  # noqa: E402
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"

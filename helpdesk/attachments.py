@@ -17,7 +17,6 @@ from .config import ALLOWED_TYPES
 from .extensions import db
 from .models import Attachment, ThreadEntry
 
-
 # Names whose extension a browser or OS would treat as active content, whatever the bytes.
 BLOCKED_EXTENSIONS = {
     "html", "htm", "xhtml", "svg", "svgz", "js", "mjs", "xml", "xsl", "php", "phtml", "phar",

@@ -15,9 +15,9 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from . import clock
 from .extensions import db
 from .models import AuditEntry
-from . import clock
 
 MAX = 500
 # Tables written as a side effect of any change, never as a change of their own: the live

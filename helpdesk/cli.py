@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from . import jobs, mailin, settings, tickets
 from .demo import DEMO_AGENTS, seed
-from .mail.devserver import serve
 from .extensions import db
+from .mail import outbox
+from .mail.devserver import serve
 from .mailin import imap
 from .models import ROLES, Agent, Mailbox
-from .mail import outbox
 
 mail_cli = AppGroup("mail", help="Deliver the mail outbox; take in mail (pipe, IMAP fetch).")
 

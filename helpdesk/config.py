@@ -89,7 +89,7 @@ def from_environment(instance_path: str) -> dict:
         "REMEMBER_COOKIE_DURATION": _int(env("HELPDESK_REMEMBER_DAYS"), 30) * 24 * 60 * 60,
         "PERMANENT_SESSION_LIFETIME": _int(env("HELPDESK_SESSION_MINUTES"), 8 * 60) * 60,
         "WTF_CSRF_TIME_LIMIT": None,
-        # Security: rate limits and lockout (see helpdesk/limits.py), sessions, public form abuse.
+        # Security: rate limits and lockout (see helpdesk/security/limits.py), sessions, public form abuse.
         "RATELIMIT_ENABLED": _bool(env("HELPDESK_RATELIMIT"), True),
         "RATELIMIT_STORAGE_URI": env("HELPDESK_RATELIMIT_STORAGE") or "memory://",
         # Per API key (Flask-Limiter notation): reading, and opening tickets or adding messages.

@@ -37,13 +37,16 @@ from flask_login import current_user
 from sqlalchemy import delete, event, inspect, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from . import clock
 from .extensions import db
 from .htmx import is_partial
-from .models import PRESENCE_STATES, DeskState, Presence
 from .models import (
+    PRESENCE_STATES,
     Agent,
     Department,
+    DeskState,
     HelpTopic,
+    Presence,
     Priority,
     Setting,
     SLAPlan,
@@ -52,7 +55,6 @@ from .models import (
     agent_departments,
     team_members,
 )
-from . import clock
 
 CACHE_CONTROL = "private, no-cache"
 

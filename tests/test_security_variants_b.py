@@ -53,7 +53,7 @@ from helpdesk import attachments, create_app, mailin, security, tickets
 from helpdesk.security import captcha, limits
 from helpdesk.mail import notify, outbox
 from helpdesk.tickets import queues
-from helpdesk import text
+from helpdesk import text as desk_text
 from helpdesk.extensions import db
 from helpdesk.mailin import route, trust
 from helpdesk.security import headers
@@ -119,7 +119,7 @@ def _text_mail(row):
 
 
 def test_7_header_check_fails_when_line_breaks_reach_a_text_written_header(client, desk, inbox, monkeypatch):
-    monkeypatch.setattr(text, "one_line", _as_given)
+    monkeypatch.setattr(desk_text, "one_line", _as_given)
     monkeypatch.setattr(notify, "one_line", _as_given)
     monkeypatch.setattr(outbox, "_message", _text_mail)
     assert new_ticket(client, desk, name=INJECTED_NAME, subject=INJECTED_SUBJECT).status_code == 302
@@ -129,7 +129,7 @@ def test_7_header_check_fails_when_line_breaks_reach_a_text_written_header(clien
 
 def test_7_header_check_fails_when_line_breaks_reach_the_subject(client, desk, inbox, monkeypatch):
     """Flask-Mail refuses the subject: the mail is never delivered, which the check sees too."""
-    monkeypatch.setattr(text, "one_line", _as_given)
+    monkeypatch.setattr(desk_text, "one_line", _as_given)
     monkeypatch.setattr(notify, "one_line", _as_given)
     assert new_ticket(client, desk, name=INJECTED_NAME, subject=INJECTED_SUBJECT).status_code == 302
     assert fails(lambda: check_no_injected_headers(inbox.deliver().messages))

@@ -16,10 +16,9 @@ from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectF
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from .. import audit
-from ..mail import notify
-from ..security import totp
 from ..auth.routes import end_session
 from ..extensions import db
+from ..mail import notify
 from ..models import (
     PASSWORD_MAX,
     PASSWORD_MIN,
@@ -32,6 +31,7 @@ from ..models import (
     ThreadEntry,
     Ticket,
 )
+from ..security import totp
 from .blueprint import bp
 from .crud import Resource, _page, register, row_count, uses
 from .forms import AdminForm, IdMultiSelect, active_choices, email_address, name_field

@@ -15,12 +15,10 @@ from sqlalchemy import select
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .. import audit
-from ..models import API_SCOPES, hash_api_key
+from .. import audit, clock
 from ..extensions import db
 from ..htmx import render
-from ..models import ApiKey
-from .. import clock
+from ..models import API_SCOPES, ApiKey, hash_api_key
 from .blueprint import admin_only, bp
 
 

@@ -9,8 +9,8 @@ from datetime import timezone
 from flask import abort, current_app
 from markupsafe import Markup, escape
 
-from ..mail import devserver
 from ..htmx import render
+from ..mail import devserver
 from .blueprint import admin_only, bp
 
 _URL = re.compile(r"https?://[^\s<>\"']+")

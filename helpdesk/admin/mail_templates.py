@@ -11,9 +11,9 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
 from .. import audit, settings
-from ..mail import wording
 from ..extensions import db
 from ..htmx import render
+from ..mail import wording
 from ..mail.wording import KINDS, MESSAGE_MAX, SUBJECT_MAX, Kind
 from ..models import MailTemplate
 from ..text import one_line

@@ -14,10 +14,9 @@ from wtforms import BooleanField, IntegerField, PasswordField, SelectField, Stri
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import audit
-from ..models import loopback_host
 from ..extensions import db
 from ..htmx import render
-from ..models import Department, HelpTopic, Mailbox
+from ..models import Department, HelpTopic, Mailbox, loopback_host
 from ..text import is_number
 from .blueprint import admin_only, bp
 

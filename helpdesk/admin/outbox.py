@@ -6,9 +6,9 @@ from flask import flash, redirect, request, url_for
 from sqlalchemy import func, select
 
 from .. import audit
-from ..mail import outbox
 from ..extensions import db
 from ..htmx import render
+from ..mail import outbox
 from ..models import OutboxMail
 from .blueprint import admin_only, bp
 

@@ -6,13 +6,13 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..mail import outbox
+from .. import clock
 from ..extensions import db
 from ..htmx import render
+from ..mail import outbox
 from ..models import ACTIVE_STATUSES, STATUSES, OutboxMail, Ticket
-from .. import clock
-from ..tickets import overdue_clause
 from ..text import duration
+from ..tickets import overdue_clause
 from .blueprint import bp
 
 STALE_BACKLOG = timedelta(minutes=15)  # older waiting mail suggests the sender is not running

@@ -5,10 +5,7 @@ queue (the queues, their counts, CSV export and bulk actions), ticket (the ticke
 attachment downloads and the action POSTs), live_views (the ticket page's live parts and who
 else has it open), intake (tickets opened by an agent for a customer). responses.py holds how
 the views answer, forms.py the action forms."""
-from . import queue  # noqa: F401
-from . import ticket  # noqa: F401
-from . import live_views  # noqa: F401
-from . import intake  # noqa: F401
+from . import intake, live_views, queue, ticket  # noqa: F401  (each registers its views on bp)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -10,9 +10,9 @@ from wtforms.widgets import HiddenInput
 
 from .. import attachments
 from ..extensions import db
-from ..web.fields import IdSelect, _id  # noqa: F401  (the shared row-select field)
 from ..models import Agent, Department, Priority, SLAPlan, Team
 from ..tickets import BODY_MAX
+from ..web.fields import IdSelect, _id  # noqa: F401  (the shared row-select field)
 
 NOTE_MAX = 500
 STALE = "This form is out of date. Reload the ticket and try again."

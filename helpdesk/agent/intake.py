@@ -13,9 +13,9 @@ from ..attachments import from_field
 from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import Customer, HelpTopic, Priority, Ticket
-from ..web.fields import one_email_address
 from ..text import is_number
 from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
+from ..web.fields import one_email_address
 from .blueprint import bp
 from .forms import IdSelect
 

@@ -14,7 +14,6 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from ..tickets import export, queues
 from .. import live, tickets
 from ..attachments import DOWNLOAD_CSP
 from ..extensions import db
@@ -22,6 +21,7 @@ from ..htmx import is_partial, render
 from ..models import Agent, Priority, Team
 from ..security import safe_next
 from ..text import is_number
+from ..tickets import export, queues
 from .blueprint import bp
 from .responses import describe, find_ticket
 

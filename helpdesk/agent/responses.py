@@ -12,14 +12,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import live, tickets
-from ..tickets import queues
+from .. import clock, live, tickets
 from ..attachments import UploadError
 from ..extensions import db
 from ..htmx import go, is_partial, render, retarget
-from ..models import Event, HeldMail, ThreadEntry, Ticket
-from .. import clock
 from ..mail.notify import active_collaborators
+from ..models import Event, HeldMail, ThreadEntry, Ticket
+from ..tickets import queues
 from .forms import blank_forms
 
 NUMBER_MAX = 12

@@ -15,16 +15,14 @@ from flask import g, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from .. import tickets
+from .. import clock, tickets
 from ..attachments import download, public_attachment
 from ..extensions import db
-from ..models import hash_api_key
-from ..models import ApiKey, Customer, HelpTopic, Priority, Ticket
-from .. import clock
 from ..mail.links import external_url
+from ..models import ApiKey, Customer, HelpTopic, Priority, Ticket, hash_api_key
+from ..web.errors import ApiError, error_response
 from . import schemas
 from .blueprint import bp
-from ..web.errors import ApiError, error_response
 from .openapi import document
 
 API_SOURCES = ("api", "chat")

@@ -21,8 +21,8 @@ from werkzeug.datastructures import FileStorage
 from .. import settings, tickets
 from ..attachments import UploadError, check_files
 from ..extensions import db
-from ..models import Attachment, ThreadEntry, Ticket
 from ..mail.links import external_url
+from ..models import Attachment, ThreadEntry, Ticket
 from ..text import is_number
 from ..web.errors import ApiError
 

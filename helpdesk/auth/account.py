@@ -2,19 +2,18 @@
 codes, and reset a forgotten password through a mailed link."""
 from __future__ import annotations
 
-
 from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
+from .. import clock
+from ..extensions import db
+from ..htmx import render
 from ..mail import notify
+from ..models import PasswordResetRequest
 from ..security import totp
 from ..security.tokens import agent_for_reset
 from .forms import DisableForm, EnrolForm, ForgotForm, PasswordForm, RecoveryForm, ResetForm
 from .routes import end_session, start_session
-from ..extensions import db
-from ..htmx import render
-from ..models import PasswordResetRequest
-from .. import clock
 
 bp = Blueprint("account", __name__)
 

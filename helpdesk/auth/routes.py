@@ -14,21 +14,19 @@ import secrets
 import time
 from datetime import datetime, timedelta, timezone
 
-from flask import (Blueprint, current_app, flash, g, redirect, request, session,
-                   url_for)
+from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import delete, func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..security import limits, totp
 from .. import clock, models, settings
-from ..mail import notify
 from ..extensions import db, login_manager
-from .forms import CodeForm, LoginForm
 from ..htmx import go, is_partial, render, triggered_by
+from ..mail import notify
 from ..models import PASSWORD_MAX, Agent, Setting, StaffSession
-from ..security import safe_next
+from ..security import limits, safe_next, totp
 from ..text import is_number
+from .forms import CodeForm, LoginForm
 
 bp = Blueprint("auth", __name__)
 

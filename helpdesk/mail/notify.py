@@ -13,14 +13,14 @@ import secrets
 from flask import render_template
 from sqlalchemy import delete, func, select
 
-from . import wording
 from .. import settings
 from ..extensions import db
 from ..models import Agent, Collaborator, OutboxMail, PasswordResetRequest, Team, Ticket, agent_departments
-from ..text import one_line
-from .addresses import desk_domain, is_own_address, ticket_message_id
 from ..security.tokens import reset_token
 from ..security.totp import RECOVERY_FEW
+from ..text import one_line
+from . import wording
+from .addresses import desk_domain, is_own_address, ticket_message_id
 from .links import agent_link, collaborator_link, customer_link, external_url
 
 

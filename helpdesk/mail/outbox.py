@@ -14,9 +14,9 @@ from flask import current_app
 from flask_mail import Connection, Message
 from sqlalchemy import func, select, update
 
+from .. import clock
 from ..extensions import db
 from ..models import OutboxMail
-from .. import clock
 from .addresses import is_own_address
 from .notify import mail_reset_links
 

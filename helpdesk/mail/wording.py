@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from .. import clock
 from ..extensions import db
 from ..models import MailTemplate
-from .. import clock
-from .links import external_url
 from ..text import format_datetime, one_line
+from .links import external_url
 
 SUBJECT_MAX = 200
 MESSAGE_MAX = 5000

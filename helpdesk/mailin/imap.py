@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
-from .. import crypto
-from . import route
+from .. import clock, crypto
 from ..extensions import db
 from ..models import Mailbox, ProcessedMail
-from .. import clock
+from . import route
 
 log = logging.getLogger(__name__)
 BATCH = 200  # messages per mailbox and round

@@ -31,15 +31,14 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from ..mail.addresses import signed_ticket_number
-from .. import tickets
+from .. import clock, tickets
 from ..extensions import db
+from ..mail.addresses import signed_ticket_number
 from ..models import Agent, FailedMail, HeldMail, HelpTopic, Mailbox, OutboxMail, ProcessedMail, Ticket
-from .. import clock
-from .parsing import Parsed, message_ids, parse
-from . import trust
-from .trust import copied_people, mail_speaks_for
 from ..text import one_line
+from . import trust
+from .parsing import Parsed, message_ids, parse
+from .trust import copied_people, mail_speaks_for
 
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 _SUBJECT_NUMBER = re.compile(r"\[#([A-Za-z0-9]{4,12})\]")

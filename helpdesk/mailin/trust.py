@@ -11,9 +11,9 @@ from email.utils import parseaddr
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..mail.addresses import signed_ticket_number
 from .. import tickets
 from ..extensions import db
+from ..mail.addresses import signed_ticket_number
 from ..models import Agent, Collaborator, Department, Mailbox, OutboxMail, Ticket
 from .parsing import Parsed
 

@@ -6,13 +6,13 @@ import ipaddress
 import secrets
 from datetime import datetime
 from typing import Optional
+
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
 from .people import Agent
-
 
 API_SCOPES = ("create", "read")
 

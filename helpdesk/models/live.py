@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-
 
 PRESENCE_STATES = ("viewing", "typing")
 

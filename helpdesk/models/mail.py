@@ -6,12 +6,12 @@ from __future__ import annotations
 import ipaddress
 from datetime import datetime
 from typing import Optional
+
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
+from .. import clock, crypto
 from ..extensions import db
-from .. import crypto
 from .people import Agent, Department
 from .setup import HelpTopic
 from .ticket import Ticket
@@ -79,7 +79,7 @@ class Mailbox(db.Model):
     # The admin's explicit (audited) choice to send the password unencrypted to another machine.
     allow_plaintext: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_fetch_at: Mapped[Optional[datetime]]
-    # The desk's own wording of the last round's failure (imapfetch.py), never the server's text.
+    # The desk's own wording of the last round's failure (helpdesk/mailin/imap.py), never the server's text.
     last_error: Mapped[Optional[str]] = mapped_column(String(500))
 
     department: Mapped[Department] = relationship()

@@ -17,7 +17,6 @@ if TYPE_CHECKING:  # the plan a department's tickets get: a string in its annota
     from .setup import SLAPlan
 from werkzeug.security import check_password_hash, generate_password_hash
 
-
 ROLES = ("agent", "manager", "admin")
 
 
@@ -180,7 +179,7 @@ class RecoveryCode(db.Model):
 
 class PasswordResetRequest(db.Model):
     """An address someone asked a password reset link for, until the outbox sender looks it up
-    (account.mail_reset_links). The form writes one for any address and answers at once, so what
+    (notify.mail_reset_links). The form writes one for any address and answers at once, so what
     it does, and how long it takes, is the same for an agent's address and any other."""
 
     __tablename__ = "password_reset_request"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Optional
+
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
-from .. import sla
+from .. import clock, sla
 from ..extensions import db
 from .people import Agent, Department, Team
 
@@ -158,7 +158,7 @@ class Setting(db.Model):
 
 
 class MailTemplate(db.Model):
-    """An admin's wording for one kind of mail (helpdesk.mail_templates): its subject and its
+    """An admin's wording for one kind of mail (helpdesk.mail.wording): its subject and its
     opening message. No row, or an empty field: the built-in wording."""
 
     __tablename__ = "mail_template"

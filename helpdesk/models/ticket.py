@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Optional
+
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -12,7 +13,6 @@ from .. import clock
 from ..extensions import db
 from .people import Agent, Customer, Department, Team
 from .setup import HelpTopic, Priority, SLAPlan
-
 
 SOURCES = ("web", "email", "phone", "api", "chat", "agent")
 

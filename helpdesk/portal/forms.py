@@ -1,17 +1,16 @@
 """The customer portal's forms. Choices come from the database; every submitted id is checked here."""
 from __future__ import annotations
 
-
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
 
 from ..extensions import db
-from ..web.fields import one_email_address
 from ..models import HelpTopic, Priority
 from ..text import is_number
 from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
+from ..web.fields import one_email_address
 
 EMAIL_MAX = 254
 FORM_INCOMPLETE = "This form was incomplete. Please check it and send it again."

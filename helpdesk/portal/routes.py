@@ -16,15 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..security import captcha
 from .. import settings, tickets
 from ..attachments import download, from_field, public_attachment
 from ..extensions import db
 from ..htmx import go, is_partial, render
 from ..models import IdempotencyKey, ThreadEntry, Ticket
-from ..security import access_for_token, access_token
-from ..text import is_number
-from ..text import format_datetime
+from ..security import access_for_token, access_token, captcha
+from ..text import format_datetime, is_number
 from .blueprint import bp
 from .forms import ConfirmForm, NewTicketForm, ReplyForm, StatusForm, public_topic
 

@@ -15,10 +15,9 @@ import segno
 from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
+from .. import clock, settings
 from ..extensions import db
-from .. import settings
 from ..models import Agent, RecoveryCode
-from .. import clock
 
 STEP = 30  # seconds per code
 DRIFT = 1  # codes one step early or late still count (clocks drift)

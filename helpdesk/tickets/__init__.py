@@ -42,7 +42,6 @@ from .assignment import (  # noqa: F401
     set_sla,
     transfer,
 )
-from .deadlines import overdue_clause, schedule  # noqa: F401
 from .conversation import (  # noqa: F401
     add_note,
     confirm_held_mail,
@@ -52,6 +51,7 @@ from .conversation import (  # noqa: F401
     reply,
     request_info,
 )
+from .deadlines import overdue_clause, schedule  # noqa: F401
 from .intake import open_ticket  # noqa: F401
 from .overdue import Flagged, check_overdue  # noqa: F401
 from .resolution import (  # noqa: F401

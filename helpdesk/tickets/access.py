@@ -9,10 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from .. import clock, text
-from ..mail import notify
 from ..extensions import db
-from ..models import Agent, Collaborator, Customer, Ticket
-from ..models import Event
+from ..mail import notify
+from ..models import Agent, Collaborator, Customer, Event, Ticket
 from . import rules
 from .rules import (
     MAIL_CC_MAX,

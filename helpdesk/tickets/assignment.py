@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from .. import clock
-from ..mail import notify
 from ..extensions import db
+from ..mail import notify
 from ..models import Agent, Department, HelpTopic, Priority, SLAPlan, Team, ThreadEntry, Ticket
 from ..text import render_body
 from .deadlines import _recompute_due
@@ -23,7 +23,6 @@ from .rules import (
     _Unit,
     check,
 )
-
 
 # --- assignment ----------------------------------------------------------------------------
 

@@ -3,8 +3,8 @@ information, and the messages of its customer and the people on copy."""
 from __future__ import annotations
 
 from .. import clock
-from ..mail import notify
 from ..extensions import db
+from ..mail import notify
 from ..models import Agent, HeldMail, ThreadEntry, Ticket
 from .access import _copied_from_mail
 from .resolution import customer_may_reopen

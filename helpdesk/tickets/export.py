@@ -20,11 +20,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, select
 from sqlalchemy.orm import aliased
 
-from . import queues
-from .. import settings
+from .. import clock, settings
 from ..extensions import db
 from ..models import STATUS_LABELS, Agent, Customer, Department, HelpTopic, Priority, Team, Ticket
-from .. import clock
+from . import queues
 from .deadlines import overdue_clause
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, text
-from ..mail import notify
 from ..extensions import db
+from ..mail import notify
 from ..models import (
     ACTIVE_STATUSES,
     Agent,

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from .. import clock, live
-from ..mail import notify
 from ..extensions import db
+from ..mail import notify
 from ..models import Priority, SLAPlan, Ticket
 from .assignment import _assign
 from .deadlines import overdue_clause

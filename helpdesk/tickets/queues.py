@@ -12,10 +12,10 @@ from typing import Callable
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from ..extensions import db
-from ..models import ACTIVE_STATUSES, Agent, Customer, Department, HelpTopic, Priority, Ticket
 from .. import clock
+from ..extensions import db
 from ..live import viewer_version
+from ..models import ACTIVE_STATUSES, Agent, Customer, Department, HelpTopic, Priority, Ticket
 from ..text import is_number
 from .deadlines import overdue_clause
 from .rules import visibility_clause

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from .. import clock, settings
-from ..mail import notify
 from ..extensions import db
+from ..mail import notify
 from ..models import Agent, ThreadEntry, Ticket
 from .rules import (
     Conflict,

@@ -13,8 +13,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import clock, text
-from .. import attachments
+from .. import attachments, clock, text
 from ..extensions import db
 from ..models import (
     ACTIVE_STATUSES,

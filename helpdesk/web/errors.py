@@ -12,7 +12,6 @@ from ..htmx import is_partial, render, swap_nothing
 from ..security.limits import API_LIMITED_MESSAGE, LIMITED_MESSAGE, refusal_message
 from ..tickets import LifecycleError
 
-
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from .. import settings, theme
-from .. import clock
+from .. import clock, settings, theme
 from ..models import STATUS_LABELS
 from ..security.headers import add_security_headers, refuse_nul_bytes
 from ..text import ago, due_text, filesize, format_datetime
