@@ -14,7 +14,7 @@ from helpdesk.devmail import _Keeper
 from helpdesk.extensions import db
 from helpdesk.models import OutboxMail, utcnow
 
-from conftest import _free_port
+from support.net import free_port
 
 PAGES = ["/admin/", "/admin/outbox", "/admin/outbox?status=failed"]
 
@@ -222,7 +222,7 @@ def mail_catcher(app, tmp_path):
     """The desk's own local mail catcher (as `make run` starts it), keeping mail in a Maildir."""
     path = tmp_path / "mail"
     path.mkdir()  # as `flask mail catch` leaves it before the first mail
-    controller = Controller(_Keeper(str(path)), hostname="127.0.0.1", port=_free_port())
+    controller = Controller(_Keeper(str(path)), hostname="127.0.0.1", port=free_port())
     controller.start()
     app.config["HELPDESK_DEV_MAILBOX"] = str(path)
     state = app.extensions["mail"]

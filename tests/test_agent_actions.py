@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Event, OutboxMail, ThreadEntry, Ticket
-from page_text import without_tokens
+from support.pages import without_tokens
 
 HTMX = {"HX-Request": "true"}
 

@@ -8,7 +8,7 @@ from helpdesk import demo
 from helpdesk.extensions import db
 from helpdesk.models import Agent, Department, HelpTopic, OutboxMail, Priority
 
-from conftest import _free_port
+from support.net import free_port
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_mail_send_delivers_the_outbox(runner, make_ticket, inbox):
 def test_mail_send_with_smtp_down_keeps_the_mail(app, runner, make_ticket, inbox):
     make_ticket(email="ken@example.net")
     queued = count(OutboxMail)
-    app.extensions["mail"].port = _free_port()
+    app.extensions["mail"].port = free_port()
     result = runner.invoke(args=["mail", "send"])
     assert result.exit_code == 0, result.output
     assert f"Sent 0, not sent {queued}; {queued} waiting." in result.output

@@ -20,7 +20,7 @@ from helpdesk import imapfetch, tickets
 from helpdesk.extensions import db
 from helpdesk.models import Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket
 
-from conftest import at_once
+from support.db import at_once
 from regex_cost import HOSTILE_BODIES, cpu_budget, hostile_mail
 
 DOVECOT = "/usr/sbin/dovecot"

@@ -20,7 +20,7 @@ from helpdesk import create_app, tickets
 from helpdesk.extensions import db
 from helpdesk.models import HelpTopic
 from release_data import TOTP_SECRET, load, release_files
-from scratch_db import PG_ADMIN_URL, scratch_postgres
+from support.db import PG_ADMIN_URL, scratch_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 

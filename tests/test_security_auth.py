@@ -18,7 +18,7 @@ from sqlalchemy import select
 from helpdesk import create_app, limits
 from helpdesk.extensions import db
 from helpdesk.models import Agent, OutboxMail
-from page_text import without_tokens
+from support.pages import without_tokens
 
 WRONG = "Wrong email or password, or the account is disabled."
 
@@ -358,7 +358,7 @@ def test_open_ticket_cap_holds_for_forms_sent_at_once(client, desk, make_ticket,
 def open_ticket_cap_race_problems(desk, make_ticket, app, known: bool, forms: int = 6) -> list[str]:
     """Six forms for one address sent at the same moment, with HELPDESK_MAX_OPEN_TICKETS=2:
     exactly two tickets are open afterwards, and every other form got the cap's 429."""
-    from conftest import at_once
+    from support.db import at_once
     from helpdesk.models import Customer, Ticket
 
     app.config["HELPDESK_MAX_OPEN_TICKETS"] = 2

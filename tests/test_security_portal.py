@@ -20,7 +20,7 @@ from helpdesk import captcha, tickets
 from helpdesk.extensions import db
 from helpdesk.models import Customer, OutboxMail, Ticket
 from helpdesk.security import access_token
-from page_text import without_tokens
+from support.pages import without_tokens
 
 FORM = {"name": "Ken", "email": "ken@example.net", "subject": "Printer on fire", "description": "Really."}
 

@@ -124,7 +124,7 @@ def test_wrong_recovery_codes_lock_the_account(limited_app, desk):  # noqa: F811
 
 
 def test_a_code_sent_twice_at_once_works_once(app, desk):
-    from conftest import at_once
+    from support.db import at_once
 
     _, codes = enrolled(desk.tech)
     agent_id = desk.tech.id
@@ -142,7 +142,7 @@ def test_a_code_sent_twice_at_once_works_once(app, desk):
 def test_one_code_sent_by_several_sign_ins_at_once_signs_in_one(app, desk, kind):
     """Four browsers past the password step send the same code at the same moment: one gets
     in, the others are told the code was used, and nobody else is signed in."""
-    from conftest import at_once
+    from support.db import at_once
 
     secret, codes = enrolled(desk.tech)
     code = pyotp.TOTP(secret).now() if kind == "app code" else codes[0]

@@ -16,7 +16,7 @@ from helpdesk import overdue, tickets
 from helpdesk.extensions import db
 from helpdesk.models import Event, SLAPlan, Ticket
 
-from conftest import at_once
+from support.db import at_once
 
 T0 = datetime(2026, 3, 23, 8, 0)  # Monday; the desk's time zone is UTC in tests
 
