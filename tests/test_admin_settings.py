@@ -161,17 +161,9 @@ def test_a_setting_falls_back_to_the_configuration(app, desk):
 # --- auto-close -------------------------------------------------------------------------------
 
 
-def _resolved(desk, make_ticket, days_ago):
-    ticket = make_ticket(email=f"old{days_ago}@example.net")
-    tickets.resolve(desk.tech, ticket, "Fixed it.")
-    ticket.resolved_at = utcnow() - timedelta(days=days_ago)
-    db.session.commit()
-    return ticket
-
-
 def test_auto_close_closes_old_resolved_tickets_and_mails_the_customer(admin, desk, make_ticket, inbox):
-    old = _resolved(desk, make_ticket, 10)
-    recent = _resolved(desk, make_ticket, 2)
+    old = make_ticket(email="old10@example.net", status="resolved", at=utcnow() - timedelta(days=10))
+    recent = make_ticket(email="old2@example.net", status="resolved", at=utcnow() - timedelta(days=2))
     assert tickets.auto_close() == []  # 0 days: off
     admin.post("/admin/settings", data=settings_data(auto_close_days="7"))
     inbox.deliver()
@@ -190,7 +182,7 @@ def test_auto_close_closes_old_resolved_tickets_and_mails_the_customer(admin, de
 
 
 def test_the_auto_close_command(app, desk, make_ticket, app_config):
-    _resolved(desk, make_ticket, 10)
+    make_ticket(email="old10@example.net", status="resolved", at=utcnow() - timedelta(days=10))
     db.session.add(Setting(key="auto_close_days", value="3"))
     db.session.commit()
     env = {**os.environ, "HELPDESK_DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
