@@ -14,6 +14,7 @@ from helpdesk.devmail import _Keeper
 from helpdesk.extensions import db
 from helpdesk.models import OutboxMail, utcnow
 
+from factories import queue_mails
 from support.net import free_port
 
 PAGES = ["/admin/", "/admin/outbox", "/admin/outbox?status=failed"]
@@ -28,14 +29,6 @@ def stat(html: str, label: str) -> int:
     match = re.search(re.escape(label) + r"</span>\s*<strong>(\d+)</strong>", html)
     assert match, f"no {label!r} figure on the page"
     return int(match.group(1))
-
-
-def queue_mails(n: int, status: str = "pending", **values) -> None:
-    for i in range(n):
-        db.session.add(OutboxMail(event="test", recipient=f"r{i}@example.net", subject=f"Test mail {i}",
-                                  body_text="x", body_html="<p>x</p>", message_id=f"<t{status}{i}@desk.test>",
-                                  status=status, **values))
-    db.session.commit()
 
 
 @pytest.fixture

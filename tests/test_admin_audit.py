@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 from sqlalchemy import func, select
 
@@ -29,6 +28,8 @@ from helpdesk.models import (
     SLAPlan,
     Team,
 )
+
+from factories import enrol_two_factor, make_api_key, make_mailbox, queue_mails
 
 TYPED_PASSWORD = "typed-Agent-pass-42"
 MAILBOX_PASSWORD = "mailbox-Secret-77"
@@ -79,29 +80,19 @@ def switched_off(row):
 
 
 def a_mailbox(desk):
-    box = Mailbox(name="Sales inbox", department=desk.departments["Support"], host="127.0.0.1", port=993,
-                  security="ssl", username="sales", password=MAILBOX_PASSWORD)
-    db.session.add(box)
-    db.session.commit()
-    return box.id
+    return make_mailbox("Sales inbox", port=993, security="ssl", username="sales", password=MAILBOX_PASSWORD).id
 
 
 def an_api_key():
-    key = ApiKey(name="Shop", key_hash=hash_api_key("hd_shop-key"), prefix="hd_shop-ke", scopes="create")
-    db.session.add(key)
-    db.session.commit()
-    return key.id
+    return make_api_key("hd_shop-key", name="Shop", scopes="create").id
 
 
 def a_failed_mail():
-    db.session.add(OutboxMail(event="test", recipient="r@example.net", subject="Test mail", body_text="x",
-                              body_html="<p>x</p>", message_id="<failed@desk.test>", status="failed", attempts=12))
-    db.session.commit()
+    queue_mails(1, "failed", attempts=12)
 
 
 def two_factor_on(agent):
-    agent.totp_secret = pyotp.random_base32()
-    db.session.commit()
+    enrol_two_factor(agent)
     return agent.id
 
 

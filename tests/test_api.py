@@ -18,6 +18,8 @@ from helpdesk.models import ApiKey, ThreadEntry, Ticket, utcnow
 from helpdesk.models import Collaborator, Event
 from helpdesk.security import access_for_token, access_token, collaborator_token
 
+from factories import make_api_key
+
 
 def png() -> bytes:
     def chunk(t, d):
@@ -30,9 +32,7 @@ def png() -> bytes:
 def make_key(desk):
     def make(scopes="create,read", ip_ranges="", name="Chat"):
         secret = ApiKey.generate()
-        db.session.add(ApiKey(name=name, key_hash=hash_api_key(secret), prefix=secret[:10], scopes=scopes,
-                              ip_ranges=ip_ranges, created_by=desk.admin))
-        db.session.commit()
+        make_api_key(secret, name=name, scopes=scopes, ip_ranges=ip_ranges, created_by=desk.admin)
         return secret
     return make
 

@@ -20,8 +20,9 @@ from helpdesk import imapfetch, tickets
 from helpdesk.extensions import db
 from helpdesk.models import Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket
 
-from support.db import at_once
+from factories import make_mailbox
 from regex_cost import HOSTILE_BODIES, cpu_budget, hostile_mail
+from support.db import at_once
 
 DOVECOT = "/usr/sbin/dovecot"
 MAIL = Path(__file__).parent / "mail"
@@ -146,12 +147,8 @@ def imap(imap_server):
 
 @pytest.fixture
 def mailbox(desk, imap_server):
-    box = Mailbox(name="Support inbox", department=desk.departments["Support"], host=imap_server["host"],
-                  port=imap_server["port"], security="none", username="desk", password=PASSWORD,
-                  folder="INBOX", action="seen")
-    db.session.add(box)
-    db.session.commit()
-    return box
+    return make_mailbox(host=imap_server["host"], port=imap_server["port"], security="none", password=PASSWORD,
+                        folder="INBOX", action="seen")
 
 
 def count(model) -> int:

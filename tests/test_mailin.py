@@ -16,6 +16,7 @@ from helpdesk.models import (
     FailedMail, Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket,
 )
 
+from factories import make_mailbox
 from regex_cost import HOSTILE_BODIES, cpu_budget, hostile_mail
 
 MAIL = Path(__file__).parent / "mail"
@@ -251,10 +252,8 @@ def test_acknowledgements_to_one_sender_are_rate_limited(desk, app):
 
 
 def test_mailbox_department_and_topic(desk):
-    box = Mailbox(name="IT", department=desk.departments["IT Operations"], topic=desk.topics["Billing question"],
-                  host="imap.example.com", username="it@example.com", password="x")
-    db.session.add(box)
-    db.session.commit()
+    box = make_mailbox("IT", department=desk.departments["IT Operations"], topic=desk.topics["Billing question"],
+                       host="imap.example.com", username="it@example.com", password="x")
     t = mailin.take_in(eml("plain.eml"), mailbox=box).ticket
     assert t.department.name == "IT Operations" and t.topic.name == "Billing question"
 

@@ -16,6 +16,7 @@ from helpdesk import outbox
 from helpdesk.extensions import db
 from helpdesk.models import OutboxMail, utcnow
 
+from factories import queue_mails
 from support.db import PG_ADMIN_URL, at_once
 from support.inbox import Inbox
 from support.net import free_port
@@ -271,14 +272,6 @@ def test_cr_lf_in_subject_or_name_cannot_inject_headers(app, make_ticket, inbox)
 # --- several senders at once ------------------------------------------------------------------
 
 
-def _queue_mails(count: int) -> None:
-    for n in range(count):
-        db.session.add(OutboxMail(event="test", recipient=f"r{n}@example.net", subject=f"Mail {n}",
-                                  body_text=f"Mail {n}", body_html=f"<p>Mail {n}</p>",
-                                  message_id=f"<concurrent-{n}@desk.test>"))
-    db.session.commit()
-
-
 def _send_all() -> int:
     """One sender's work: send until nothing is left; how many it sent."""
     total = 0
@@ -297,7 +290,7 @@ def test_two_senders_at_once_send_each_mail_exactly_once(app, inbox, database):
     if db.engine.dialect.name != database:
         pytest.skip(f"this run uses {db.engine.dialect.name}" +
                     ("" if PG_ADMIN_URL or database != "postgresql" else "; set HELPDESK_TEST_POSTGRES"))
-    _queue_mails(40)
+    queue_mails(40)
     sent_by, errors = at_once(app, _send_all)
     assert errors == []
     assert sum(sent_by) == 40

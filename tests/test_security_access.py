@@ -22,6 +22,7 @@ from helpdesk.models import ApiKey, Event, FailedMail, Mailbox, OutboxMail, SLAH
 from helpdesk.channels_models import hash_api_key
 from helpdesk.security import access_token
 
+from factories import make_api_key, make_mailbox
 from hostile import OPEN_REDIRECTS
 
 ROLES = ("anonymous", "customer_a", "customer_b", "other_dept_agent", "agent", "manager", "admin")
@@ -223,12 +224,11 @@ def world(desk, make_ticket):
               desk.teams["SysAdmins/Developers"], desk.sysadmin, desk.priorities["high"]),
     }
     for key, (topic, sla, department, team, agent, priority) in admin_objects.items():
+        api_key = make_api_key(name=f"Key {key}", scopes="read")
+        mailbox = make_mailbox(f"Mailbox {key}", department=department, host="imap.example.net", username=f"box-{key}")
         holiday = SLAHoliday(sla=sla, day=date(2026, 12, 25), name="Christmas")
-        api_key = ApiKey(name=f"Key {key}", key_hash=hash_api_key(ApiKey.generate()), prefix="hd_", scopes="read")
-        mailbox = Mailbox(name=f"Mailbox {key}", department=department, host="imap.example.net",
-                          username=f"box-{key}")
         failed = FailedMail(source="pipe", error="No sender", raw=b"Subject: x\r\n\r\nbody", size=21)
-        db.session.add_all([holiday, api_key, mailbox, failed])
+        db.session.add_all([holiday, failed])
         db.session.commit()
         objects[key].update(topic=topic.id, sla=sla.id, department=department.id, team=team.id, agent=agent.id,
                             priority=priority.id, holiday=holiday.id, api_key=api_key.id, mailbox=mailbox.id,

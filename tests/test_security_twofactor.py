@@ -14,20 +14,13 @@ from helpdesk.extensions import db
 from helpdesk.models import Agent, AuditEntry, RecoveryCode, Setting
 from test_security_auth import _enrol, limited_app, sign_in  # noqa: F401  (limited_app: a fixture)
 
+from factories import enrol_two_factor
+
 CODE = re.compile(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>")
 
 
 def text_of(response) -> str:
     return response.get_data(as_text=True)
-
-
-def enrolled(agent) -> tuple[str, list[str]]:
-    """Turn two-factor sign-in on for the agent directly; return the secret and the codes."""
-    agent = db.session.get(Agent, agent.id)
-    agent.totp_secret = pyotp.random_base32()
-    codes = twofactor.new_recovery_codes(agent)
-    db.session.commit()
-    return agent.totp_secret, codes
 
 
 def password_step(client, desk, agent):
@@ -68,7 +61,7 @@ def test_enrolment_shows_ten_codes_once_and_stores_only_hashes(client, desk, log
 
 
 def test_a_recovery_code_signs_in_once(client, desk):
-    _, codes = enrolled(desk.tech)
+    _, codes = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     page = text_of(client.get("/login/code?use=recovery"))
     assert "Use a recovery code" in page and 'for="code">Recovery code<' in page
@@ -86,7 +79,7 @@ def test_a_recovery_code_signs_in_once(client, desk):
 
 
 def test_wrong_recovery_code_is_refused(client, desk):
-    enrolled(desk.tech)
+    enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     for wrong in ("aaaaa-aaaaa", "not a code", "12345-67890"):
         response = client.post("/login/code?use=recovery", data={"code": wrong})
@@ -97,7 +90,7 @@ def test_wrong_recovery_code_is_refused(client, desk):
 
 
 def test_few_codes_left_are_warned_about(client, desk):
-    _, codes = enrolled(desk.tech)
+    _, codes = enrol_two_factor(desk.tech)
     for code in codes[:7]:
         assert twofactor.use_recovery_code(desk.tech, code)
     db.session.commit()
@@ -115,7 +108,7 @@ def test_few_codes_left_are_warned_about(client, desk):
 
 
 def test_wrong_recovery_codes_lock_the_account(limited_app, desk):  # noqa: F811
-    enrolled(desk.tech)
+    enrol_two_factor(desk.tech)
     client = limited_app.test_client()
     password_step(client, desk, desk.tech)
     answers = [client.post("/login/code", data={"code": "abcde-fghjk"}).status_code for _ in range(4)]
@@ -126,7 +119,7 @@ def test_wrong_recovery_codes_lock_the_account(limited_app, desk):  # noqa: F811
 def test_a_code_sent_twice_at_once_works_once(app, desk):
     from support.db import at_once
 
-    _, codes = enrolled(desk.tech)
+    _, codes = enrol_two_factor(desk.tech)
     agent_id = desk.tech.id
 
     def spend():
@@ -144,7 +137,7 @@ def test_one_code_sent_by_several_sign_ins_at_once_signs_in_one(app, desk, kind)
     in, the others are told the code was used, and nobody else is signed in."""
     from support.db import at_once
 
-    secret, codes = enrolled(desk.tech)
+    secret, codes = enrol_two_factor(desk.tech)
     code = pyotp.TOTP(secret).now() if kind == "app code" else codes[0]
     clients = [app.test_client() for _ in range(4)]
     for client in clients:
@@ -168,7 +161,7 @@ def test_one_code_sent_by_several_sign_ins_at_once_signs_in_one(app, desk, kind)
 
 
 def test_a_new_set_needs_the_password_and_ends_the_old_one(client, desk):
-    _, old = enrolled(desk.tech)
+    _, old = enrol_two_factor(desk.tech)
     client.post("/login", data={"email": desk.tech.email, "password": desk.passwords[desk.tech.email]})
     client.post("/login/code", data={"code": old[0]})
     response = client.post("/account/two-factor/recovery-codes", data={"recovery-current": "wrong password"})
@@ -196,7 +189,7 @@ def test_no_new_set_without_two_factor(client, desk, login):
 
 
 def test_turning_two_factor_off_deletes_the_codes(client, desk):
-    secret, codes = enrolled(desk.tech)
+    secret, codes = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
     response = client.post("/account/two-factor/disable", data={"current": desk.passwords[desk.tech.email]},
@@ -214,7 +207,7 @@ def reset_url(agent) -> str:
 
 @pytest.mark.parametrize("who", ["tech", "manager"])
 def test_only_admins_reset_two_factor(client, desk, login, who):
-    enrolled(desk.vendor)
+    enrol_two_factor(desk.vendor)
     login(getattr(desk, who))
     assert client.post(reset_url(desk.vendor), data={"confirm": "y"}).status_code == 403
     db.session.expire_all()
@@ -222,7 +215,7 @@ def test_only_admins_reset_two_factor(client, desk, login, who):
 
 
 def test_reset_needs_the_tick(client, desk, login):
-    enrolled(desk.tech)
+    enrol_two_factor(desk.tech)
     login(desk.admin)
     response = client.post(reset_url(desk.tech), data={})
     assert response.status_code == 400 and "Tick the box to confirm the reset." in text_of(response)
@@ -231,7 +224,7 @@ def test_reset_needs_the_tick(client, desk, login):
 
 
 def test_reset_clears_the_factor_ends_sessions_audits_and_mails(app, client, desk, login, inbox):
-    secret, _ = enrolled(desk.tech)
+    secret, _ = enrol_two_factor(desk.tech)
     tech = app.test_client()
     password_step(tech, desk, desk.tech)
     assert tech.post("/login/code", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
@@ -269,8 +262,8 @@ def test_reset_clears_the_factor_ends_sessions_audits_and_mails(app, client, des
 
 def test_after_a_reset_a_required_factor_is_set_up_again(app, client, desk, login, inbox):
     app.config["HELPDESK_REQUIRE_TOTP"] = True
-    enrolled(desk.tech)
-    enrolled(desk.admin)
+    enrol_two_factor(desk.tech)
+    enrol_two_factor(desk.admin)
     client.post("/login", data={"email": desk.admin.email, "password": desk.passwords[desk.admin.email]})
     client.post("/login/code", data={"code": pyotp.TOTP(db.session.get(Agent, desk.admin.id).totp_secret).now()})
     assert client.post(reset_url(desk.tech), data={"confirm": "y"}).status_code == 302
@@ -284,7 +277,7 @@ def test_after_a_reset_a_required_factor_is_set_up_again(app, client, desk, logi
 
 
 def test_reset_refuses_a_request_without_the_csrf_token(app_config, app, desk):
-    enrolled(desk.tech)
+    enrol_two_factor(desk.tech)
     protected = create_app({**app_config, "WTF_CSRF_ENABLED": True})
     client = protected.test_client()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text_of(client.get("/login"))).group(1)
@@ -350,7 +343,7 @@ def test_the_setting_overrides_the_environment(app, client, desk, login):
 def test_required_setting_keeps_two_factor_on(app, client, desk):
     db.session.add(Setting(key="require_totp", value="1"))
     db.session.commit()
-    secret, _ = enrolled(desk.tech)
+    secret, _ = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
     page = text_of(client.get("/account"))
@@ -375,7 +368,7 @@ def _when_shown(before, after) -> set[str]:
 def test_a_sign_in_with_a_recovery_code_is_mailed_to_the_agent(client, desk, inbox):
     from helpdesk.models import utcnow
 
-    _, codes = enrolled(desk.tech)
+    _, codes = enrol_two_factor(desk.tech)
     inbox.deliver()
     inbox.clear()
     password_step(client, desk, desk.tech)
@@ -398,7 +391,7 @@ def test_a_sign_in_with_a_recovery_code_is_mailed_to_the_agent(client, desk, inb
 
 
 def test_the_mail_says_how_few_codes_are_left(client, desk, inbox):
-    _, codes = enrolled(desk.tech)
+    _, codes = enrol_two_factor(desk.tech)
     for code in codes[:7]:
         assert twofactor.use_recovery_code(desk.tech, code)
     db.session.commit()
@@ -417,7 +410,7 @@ def test_the_mail_says_how_few_codes_are_left(client, desk, inbox):
 
 
 def test_no_mail_on_a_sign_in_with_the_apps_code_or_a_wrong_code(client, desk, inbox):
-    secret, _ = enrolled(desk.tech)
+    secret, _ = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     assert client.post("/login/code?use=recovery", data={"code": "aaaaa-aaaaa"}).status_code == 401
     assert client.post("/login/code", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
@@ -427,7 +420,7 @@ def test_no_mail_on_a_sign_in_with_the_apps_code_or_a_wrong_code(client, desk, i
 
 
 def test_turning_two_factor_off_is_mailed_to_the_agent(client, desk, inbox):
-    secret, _ = enrolled(desk.tech)
+    secret, _ = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
     # A wrong password changes nothing and mails nothing.
@@ -450,7 +443,7 @@ def test_the_agents_name_in_account_mails_is_escaped(client, desk, inbox):
     agent = db.session.get(Agent, desk.tech.id)
     agent.name = XSS_PAYLOADS[0].format(tag="XSSaccount")
     db.session.commit()
-    secret, codes = enrolled(desk.tech)
+    secret, codes = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     client.post("/login/code", data={"code": codes[0]})
     client.post("/account/two-factor/disable", data={"current": desk.passwords[desk.tech.email]})
