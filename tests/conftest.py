@@ -134,7 +134,7 @@ def inbox(app, smtp_server):
     return box
 
 
-# --- the demo desk and helpers ----------------------------------------------------------------
+# --- the demo desk, tickets, signing in, a second app ------------------------------------------
 
 
 @pytest.fixture
@@ -169,6 +169,16 @@ def make_ticket(desk):
 
 
 @pytest.fixture
+def ticket(make_ticket, inbox):
+    """Ken's new outage ticket ("Mobile banking down", Support); the mails its opening caused are
+    already delivered and cleared."""
+    t = make_ticket("Business Critical Outage", email="ken@example.net", name="Ken", subject="Mobile banking down")
+    inbox.deliver()
+    inbox.clear()
+    return t
+
+
+@pytest.fixture
 def login(client, desk):
     """Sign a demo agent in on the test client: login(desk.manager)."""
 
@@ -179,6 +189,22 @@ def login(client, desk):
         return client
 
     return do
+
+
+@pytest.fixture
+def admin(login, desk):
+    """The test client, signed in as the demo admin."""
+    return login(desk.admin)
+
+
+@pytest.fixture
+def csrf_app(app_config, app):
+    """The app with CSRF protection on, as in production (same database)."""
+    protected = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    yield protected
+    with protected.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture

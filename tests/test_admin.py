@@ -16,12 +16,9 @@ from helpdesk.models import OutboxMail, utcnow
 
 from factories import queue_mails
 from support.net import free_port
+from support.pages import text_of
 
 PAGES = ["/admin/", "/admin/outbox", "/admin/outbox?status=failed"]
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def stat(html: str, label: str) -> int:

@@ -30,6 +30,8 @@ from helpdesk.models import (
 )
 
 from factories import enrol_two_factor, make_api_key, make_mailbox, queue_mails
+from support.forms import settings_data
+from support.pages import csrf_token
 
 TYPED_PASSWORD = "typed-Agent-pass-42"
 MAILBOX_PASSWORD = "mailbox-Secret-77"
@@ -175,10 +177,7 @@ CHANGES = {
     "admin.priority_delete": lambda c, d: (
         f"/admin/priorities/{made(c, '/admin/priorities/new', {'new-name': 'Gone', 'new-colour': '#000000'}, Priority, 'Gone')}"
         "/delete", {}, "priority", "Gone"),
-    "admin.settings_page": lambda c, d: (
-        "/admin/settings", {"desk_name": "Acme Support", "timezone": "Europe/Berlin", "max_attachment_mb": "10",
-                            "max_attachments": "5", "allowed_types": sorted(ALLOWED_TYPES), "reopen_days": "14",
-                            "auto_close_days": "0", "access_link_days": "90"}, "setting", "name"),
+    "admin.settings_page": lambda c, d: ("/admin/settings", settings_data(), "setting", "name"),
     "admin.mail_template_save": lambda c, d: ("/admin/mail-templates/reply_customer",
                                               {"subject": "Our answer", "message": "Hello {customer_name},"},
                                               "mail_template", ""),
@@ -210,10 +209,6 @@ def test_every_admin_post_route_is_in_the_table(app):
     endpoints = admin_post_endpoints(app)
     assert endpoints - CHANGES.keys() - READ_ONLY.keys() == set(), "add the new admin POST routes to CHANGES"
     assert (CHANGES.keys() | READ_ONLY.keys()) - endpoints == set(), "routes in CHANGES that no longer exist"
-
-
-def csrf_token(page: str) -> str:
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
 
 
 @pytest.fixture

@@ -13,17 +13,9 @@ from helpdesk.extensions import db
 from helpdesk.models import AuditEntry, MailTemplate, OutboxMail, Ticket, utcnow
 
 from hostile import XSS_PAYLOADS, assert_no_live_markup
+from support.pages import text_of
 
 URL = "/admin/mail-templates/reply_customer"
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def admin(login, desk):
-    return login(desk.admin)
 
 
 def _rows() -> int:

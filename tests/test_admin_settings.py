@@ -18,26 +18,13 @@ from helpdesk.attachments import ALLOWED_TYPES
 from helpdesk.extensions import db
 from helpdesk.models import AuditEntry, Event, Setting, Ticket, utcnow
 from helpdesk.security import access_token
-from test_portal import PDF, png_bytes, ticket_form
+from test_portal import PDF, ticket_form
+
+from support.files import png_bytes
+from support.forms import settings_data
+from support.pages import text_of
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def settings_data(**over):
-    data = {"desk_name": "Acme Support", "timezone": "Europe/Berlin", "max_attachment_mb": "10",
-            "max_attachments": "5", "allowed_types": sorted(ALLOWED_TYPES), "reopen_days": "14",
-            "auto_close_days": "0", "access_link_days": "90"}
-    data.update(over)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-@pytest.fixture
-def admin(login, desk):
-    return login(desk.admin)
 
 
 def test_the_desk_name_shows_in_the_top_bar_everywhere(admin, desk, client):

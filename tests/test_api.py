@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import struct
-import zlib
 
 import pytest
 from sqlalchemy import func, select
@@ -19,13 +17,7 @@ from helpdesk.models import Collaborator, Event
 from helpdesk.security import access_for_token, access_token, collaborator_token
 
 from factories import make_api_key
-
-
-def png() -> bytes:
-    def chunk(t, d):
-        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+from support.files import png_bytes as png
 
 
 @pytest.fixture

@@ -2,23 +2,19 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from helpdesk import demo
 from helpdesk.extensions import db
 from helpdesk.models import Agent, Department, HelpTopic, OutboxMail, Priority
 
 from support.net import free_port
+from support.rows import count
 
 
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-def count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 # --- seed-demo --------------------------------------------------------------------------------

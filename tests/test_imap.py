@@ -23,6 +23,8 @@ from helpdesk.models import Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Tic
 from factories import make_mailbox
 from regex_cost import HOSTILE_BODIES, cpu_budget, hostile_mail
 from support.db import at_once
+from support.net import free_port
+from support.rows import count
 
 DOVECOT = "/usr/sbin/dovecot"
 MAIL = Path(__file__).parent / "mail"
@@ -67,12 +69,6 @@ service imap-login {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def imap_server():
     """A private Dovecot instance (plaintext login on localhost only), stopped after the module."""
@@ -87,7 +83,7 @@ def imap_server():
     user = pwd.getpwnam("nobody")
     shutil.chown(base / "mail", user.pw_uid, user.pw_gid)
     (base / "passwd").write_text(f"desk:{{PLAIN}}{PASSWORD}::::::\n")
-    port = _free_port()
+    port = free_port()
     conf = base / "dovecot.conf"
     import grp
     conf.write_text(CONFIG.format(dir=base, port=port, user=user.pw_name, group=grp.getgrgid(user.pw_gid).gr_name))
@@ -149,11 +145,6 @@ def imap(imap_server):
 def mailbox(desk, imap_server):
     return make_mailbox(host=imap_server["host"], port=imap_server["port"], security="none", password=PASSWORD,
                         folder="INBOX", action="seen")
-
-
-def count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def test_fetch_opens_tickets_marks_read_and_threads_replies(imap, mailbox, desk, inbox, app):

@@ -9,12 +9,9 @@ from helpdesk.attachments import Upload
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, Event, OutboxMail, ThreadEntry, Ticket, utcnow
 
+from support.rows import events
+
 KEN = "ken@example.net"
-
-
-def events(ticket, action=None):
-    rows = db.session.scalars(select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id)).all()
-    return [e for e in rows if action is None or e.action == action]
 
 
 # --- intake -----------------------------------------------------------------------------------

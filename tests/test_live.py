@@ -18,12 +18,9 @@ from helpdesk import live, outbox, queues, tickets
 from helpdesk.extensions import db
 from helpdesk.models import Agent, DeskState, Event, HelpTopic, OutboxMail, Presence, Ticket, team_members, utcnow
 
+from support.rows import fresh
+
 HTMX = {"HX-Request": "true"}
-
-
-def fresh(ticket) -> Ticket:
-    db.session.expire_all()
-    return db.session.get(Ticket, ticket.id)
 
 
 def desk_version() -> int:
@@ -49,15 +46,6 @@ def statements_during(call):
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     return result, seen
-
-
-@pytest.fixture
-def ticket(make_ticket, inbox):
-    t = make_ticket(topic="Business Critical Outage", email="ken@example.net", name="Ken",
-                    subject="Mobile banking down")
-    inbox.deliver()
-    inbox.clear()
-    return t
 
 
 # --- the change counter -----------------------------------------------------------------------

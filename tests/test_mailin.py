@@ -18,6 +18,7 @@ from helpdesk.models import (
 
 from factories import make_mailbox
 from regex_cost import HOSTILE_BODIES, cpu_budget, hostile_mail
+from support.rows import count, entries
 
 MAIL = Path(__file__).parent / "mail"
 
@@ -27,15 +28,6 @@ def eml(name: str, **values) -> bytes:
     for key, value in values.items():
         raw = raw.replace(b"{" + key.encode() + b"}", value.encode())
     return raw
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def entries(ticket) -> list[ThreadEntry]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(ThreadEntry).where(ThreadEntry.ticket_id == ticket.id).order_by(ThreadEntry.id)))
 
 
 TRUSTED_MX = "mx.desk.test"

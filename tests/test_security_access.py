@@ -393,15 +393,6 @@ def test_disabled_agent_cannot_sign_in_and_loses_open_sessions(client, desk, log
 # --- CSRF on every state-changing route ----------------------------------------------------------
 
 
-@pytest.fixture
-def csrf_app(app_config, app):
-    protected = create_app({**app_config, "WTF_CSRF_ENABLED": True})
-    yield protected
-    with protected.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
 # State-changing routes that do not take the session's CSRF token must be named here, with the
 # reason (e.g. an API authenticated by a bearer token, where no cookie is involved).
 CSRF_EXEMPT: dict[str, str] = {

@@ -15,12 +15,10 @@ from helpdesk.models import Agent, AuditEntry, RecoveryCode, Setting
 from test_security_auth import _enrol, limited_app, sign_in  # noqa: F401  (limited_app: a fixture)
 
 from factories import enrol_two_factor
+from support.forms import settings_data
+from support.pages import text_of
 
 CODE = re.compile(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>")
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def password_step(client, desk, agent):
@@ -299,12 +297,6 @@ def test_reset_refuses_a_request_without_the_csrf_token(app_config, app, desk):
 
 
 # --- the desk setting -----------------------------------------------------------------------------
-
-
-def settings_data(**over):
-    from test_admin_settings import settings_data as base
-
-    return base(**over)
 
 
 def test_the_setting_requires_enrolment_of_every_agent(app, client, desk, login):

@@ -65,6 +65,7 @@ from helpdesk import queues, tickets
 from helpdesk.extensions import csrf, db
 from helpdesk.models import Agent, Ticket
 
+from support.rows import count as rows
 import test_portal
 from test_security_portal import (
     HOSTILE_UPLOADS, access_link_problems, download_problems, hostile_upload_accepted, status_check_problems,
@@ -76,15 +77,10 @@ from test_security_auth import (  # noqa: F401  (limited_app is a fixture)
     reset_expiry_problems, reset_link_problems, reset_rename_problems, reset_request_problems, role_change_problems,
     session_renewal_problems, sign_in_cost_problems, unknown_address_answers,
 )
-from test_security_access import (  # noqa: F401  (world and csrf_app are fixtures)
-    ADMIN, AGENT_PAGES, PORTAL, csrf_app, csrf_failures, disabled_agent_problems, route_table_failures,
+from test_security_access import (  # noqa: F401  (world is a fixture)
+    ADMIN, AGENT_PAGES, PORTAL, csrf_failures, disabled_agent_problems, route_table_failures,
     routes_missing_from_table, topic_misuse_problems, world,
 )
-
-
-def rows(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 # --- 3. access control ------------------------------------------------------------------------

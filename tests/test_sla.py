@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time as clock
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -12,13 +12,10 @@ import pytest
 
 from helpdesk import sla
 
+from support.clock import berlin
+
 BERLIN = ZoneInfo("Europe/Berlin")
 H = 3600
-
-
-def berlin(*args) -> datetime:
-    """A Berlin wall time -> naive UTC."""
-    return datetime(*args, tzinfo=BERLIN).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def office(**kw) -> sla.Schedule:

@@ -12,6 +12,8 @@ from helpdesk.extensions import db
 from helpdesk.models import Ticket
 from helpdesk.security import access_token
 
+from support.rows import fresh
+
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -31,11 +33,6 @@ def agent_page(browser, base, desk, who, width=1440, height=900):
 
 def count_of(page, label):
     return page.locator(".nav-queues a", has_text=label).locator(".count")
-
-
-def fresh(ticket):
-    db.session.expire_all()
-    return db.session.get(Ticket, ticket.id)
 
 
 @pytest.fixture

@@ -6,8 +6,12 @@ build (tests/factories.py):
 - db.py: the run's database (SQLite, or PostgreSQL with HELPDESK_TEST_POSTGRES), throwaway
   PostgreSQL databases, engines shared across apps, emptying the tables, the demo desk's
   snapshot, and work run in several threads at once;
+- rows.py: what the database holds now (counts, a ticket, its history and thread);
 - inbox.py: the mail a real SMTP server received;
 - net.py: free ports on 127.0.0.1;
-- clock.py: the lifecycle's clock under a test's control;
-- pages.py: whole pages compared without their CSRF tokens.
+- clock.py: the lifecycle's clock under a test's control, and Berlin wall times;
+- pages.py: reading what the desk answered (a response's text, a page's CSRF token, pages
+  compared without their tokens);
+- forms.py: valid data for admin forms several test modules submit;
+- files.py: files the tests upload.
 """

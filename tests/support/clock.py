@@ -1,7 +1,11 @@
-"""The lifecycle's clock under a test's control (the `clock` fixture puts one in place)."""
+"""Time in the tests: the lifecycle's clock under a test's control (the `clock` fixture puts one
+in place), and Berlin wall times written as the naive UTC instants the desk stores."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 class Clock:
@@ -18,3 +22,8 @@ class Clock:
 
     def advance(self, **delta):
         self.now += timedelta(**delta)
+
+
+def berlin(*args) -> datetime:
+    """A Berlin wall time -> naive UTC, as the desk stores instants: berlin(2026, 3, 20, 16, 0)."""
+    return datetime(*args, tzinfo=BERLIN).astimezone(timezone.utc).replace(tzinfo=None)
