@@ -13,5 +13,6 @@ build (tests/factories.py):
 - pages.py: reading what the desk answered (a response's text, a page's CSRF token, pages
   compared without their tokens);
 - forms.py: valid data for admin forms several test modules submit;
-- files.py: files the tests upload.
+- files.py: files the tests upload;
+- variants.py: fails(), for the tests that prove a check able to fail.
 """
