@@ -14,12 +14,13 @@ from helpdesk.models import AuditEntry, MailTemplate, OutboxMail, Ticket, utcnow
 
 from hostile import XSS_PAYLOADS, assert_no_live_markup
 from support.pages import text_of
+from support.rows import count
 
 URL = "/admin/mail-templates/reply_customer"
 
 
 def _rows() -> int:
-    return db.session.scalar(select(func.count()).select_from(MailTemplate)) or 0
+    return count(MailTemplate)
 
 
 def _reply_mail(inbox, make_ticket, desk, body="Try turning it off and on."):
