@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 try:
-    from re import _constants as C, _parser as P  # Python 3.11+
+    from re import _constants as C  # Python 3.11+
+    from re import _parser as P
 except ImportError:  # pragma: no cover - older Pythons
     import sre_constants as C
     import sre_parse as P

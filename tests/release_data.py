@@ -130,9 +130,22 @@ def build(url: str, upload_dir: str) -> None:
 
     from helpdesk import create_app, demo, tickets
     from helpdesk.attachments import Upload
-    from helpdesk.models import ApiKey, FailedMail, Mailbox, ProcessedMail, hash_api_key
     from helpdesk.extensions import db
-    from helpdesk.models import Agent, AuditEntry, HelpTopic, Priority, Setting, SLAHoliday, SLAPlan, Team
+    from helpdesk.models import (
+        Agent,
+        ApiKey,
+        AuditEntry,
+        FailedMail,
+        HelpTopic,
+        Mailbox,
+        Priority,
+        ProcessedMail,
+        Setting,
+        SLAHoliday,
+        SLAPlan,
+        Team,
+        hash_api_key,
+    )
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "HELPDESK_UPLOAD_DIR": upload_dir,
                       "HELPDESK_BASE_URL": "http://desk.test", "MAIL_SUPPRESS_SEND": True})

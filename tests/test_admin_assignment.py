@@ -8,15 +8,7 @@ from sqlalchemy import select
 from helpdesk import create_app, tickets
 from helpdesk.extensions import db
 from helpdesk.models import HelpTopic, Team
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def admin(login, desk):
-    return login(desk.admin)
+from support.pages import text_of
 
 
 @pytest.fixture

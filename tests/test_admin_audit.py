@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 from sqlalchemy import func, select
 
+from factories import enrol_two_factor, make_api_key, make_mailbox, queue_mails
 from helpdesk import audit
-from helpdesk.config import ALLOWED_TYPES
-from helpdesk.models import hash_api_key
 from helpdesk.extensions import db
 from helpdesk.models import (
     Agent,
@@ -21,14 +19,14 @@ from helpdesk.models import (
     AuditEntry,
     Department,
     HelpTopic,
-    Mailbox,
     MailTemplate,
-    OutboxMail,
     Priority,
     SLAHoliday,
     SLAPlan,
     Team,
 )
+from support.forms import settings_data
+from support.pages import csrf_token
 
 TYPED_PASSWORD = "typed-Agent-pass-42"
 MAILBOX_PASSWORD = "mailbox-Secret-77"
@@ -79,29 +77,19 @@ def switched_off(row):
 
 
 def a_mailbox(desk):
-    box = Mailbox(name="Sales inbox", department=desk.departments["Support"], host="127.0.0.1", port=993,
-                  security="ssl", username="sales", password=MAILBOX_PASSWORD)
-    db.session.add(box)
-    db.session.commit()
-    return box.id
+    return make_mailbox("Sales inbox", port=993, security="ssl", username="sales", password=MAILBOX_PASSWORD).id
 
 
 def an_api_key():
-    key = ApiKey(name="Shop", key_hash=hash_api_key("hd_shop-key"), prefix="hd_shop-ke", scopes="create")
-    db.session.add(key)
-    db.session.commit()
-    return key.id
+    return make_api_key("hd_shop-key", name="Shop", scopes="create").id
 
 
 def a_failed_mail():
-    db.session.add(OutboxMail(event="test", recipient="r@example.net", subject="Test mail", body_text="x",
-                              body_html="<p>x</p>", message_id="<failed@desk.test>", status="failed", attempts=12))
-    db.session.commit()
+    queue_mails(1, "failed", attempts=12)
 
 
 def two_factor_on(agent):
-    agent.totp_secret = pyotp.random_base32()
-    db.session.commit()
+    enrol_two_factor(agent)
     return agent.id
 
 
@@ -184,10 +172,7 @@ CHANGES = {
     "admin.priority_delete": lambda c, d: (
         f"/admin/priorities/{made(c, '/admin/priorities/new', {'new-name': 'Gone', 'new-colour': '#000000'}, Priority, 'Gone')}"
         "/delete", {}, "priority", "Gone"),
-    "admin.settings_page": lambda c, d: (
-        "/admin/settings", {"desk_name": "Acme Support", "timezone": "Europe/Berlin", "max_attachment_mb": "10",
-                            "max_attachments": "5", "allowed_types": sorted(ALLOWED_TYPES), "reopen_days": "14",
-                            "auto_close_days": "0", "access_link_days": "90"}, "setting", "name"),
+    "admin.settings_page": lambda c, d: ("/admin/settings", settings_data(), "setting", "name"),
     "admin.mail_template_save": lambda c, d: ("/admin/mail-templates/reply_customer",
                                               {"subject": "Our answer", "message": "Hello {customer_name},"},
                                               "mail_template", ""),
@@ -219,10 +204,6 @@ def test_every_admin_post_route_is_in_the_table(app):
     endpoints = admin_post_endpoints(app)
     assert endpoints - CHANGES.keys() - READ_ONLY.keys() == set(), "add the new admin POST routes to CHANGES"
     assert (CHANGES.keys() | READ_ONLY.keys()) - endpoints == set(), "routes in CHANGES that no longer exist"
-
-
-def csrf_token(page: str) -> str:
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
 
 
 @pytest.fixture

@@ -9,19 +9,12 @@ from sqlalchemy import func, select
 
 from helpdesk.extensions import db
 from helpdesk.models import Agent, AuditEntry, Department, HelpTopic, Priority, SLAHoliday, SLAPlan, Team
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
+from support.pages import text_of
+from support.rows import count as snapshot
 
 
 def audit_count() -> int:
     return db.session.scalar(select(func.count(AuditEntry.id)))
-
-
-def snapshot(model):
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def topic_data(desk, **over):
@@ -39,11 +32,6 @@ def sla_data(**over):
             "closes_at": "18:00", "timezone": "Europe/Berlin", "overdue_alerts": "y", "escalate_team": "0"}
     data.update(over)
     return {k: v for k, v in data.items() if v is not None}
-
-
-@pytest.fixture
-def admin(login, desk):
-    return login(desk.admin)
 
 
 # --- help topics ------------------------------------------------------------------------------

@@ -8,28 +8,20 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk.mail import wording as mail_templates
 from helpdesk import tickets
-from helpdesk.extensions import db
-from helpdesk.models import AuditEntry, MailTemplate, OutboxMail, Ticket
 from helpdesk.clock import utcnow
-
+from helpdesk.extensions import db
+from helpdesk.mail import wording as mail_templates
+from helpdesk.models import AuditEntry, MailTemplate, OutboxMail, Ticket
 from hostile import XSS_PAYLOADS, assert_no_live_markup
+from support.pages import text_of
+from support.rows import count
 
 URL = "/admin/mail-templates/reply_customer"
 
 
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def admin(login, desk):
-    return login(desk.admin)
-
-
 def _rows() -> int:
-    return db.session.scalar(select(func.count()).select_from(MailTemplate)) or 0
+    return count(MailTemplate)
 
 
 def _reply_mail(inbox, make_ticket, desk, body="Try turning it off and on."):

@@ -11,16 +11,7 @@ from sqlalchemy import func, select
 from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import Agent, AuditEntry, Team
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def admin(login, desk):
-    return login(desk.admin)
-
+from support.pages import text_of
 
 # --- in use: deactivate, never delete ---------------------------------------------------------
 

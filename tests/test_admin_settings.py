@@ -14,31 +14,16 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import settings, tickets
-from helpdesk.config import ALLOWED_TYPES
+from helpdesk.clock import utcnow
 from helpdesk.extensions import db
 from helpdesk.models import AuditEntry, Event, Setting, Ticket
-from helpdesk.clock import utcnow
 from helpdesk.security import access_token
-from test_portal import PDF, png_bytes, ticket_form
+from support.files import png_bytes
+from support.forms import settings_data
+from support.pages import text_of
+from test_portal import PDF, ticket_form
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def settings_data(**over):
-    data = {"desk_name": "Acme Support", "timezone": "Europe/Berlin", "max_attachment_mb": "10",
-            "max_attachments": "5", "allowed_types": sorted(ALLOWED_TYPES), "reopen_days": "14",
-            "auto_close_days": "0", "access_link_days": "90"}
-    data.update(over)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-@pytest.fixture
-def admin(login, desk):
-    return login(desk.admin)
 
 
 def test_the_desk_name_shows_in_the_top_bar_everywhere(admin, desk, client):
@@ -162,17 +147,9 @@ def test_a_setting_falls_back_to_the_configuration(app, desk):
 # --- auto-close -------------------------------------------------------------------------------
 
 
-def _resolved(desk, make_ticket, days_ago):
-    ticket = make_ticket(email=f"old{days_ago}@example.net")
-    tickets.resolve(desk.tech, ticket, "Fixed it.")
-    ticket.resolved_at = utcnow() - timedelta(days=days_ago)
-    db.session.commit()
-    return ticket
-
-
 def test_auto_close_closes_old_resolved_tickets_and_mails_the_customer(admin, desk, make_ticket, inbox):
-    old = _resolved(desk, make_ticket, 10)
-    recent = _resolved(desk, make_ticket, 2)
+    old = make_ticket(email="old10@example.net", status="resolved", at=utcnow() - timedelta(days=10))
+    recent = make_ticket(email="old2@example.net", status="resolved", at=utcnow() - timedelta(days=2))
     assert tickets.auto_close() == []  # 0 days: off
     admin.post("/admin/settings", data=settings_data(auto_close_days="7"))
     inbox.deliver()
@@ -191,7 +168,7 @@ def test_auto_close_closes_old_resolved_tickets_and_mails_the_customer(admin, de
 
 
 def test_the_auto_close_command(app, desk, make_ticket, app_config):
-    _resolved(desk, make_ticket, 10)
+    make_ticket(email="old10@example.net", status="resolved", at=utcnow() - timedelta(days=10))
     db.session.add(Setting(key="auto_close_days", value="3"))
     db.session.commit()
     env = {**os.environ, "HELPDESK_DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],

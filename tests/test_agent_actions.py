@@ -8,15 +8,11 @@ from sqlalchemy import func, select
 
 from helpdesk import tickets
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, Event, OutboxMail, ThreadEntry, Ticket
-from page_text import without_tokens
+from helpdesk.models import Attachment, OutboxMail
+from support.pages import without_tokens
+from support.rows import entries, events, fresh
 
 HTMX = {"HX-Request": "true"}
-
-
-def fresh(ticket) -> Ticket:
-    db.session.expire_all()
-    return db.session.get(Ticket, ticket.id)
 
 
 def act(client, ticket, action, *, htmx=False, version=None, **data):
@@ -27,34 +23,11 @@ def act(client, ticket, action, *, htmx=False, version=None, **data):
                        headers=HTMX if htmx else {}, content_type="multipart/form-data")
 
 
-def events(ticket, action=None) -> list[Event]:
-    db.session.expire_all()
-    query = select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id)
-    if action:
-        query = query.where(Event.action == action)
-    return list(db.session.scalars(query))
-
-
-def entries(ticket) -> list[ThreadEntry]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(ThreadEntry).where(ThreadEntry.ticket_id == ticket.id).order_by(ThreadEntry.id)))
-
-
 def snapshot(ticket):
     """What must stay the same when an action is refused."""
     t = fresh(ticket)
     return (t.version, t.status, t.assignee_id, t.team_id, t.priority_id, t.sla_id, t.department_id,
             len(events(t)), len(entries(t)), db.session.scalar(select(func.count(OutboxMail.id))))
-
-
-@pytest.fixture
-def ticket(make_ticket, inbox):
-    """A new Support ticket from Ken; the mails its opening caused are already delivered and cleared."""
-    t = make_ticket(topic="Business Critical Outage", email="ken@example.net", name="Ken",
-                    subject="Mobile banking down")
-    inbox.deliver()
-    inbox.clear()
-    return t
 
 
 def followed_page(client, response):

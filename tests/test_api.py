@@ -4,36 +4,25 @@ from __future__ import annotations
 
 import base64
 import re
-import struct
-import zlib
 
 import pytest
 from sqlalchemy import func, select
 
+from factories import make_api_key
 from helpdesk import tickets
 from helpdesk.attachments import Upload
-from helpdesk.models import hash_api_key
-from helpdesk.extensions import db
-from helpdesk.models import ApiKey, ThreadEntry, Ticket
 from helpdesk.clock import utcnow
-from helpdesk.models import Collaborator, Event
+from helpdesk.extensions import db
+from helpdesk.models import ApiKey, Collaborator, Event, ThreadEntry, Ticket, hash_api_key
 from helpdesk.security import access_for_token, access_token, collaborator_token
-
-
-def png() -> bytes:
-    def chunk(t, d):
-        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+from support.files import png_bytes as png
 
 
 @pytest.fixture
 def make_key(desk):
     def make(scopes="create,read", ip_ranges="", name="Chat"):
         secret = ApiKey.generate()
-        db.session.add(ApiKey(name=name, key_hash=hash_api_key(secret), prefix=secret[:10], scopes=scopes,
-                              ip_ranges=ip_ranges, created_by=desk.admin))
-        db.session.commit()
+        make_api_key(secret, name=name, scopes=scopes, ip_ranges=ip_ranges, created_by=desk.admin)
         return secret
     return make
 

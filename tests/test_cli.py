@@ -2,23 +2,18 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from helpdesk import demo
 from helpdesk.extensions import db
 from helpdesk.models import Agent, Department, HelpTopic, OutboxMail, Priority
-
-from conftest import _free_port
+from support.net import free_port
+from support.rows import count
 
 
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-def count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 # --- seed-demo --------------------------------------------------------------------------------
@@ -121,7 +116,7 @@ def test_mail_send_delivers_the_outbox(runner, make_ticket, inbox):
 def test_mail_send_with_smtp_down_keeps_the_mail(app, runner, make_ticket, inbox):
     make_ticket(email="ken@example.net")
     queued = count(OutboxMail)
-    app.extensions["mail"].port = _free_port()
+    app.extensions["mail"].port = free_port()
     result = runner.invoke(args=["mail", "send"])
     assert result.exit_code == 0, result.output
     assert f"Sent 0, not sent {queued}; {queued} waiting." in result.output

@@ -11,13 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, update
 
-from helpdesk.tickets import export
 from helpdesk import tickets
+from helpdesk.clock import utcnow
 from helpdesk.extensions import db
 from helpdesk.models import Setting, Ticket
-from helpdesk.clock import utcnow
 from helpdesk.security import access_token
-
+from helpdesk.tickets import export
 from hostile import FORMULA_PAYLOADS
 
 HEADER = ["Number", "Subject", "Status", "Priority", "Help topic", "Department", "Assignee", "Team",

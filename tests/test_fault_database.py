@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 from helpdesk import create_app, demo
 from helpdesk.extensions import db
 from helpdesk.models import Customer, HelpTopic, OutboxMail, Ticket
-
-from conftest import _free_port
+from support.net import free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -40,7 +39,7 @@ def throwaway_postgres():
         pytest.skip("needs the PostgreSQL server binaries and root (to run them as the postgres user)")
     base = Path(tempfile.mkdtemp(prefix="helpdesk-pgfault-"))
     shutil.chown(base, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     data = base / "data"
 
     def as_postgres(*args):

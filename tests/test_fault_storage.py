@@ -8,17 +8,15 @@ import secrets
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from helpdesk import attachments
-from helpdesk.extensions import db
 from helpdesk.models import Customer, OutboxMail, ThreadEntry, Ticket
 from helpdesk.security import access_token
+from support.rows import count
 
 
 def counts():
-    db.session.expire_all()
-    return [db.session.scalar(select(func.count()).select_from(m)) for m in (Ticket, Customer, ThreadEntry, OutboxMail)]
+    return [count(m) for m in (Ticket, Customer, ThreadEntry, OutboxMail)]
 
 
 def disk_full(monkeypatch, after=0):

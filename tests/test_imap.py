@@ -16,13 +16,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk.mailin import imap as imapfetch
+from factories import make_mailbox
 from helpdesk import tickets
 from helpdesk.extensions import db
+from helpdesk.mailin import imap as imapfetch
 from helpdesk.models import Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket
-
-from conftest import at_once
 from regex_cost import HOSTILE_BODIES, cpu_budget, hostile_mail
+from support.db import at_once
+from support.net import free_port
+from support.rows import count
 
 DOVECOT = "/usr/sbin/dovecot"
 MAIL = Path(__file__).parent / "mail"
@@ -67,12 +69,6 @@ service imap-login {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def imap_server():
     """A private Dovecot instance (plaintext login on localhost only), stopped after the module."""
@@ -87,7 +83,7 @@ def imap_server():
     user = pwd.getpwnam("nobody")
     shutil.chown(base / "mail", user.pw_uid, user.pw_gid)
     (base / "passwd").write_text(f"desk:{{PLAIN}}{PASSWORD}::::::\n")
-    port = _free_port()
+    port = free_port()
     conf = base / "dovecot.conf"
     import grp
     conf.write_text(CONFIG.format(dir=base, port=port, user=user.pw_name, group=grp.getgrgid(user.pw_gid).gr_name))
@@ -147,17 +143,8 @@ def imap(imap_server):
 
 @pytest.fixture
 def mailbox(desk, imap_server):
-    box = Mailbox(name="Support inbox", department=desk.departments["Support"], host=imap_server["host"],
-                  port=imap_server["port"], security="none", username="desk", password=PASSWORD,
-                  folder="INBOX", action="seen")
-    db.session.add(box)
-    db.session.commit()
-    return box
-
-
-def count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
+    return make_mailbox(host=imap_server["host"], port=imap_server["port"], security="none", password=PASSWORD,
+                        folder="INBOX", action="seen")
 
 
 def test_fetch_opens_tickets_marks_read_and_threads_replies(imap, mailbox, desk, inbox, app):

@@ -6,34 +6,12 @@ from sqlalchemy import func, select, text
 
 from helpdesk import attachments, tickets
 from helpdesk.attachments import Upload
-from helpdesk.extensions import db
-from helpdesk.models import Attachment, Customer, Event, OutboxMail, ThreadEntry, Ticket
 from helpdesk.clock import utcnow
+from helpdesk.extensions import db
+from helpdesk.models import Attachment, Customer, OutboxMail, ThreadEntry, Ticket
+from support.rows import events
 
 KEN = "ken@example.net"
-
-
-def events(ticket, action=None):
-    rows = db.session.scalars(select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id)).all()
-    return [e for e in rows if action is None or e.action == action]
-
-
-def in_status(desk, make_ticket, status):
-    """A ticket brought to `status` through the lifecycle itself."""
-    t = make_ticket(topic="Business Critical Outage", email=KEN)
-    if status == "new":
-        return t
-    tickets.claim(desk.tech, t)
-    if status == "pending":
-        tickets.request_info(desk.tech, t, "Which version?")
-    elif status == "escalated":
-        tickets.escalate(desk.tech, t, desk.teams["SysAdmins/Developers"], "Looks like DNS")
-    elif status == "resolved":
-        tickets.resolve(desk.tech, t, "Fixed.")
-    elif status == "closed":
-        tickets.close(desk.tech, t)
-    assert t.status == status
-    return t
 
 
 # --- intake -----------------------------------------------------------------------------------
@@ -204,7 +182,7 @@ def run_action(action, desk, t):
 @pytest.mark.parametrize("status", STATES)
 @pytest.mark.parametrize("action", list(tickets.TRANSITIONS))
 def test_each_action_only_from_its_states(desk, make_ticket, action, status):
-    t = in_status(desk, make_ticket, status)
+    t = make_ticket("Business Critical Outage", email=KEN, status=status)
     transition = tickets.TRANSITIONS[action]
     before = len(events(t))
     if status in transition.sources:
@@ -222,7 +200,7 @@ def test_each_action_only_from_its_states(desk, make_ticket, action, status):
 
 @pytest.mark.parametrize("action", ["assign", "set_priority", "set_sla", "transfer"])
 def test_manager_only_actions_are_refused_to_agents(desk, make_ticket, action):
-    t = in_status(desk, make_ticket, "open")
+    t = make_ticket("Business Critical Outage", email=KEN, status="open")
     agent_calls = {
         "assign": lambda: tickets.assign(desk.tech, t, agent=desk.vendor),
         "set_priority": lambda: tickets.set_priority(desk.tech, t, desk.priorities["low"]),
@@ -240,7 +218,7 @@ def test_manager_only_actions_are_refused_to_agents(desk, make_ticket, action):
 
 
 def test_agents_outside_the_department_cannot_act_until_escalated_to_their_team(desk, make_ticket):
-    t = in_status(desk, make_ticket, "open")
+    t = make_ticket("Business Critical Outage", email=KEN, status="open")
     assert not tickets.can_see(desk.sysadmin, t)
     with pytest.raises(tickets.NotAllowed):
         tickets.add_note(desk.sysadmin, t, "peek")
@@ -252,7 +230,7 @@ def test_agents_outside_the_department_cannot_act_until_escalated_to_their_team(
 
 
 def test_an_agent_cannot_claim_someone_elses_ticket_but_a_manager_can(desk, make_ticket):
-    t = in_status(desk, make_ticket, "open")  # the technician's
+    t = make_ticket("Business Critical Outage", email=KEN, status="open")  # the technician's
     assert "claim" not in tickets.available_actions(desk.vendor, t)
     with pytest.raises(tickets.NotAllowed):
         tickets.claim(desk.vendor, t)
@@ -261,7 +239,7 @@ def test_an_agent_cannot_claim_someone_elses_ticket_but_a_manager_can(desk, make
 
 
 def test_inactive_agents_can_do_nothing(desk, make_ticket):
-    t = in_status(desk, make_ticket, "open")
+    t = make_ticket("Business Critical Outage", email=KEN, status="open")
     desk.tech.active = False
     db.session.commit()
     assert tickets.available_actions(desk.tech, t) == []
@@ -355,7 +333,7 @@ def test_internal_notes_never_reach_the_customer(desk, make_ticket, inbox):
 
 
 def test_request_info_then_the_customer_answers(desk, make_ticket, inbox):
-    t = in_status(desk, make_ticket, "open")
+    t = make_ticket("Business Critical Outage", email=KEN, status="open")
     inbox.deliver().clear()
     tickets.request_info(desk.tech, t, "Which phone do you use?")
     assert t.status == "pending"
@@ -373,7 +351,7 @@ def test_request_info_then_the_customer_answers(desk, make_ticket, inbox):
 
 
 def test_escalate_needs_a_team_and_a_note(desk, make_ticket):
-    t = in_status(desk, make_ticket, "open")
+    t = make_ticket("Business Critical Outage", email=KEN, status="open")
     with pytest.raises(tickets.InvalidInput):
         tickets.escalate(desk.tech, t, None, "why")
     with pytest.raises(tickets.InvalidInput):
@@ -386,7 +364,7 @@ def test_escalate_needs_a_team_and_a_note(desk, make_ticket):
 
 
 def test_resolve_close_reopen(desk, make_ticket, inbox):
-    t = in_status(desk, make_ticket, "open")
+    t = make_ticket("Business Critical Outage", email=KEN, status="open")
     inbox.deliver().clear()
     tickets.resolve(desk.tech, t, "Restarted the gateway")
     assert t.status == "resolved" and t.resolved_at is not None
@@ -413,7 +391,7 @@ def test_answering_an_unassigned_ticket_takes_it_and_says_so_in_the_history(desk
 
 
 def test_customer_reply_reopens_resolved_and_recently_closed_tickets(app, desk, make_ticket, inbox):
-    t = in_status(desk, make_ticket, "resolved")
+    t = make_ticket("Business Critical Outage", email=KEN, status="resolved")
     tickets.customer_reply(t, "Still broken")
     assert t.status == "open"
     assert events(t, "status")[-1].note == "Reopened by the customer's reply"
@@ -431,7 +409,7 @@ def test_customer_reply_reopens_resolved_and_recently_closed_tickets(app, desk, 
 
 
 def test_customer_confirms_the_resolution(desk, make_ticket, inbox):
-    t = in_status(desk, make_ticket, "resolved")
+    t = make_ticket("Business Critical Outage", email=KEN, status="resolved")
     inbox.deliver().clear()
     tickets.customer_confirm(t)
     assert t.status == "closed"

@@ -15,18 +15,13 @@ import pytest
 from sqlalchemy import event, func, insert, select, update
 
 from helpdesk import clock, live, tickets
-from helpdesk.mail import outbox
-from helpdesk.tickets import queues
-from helpdesk.extensions import db
-from helpdesk.models import Agent, DeskState, Event, HelpTopic, OutboxMail, Presence, Ticket, team_members
 from helpdesk.clock import utcnow
+from helpdesk.extensions import db
+from helpdesk.mail import outbox
+from helpdesk.models import Agent, DeskState, Event, HelpTopic, OutboxMail, Presence, Ticket, team_members
+from support.rows import fresh
 
 HTMX = {"HX-Request": "true"}
-
-
-def fresh(ticket) -> Ticket:
-    db.session.expire_all()
-    return db.session.get(Ticket, ticket.id)
 
 
 def desk_version() -> int:
@@ -52,15 +47,6 @@ def statements_during(call):
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     return result, seen
-
-
-@pytest.fixture
-def ticket(make_ticket, inbox):
-    t = make_ticket(topic="Business Critical Outage", email="ken@example.net", name="Ken",
-                    subject="Mobile banking down")
-    inbox.deliver()
-    inbox.clear()
-    return t
 
 
 # --- the change counter -----------------------------------------------------------------------

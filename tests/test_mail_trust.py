@@ -10,12 +10,12 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk import create_app, mailin, tickets
-from helpdesk.mailin import route, trust
+from helpdesk import mailin, tickets
 from helpdesk.extensions import db
-from helpdesk.models import Collaborator, Event, HeldMail, OutboxMail, ProcessedMail, Ticket
-
-from test_mailin import TRUSTED_MX, alice_ticket, authenticated, entries, eml, reply_from, trusted_mx  # noqa: F401
+from helpdesk.mailin import route, trust
+from helpdesk.models import Collaborator, HeldMail, OutboxMail, ProcessedMail, Ticket
+from support.rows import events as history
+from test_mailin import TRUSTED_MX, alice_ticket, authenticated, eml, entries, reply_from, trusted_mx  # noqa: F401
 
 ATTACKER = "attacker@elsewhere.example"
 
@@ -29,12 +29,6 @@ def on_copy(ticket) -> set[str]:
     db.session.expire_all()
     return {c.email for c in db.session.scalars(select(Collaborator).where(
         Collaborator.ticket_id == ticket.id, Collaborator.active.is_(True)))}
-
-
-def history(ticket, action: str) -> list[Event]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(Event).where(Event.ticket_id == ticket.id, Event.action == action)
-                                   .order_by(Event.id)))
 
 
 # --- the customer's side: people on copy ------------------------------------------------------------
@@ -141,16 +135,6 @@ def check_forged_agent_mail_is_not_a_note(ticket, desk) -> mailin.Outcome:
     assert outcome.outcome != "noted"
     assert [e.id for e in entries(ticket)] == before
     return outcome
-
-
-@pytest.fixture
-def csrf_app(app_config, app):
-    """The app with CSRF protection on, as in production (same database)."""
-    protected = create_app({**app_config, "WTF_CSRF_ENABLED": True})
-    yield protected
-    with protected.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def signed_in(csrf_app, desk, agent):

@@ -4,30 +4,25 @@ after the key changed, the fetcher reports that mailbox's password as unreadable
 from __future__ import annotations
 
 import re
-import socket
 
 import pytest
 from sqlalchemy import select, text
 
+from factories import make_mailbox
 from helpdesk import config as config_module
 from helpdesk import crypto
-from helpdesk.mailin import imap as imapfetch
 from helpdesk.extensions import db
+from helpdesk.mailin import imap as imapfetch
 from helpdesk.models import Mailbox
+from support.net import free_port
 
 PASSWORD = "imap-pässword-7"
 UNREADABLE = "The password could not be decrypted"
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def form(desk, **values):
     data = {"name": "Support inbox", "department": desk.departments["Support"].id, "topic": 0,
-            "host": "127.0.0.1", "port": _closed_port(), "security": "none", "username": "desk",
+            "host": "127.0.0.1", "port": free_port(), "security": "none", "username": "desk",
             "password": PASSWORD, "folder": "INBOX", "action": "seen", "active": "y"}
     data.update(values)
     return data
@@ -69,13 +64,8 @@ def test_the_password_is_stored_encrypted_and_never_shown_back(client, login, de
 
 
 def test_a_changed_secret_key_is_reported_on_the_mailbox_and_the_others_go_on(app, client, login, desk):
-    db.session.add_all([
-        Mailbox(name="Support inbox", department=desk.departments["Support"], host="127.0.0.1",
-                port=_closed_port(), security="none", username="desk", password=PASSWORD),
-        Mailbox(name="Other inbox", department=desk.departments["Support"], host="127.0.0.1",
-                port=_closed_port(), security="none", username="other", password="other-pass"),
-    ])
-    db.session.commit()
+    make_mailbox(port=free_port(), security="none", password=PASSWORD)
+    make_mailbox("Other inbox", port=free_port(), security="none", username="other", password="other-pass")
     app.config["SECRET_KEY"] = "a-new-secret-key"
     with pytest.raises(crypto.Undecryptable):
         box().login_password()
@@ -99,9 +89,7 @@ def test_helpdesk_encryption_key_is_used_instead_of_the_secret_key(app, desk, mo
     monkeypatch.setenv("HELPDESK_ENCRYPTION_KEY", "an-encryption-key-kept-apart")
     assert config_module.from_environment(app.instance_path)["HELPDESK_ENCRYPTION_KEY"] == "an-encryption-key-kept-apart"
     app.config["HELPDESK_ENCRYPTION_KEY"] = "an-encryption-key-kept-apart"
-    db.session.add(Mailbox(name="Support inbox", department=desk.departments["Support"], host="127.0.0.1",
-                           username="desk", password=PASSWORD))
-    db.session.commit()
+    make_mailbox(password=PASSWORD)
     app.config["SECRET_KEY"] = "rotated-secret-key"  # does not matter while the encryption key stays
     assert box().login_password() == PASSWORD
     app.config["HELPDESK_ENCRYPTION_KEY"] = "another-encryption-key"
@@ -113,9 +101,7 @@ def test_helpdesk_encryption_key_is_used_instead_of_the_secret_key(app, desk, mo
 
 
 def test_a_tampered_token_is_unreadable_not_a_crash(app, desk):
-    db.session.add(Mailbox(name="Support inbox", department=desk.departments["Support"], host="127.0.0.1",
-                           username="desk", password=PASSWORD))
-    db.session.commit()
+    make_mailbox(password=PASSWORD)
     mailbox = box()
     for bad in (stored()[:-4] + "AAAA", "not a token", "ü"):
         mailbox.password_encrypted = bad

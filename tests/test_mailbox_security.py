@@ -11,9 +11,11 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from helpdesk.mailin import imap as imapfetch
+from factories import make_mailbox
 from helpdesk.extensions import db
+from helpdesk.mailin import imap as imapfetch
 from helpdesk.models import AuditEntry, Mailbox
+from support.net import free_port
 
 PASSWORD = "stored-Imap-secret-5"
 REMOTE_WORDS = "remote-words-from-the-server"  # anything the fake servers say beyond the protocol
@@ -95,28 +97,12 @@ def servers():
         server.stop()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def form(desk, **values):
     data = {"name": "Support inbox", "department": desk.departments["Support"].id, "topic": 0, "host": "127.0.0.1",
             "port": 993, "security": "none", "username": "desk", "password": "", "folder": "INBOX",
             "action": "seen", "active": "y"}
     data.update(values)
     return data
-
-
-def make_box(desk, **values) -> Mailbox:
-    fields = {"name": "Support inbox", "department": desk.departments["Support"], "host": "127.0.0.1",
-              "port": _closed_port(), "security": "none", "username": "desk", "password": PASSWORD}
-    fields.update(values)
-    box = Mailbox(**fields)
-    db.session.add(box)
-    db.session.commit()
-    return box
 
 
 def stored(box_id) -> Mailbox:
@@ -129,7 +115,7 @@ def stored(box_id) -> Mailbox:
 
 def test_pointing_the_stored_password_elsewhere_asks_for_it_again(client, login, desk, servers):
     listener = servers()
-    box = make_box(desk)
+    box = make_mailbox(port=free_port(), security="none", password=PASSWORD)
     before = (box.host, box.port, box.security, box.username)
     login(desk.admin)
     for change in ({"port": listener.port}, {"host": "127.0.0.2"}, {"security": "starttls"},
@@ -181,7 +167,7 @@ def test_the_fetcher_never_sends_the_password_unencrypted_to_another_machine(des
     "127.1" reaches the listener here, but is not written as a loopback address, so the desk
     treats it as any other machine."""
     listener = servers(login_ok=True)
-    box = make_box(desk, host="127.1", port=listener.port)
+    box = make_mailbox(host="127.1", port=listener.port, security="none", password=PASSWORD)
     [result] = imapfetch.fetch_all()
     assert result.error == imapfetch.PLAINTEXT_REFUSED.format(host="127.1")
     assert stored(box.id).last_error == result.error
@@ -210,8 +196,8 @@ def test_the_fetcher_never_sends_the_password_unencrypted_to_another_machine(des
 def test_a_failed_round_shows_the_desks_own_words(app, client, login, desk, servers, server, values, message):
     # Only the silent server has to be waited out; the others get time to answer on a busy machine.
     app.config["HELPDESK_IMAP_TIMEOUT"] = 1 if message == imapfetch.TIMED_OUT else 20
-    port = servers(**server).port if server is not None else _closed_port()
-    box = make_box(desk, port=port, **values)
+    port = servers(**server).port if server is not None else free_port()
+    box = make_mailbox(port=port, password=PASSWORD, **{"security": "none", **values})
     [result] = imapfetch.fetch_all()
     assert result.error == message and stored(box.id).last_error == message
     login(desk.admin)

@@ -10,14 +10,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from factories import make_mailbox
 from helpdesk import mailin, tickets
-from helpdesk.mailin import parsing as mail_parse
 from helpdesk.extensions import db
+from helpdesk.mailin import parsing as mail_parse
 from helpdesk.models import (
-    FailedMail, Mailbox, OutboxMail, ProcessedMail, ThreadEntry, Ticket,
+    FailedMail,
+    OutboxMail,
+    ProcessedMail,
+    Ticket,
 )
-
 from regex_cost import HOSTILE_BODIES, cpu_budget, hostile_mail
+from support.rows import count, entries
 
 MAIL = Path(__file__).parent / "mail"
 
@@ -27,15 +31,6 @@ def eml(name: str, **values) -> bytes:
     for key, value in values.items():
         raw = raw.replace(b"{" + key.encode() + b"}", value.encode())
     return raw
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def entries(ticket) -> list[ThreadEntry]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(ThreadEntry).where(ThreadEntry.ticket_id == ticket.id).order_by(ThreadEntry.id)))
 
 
 TRUSTED_MX = "mx.desk.test"
@@ -252,10 +247,8 @@ def test_acknowledgements_to_one_sender_are_rate_limited(desk, app):
 
 
 def test_mailbox_department_and_topic(desk):
-    box = Mailbox(name="IT", department=desk.departments["IT Operations"], topic=desk.topics["Billing question"],
-                  host="imap.example.com", username="it@example.com", password="x")
-    db.session.add(box)
-    db.session.commit()
+    box = make_mailbox("IT", department=desk.departments["IT Operations"], topic=desk.topics["Billing question"],
+                       host="imap.example.com", username="it@example.com", password="x")
     t = mailin.take_in(eml("plain.eml"), mailbox=box).ticket
     assert t.department.name == "IT Operations" and t.topic.name == "Billing question"
 

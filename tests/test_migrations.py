@@ -11,16 +11,16 @@ from pathlib import Path
 import flask_migrate
 import pyotp
 import pytest
-from markupsafe import escape
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from markupsafe import escape
 from sqlalchemy import create_engine, inspect, select, text
 
 from helpdesk import create_app, tickets
 from helpdesk.extensions import db
 from helpdesk.models import HelpTopic
 from release_data import TOTP_SECRET, load, release_files
-from scratch_db import PG_ADMIN_URL, scratch_postgres
+from support.db import PG_ADMIN_URL, scratch_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,12 +12,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
-from helpdesk.mail import outbox
-from helpdesk.extensions import db
-from helpdesk.models import OutboxMail
+from factories import queue_mails
 from helpdesk.clock import utcnow
-
-from conftest import PG_ADMIN_URL, Inbox, _free_port, at_once
+from helpdesk.extensions import db
+from helpdesk.mail import outbox
+from helpdesk.models import OutboxMail
+from support.db import PG_ADMIN_URL, at_once
+from support.inbox import Inbox
+from support.net import free_port
 
 
 def point_smtp_at(app, port: int, host: str = "127.0.0.1") -> None:
@@ -59,7 +61,7 @@ class RefusingInbox(Inbox):
 def refusing_smtp(app):
     box = RefusingInbox({"gone@example.net": "550 5.1.1 No such mailbox",
                          "busy@example.net": "450 4.2.1 Mailbox busy, try later"})
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
     point_smtp_at(app, controller.port)
     yield box
@@ -99,7 +101,7 @@ def test_ticket_opened_while_smtp_is_down_is_mailed_once_smtp_is_back(app, make_
 
 def check_smtp_down_then_back(app, make_ticket, inbox, smtp_server) -> None:
     """Mail written while SMTP is down waits, counted and dated, and goes out once when it is back."""
-    point_smtp_at(app, _free_port())  # nothing listens there
+    point_smtp_at(app, free_port())  # nothing listens there
     ticket = make_ticket(email="ken@example.net", subject="Printer on fire")
     assert ticket.id is not None
 
@@ -191,7 +193,7 @@ def test_mail_is_given_up_after_max_attempts_and_retry_failed_requeues_it(app, m
     make_ticket(email="ken@example.net")
     db.session.execute(update(OutboxMail).values(attempts=outbox.MAX_ATTEMPTS - 1))
     db.session.commit()
-    point_smtp_at(app, _free_port())
+    point_smtp_at(app, free_port())
     outbox.send_pending()
     given_up = rows()
     assert {(r.status, r.attempts) for r in given_up} == {("failed", outbox.MAX_ATTEMPTS)}
@@ -234,7 +236,7 @@ def test_malformed_mail_row_does_not_block_the_others(app, make_ticket, inbox):
 
 
 def test_headers_are_stable_and_mark_the_mail_automatic(app, make_ticket, inbox, smtp_server):
-    point_smtp_at(app, _free_port())
+    point_smtp_at(app, free_port())
     ticket = make_ticket(email="ken@example.net", subject="VPN drops every hour")
     outbox.send_pending()  # fails: the Message-ID must survive the retry
     point_smtp_at(app, smtp_server.port)
@@ -270,14 +272,6 @@ def test_cr_lf_in_subject_or_name_cannot_inject_headers(app, make_ticket, inbox)
 # --- several senders at once ------------------------------------------------------------------
 
 
-def _queue_mails(count: int) -> None:
-    for n in range(count):
-        db.session.add(OutboxMail(event="test", recipient=f"r{n}@example.net", subject=f"Mail {n}",
-                                  body_text=f"Mail {n}", body_html=f"<p>Mail {n}</p>",
-                                  message_id=f"<concurrent-{n}@desk.test>"))
-    db.session.commit()
-
-
 def _send_all() -> int:
     """One sender's work: send until nothing is left; how many it sent."""
     total = 0
@@ -296,7 +290,7 @@ def test_two_senders_at_once_send_each_mail_exactly_once(app, inbox, database):
     if db.engine.dialect.name != database:
         pytest.skip(f"this run uses {db.engine.dialect.name}" +
                     ("" if PG_ADMIN_URL or database != "postgresql" else "; set HELPDESK_TEST_POSTGRES"))
-    _queue_mails(40)
+    queue_mails(40)
     sent_by, errors = at_once(app, _send_all)
     assert errors == []
     assert sum(sent_by) == 40

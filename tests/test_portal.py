@@ -3,38 +3,25 @@ from __future__ import annotations
 
 import io
 import re
-import struct
-import zlib
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from helpdesk import tickets
 from helpdesk.attachments import path_for
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, HelpTopic, IdempotencyKey, OutboxMail, Ticket
+from support.files import png_bytes
+from support.rows import count
 
 STATUS_SENT = "If a ticket with that number belongs to that address, we&#39;ve mailed a link to it."
-
-
-def png_bytes() -> bytes:
-    """A real 1x1 PNG."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
 
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 HTML = b"<!DOCTYPE html><html><head><title>x</title></head><body><script>alert(1)</script></body></html>\n"
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>\n'
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
-
-
-def count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def form_key(client, url="/new") -> str:

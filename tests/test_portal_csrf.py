@@ -4,31 +4,19 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
 
-from helpdesk import create_app, tickets
+from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import Customer, OutboxMail, ThreadEntry, Ticket
 from helpdesk.security import access_token
+from support.pages import csrf_token
+from support.rows import count as rows
 
 
 @pytest.fixture
-def csrf_client(app, app_config):
+def csrf_client(csrf_app):
     """A client of an app that checks CSRF tokens (same database as `app`)."""
-    protected = create_app({**app_config, "WTF_CSRF_ENABLED": True})
-    yield protected.test_client()
-    with protected.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
-def rows(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def csrf_token(page: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return csrf_app.test_client()
 
 
 def new_ticket_data(desk, page: str) -> dict:

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from helpdesk import tickets
 from helpdesk.attachments import Upload
+from helpdesk.clock import utcnow
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, ThreadEntry, Ticket
-from helpdesk.clock import utcnow
 from helpdesk.security import access_token
+from support.rows import fresh
 
 HX = {"HX-Request": "true"}
 
@@ -33,11 +34,6 @@ def link(ticket: Ticket) -> str:
 def links_same_ticket(a: str, b: str) -> bool:
     """Two access links for the same ticket and nonce (made at any time)."""
     return a.rsplit(".", 2)[0] == b.rsplit(".", 2)[0]
-
-
-def fresh(ticket: Ticket) -> Ticket:
-    db.session.expire_all()
-    return db.session.get(Ticket, ticket.id)
 
 
 def entry_count(ticket: Ticket) -> int:

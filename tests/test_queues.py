@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, update
 
-from helpdesk.tickets import queues
 from helpdesk import tickets
+from helpdesk.clock import utcnow
 from helpdesk.extensions import db
 from helpdesk.models import Ticket
-from helpdesk.clock import utcnow
+from helpdesk.tickets import queues
 
 HTMX = {"HX-Request": "true"}
 

@@ -15,13 +15,19 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from helpdesk import create_app, tickets
+from factories import make_api_key, make_mailbox
+from helpdesk import tickets
 from helpdesk.attachments import Upload
 from helpdesk.extensions import db
-from helpdesk.models import ApiKey, Event, FailedMail, Mailbox, OutboxMail, SLAHoliday, ThreadEntry, Ticket
-from helpdesk.models import hash_api_key
+from helpdesk.models import (
+    Event,
+    FailedMail,
+    OutboxMail,
+    SLAHoliday,
+    ThreadEntry,
+    Ticket,
+)
 from helpdesk.security import access_token
-
 from hostile import OPEN_REDIRECTS
 
 ROLES = ("anonymous", "customer_a", "customer_b", "other_dept_agent", "agent", "manager", "admin")
@@ -223,12 +229,11 @@ def world(desk, make_ticket):
               desk.teams["SysAdmins/Developers"], desk.sysadmin, desk.priorities["high"]),
     }
     for key, (topic, sla, department, team, agent, priority) in admin_objects.items():
+        api_key = make_api_key(name=f"Key {key}", scopes="read")
+        mailbox = make_mailbox(f"Mailbox {key}", department=department, host="imap.example.net", username=f"box-{key}")
         holiday = SLAHoliday(sla=sla, day=date(2026, 12, 25), name="Christmas")
-        api_key = ApiKey(name=f"Key {key}", key_hash=hash_api_key(ApiKey.generate()), prefix="hd_", scopes="read")
-        mailbox = Mailbox(name=f"Mailbox {key}", department=department, host="imap.example.net",
-                          username=f"box-{key}")
         failed = FailedMail(source="pipe", error="No sender", raw=b"Subject: x\r\n\r\nbody", size=21)
-        db.session.add_all([holiday, api_key, mailbox, failed])
+        db.session.add_all([holiday, failed])
         db.session.commit()
         objects[key].update(topic=topic.id, sla=sla.id, department=department.id, team=team.id, agent=agent.id,
                             priority=priority.id, holiday=holiday.id, api_key=api_key.id, mailbox=mailbox.id,
@@ -391,15 +396,6 @@ def test_disabled_agent_cannot_sign_in_and_loses_open_sessions(client, desk, log
 
 
 # --- CSRF on every state-changing route ----------------------------------------------------------
-
-
-@pytest.fixture
-def csrf_app(app_config, app):
-    protected = create_app({**app_config, "WTF_CSRF_ENABLED": True})
-    yield protected
-    with protected.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 # State-changing routes that do not take the session's CSRF token must be named here, with the

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk import create_app
-from helpdesk.security import limits
 from helpdesk.extensions import db
 from helpdesk.models import Agent, OutboxMail
-from page_text import without_tokens
+from helpdesk.security import limits
+from support.pages import without_tokens
 
 WRONG = "Wrong email or password, or the account is disabled."
 
@@ -83,8 +83,8 @@ def sign_in_costs(limited_app, desk, monkeypatch) -> dict[str, tuple[int, int, i
     statements run). Counted, not timed, so a busy machine cannot make the check flaky."""
     from sqlalchemy import event
 
-    from helpdesk.auth import routes as auth
     from helpdesk import models
+    from helpdesk.auth import routes as auth
 
     hashes = []
     for module in (auth, models.people):  # the desk checks hashes in both places
@@ -360,8 +360,8 @@ def test_open_ticket_cap_holds_for_forms_sent_at_once(client, desk, make_ticket,
 def open_ticket_cap_race_problems(desk, make_ticket, app, known: bool, forms: int = 6) -> list[str]:
     """Six forms for one address sent at the same moment, with HELPDESK_MAX_OPEN_TICKETS=2:
     exactly two tickets are open afterwards, and every other form got the cap's 429."""
-    from conftest import at_once
     from helpdesk.models import Customer, Ticket
+    from support.db import at_once
 
     app.config["HELPDESK_MAX_OPEN_TICKETS"] = 2
     if known:

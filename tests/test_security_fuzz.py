@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from helpdesk.extensions import db
 from helpdesk.security import access_token
-
 from hostile import OPEN_REDIRECTS, XSS_PAYLOADS
 
 EXAMPLES = int(os.environ.get("HELPDESK_FUZZ_EXAMPLES", "100"))

@@ -12,11 +12,10 @@ from sqlalchemy import select
 
 from helpdesk import create_app
 from helpdesk.attachments import Upload
+from helpdesk.clock import utcnow
 from helpdesk.extensions import db
 from helpdesk.models import OutboxMail
-from helpdesk.clock import utcnow
 from helpdesk.security import access_token
-
 from hostile import live_markup
 
 

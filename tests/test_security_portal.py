@@ -16,12 +16,12 @@ import altcha
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk.security import captcha
 from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import Customer, OutboxMail, Ticket
-from helpdesk.security import access_token
-from page_text import without_tokens
+from helpdesk.security import access_token, captcha
+from support.pages import without_tokens
+from support.rows import count
 
 FORM = {"name": "Ken", "email": "ken@example.net", "subject": "Printer on fire", "description": "Really."}
 
@@ -29,11 +29,6 @@ FORM = {"name": "Ken", "email": "ken@example.net", "subject": "Printer on fire",
 def new_ticket(client, desk, **data):
     values = {**FORM, "topic": desk.topics["General inquiry"].id, "idempotency_key": secrets.token_urlsafe(20), **data}
     return client.post("/new", data=values)
-
-
-def count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 # --- CAPTCHA (ALTCHA proof of work) -------------------------------------------------------------

@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 
 from helpdesk.extensions import db
 from helpdesk.models import Agent, AuditEntry, Event, OutboxMail, StaffSession, ThreadEntry, Ticket
-
 from test_security_access import world  # noqa: F401  (a fixture: ticket A with its note and files, admin objects)
 
 # Routes anyone may ask (customers, sign-in steps, the API with its own keys, monitors): every

@@ -9,26 +9,16 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
+from factories import enrol_two_factor
 from helpdesk import create_app
-from helpdesk.security import totp as twofactor
 from helpdesk.extensions import db
 from helpdesk.models import Agent, AuditEntry, RecoveryCode, Setting
+from helpdesk.security import totp as twofactor
+from support.forms import settings_data
+from support.pages import text_of
 from test_security_auth import _enrol, limited_app, sign_in  # noqa: F401  (limited_app: a fixture)
 
 CODE = re.compile(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>")
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def enrolled(agent) -> tuple[str, list[str]]:
-    """Turn two-factor sign-in on for the agent directly; return the secret and the codes."""
-    agent = db.session.get(Agent, agent.id)
-    agent.totp_secret = pyotp.random_base32()
-    codes = twofactor.new_recovery_codes(agent)
-    db.session.commit()
-    return agent.totp_secret, codes
 
 
 def password_step(client, desk, agent):
@@ -69,7 +59,7 @@ def test_enrolment_shows_ten_codes_once_and_stores_only_hashes(client, desk, log
 
 
 def test_a_recovery_code_signs_in_once(client, desk):
-    _, codes = enrolled(desk.tech)
+    _, codes = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     page = text_of(client.get("/login/code?use=recovery"))
     assert "Use a recovery code" in page and 'for="code">Recovery code<' in page
@@ -87,7 +77,7 @@ def test_a_recovery_code_signs_in_once(client, desk):
 
 
 def test_wrong_recovery_code_is_refused(client, desk):
-    enrolled(desk.tech)
+    enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     for wrong in ("aaaaa-aaaaa", "not a code", "12345-67890"):
         response = client.post("/login/code?use=recovery", data={"code": wrong})
@@ -98,7 +88,7 @@ def test_wrong_recovery_code_is_refused(client, desk):
 
 
 def test_few_codes_left_are_warned_about(client, desk):
-    _, codes = enrolled(desk.tech)
+    _, codes = enrol_two_factor(desk.tech)
     for code in codes[:7]:
         assert twofactor.use_recovery_code(desk.tech, code)
     db.session.commit()
@@ -116,7 +106,7 @@ def test_few_codes_left_are_warned_about(client, desk):
 
 
 def test_wrong_recovery_codes_lock_the_account(limited_app, desk):  # noqa: F811
-    enrolled(desk.tech)
+    enrol_two_factor(desk.tech)
     client = limited_app.test_client()
     password_step(client, desk, desk.tech)
     answers = [client.post("/login/code", data={"code": "abcde-fghjk"}).status_code for _ in range(4)]
@@ -125,9 +115,9 @@ def test_wrong_recovery_codes_lock_the_account(limited_app, desk):  # noqa: F811
 
 
 def test_a_code_sent_twice_at_once_works_once(app, desk):
-    from conftest import at_once
+    from support.db import at_once
 
-    _, codes = enrolled(desk.tech)
+    _, codes = enrol_two_factor(desk.tech)
     agent_id = desk.tech.id
 
     def spend():
@@ -143,9 +133,9 @@ def test_a_code_sent_twice_at_once_works_once(app, desk):
 def test_one_code_sent_by_several_sign_ins_at_once_signs_in_one(app, desk, kind):
     """Four browsers past the password step send the same code at the same moment: one gets
     in, the others are told the code was used, and nobody else is signed in."""
-    from conftest import at_once
+    from support.db import at_once
 
-    secret, codes = enrolled(desk.tech)
+    secret, codes = enrol_two_factor(desk.tech)
     code = pyotp.TOTP(secret).now() if kind == "app code" else codes[0]
     clients = [app.test_client() for _ in range(4)]
     for client in clients:
@@ -169,7 +159,7 @@ def test_one_code_sent_by_several_sign_ins_at_once_signs_in_one(app, desk, kind)
 
 
 def test_a_new_set_needs_the_password_and_ends_the_old_one(client, desk):
-    _, old = enrolled(desk.tech)
+    _, old = enrol_two_factor(desk.tech)
     client.post("/login", data={"email": desk.tech.email, "password": desk.passwords[desk.tech.email]})
     client.post("/login/code", data={"code": old[0]})
     response = client.post("/account/two-factor/recovery-codes", data={"recovery-current": "wrong password"})
@@ -197,7 +187,7 @@ def test_no_new_set_without_two_factor(client, desk, login):
 
 
 def test_turning_two_factor_off_deletes_the_codes(client, desk):
-    secret, codes = enrolled(desk.tech)
+    secret, codes = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
     response = client.post("/account/two-factor/disable", data={"current": desk.passwords[desk.tech.email]},
@@ -215,7 +205,7 @@ def reset_url(agent) -> str:
 
 @pytest.mark.parametrize("who", ["tech", "manager"])
 def test_only_admins_reset_two_factor(client, desk, login, who):
-    enrolled(desk.vendor)
+    enrol_two_factor(desk.vendor)
     login(getattr(desk, who))
     assert client.post(reset_url(desk.vendor), data={"confirm": "y"}).status_code == 403
     db.session.expire_all()
@@ -223,7 +213,7 @@ def test_only_admins_reset_two_factor(client, desk, login, who):
 
 
 def test_reset_needs_the_tick(client, desk, login):
-    enrolled(desk.tech)
+    enrol_two_factor(desk.tech)
     login(desk.admin)
     response = client.post(reset_url(desk.tech), data={})
     assert response.status_code == 400 and "Tick the box to confirm the reset." in text_of(response)
@@ -232,7 +222,7 @@ def test_reset_needs_the_tick(client, desk, login):
 
 
 def test_reset_clears_the_factor_ends_sessions_audits_and_mails(app, client, desk, login, inbox):
-    secret, _ = enrolled(desk.tech)
+    secret, _ = enrol_two_factor(desk.tech)
     tech = app.test_client()
     password_step(tech, desk, desk.tech)
     assert tech.post("/login/code", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
@@ -270,8 +260,8 @@ def test_reset_clears_the_factor_ends_sessions_audits_and_mails(app, client, des
 
 def test_after_a_reset_a_required_factor_is_set_up_again(app, client, desk, login, inbox):
     app.config["HELPDESK_REQUIRE_TOTP"] = True
-    enrolled(desk.tech)
-    enrolled(desk.admin)
+    enrol_two_factor(desk.tech)
+    enrol_two_factor(desk.admin)
     client.post("/login", data={"email": desk.admin.email, "password": desk.passwords[desk.admin.email]})
     client.post("/login/code", data={"code": pyotp.TOTP(db.session.get(Agent, desk.admin.id).totp_secret).now()})
     assert client.post(reset_url(desk.tech), data={"confirm": "y"}).status_code == 302
@@ -285,7 +275,7 @@ def test_after_a_reset_a_required_factor_is_set_up_again(app, client, desk, logi
 
 
 def test_reset_refuses_a_request_without_the_csrf_token(app_config, app, desk):
-    enrolled(desk.tech)
+    enrol_two_factor(desk.tech)
     protected = create_app({**app_config, "WTF_CSRF_ENABLED": True})
     client = protected.test_client()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text_of(client.get("/login"))).group(1)
@@ -307,12 +297,6 @@ def test_reset_refuses_a_request_without_the_csrf_token(app_config, app, desk):
 
 
 # --- the desk setting -----------------------------------------------------------------------------
-
-
-def settings_data(**over):
-    from test_admin_settings import settings_data as base
-
-    return base(**over)
 
 
 def test_the_setting_requires_enrolment_of_every_agent(app, client, desk, login):
@@ -351,7 +335,7 @@ def test_the_setting_overrides_the_environment(app, client, desk, login):
 def test_required_setting_keeps_two_factor_on(app, client, desk):
     db.session.add(Setting(key="require_totp", value="1"))
     db.session.commit()
-    secret, _ = enrolled(desk.tech)
+    secret, _ = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
     page = text_of(client.get("/account"))
@@ -376,7 +360,7 @@ def _when_shown(before, after) -> set[str]:
 def test_a_sign_in_with_a_recovery_code_is_mailed_to_the_agent(client, desk, inbox):
     from helpdesk.clock import utcnow
 
-    _, codes = enrolled(desk.tech)
+    _, codes = enrol_two_factor(desk.tech)
     inbox.deliver()
     inbox.clear()
     password_step(client, desk, desk.tech)
@@ -399,7 +383,7 @@ def test_a_sign_in_with_a_recovery_code_is_mailed_to_the_agent(client, desk, inb
 
 
 def test_the_mail_says_how_few_codes_are_left(client, desk, inbox):
-    _, codes = enrolled(desk.tech)
+    _, codes = enrol_two_factor(desk.tech)
     for code in codes[:7]:
         assert twofactor.use_recovery_code(desk.tech, code)
     db.session.commit()
@@ -418,7 +402,7 @@ def test_the_mail_says_how_few_codes_are_left(client, desk, inbox):
 
 
 def test_no_mail_on_a_sign_in_with_the_apps_code_or_a_wrong_code(client, desk, inbox):
-    secret, _ = enrolled(desk.tech)
+    secret, _ = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     assert client.post("/login/code?use=recovery", data={"code": "aaaaa-aaaaa"}).status_code == 401
     assert client.post("/login/code", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
@@ -428,7 +412,7 @@ def test_no_mail_on_a_sign_in_with_the_apps_code_or_a_wrong_code(client, desk, i
 
 
 def test_turning_two_factor_off_is_mailed_to_the_agent(client, desk, inbox):
-    secret, _ = enrolled(desk.tech)
+    secret, _ = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
     # A wrong password changes nothing and mails nothing.
@@ -451,7 +435,7 @@ def test_the_agents_name_in_account_mails_is_escaped(client, desk, inbox):
     agent = db.session.get(Agent, desk.tech.id)
     agent.name = XSS_PAYLOADS[0].format(tag="XSSaccount")
     db.session.commit()
-    secret, codes = enrolled(desk.tech)
+    secret, codes = enrol_two_factor(desk.tech)
     password_step(client, desk, desk.tech)
     client.post("/login/code", data={"code": codes[0]})
     client.post("/account/two-factor/disable", data={"current": desk.passwords[desk.tech.email]})

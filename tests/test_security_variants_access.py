@@ -61,35 +61,55 @@ import secrets
 from flask import redirect, url_for
 from sqlalchemy import func, select
 
-from helpdesk.tickets import queues
+import test_portal
 from helpdesk import tickets
-from helpdesk.extensions import csrf, db
 from helpdesk.auth import forms
+from helpdesk.extensions import csrf, db
 from helpdesk.mail import links
 from helpdesk.models import Agent, Ticket
 from helpdesk.security import tokens
-
-import test_portal
-from test_security_portal import (
-    HOSTILE_UPLOADS, access_link_problems, download_problems, hostile_upload_accepted, status_check_problems,
-    storage_problems, upload_limit_problems,
+from helpdesk.tickets import queues
+from support.rows import count as rows
+from test_security_access import (  # noqa: F401  (world is a fixture)
+    ADMIN,
+    AGENT_PAGES,
+    PORTAL,
+    csrf_failures,
+    disabled_agent_problems,
+    route_table_failures,
+    routes_missing_from_table,
+    topic_misuse_problems,
+    world,
 )
 from test_security_auth import (  # noqa: F401  (limited_app is a fixture)
-    PASSWORD_REFUSALS, cookie_problems, idle_timeout_problems, ip_throttle_problems, limited_app, lockout_problems,
-    overlong_sign_in_problems, password_change_problems, polling_problems, reset_answer_problems,
-    reset_expiry_problems, reset_link_problems, reset_rename_problems, reset_request_problems, role_change_problems,
-    session_renewal_problems, sign_in_cost_problems, unknown_address_answers,
+    PASSWORD_REFUSALS,
+    cookie_problems,
+    idle_timeout_problems,
+    ip_throttle_problems,
+    limited_app,
+    lockout_problems,
+    overlong_sign_in_problems,
+    password_change_problems,
+    polling_problems,
+    reset_answer_problems,
+    reset_expiry_problems,
+    reset_link_problems,
+    reset_rename_problems,
+    reset_request_problems,
+    role_change_problems,
+    session_renewal_problems,
+    sign_in_cost_problems,
+    unknown_address_answers,
 )
-from test_security_access import (  # noqa: F401  (world and csrf_app are fixtures)
-    ADMIN, AGENT_PAGES, PORTAL, csrf_app, csrf_failures, disabled_agent_problems, route_table_failures,
-    routes_missing_from_table, topic_misuse_problems, world,
+from test_security_portal import (
+    HOSTILE_UPLOADS,
+    access_link_problems,
+    download_problems,
+    hostile_upload_accepted,
+    status_check_problems,
+    storage_problems,
+    upload_limit_problems,
 )
-
-
-def rows(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
-
 
 # --- 3. access control ------------------------------------------------------------------------
 
@@ -418,7 +438,6 @@ def test_password_change_without_the_current_password_is_caught(app, client, des
 
 
 def test_no_password_length_cap_is_caught(client, desk, login, monkeypatch):
-    from helpdesk.auth import account
     from helpdesk import models
 
     monkeypatch.setattr(forms._LENGTH, "max", 100_000)
@@ -430,8 +449,8 @@ def test_no_password_length_cap_is_caught(client, desk, login, monkeypatch):
 
 
 def test_no_length_cap_at_sign_in_is_caught(client, desk, monkeypatch):
-    from helpdesk.auth import routes as auth
     from helpdesk import models
+    from helpdesk.auth import routes as auth
 
     length = next(v for v in auth.LoginForm.password.kwargs["validators"] if hasattr(v, "max"))
     monkeypatch.setattr(length, "max", -1)
@@ -495,7 +514,6 @@ def test_a_reset_form_that_mails_while_the_visitor_waits_is_caught(app, client, 
 
 def test_a_reusable_reset_link_is_caught(app, client, desk, inbox, monkeypatch):
     """A reset token that does not die with the password it was made for."""
-    from helpdesk.auth import account
 
     monkeypatch.setattr(tokens, "_fingerprint", lambda agent: "same")
     problems = reset_link_problems(client, desk, inbox, app)
@@ -506,7 +524,6 @@ def test_a_reset_link_bound_to_the_password_only_is_caught(app, client, desk, in
     """A reset token that dies with the password but not with the address it was mailed to."""
     import hashlib
 
-    from helpdesk.auth import account
 
     monkeypatch.setattr(tokens, "_fingerprint", lambda agent: hashlib.sha256(agent.password_hash.encode()).hexdigest())
     problems = reset_rename_problems(client, desk, inbox, app)
@@ -515,7 +532,6 @@ def test_a_reset_link_bound_to_the_password_only_is_caught(app, client, desk, in
 
 
 def test_a_reset_link_without_expiry_is_caught(client, desk, inbox, monkeypatch):
-    from helpdesk.auth import account
 
     monkeypatch.setattr(tokens, "RESET_SECONDS", None)
     assert reset_expiry_problems(client, desk, inbox, monkeypatch) == ["the link still worked after an hour"]
@@ -669,7 +685,6 @@ def test_downloads_without_nosniff_or_sandbox_are_caught(app, client, desk, logi
 
 
 def test_links_whose_signature_is_not_checked_are_caught(client, desk, make_ticket, monkeypatch):
-    from helpdesk import security
 
     real = tokens._serializer
 
@@ -688,7 +703,6 @@ def test_links_whose_signature_is_not_checked_are_caught(client, desk, make_tick
 
 
 def test_links_that_never_expire_are_caught(client, desk, make_ticket, monkeypatch):
-    from helpdesk import security
 
     monkeypatch.setattr(tokens, "_max_age", lambda: None)
     assert access_link_problems(client, desk, make_ticket, monkeypatch) == [

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from helpdesk.auth import routes as auth
 from helpdesk.extensions import db, login_manager
 from helpdesk.models import Ticket
-
 from test_security_access import world  # noqa: F401  (a fixture)
 from test_security_sessions import half_signed_in_problems, remembered_idle_problems, sign_out_problems
 

@@ -14,11 +14,11 @@ from flask import render_template_string
 from sqlalchemy import select
 
 from helpdesk import audit, settings, tickets
-from helpdesk.mail import wording as mail_templates, outbox
 from helpdesk.extensions import db
+from helpdesk.mail import outbox
+from helpdesk.mail import wording as mail_templates
 from helpdesk.models import OutboxMail, Ticket
 from helpdesk.security import access_token
-
 from hostile import XSS_PAYLOADS, assert_no_live_markup, live_markup
 
 FIELDS = [

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import random
 import time as clock
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from helpdesk import sla
+from support.clock import berlin
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = 3600
-
-
-def berlin(*args) -> datetime:
-    """A Berlin wall time -> naive UTC."""
-    return datetime(*args, tzinfo=BERLIN).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def office(**kw) -> sla.Schedule:

@@ -4,21 +4,15 @@ resolution met or breached, and what the agent sees."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from helpdesk.tickets import queues
 from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import SLAPause, SLAPlan
-
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def berlin(*args) -> datetime:
-    return datetime(*args, tzinfo=BERLIN).astimezone(timezone.utc).replace(tzinfo=None)
+from helpdesk.tickets import queues
+from support.clock import berlin
 
 
 def make_plan(name, hours, first=None, **kw) -> SLAPlan:

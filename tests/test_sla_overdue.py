@@ -10,26 +10,14 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from helpdesk import jobs, tickets
 from helpdesk.extensions import db
-from helpdesk.models import Event, SLAPlan, Ticket
-
-from conftest import at_once
+from helpdesk.models import SLAPlan
+from support.db import at_once
+from support.rows import events, fresh
 
 T0 = datetime(2026, 3, 23, 8, 0)  # Monday; the desk's time zone is UTC in tests
-
-
-def fresh(ticket) -> Ticket:
-    db.session.expire_all()
-    return db.session.get(Ticket, ticket.id)
-
-
-def events(ticket, action) -> list[Event]:
-    return list(db.session.scalars(
-        select(Event).where(Event.ticket_id == ticket.id, Event.action == action).order_by(Event.id)
-    ))
 
 
 @pytest.fixture

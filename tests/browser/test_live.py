@@ -8,9 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from helpdesk import tickets
-from helpdesk.extensions import db
-from helpdesk.models import Ticket
 from helpdesk.security import access_token
+from support.rows import fresh
 
 pytestmark = pytest.mark.browser
 
@@ -31,11 +30,6 @@ def agent_page(browser, base, desk, who, width=1440, height=900):
 
 def count_of(page, label):
     return page.locator(".nav-queues a", has_text=label).locator(".count")
-
-
-def fresh(ticket):
-    db.session.expire_all()
-    return db.session.get(Ticket, ticket.id)
 
 
 @pytest.fixture

@@ -1,19 +1,9 @@
-"""The checks of issue 6's classes 7, 8, 9, 11 and 12, and of the mail and disk faults, each run
-against a deliberately vulnerable variant of the desk: every check must fail there (and passes on
-ours, in the test that owns it). A variant is a monkeypatch, undone after its test.
+"""The checks of issue 6's classes 8, 9, 11 and 12 (what a request can make the desk do: queries,
+redirects, response headers, abuse of the public form), each run against a deliberately
+vulnerable variant of the desk: every check must fail there (and passes on ours, in the test that
+owns it). A variant is a monkeypatch, undone after its test.
 
 Class (issue 6) -> check (where it lives) -> variants here
- 7 Mail: CR/LF      check_no_injected_headers (test_security_portal)
-                      - names and subjects not made one line, and a sender that writes headers as text
-                      - names and subjects not made one line (the mail then cannot be sent at all)
- 7 Mail: one address check_email_field_takes_one_address (test_security_portal)
-                      - the new-ticket form without its one-address rule; the status form likewise
- 7 Mail: own address check_the_desk_never_mails_its_own_address (test_security_portal)
-                      - notify queues mail to the desk's address; the sender sends it
- 7 Mail: automatic  check_ignored (test_mailin)
-                      - mail-in reads every message as a person's; one that forgets our own addresses
-                    check_acknowledgements_are_rate_limited (test_mailin): acknowledges every mail
-                    check_outgoing_mail_is_marked_auto_generated (test_security_portal): no Auto-Submitted
  8 Queries          search_problems (test_queues): the search formatted into text() SQL
                     queue_parameter_problems (test_security_access): sort taken as given into
                       ORDER BY; a department filter formatted into the WHERE clause
@@ -28,170 +18,44 @@ Class (issue 6) -> check (where it lives) -> variants here
                       check_captcha_must_be_answered / check_a_solved_captcha_works_once
                       (test_security_portal): any solution accepted; a solved challenge reusable;
                       check_a_wrong_solution_uses_up_its_challenge: only a right solution spends one
-Faults (reliability) check_smtp_down_then_back (test_outbox): a sender that gives up at the first
-                      error; one that marks unsent mail sent; check_hanging_server: no socket timeout;
-                      check_refused_recipient: a refusal ends the batch; a 5xx retried forever;
-                      check_new_ticket_when_the_disk_is_full (test_fault_storage): files of a
-                      refused ticket left behind; the part before the refusal committed
+
+The other classes' variants: test_security_variants_access.py (2 to 6),
+test_security_variants_mail.py (7); the mail and disk faults': test_fault_variants.py.
 """
 from __future__ import annotations
 
 import re
 import secrets
-import smtplib
-import socket
 import time
 
 import altcha
 import pytest
-from flask_mail import Message
 from jinja2 import ChoiceLoader, DictLoader
 from sqlalchemy import text
-from wtforms import EmailField, StringField
+from wtforms import StringField
 
-from helpdesk import attachments, create_app, mailin, security, tickets
-from helpdesk.security import captcha, limits
-from helpdesk.mail import notify, outbox
-from helpdesk.tickets import queues
-from helpdesk import text as desk_text
+from helpdesk import create_app, security
 from helpdesk.extensions import db
-from helpdesk.mailin import route, trust
-from helpdesk.security import headers
-from helpdesk.tickets import intake, rules
-from helpdesk.portal.forms import NewTicketForm, StatusForm, one_email_address
-
+from helpdesk.portal.forms import NewTicketForm
+from helpdesk.security import captcha, headers, limits
+from helpdesk.tickets import intake, queues
 from hostile import OPEN_REDIRECTS
-from test_fault_storage import check_new_ticket_when_the_disk_is_full
-from test_mailin import LOOP_HEADERS, check_acknowledgements_are_rate_limited, check_ignored, eml, loop_mail
-from test_outbox import (
-    check_hanging_server, check_refused_recipient, check_smtp_down_then_back, refusing_smtp, silent_smtp,  # noqa: F401
-)
+from support.variants import fails
 from test_portal import check_honeypot
 from test_queues import search_desk, search_problems
 from test_security_access import HOSTILE_PARAMS, check_next_is_local, queue_parameter_problems
 from test_security_auth import (
-    check_new_ticket_throttled_per_address, check_new_ticket_throttled_per_ip, check_open_ticket_cap,
+    check_new_ticket_throttled_per_address,
+    check_new_ticket_throttled_per_ip,
+    check_open_ticket_cap,
     open_ticket_cap_race_problems,
 )
 from test_security_headers import header_problems
 from test_security_portal import (
-    INJECTED_NAME, INJECTED_SUBJECT, ONE_ADDRESS_PAYLOADS, OWN_ADDRESS, check_a_solved_captcha_works_once,
-    check_a_wrong_solution_uses_up_its_challenge, check_captcha_must_be_answered,
-    check_email_field_takes_one_address, check_no_injected_headers, check_outgoing_mail_is_marked_auto_generated,
-    check_the_desk_never_mails_its_own_address, new_ticket,
+    check_a_solved_captcha_works_once,
+    check_a_wrong_solution_uses_up_its_challenge,
+    check_captcha_must_be_answered,
 )
-
-
-def fails(check, *args, **kwargs) -> bool:
-    """True when the check finds the hole (an AssertionError); any other error is the test's."""
-    try:
-        check(*args, **kwargs)
-    except AssertionError:
-        return True
-    return False
-
-
-# --- 7 Mail -----------------------------------------------------------------------------------
-
-
-def _as_given(value, limit=None):
-    """one_line's variant: CR/LF kept."""
-    value = value or ""
-    return value[:limit] if limit else value
-
-
-class _TextMail(Message):
-    """A mail whose headers are written as text, the way a hand-made mailer does it."""
-
-    def has_bad_headers(self):
-        return False
-
-    def as_bytes(self):
-        head = (f"From: {self.sender}\r\nTo: {', '.join(self.recipients)}\r\nSubject: {self.subject}\r\n"
-                f"Message-ID: {self.msgId}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
-        return (head + self.body).encode()
-
-
-def _text_mail(row):
-    msg = _TextMail(subject=row.subject, recipients=[row.recipient], body=row.body_text)
-    msg.msgId = row.message_id
-    return msg
-
-
-def test_7_header_check_fails_when_line_breaks_reach_a_text_written_header(client, desk, inbox, monkeypatch):
-    monkeypatch.setattr(desk_text, "one_line", _as_given)
-    monkeypatch.setattr(notify, "one_line", _as_given)
-    monkeypatch.setattr(outbox, "_message", _text_mail)
-    assert new_ticket(client, desk, name=INJECTED_NAME, subject=INJECTED_SUBJECT).status_code == 302
-    with pytest.raises(AssertionError, match="Bcc|X-Injected"):
-        check_no_injected_headers(inbox.deliver().messages)
-
-
-def test_7_header_check_fails_when_line_breaks_reach_the_subject(client, desk, inbox, monkeypatch):
-    """Flask-Mail refuses the subject: the mail is never delivered, which the check sees too."""
-    monkeypatch.setattr(desk_text, "one_line", _as_given)
-    monkeypatch.setattr(notify, "one_line", _as_given)
-    assert new_ticket(client, desk, name=INJECTED_NAME, subject=INJECTED_SUBJECT).status_code == 302
-    assert fails(lambda: check_no_injected_headers(inbox.deliver().messages))
-
-
-def _without_one_address(monkeypatch, form):
-    field = form.email
-    validators = [v for v in field.kwargs["validators"] if v is not one_email_address]
-    monkeypatch.setattr(form, "email", EmailField(*field.args, **{**field.kwargs, "validators": validators}))
-
-
-def test_7_one_address_check_fails_on_a_form_that_takes_a_list(client, desk, monkeypatch):
-    for form in (NewTicketForm, StatusForm):
-        with monkeypatch.context() as variant:
-            _without_one_address(variant, form)
-            missed = [email for email in ONE_ADDRESS_PAYLOADS
-                      if not fails(check_email_field_takes_one_address, client, desk, email)]
-        assert missed == [], form.__name__
-
-
-@pytest.mark.parametrize("where", [notify, outbox], ids=["queued", "sent"])
-def test_7_own_address_check_fails_when_the_desk_mails_itself(client, desk, inbox, app, monkeypatch, where):
-    app.config["MAIL_DEFAULT_SENDER"] = f"Support Desk <{OWN_ADDRESS}>"
-    monkeypatch.setattr(where, "is_own_address", lambda recipient: False)
-    assert fails(check_the_desk_never_mails_its_own_address, client, desk, inbox)
-
-
-def _unique(raw: bytes, n: int) -> bytes:
-    return re.sub(rb"Message-ID: <[^>]+>", f"Message-ID: <variant-{n}@mail.example.net>".encode(), raw, count=1)
-
-
-AUTOMATIC = [eml("auto_reply.eml"), eml("bounce.eml")] + [loop_mail(h) for h in LOOP_HEADERS]
-
-
-def test_7_automatic_mail_check_fails_when_every_mail_is_taken_as_a_persons(desk, monkeypatch):
-    monkeypatch.setattr(route, "automatic_reason", lambda raw, sender: None)
-    missed = [n for n, raw in enumerate(AUTOMATIC) if not fails(check_ignored, _unique(raw, n))]
-    assert missed == []
-
-
-def test_7_automatic_mail_check_fails_when_our_own_addresses_are_forgotten(desk, monkeypatch):
-    monkeypatch.setattr(trust, "own_addresses", lambda: set())
-    caught = [h for n, h in enumerate(LOOP_HEADERS) if fails(check_ignored, _unique(loop_mail(h), n))]
-    assert caught == ["From: helpdesk@desk.test", "From: support@example.com"]
-
-
-def test_7_acknowledgement_limit_check_fails_when_every_mail_is_acknowledged(desk, app, monkeypatch):
-    monkeypatch.setattr(route, "_acknowledge", lambda sender: True)
-    assert fails(check_acknowledgements_are_rate_limited, app)
-
-
-def test_7_auto_generated_check_fails_on_unmarked_mail(client, desk, inbox, monkeypatch):
-    real = outbox._message
-
-    def unmarked(row):
-        msg = real(row)
-        msg.extra_headers = {}
-        return msg
-
-    monkeypatch.setattr(outbox, "_message", unmarked)
-    assert fails(check_outgoing_mail_is_marked_auto_generated, client, desk, inbox)
-
 
 # --- 8 Queries --------------------------------------------------------------------------------
 
@@ -409,62 +273,3 @@ def test_12_captcha_check_fails_when_any_answer_passes_or_an_answer_is_reused(cl
             altcha.verify_solution(payload, captcha._key("challenge")).verified) and real(
                 "captcha", altcha.Payload.from_base64(payload).challenge.signature, captcha.MAX_AGE))
         assert fails(check_a_wrong_solution_uses_up_its_challenge, client, desk)
-
-
-# --- faults: mail and disk --------------------------------------------------------------------
-
-
-def test_fault_smtp_down_check_fails_when_the_sender_gives_up_at_once(app, make_ticket, inbox, smtp_server,
-                                                                     monkeypatch):
-    monkeypatch.setattr(outbox, "_permanent", lambda error: True)
-    assert fails(check_smtp_down_then_back, app, make_ticket, inbox, smtp_server)
-
-
-def test_fault_smtp_down_check_fails_when_unsent_mail_is_marked_sent(app, make_ticket, inbox, smtp_server,
-                                                                    monkeypatch):
-    real = outbox._finish
-    monkeypatch.setattr(outbox, "_finish", lambda row, error: real(row, None))
-    assert fails(check_smtp_down_then_back, app, make_ticket, inbox, smtp_server)
-
-
-def test_fault_hanging_check_fails_without_a_socket_timeout(app, make_ticket, inbox, silent_smtp, smtp_server,
-                                                           monkeypatch):
-    def configure_host(self):  # Flask-Mail's own way: no timeout
-        return smtplib.SMTP(self.mail.server, self.mail.port)
-
-    monkeypatch.setattr(outbox._TimeoutConnection, "configure_host", configure_host)
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(2)  # so the variant ends: without it the sender would wait for ever
-    try:
-        started = time.monotonic()
-        assert fails(check_hanging_server, app, make_ticket, inbox, silent_smtp, smtp_server, timeout=0.3, budget=1)
-        assert time.monotonic() - started >= 1
-    finally:
-        socket.setdefaulttimeout(previous)
-
-
-@pytest.mark.parametrize("name, variant", [
-    ("_connection_lost", lambda error: True),
-    ("_permanent", lambda error: False),
-], ids=["a refusal ends the batch", "a 5xx is tried again and again"])
-def test_fault_refused_recipient_check_fails(app, make_ticket, refusing_smtp, monkeypatch, name, variant):
-    monkeypatch.setattr(outbox, name, variant)
-    assert fails(check_refused_recipient, make_ticket, refusing_smtp)
-
-
-def test_fault_disk_check_fails_when_files_of_a_refused_ticket_stay(client, desk, app, inbox, monkeypatch):
-    monkeypatch.setattr(attachments, "discard", lambda keys: None)
-    assert fails(check_new_ticket_when_the_disk_is_full, client, desk, app, inbox)
-
-
-def test_fault_disk_check_fails_when_half_a_ticket_is_kept(client, desk, app, inbox, monkeypatch):
-    real = rules._Unit.__exit__
-
-    def keep_what_was_written(self, exc_type, exc, tb):
-        if isinstance(exc, OSError):
-            db.session.commit()
-            raise tickets.LifecycleError("The attachment could not be saved. Nothing was changed; please try again.")
-        return real(self, exc_type, exc, tb)
-
-    monkeypatch.setattr(rules._Unit, "__exit__", keep_what_was_written)
-    assert fails(check_new_ticket_when_the_disk_is_full, client, desk, app, inbox)

@@ -1,0 +1,107 @@
+"""The dev mailbox: the mail `make run`'s local catcher kept, read in the admin area. It is there
+only when configured, for admins only, shows each mail escaped, and makes only the desk's own
+links clickable."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from helpdesk.admin.dev_mailbox import link_desk_urls
+from helpdesk.extensions import db
+from helpdesk.mail.devserver import _Keeper
+from helpdesk.models import OutboxMail
+from support.net import free_port
+from support.pages import text_of
+
+
+@pytest.fixture
+def dev_mailbox_off(app):
+    app.config["HELPDESK_DEV_MAILBOX"] = ""
+
+
+def test_dev_mailbox_is_404_when_off(client, desk, login, dev_mailbox_off):
+    login(desk.admin)
+    assert client.get("/admin/dev-mailbox").status_code == 404
+    assert "Dev mailbox" not in text_of(client.get("/admin/"))
+
+
+@pytest.fixture
+def mail_catcher(app, tmp_path):
+    """The desk's own local mail catcher (as `make run` starts it), keeping mail in a Maildir."""
+    path = tmp_path / "mail"
+    path.mkdir()  # as `flask mail catch` leaves it before the first mail
+    controller = Controller(_Keeper(str(path)), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config["HELPDESK_DEV_MAILBOX"] = str(path)
+    state = app.extensions["mail"]
+    state.server, state.port = "127.0.0.1", controller.port
+    yield path
+    controller.stop()
+
+
+def test_dev_mailbox_shows_the_caught_mail_with_desk_links_clickable(client, desk, login, make_ticket, mail_catcher):
+    from helpdesk.mail import outbox
+
+    ticket = make_ticket(email="ken@example.net", subject="VPN <drops> hourly",
+                         body="See https://evil.example/login and http://desk.test.evil.example/x")
+    outbox.send_pending()
+    login(desk.admin)
+    response = client.get("/admin/dev-mailbox")
+    assert response.status_code == 200
+    html = text_of(response)
+    assert "Dev mailbox" in html
+    assert f"[#{ticket.number}]" in html and "ken@example.net" in html
+    assert "VPN &lt;drops&gt; hourly" in html and "<drops>" not in html
+    links = re.findall(r'<a href="([^"]+)"', html.split("<main", 1)[1])
+    desk_links = [link for link in links if link.startswith("http")]
+    assert desk_links, "the access link should be clickable"
+    assert all(link.startswith("http://desk.test/") for link in desk_links)
+    # The newest mail first: the agents' alerts and the acknowledgement all arrived.
+    assert html.count('class="card dev-mail"') == db.session.query(OutboxMail).count()
+
+
+def test_managers_are_refused_the_dev_mailbox_and_not_shown_its_link(client, desk, login, inbox, mail_catcher):
+    """It holds every mail the desk sent, an admin's password-reset link included."""
+    from helpdesk.mail import outbox
+
+    client.post("/login/forgot", data={"email": desk.admin.email})
+    outbox.send_pending()
+    assert list(mail_catcher.glob("*/*")), "the reset mail reached the catcher"
+    login(desk.manager)
+    response = client.get("/admin/dev-mailbox")
+    assert response.status_code == 403 and "Only administrators may do that." in text_of(response)
+    assert "/login/reset/" not in text_of(response)
+    overview = text_of(client.get("/admin/"))
+    assert "Overview" in overview and "Dev mailbox" not in overview and "/admin/dev-mailbox" not in overview
+    login(desk.admin)  # admins see the link and the page
+    assert 'href="/admin/dev-mailbox">Dev mailbox</a>' in text_of(client.get("/admin/"))
+    assert client.get("/admin/dev-mailbox").status_code == 200
+
+
+@pytest.mark.parametrize("make_folder", [False, True])
+def test_dev_mailbox_with_no_mail_yet(client, desk, login, tmp_path, app, make_folder):
+    folder = tmp_path / "nothing-here"
+    if make_folder:
+        folder.mkdir()
+    app.config["HELPDESK_DEV_MAILBOX"] = str(folder)
+    login(desk.admin)
+    response = client.get("/admin/dev-mailbox")
+    assert response.status_code == 200
+    assert "No mail yet" in text_of(response)
+
+
+@pytest.mark.parametrize("text, linked", [
+    ("Open http://desk.test/t/abc.", ["http://desk.test/t/abc"]),
+    ("(http://desk.test/agent/tickets/K7Q2M9)", ["http://desk.test/agent/tickets/K7Q2M9"]),
+    ("http://desk.test", ["http://desk.test"]),
+    ("http://desk.test.evil.example/t/abc", []),
+    ("https://desk.test/t/abc", []),
+    ("http://evil.example/?u=http://desk.test/", []),
+    ('http://desk.test/"><script>alert(1)</script>', ["http://desk.test/"]),
+])
+def test_only_links_into_the_desk_are_made_clickable(text, linked):
+    html = str(link_desk_urls(text, "http://desk.test"))
+    assert re.findall(r'<a href="([^"]+)"', html) == linked
+    assert "<script>" not in html
