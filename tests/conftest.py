@@ -4,6 +4,8 @@ desk, and fixtures to sign in and to open tickets. What they stand on is in supp
 rows tests build are made by factories.py."""
 from __future__ import annotations
 
+import socket
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -21,7 +23,7 @@ from helpdesk.models import Agent, Department, HelpTopic, Priority, SLAPlan, Tea
 from support.apps import empty_g, share_compiled_templates, share_url_builders
 from support.clock import Clock
 from support.db import PG_ADMIN_URL, empty_all_tables, scratch_postgres, seed_demo_desk, share_engines
-from support.inbox import Inbox
+from support.inbox import Inbox, RefusingInbox, point_smtp_at
 from support.net import free_port
 
 # Fast hashes in tests only; the product uses scrypt.
@@ -215,3 +217,41 @@ def clock(monkeypatch):
     fixed = Clock()
     monkeypatch.setattr(desk_clock, "utcnow", fixed)
     return fixed
+
+
+# --- SMTP servers that misbehave ------------------------------------------------------------------
+
+
+@pytest.fixture
+def refusing_smtp(app):
+    box = RefusingInbox({"gone@example.net": "550 5.1.1 No such mailbox",
+                         "busy@example.net": "450 4.2.1 Mailbox busy, try later"})
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    point_smtp_at(app, controller.port)
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def silent_smtp():
+    """A server that accepts connections and never says a word."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held, stop = [], threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from helpdesk import tickets
+from helpdesk import clock, tickets
 from helpdesk.extensions import db
 from helpdesk.models import (
     ROLE_RANK,
@@ -114,12 +114,12 @@ def _lifecycle_clock(at: datetime | None):
     if at is None:
         yield
         return
-    before = tickets.utcnow  # the test's own clock, if it has one
-    tickets.utcnow = lambda: at
+    before = clock.utcnow  # the test's own clock, if it has one
+    clock.utcnow = lambda: at
     try:
         yield
     finally:
-        tickets.utcnow = before
+        clock.utcnow = before
 
 
 def _first_agent_of(department: Department) -> Agent:

@@ -24,11 +24,7 @@ from helpdesk.mail import outbox
 from helpdesk.tickets import rules
 from support.variants import fails
 from test_fault_storage import check_new_ticket_when_the_disk_is_full
-from test_outbox import (
-    check_hanging_server,  # noqa: F401
-    check_refused_recipient,
-    check_smtp_down_then_back,
-)
+from test_outbox import check_hanging_server, check_refused_recipient, check_smtp_down_then_back
 
 
 def test_fault_smtp_down_check_fails_when_the_sender_gives_up_at_once(app, make_ticket, inbox, smtp_server,

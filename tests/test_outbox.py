@@ -2,14 +2,11 @@
 and headers that cannot be forged by what customers type."""
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from factories import queue_mails
@@ -18,15 +15,8 @@ from helpdesk.extensions import db
 from helpdesk.mail import outbox
 from helpdesk.models import OutboxMail
 from support.db import PG_ADMIN_URL, at_once
-from support.inbox import Inbox
+from support.inbox import point_smtp_at
 from support.net import free_port
-
-
-def point_smtp_at(app, port: int, host: str = "127.0.0.1") -> None:
-    """Change where the sender delivers (Flask-Mail copies the settings when the app starts)."""
-    app.config.update(MAIL_SERVER=host, MAIL_PORT=port)
-    state = app.extensions["mail"]
-    state.server, state.port = host, port
 
 
 def rows() -> list[OutboxMail]:
@@ -41,55 +31,6 @@ def make_due() -> None:
 
 def message_ids(box) -> Counter:
     return Counter(str(m["Message-ID"]) for m in box.messages)
-
-
-class RefusingInbox(Inbox):
-    """An SMTP server that refuses some recipients, like a relay that knows no such mailbox."""
-
-    def __init__(self, refused: dict[str, str]):
-        super().__init__()
-        self.refused = refused
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refused:
-            return self.refused[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-
-@pytest.fixture
-def refusing_smtp(app):
-    box = RefusingInbox({"gone@example.net": "550 5.1.1 No such mailbox",
-                         "busy@example.net": "450 4.2.1 Mailbox busy, try later"})
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    point_smtp_at(app, controller.port)
-    yield box
-    controller.stop()
-
-
-@pytest.fixture
-def silent_smtp():
-    """A server that accepts connections and never says a word."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    held, stop = [], threading.Event()
-
-    def accept():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    listener.close()
 
 
 # --- SMTP down, then back ---------------------------------------------------------------------
