@@ -53,7 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    from . import jobs, live
+    from . import audit, jobs, live
     from .admin import bp as admin_bp
     from .agent import bp as agent_bp
     from .api import bp as api_bp
@@ -66,6 +66,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.url_map.converters["int"] = RowId  # before any route is added
     live.init_app(app)
+    audit.init_app(app)
+    login_manager.user_loader(sign_in.load_staff_session)
     health.init_app(app)
     app.register_blueprint(portal_bp)
     app.register_blueprint(sign_in.bp)

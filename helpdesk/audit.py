@@ -43,7 +43,6 @@ def _changed(session, table: str) -> None:
         session.info.setdefault("audit_unlogged", set()).add(table)
 
 
-@event.listens_for(Session, "after_flush")
 def _note_flushed_changes(session, flush_context):
     """What the flush wrote: audit entries, and rows of any other table."""
     if not _required():
@@ -55,7 +54,6 @@ def _note_flushed_changes(session, flush_context):
             _changed(session, getattr(obj, "__tablename__", type(obj).__name__))
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _note_statement_changes(execute_state):
     """UPDATE, INSERT and DELETE statements run past the flush (e.g. retrying failed mail)."""
     if _required() and (execute_state.is_update or execute_state.is_insert or execute_state.is_delete):
@@ -63,7 +61,6 @@ def _note_statement_changes(execute_state):
         _changed(execute_state.session, table or "?")
 
 
-@event.listens_for(Session, "before_commit")
 def _refuse_unaudited_changes(session):
     if not _required():
         return
@@ -74,11 +71,26 @@ def _refuse_unaudited_changes(session):
                         "entry: it was refused. Record it with audit.record() in the same transaction.")
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
 def _forget_changes(session):
     session.info.pop("audit_unlogged", None)
     session.info.pop("audit_logged", None)
+
+
+# The rule above, on every database session: registered by create_app() (once per process).
+_LISTENERS = (
+    ("after_flush", _note_flushed_changes),
+    ("do_orm_execute", _note_statement_changes),
+    ("before_commit", _refuse_unaudited_changes),
+    ("after_commit", _forget_changes),
+    ("after_rollback", _forget_changes),
+)
+
+
+def init_app(app) -> None:
+    """Listen to the database session (the listeners are global: added once, whatever the app)."""
+    for name, listener in _LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
 
 
 def display(value) -> str:

@@ -138,7 +138,6 @@ def end_session() -> None:
 _REQUIRE_TOTP = select(Setting.value).where(Setting.key == "require_totp").scalar_subquery()
 
 
-@login_manager.user_loader
 def load_staff_session(identity: str) -> Agent | None:
     """The agent of the staff session the cookie names ("agent id:session key"), if that session
     still exists, the agent is active and the session began under the agent's current session
