@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..extensions import db
-from ..web.fields import _id
+from ..web.fields import row_id
 
 NAME_MAX = 120
 
@@ -51,7 +51,7 @@ class IdMultiSelect(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def __init__(self, label=None, validators=None, *, model=None, **kwargs):
-        super().__init__(label, validators, coerce=_id, **kwargs)
+        super().__init__(label, validators, coerce=row_id, **kwargs)
         self.model = model
 
     def process_formdata(self, valuelist):

@@ -23,7 +23,7 @@ from .blueprint import admin_only, bp
 
 def _choice_id(value):
     """A submitted department or topic id; anything but a short number is -1, no choice at all
-    (kept apart from web.fields._id: a tampered value here reads "Not a valid choice.")."""
+    (kept apart from web.fields.row_id: a tampered value here reads "Not a valid choice.")."""
     if value in (None, ""):
         return 0
     return int(value) if is_number(str(value)) and len(str(value)) < 10 else -1

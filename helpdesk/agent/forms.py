@@ -12,7 +12,7 @@ from .. import attachments
 from ..extensions import db
 from ..models import Agent, Department, Priority, SLAPlan, Team
 from ..tickets import BODY_MAX
-from ..web.fields import IdSelect, _id  # noqa: F401  (the shared row-select field)
+from ..web.fields import IdSelect
 
 NOTE_MAX = 500
 STALE = "This form is out of date. Reload the ticket and try again."

@@ -11,7 +11,7 @@ from ..extensions import db
 from ..text import is_number
 
 
-def _id(value):
+def row_id(value):
     """Coerce a submitted id; anything but digits fails as an unavailable choice."""
     if value in (None, ""):
         return 0
@@ -26,7 +26,7 @@ class IdSelect(SelectField):
     """A select of database ids of one model; 0 is the "nothing chosen" option."""
 
     def __init__(self, label=None, validators=None, *, model=None, **kwargs):
-        super().__init__(label, validators, coerce=_id, validate_choice=True, **kwargs)
+        super().__init__(label, validators, coerce=row_id, validate_choice=True, **kwargs)
         self.model = model
 
     @property
