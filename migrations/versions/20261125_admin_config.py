@@ -8,8 +8,8 @@ help_topic gains parent_id (a child topic falls back to its parent's defaults), 
 and rr_last_agent_id (round-robin among a team's agents). New tables: setting (what an admin
 changed of the desk's settings) and audit_entry (every admin change, field by field).
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = 'a7d3c1e90b42'
 down_revision = '7576fbe5797d'

@@ -4,8 +4,8 @@ Revision ID: 20261125_live
 Revises: 7576fbe5797d
 Create Date: 2026-11-25 12:00:00
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = "20261125_live"
 down_revision = "3c1a9e5d7b20"

@@ -4,8 +4,8 @@ Revision ID: 20261126_security_totp
 Revises: 7576fbe5797d
 Create Date: 2026-11-26 10:00:00
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = "20261126_security_totp"
 down_revision = "20261126_channels"

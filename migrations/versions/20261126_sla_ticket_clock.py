@@ -8,8 +8,8 @@ The ticket keeps its first-response target, when it was first answered and wheth
 target was met; sla_pause records the stretches in which the clock stood still (the ticket
 awaited the customer), so a new plan can be applied from the start minus those pauses.
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3c1a9e5d7b20'

@@ -4,8 +4,8 @@ Revision ID: 20261129_mail_templates
 Revises: 20261129_twofactor_recovery
 Create Date: 2026-11-29 06:00:00
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = "20261129_mail_templates"
 down_revision = "20261129_twofactor_recovery"

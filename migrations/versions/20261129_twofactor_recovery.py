@@ -4,8 +4,8 @@ Revision ID: 20261129_twofactor_recovery
 Revises: 20261126_security_totp
 Create Date: 2026-11-29 10:00:00
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = "20261129_twofactor_recovery"
 down_revision = "20261126_security_totp"

@@ -13,8 +13,8 @@ import base64
 import logging
 import os
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = "20261130_mailin_agents_secrets"
 down_revision = "20261129_mail_templates"

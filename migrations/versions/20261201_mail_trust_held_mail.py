@@ -4,8 +4,8 @@ Revision ID: 20261201_mail_trust_held_mail
 Revises: 20261206_api_ticket_key
 Create Date: 2026-12-01 09:00:00
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = "20261201_mail_trust_held_mail"
 down_revision = "20261206_api_ticket_key"

@@ -8,8 +8,8 @@ Create Date: 2026-12-01 06:00:00
 Existing mailboxes start without that choice: one set to "no TLS" towards another machine is not
 fetched until an admin chooses TLS or STARTTLS, or ticks the choice (which is audited).
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = "20261201_mailbox_plaintext"
 down_revision = "20261201_staff_sessions"

@@ -4,8 +4,8 @@ Revision ID: 20261201_password_reset_requests
 Revises: 20261130_mailin_agents_secrets
 Create Date: 2026-12-01 09:00:00
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = "20261201_password_reset_requests"
 down_revision = "20261130_mailin_agents_secrets"

@@ -6,8 +6,8 @@ Create Date: 2026-12-01 09:00:00
 
 Sessions signed in before this revision carry no session key: their agents sign in again.
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = "20261201_staff_sessions"
 down_revision = "20261201_password_reset_requests"

@@ -6,8 +6,8 @@ Create Date: 2026-12-06 19:00:00
 
 Tickets opened before this revision have no key recorded: no API key may add messages to them.
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = "20261206_api_ticket_key"
 down_revision = "20261201_mailbox_plaintext"

@@ -11,8 +11,8 @@ use_alter (for metadata.create_all); here the agent table is created first, so b
 created inline with their tables, which works the same on SQLite and PostgreSQL. PostgreSQL
 would otherwise skip a use_alter key in CREATE TABLE and never create it.
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 # The default priorities, copied here so this migration never changes when the app code does:
 # key, name, colour, urgency (higher is more urgent).
