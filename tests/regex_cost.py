@@ -33,7 +33,9 @@ except ImportError:  # pragma: no cover - older Pythons
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
-RATIO = 20  # ten times the text: linear is about 10 times the time, quadratic 100
+# Ten times the text: linear is about 10 times the time, up to 15 where the larger text no longer
+# fits the CPU's caches, and more on a busy machine; quadratic is 100 times.
+RATIO = 30
 SLACK = 0.05  # seconds: timer noise and the garbage collector on small runs
 BUDGET = 3.0  # CPU seconds for one run of a pattern: far over what any linear run here needs
 # The text functions on 200 KB: markdown-it alone spends about 15 µs a character on some texts
@@ -294,7 +296,7 @@ def grows_linearly(run, make, sizes=SIZES, top_only: bool = False, budget: float
         try:
             spent = cost(run, text, repeat=1 if n == sizes[-1] else 2, budget=budget)
             if before is not None and spent > RATIO * before + SLACK:  # measured once more: noise?
-                spent = min(spent, cost(run, text, repeat=2, budget=budget))
+                spent = min(spent, cost(run, text, repeat=3, budget=budget))
         except OverBudget:
             return False, " ".join(seen + [f"{n}: over {budget:.0f}s of CPU"]), budget
         seen.append(f"{n}: {spent:.4f}s")
