@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from flask import g, has_request_context
 from flask_login import current_user
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from . import clock
-from .extensions import db
+from .extensions import db, listen_to_sessions
 from .models import AuditEntry
 
 MAX = 500
@@ -87,10 +85,8 @@ _LISTENERS = (
 
 
 def init_app(app) -> None:
-    """Listen to the database session (the listeners are global: added once, whatever the app)."""
-    for name, listener in _LISTENERS:
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    """Listen to every database session (see extensions.listen_to_sessions)."""
+    listen_to_sessions(_LISTENERS)
 
 
 def display(value) -> str:

@@ -5,7 +5,8 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.orm import Session
 
 # Named constraints keep migrations portable between SQLite and PostgreSQL.
 NAMING = {
@@ -22,3 +23,11 @@ login_manager = LoginManager()
 mail = Mail()
 csrf = CSRFProtect()
 htmx = HTMX()
+
+
+def listen_to_sessions(listeners) -> None:
+    """Add (event name, function) listeners to every database session, once per process: they
+    are global, whatever the app, so a second create_app() adds nothing."""
+    for name, listener in listeners:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

@@ -34,11 +34,10 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from flask import current_app, has_request_context, make_response, request
 from flask_login import current_user
-from sqlalchemy import delete, event, inspect, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, inspect, or_, select, text, update
 
 from . import clock
-from .extensions import db
+from .extensions import db, listen_to_sessions
 from .htmx import is_partial
 from .models import (
     PRESENCE_STATES,
@@ -191,10 +190,8 @@ _LISTENERS = (
 
 
 def init_app(app) -> None:
-    """Listen to the database session (once per process; the listeners are global)."""
-    for name, listener in _LISTENERS:
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    """Listen to every database session (see extensions.listen_to_sessions)."""
+    listen_to_sessions(_LISTENERS)
 
 
 def _cache_key(row: int) -> str:
