@@ -33,13 +33,7 @@ def mail_send(loop: bool, interval: float):
         except KeyboardInterrupt:
             pass
         return
-    total_sent = total_failed = 0
-    while True:
-        sent, failed = outbox.send_pending()
-        total_sent += sent
-        total_failed += failed
-        if sent + failed == 0 or failed:
-            break
+    total_sent, total_failed = outbox.send_due()
     count, oldest = outbox.backlog()
     click.echo(f"Sent {total_sent}, not sent {total_failed}; {count} waiting.")
 

@@ -32,11 +32,7 @@ class Job:
 
 
 def _send_mail(report: Report) -> None:
-    """Send until nothing is due or a mail fails (the failed one waits for its retry time)."""
-    while True:
-        sent, failed = outbox.send_pending()
-        if sent + failed == 0 or failed:
-            break
+    outbox.send_due()
 
 
 def _check_overdue(report: Report) -> None:

@@ -187,6 +187,18 @@ def backlog() -> tuple[int, float | None]:
     return count, (clock.utcnow() - oldest).total_seconds() if oldest else None
 
 
+def send_due() -> tuple[int, int]:
+    """Send rounds until nothing is due or a mail fails (a failed one waits for its retry time);
+    return (sent, not sent) over all rounds."""
+    total_sent = total_failed = 0
+    while True:
+        sent, failed = send_pending()
+        total_sent += sent
+        total_failed += failed
+        if sent + failed == 0 or failed:
+            return total_sent, total_failed
+
+
 def retry_failed(commit: bool = True) -> int:
     """Put mails that were given up on back in the queue (commit=False: the caller commits, e.g.
     with its audit entry)."""
