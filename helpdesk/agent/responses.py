@@ -162,15 +162,10 @@ def done(number: str, message: str):
     flash(message, "success")
     ticket = find_ticket(number, full=True)
     if ticket is None:  # the action took it out of this agent's sight (e.g. a transfer)
-        return _go(url_for("agent.queue"))
+        return go(url_for("agent.queue"))
     if not is_partial():
-        return _go(url_for("agent.ticket", number=ticket.number))
+        return go(url_for("agent.ticket", number=ticket.number))
     return render_ticket(ticket, "ticket", "flash", trigger="ticket-updated", flash_oob=True)
-
-
-def _go(target: str):
-    """Send the browser elsewhere: a redirect, or for htmx an HX-Location."""
-    return go(target)
 
 
 def ticket_action(form_class, message: str):

@@ -284,10 +284,6 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def _go(target: str):
-    return go(target, reload=True)
-
-
 def _passive() -> bool:
     """A request the page sent on its own (polling), not something the person did."""
     if request.endpoint in PASSIVE_ENDPOINTS:
@@ -315,9 +311,9 @@ def staff_session_rules():
     if not _is_staff(endpoint):
         return None
     if _pending_agent() is not None:
-        return _go(url_for("auth.second_factor"))
+        return go(url_for("auth.second_factor"), reload=True)
     if is_partial():  # a live region's poll too: the whole page goes there, not the form into the region
-        return _go(url_for("auth.login"))
+        return go(url_for("auth.login"), reload=True)
     return login_manager.unauthorized()
 
 
@@ -331,12 +327,12 @@ def _signed_in_rules(endpoint: str):
         flash(f"You were signed out after {idle} minutes without activity. Please sign in again." if idle
               else "Your session expired. Please sign in again.", "info")
         target = request.full_path.rstrip("?") if request.method == "GET" else None
-        return _go(url_for("auth.login", next=target) if target else url_for("auth.login"))
+        return go(url_for("auth.login", next=target) if target else url_for("auth.login"), reload=True)
     if not passive and (now - staff.last_seen_at).total_seconds() >= SEEN_EVERY:
         staff.last_seen_at = now
         db.session.commit()
     if endpoint not in ENROLMENT_ENDPOINTS and not current_user.totp_secret and _two_factor_required():
         if not passive:  # a poll's redirect leads to the enrolment page, which says why
             flash("This desk requires two-factor sign-in. Set it up to continue.", "info")
-        return _go(url_for("account.two_factor"))
+        return go(url_for("account.two_factor"), reload=True)
     return None
