@@ -28,7 +28,12 @@ from helpdesk.models import Agent, Customer, Event, HelpTopic, Priority, SLAPlan
 from helpdesk.text import render_body  # noqa: E402
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-STATUS_MIX = ["new"] * 8 + ["open"] * 30 + ["pending"] * 10 + ["escalated"] * 5 + ["resolved"] * 12 + ["closed"] * 35
+MIXES = {
+    # a working desk: most tickets closed, a few waiting on the customer or a team
+    "desk": ["new"] * 8 + ["open"] * 30 + ["pending"] * 10 + ["escalated"] * 5 + ["resolved"] * 12 + ["closed"] * 35,
+    # the side-by-side shape (../shared/bench): 80% new or open, 10% resolved, 10% closed
+    "sbs": ["new"] * 10 + ["open"] * 70 + ["resolved"] * 10 + ["closed"] * 10,
+}
 WORDS = ("mobile banking login fails printer offline invoice wrong vpn slow mail bounce password reset "
          "report export error timeout screen blank payment declined account locked backup failed").split()
 
@@ -47,6 +52,8 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1000)
     parser.add_argument("--customers", type=int, default=0, help="default: tickets / 4")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--mix", choices=sorted(MIXES), default="desk",
+                        help="status mix: desk (default) or sbs, the side-by-side benchmark's shape")
     args = parser.parse_args()
     random.seed(args.seed)
 
@@ -81,7 +88,7 @@ def main() -> None:
             for i in range(start, min(start + chunk, args.tickets)):
                 tid = first_ticket + i
                 created = now - timedelta(minutes=random.randint(1, 60 * 24 * 365))
-                status = random.choice(STATUS_MIX)
+                status = random.choice(MIXES[args.mix])
                 topic = random.choice(topics)
                 prio = random.choice(priorities)
                 sla = random.choice(slas)
@@ -118,6 +125,11 @@ def main() -> None:
                                    "new": assignee.name, "version": 2, "created_at": updated})
                     events.append({"ticket_id": tid, "agent_id": assignee.id, "action": "status",
                                    "old": "New", "new": status.capitalize(), "version": 3, "created_at": updated})
+                else:  # three thread entries each, as on the peer's desk: the customer wrote twice more
+                    for k in (1, 2):
+                        entries.append({"ticket_id": tid, "kind": "message", "customer_id": customer_id,
+                                        "body": "Any news on this?", "body_html": "<p>Any news on this?</p>",
+                                        "created_at": created + timedelta(minutes=k)})
             db.session.execute(insert(Ticket), tickets)
             db.session.execute(insert(ThreadEntry), entries)
             db.session.execute(insert(Event), events)
