@@ -87,6 +87,7 @@ def sla_check(loop: bool, interval: float | None):
     flagged = tickets.check_overdue()
     for item in flagged:
         click.echo(str(item))
+    tickets.tally.tidy()
     click.echo(f"{len(flagged)} ticket{'' if len(flagged) == 1 else 's'} newly overdue.")
 @mail_cli.command("pipe")
 @click.option("--mailbox", "mailbox_name", default=None,

@@ -38,6 +38,7 @@ def _send_mail(report: Report) -> None:
 def _check_overdue(report: Report) -> None:
     for flagged in tickets.check_overdue():
         report(str(flagged))
+    tickets.tally.tidy()
 
 
 def _fetch_mail(report: Report) -> None:

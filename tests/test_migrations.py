@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import flask_migrate
@@ -18,7 +19,8 @@ from sqlalchemy import create_engine, inspect, select, text
 
 from helpdesk import create_app, tickets
 from helpdesk.extensions import db
-from helpdesk.models import HelpTopic
+from helpdesk.models import Agent, HelpTopic
+from helpdesk.tickets import queues, tally
 from release_data import TOTP_SECRET, load, release_files
 from support.db import PG_ADMIN_URL, scratch_postgres
 
@@ -149,6 +151,13 @@ def _upgrade_released_desk(url, data, tmp_path):
                 assert count >= len(rows), table
         released = {t.number: t for t in db.session.scalars(select(Ticket))}
         assert len(released) == len(data["tables"]["ticket"])
+
+        # The upgrade counted the released tickets into the tally: the queues' counts are exact.
+        admin = db.session.scalar(select(Agent).where(Agent.email == "admin@example.com"))
+        counts = queues.counts(admin)
+        assert counts["open"] == sum(t.status in ("new", "open", "escalated") for t in released.values())
+        assert counts["closed"] == sum(t.status in ("resolved", "closed") for t in released.values())
+        assert tally.by_status() == dict(Counter(t.status for t in released.values()))
 
         client = app.test_client()
         # Agents sign in with their released passwords and work the released tickets.

@@ -6,7 +6,8 @@
 - ticket.py: tickets, their thread, attachments, events, SLA pauses, people on copy;
 - mail.py: the outbox, IMAP mailboxes, and every mail taken in (processed, held, failed);
 - api.py: API keys;
-- live.py: the live panel's change counter and presence.
+- live.py: the live panel's change counter and presence;
+- tally.py: ticket counts per group, kept by database triggers (what the queue counts read).
 """
 from .api import API_KEY_PREFIX, API_SCOPES, ApiKey, hash_api_key
 from .live import PRESENCE_STATES, DeskState, Presence
@@ -38,6 +39,7 @@ from .people import (
     team_members,
 )
 from .setup import AuditEntry, HelpTopic, MailTemplate, Priority, Setting, SLAHoliday, SLAPlan
+from .tally import GROUP_COLUMNS, TicketTally
 from .ticket import (
     ACTIVE_STATUSES,
     DONE_STATUSES,
@@ -63,6 +65,7 @@ __all__ = [
     "PASSWORD_MAX", "PASSWORD_METHOD", "PASSWORD_MIN", "ROLE_RANK", "ROLES", "Agent", "Customer", "Department",
     "PasswordResetRequest", "RecoveryCode", "StaffSession", "Team", "agent_departments", "team_members",
     "AuditEntry", "HelpTopic", "MailTemplate", "Priority", "Setting", "SLAHoliday", "SLAPlan",
+    "GROUP_COLUMNS", "TicketTally",
     "ACTIVE_STATUSES", "DONE_STATUSES", "ENTRY_KINDS", "PUBLIC_KINDS", "SOURCES", "STATUS_LABELS", "STATUSES",
     "Attachment", "Collaborator", "Event", "IdempotencyKey", "SLAPause", "ThreadEntry", "Ticket",
 ]

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Computed, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -39,6 +39,18 @@ STATUS_LABELS = {
 
 ENTRY_KINDS = ("message", "reply", "note")
 
+# When a ticket still being worked and not yet flagged overdue passes its next due time (the
+# first-response target until the first answer, then or also the resolution target); NULL once
+# flagged or no longer worked. Computed by the database from the columns it reads, so no code
+# path can forget it; indexed, so the overdue check and the Overdue queue read only the tickets
+# that crossed a due time since the last check, whatever the desk's size.
+NEXT_DUE_SQL = (
+    f"CASE WHEN is_overdue OR status NOT IN ({', '.join(repr(s) for s in ACTIVE_STATUSES)}) THEN NULL "
+    "WHEN first_responded_at IS NULL AND first_response_due_at IS NOT NULL "
+    "AND (due_at IS NULL OR first_response_due_at < due_at) THEN first_response_due_at "
+    "ELSE due_at END"
+)
+
 
 class Ticket(db.Model):
     __table_args__ = (
@@ -52,6 +64,7 @@ class Ticket(db.Model):
         Index("ix_ticket_urgency_updated", "urgency", "updated_at", "id"),
         Index("ix_ticket_due_id", "due_at", "id"),
         Index("ix_ticket_updated_id", "updated_at", "id"),
+        Index("ix_ticket_next_due_at", "next_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +88,7 @@ class Ticket(db.Model):
     closed_at: Mapped[Optional[datetime]]
     reopened_at: Mapped[Optional[datetime]]
     is_overdue: Mapped[bool] = mapped_column(default=False)
+    next_due_at: Mapped[Optional[datetime]] = mapped_column(Computed(NEXT_DUE_SQL, persisted=True))
     # The SLA clock (helpdesk/tickets/deadlines.py): the first-response target, when the first agent
     # answer came, and whether each target was met (None until known). For reports.
     first_response_due_at: Mapped[Optional[datetime]]

@@ -25,6 +25,7 @@ The modules, by concern:
 """
 from __future__ import annotations
 
+from . import tally  # noqa: F401
 from .access import (  # noqa: F401
     add_collaborator,
     held_copies,

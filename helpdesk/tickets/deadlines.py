@@ -90,11 +90,15 @@ def _first_response(ticket: Ticket, now: datetime) -> None:
 
 
 def overdue_clause(now: datetime):
-    """SQL condition: being worked and past the resolution or first-response due time."""
-    return and_(
-        Ticket.status.in_(ACTIVE_STATUSES),
-        or_(
-            Ticket.due_at < now,
-            and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
-        ),
+    """SQL condition: being worked and past the resolution or first-response due time. Either
+    flagged by the overdue check (the flag goes as soon as nothing is past due any more), or
+    crossed a due time since: Ticket.next_due_at, an index range however large the desk."""
+    return or_(
+        and_(Ticket.is_overdue.is_(True), Ticket.status.in_(ACTIVE_STATUSES)),
+        crossed_due_clause(now),
     )
+
+
+def crossed_due_clause(now: datetime):
+    """SQL condition: being worked, not flagged overdue yet, and past a due time."""
+    return Ticket.next_due_at < now

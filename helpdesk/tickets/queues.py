@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased, joinedload
 
 from .. import clock
 from ..extensions import db
 from ..live import viewer_version
-from ..models import ACTIVE_STATUSES, Agent, Customer, Department, HelpTopic, Priority, Ticket
+from ..models import ACTIVE_STATUSES, Agent, Customer, Department, HelpTopic, Priority, Ticket, TicketTally
 from ..text import is_number
-from .deadlines import overdue_clause
+from . import tally
 from .rules import visibility_clause
 
 PAGE_SIZE = 25
@@ -27,21 +27,27 @@ SEARCH_MAX = 100
 @dataclass(frozen=True)
 class Queue:
     label: str
-    condition: Callable[[Agent, datetime], object]  # (agent, now) -> SQL condition
-    timed: bool = False  # holds other tickets as the clock moves, with no change to any ticket
+    # (t, agent, now) -> SQL condition on the columns of t: the ticket table or the tally, which
+    # carries the columns queues count by under the same names (helpdesk.models.tally)
+    condition: Callable[[object, Agent, datetime], object]
+    # Also holds the tickets that crossed a due time since the overdue check (Ticket.next_due_at):
+    # the queue moves with the clock, with no change to any ticket.
+    timed: bool = False
 
 
-_active = Ticket.status.in_(ACTIVE_STATUSES)
+def _active(t):
+    return t.status.in_(ACTIVE_STATUSES)
+
 
 # The one table of queues, in the order the navigation shows them.
 QUEUES: dict[str, Queue] = {
-    "open": Queue("Open", lambda agent, now: Ticket.status.in_(("new", "open", "escalated"))),
-    "mine": Queue("My tickets", lambda agent, now: and_(Ticket.assignee_id == agent.id, _active)),
-    "unassigned": Queue("Unassigned", lambda agent, now: and_(Ticket.assignee_id.is_(None), _active)),
-    "overdue": Queue("Overdue", lambda agent, now: overdue_clause(now), timed=True),
-    "pending": Queue("Awaiting customer", lambda agent, now: Ticket.status == "pending"),
-    "escalated": Queue("Escalated", lambda agent, now: Ticket.status == "escalated"),
-    "closed": Queue("Closed", lambda agent, now: Ticket.status.in_(("resolved", "closed"))),
+    "open": Queue("Open", lambda t, agent, now: t.status.in_(("new", "open", "escalated"))),
+    "mine": Queue("My tickets", lambda t, agent, now: and_(t.assignee_id == agent.id, _active(t))),
+    "unassigned": Queue("Unassigned", lambda t, agent, now: and_(t.assignee_id.is_(None), _active(t))),
+    "overdue": Queue("Overdue", lambda t, agent, now: and_(t.is_overdue.is_(True), _active(t)), timed=True),
+    "pending": Queue("Awaiting customer", lambda t, agent, now: t.status == "pending"),
+    "escalated": Queue("Escalated", lambda t, agent, now: t.status == "escalated"),
+    "closed": Queue("Closed", lambda t, agent, now: t.status.in_(("resolved", "closed"))),
 }
 DEFAULT_QUEUE = "open"
 
@@ -57,17 +63,26 @@ DEFAULT_SORT = "priority"
 DIRECTIONS = ("asc", "desc")
 
 
-def _visible(agent: Agent, *conditions):
-    clause = visibility_clause(agent)
+def _visible(agent: Agent, *conditions, t=Ticket):
+    clause = visibility_clause(agent, t)
     return [c for c in (clause, *conditions) if c is not None]
 
 
-# Counting every queue reads every visible ticket, so each worker keeps the counts for as long
-# as they cannot have changed: the key holds the agent's version of the desk (its counters move
-# in the same transaction as any change of a ticket the agent sees or saw, or of the agent's
-# departments, teams or role, see helpdesk.live.viewer_version; the page reads it anyway for its
-# live regions, so the key costs no query), the minute (due times move with the clock) and the
-# agent's role.
+def _in_queue(queue: str, agent: Agent, now: datetime):
+    """The queue's condition on tickets (what its rows are)."""
+    q = QUEUES[queue]
+    condition = q.condition(Ticket, agent, now)
+    return or_(condition, Ticket.next_due_at < now) if q.timed else condition
+
+
+# Counts are read from the ticket tally (helpdesk.models.tally), exact at any size: a few hundred
+# rows summed per agent, plus, for a queue that moves with the clock, the tickets that crossed a
+# due time since the overdue check (an index range, nearly always empty). Each worker still keeps
+# them for as long as they cannot have changed, which saves even that: the key holds the agent's
+# version of the desk (its counters move in the same transaction as any change of a ticket the
+# agent sees or saw, or of the agent's departments, teams or role, see
+# helpdesk.live.viewer_version; the page reads it anyway for its live regions, so the key costs
+# no query), the minute (due times move with the clock) and the agent's role.
 _COUNTS_CACHE: dict[tuple, dict[str, int]] = {}
 _COUNTS_CACHE_SIZE = 2000
 
@@ -84,7 +99,7 @@ def cached_counts(agent: Agent, now: datetime | None = None) -> dict[str, int] |
 
 
 def counts(agent: Agent, now: datetime | None = None) -> dict[str, int]:
-    """The number of tickets in every queue: one query, or none while nothing changed."""
+    """The number of tickets in every queue: two small queries, or none while nothing changed."""
     now = now or clock.utcnow()
     key = _counts_key(agent, now)
     cached = _COUNTS_CACHE.get(key)
@@ -96,13 +111,24 @@ def counts(agent: Agent, now: datetime | None = None) -> dict[str, int]:
     return dict(cached)
 
 
-def _count(agent: Agent, now: datetime) -> dict[str, int]:
-    columns = [
-        func.coalesce(func.sum(case((q.condition(agent, now), 1), else_=0)), 0).label(name)
-        for name, q in QUEUES.items()
+def _count(agent: Agent, now: datetime, names=tuple(QUEUES), where=lambda t: ()) -> dict[str, int]:
+    """How many tickets the agent sees in each of these queues, with these further conditions
+    (`where(t)`, on the tally's columns and the tickets' alike): one query."""
+    t = TicketTally
+    sums = [func.coalesce(func.sum(case((QUEUES[name].condition(t, agent, now), t.n), else_=0)), 0)
+            for name in names]
+    crossed = [
+        select(func.count()).select_from(Ticket)
+        .where(*_visible(agent, Ticket.next_due_at < now, *where(Ticket))).scalar_subquery()
+        if QUEUES[name].timed else literal(0)
+        for name in names
     ]
-    row = db.session.execute(select(*columns).select_from(Ticket).where(*_visible(agent))).one()
-    return {name: int(row._mapping[name]) for name in QUEUES}
+    spread = aliased(TicketTally)
+    rows = select(func.coalesce(func.max(spread.id) - func.min(spread.id), 0)).scalar_subquery()
+    row = db.session.execute(select(*sums, *crossed, rows).where(*_visible(agent, *where(t), t=t))).one()
+    if row[-1] > tally.FOLD_AFTER:  # for the next count: this one was exact anyway
+        tally.compact()
+    return {name: int(row[i]) + int(row[len(names) + i]) for i, name in enumerate(names)}
 
 
 # --- the listing ----------------------------------------------------------------------------
@@ -221,18 +247,24 @@ def _search(q: str):
     )
 
 
-def _conditions(agent: Agent, queue: str, params: Params, now: datetime) -> list:
-    conditions = _visible(agent, QUEUES[queue].condition(agent, now))
+def _filters(params: Params, t) -> list:
+    """The filter bar's conditions, on the columns of t (the ticket table or the tally)."""
+    conditions = []
     if params.department:
-        conditions.append(Ticket.department_id == params.department)
+        conditions.append(t.department_id == params.department)
     if params.topic:
-        conditions.append(Ticket.topic_id == params.topic)
+        conditions.append(t.topic_id == params.topic)
     if params.priority:
-        conditions.append(Ticket.priority_id.in_(select(Priority.id).where(Priority.key == params.priority)))
+        conditions.append(t.priority_id.in_(select(Priority.id).where(Priority.key == params.priority)))
     if params.assignee == "unassigned":
-        conditions.append(Ticket.assignee_id.is_(None))
+        conditions.append(t.assignee_id.is_(None))
     elif params.assignee:
-        conditions.append(Ticket.assignee_id == int(params.assignee))
+        conditions.append(t.assignee_id == int(params.assignee))
+    return conditions
+
+
+def _conditions(agent: Agent, queue: str, params: Params, now: datetime) -> list:
+    conditions = _visible(agent, _in_queue(queue, agent, now), *_filters(params, Ticket))
     if params.q:
         conditions.append(_search(params.q))
     return conditions
@@ -282,15 +314,18 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
 
     `known` are the queue counts of the navigation (see counts()), if the request has them: a
     queue without filters or search holds exactly that many tickets, so it is not counted again.
-    Not for a queue that moves with the clock: its count was taken at another second."""
+    Not for a queue that moves with the clock: its count was taken at another second. Filtered
+    queues are counted from the tally too; only a search counts the tickets it found."""
     now = now or clock.utcnow()
     conditions = _conditions(agent, queue, params, now)
-    if known is not None and not params.filters() and not QUEUES[queue].timed:
-        total = known[queue]
-    else:
+    if params.q:
         # count(*), not count(id): with nothing to read from the rows themselves, PostgreSQL
         # can count from an index alone where the conditions allow.
         total = db.session.scalar(select(func.count()).select_from(Ticket).where(*conditions))
+    elif known is not None and not params.filters() and not QUEUES[queue].timed:
+        total = known[queue]
+    else:
+        total = _count(agent, now, (queue,), lambda t: _filters(params, t))[queue]
     pages = max(1, -(-total // PAGE_SIZE))
     number = min(params.page, pages)
     rows = db.session.scalars(

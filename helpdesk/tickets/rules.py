@@ -106,16 +106,17 @@ TRANSITIONS: dict[str, Transition] = {
 # --- who may see and do what ---------------------------------------------------------------
 
 
-def visibility_clause(agent: Agent):
-    """SQL condition for the tickets an agent may see: their departments, teams and assignments."""
+def visibility_clause(agent: Agent, t=Ticket):
+    """SQL condition for the tickets an agent may see: their departments, teams and assignments.
+    On the columns of t: the ticket table, or the tally that counts tickets by the same columns."""
     if agent.is_admin:
         return None
     dept_ids = select(agent_departments.c.department_id).where(agent_departments.c.agent_id == agent.id)
     team_ids = select(team_members.c.team_id).where(team_members.c.agent_id == agent.id)
     return or_(
-        Ticket.department_id.in_(dept_ids),
-        Ticket.team_id.in_(team_ids),
-        Ticket.assignee_id == agent.id,
+        t.department_id.in_(dept_ids),
+        t.team_id.in_(team_ids),
+        t.assignee_id == agent.id,
     )
 
 
