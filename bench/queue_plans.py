@@ -1,0 +1,109 @@
+"""The queue pages' SQL on a seeded desk: every statement each page runs, its plan, and the
+page's time in-process. Run by hand, never in CI:
+
+    HELPDESK_DATABASE_URL=sqlite:////tmp/sbs-ours/db_1000000.sqlite3 SECRET_KEY=x \\
+        .venv/bin/python bench/queue_plans.py --out bench/plans/sqlite-1m.txt
+
+SQLite plans come from EXPLAIN QUERY PLAN, PostgreSQL's from EXPLAIN (ANALYZE, BUFFERS). Pages:
+the Open, My tickets, Unassigned and Overdue queues and a filtered queue, as the demo admin (who
+sees every ticket) and as a demo agent (whose visibility is a condition of every query). Each
+page is asked a few times; its time is the median, with the workers' count cache emptied before
+each request (as if every request changed something).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import event, select  # noqa: E402
+
+from helpdesk import create_app  # noqa: E402
+from helpdesk.extensions import db  # noqa: E402
+from helpdesk.models import Agent, Department  # noqa: E402
+from helpdesk.tickets import queues  # noqa: E402
+
+PASSWORDS = {"admin@example.com": "demo-admin-1", "tech@example.com": "demo-tech-1"}
+
+
+def pages(department_id: int) -> list[tuple[str, str]]:
+    return [
+        ("Open", "/agent/"),
+        ("My tickets", "/agent/queue/mine"),
+        ("Unassigned", "/agent/queue/unassigned"),
+        ("Overdue", "/agent/queue/overdue"),
+        ("Open, one department", f"/agent/?department={department_id}"),
+        ("Open, by due time", "/agent/?sort=due&dir=asc"),
+    ]
+
+
+def explain(conn, statement: str, parameters) -> str:
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        return "\n".join(f"  {row[3]}" for row in rows)
+    rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).all()
+    return "\n".join(f"  {row[0]}" for row in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="also write the report to this file")
+    parser.add_argument("--times", type=int, default=7)
+    args = parser.parse_args()
+    app = create_app({"HELPDESK_RATELIMIT": False, "WTF_CSRF_ENABLED": False})
+    lines: list[str] = []
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        department = db.session.scalar(select(Department.id).order_by(Department.id))
+        tickets = db.session.scalar(db.text("SELECT count(*) FROM ticket"))
+        lines.append(f"{dialect}, {tickets} tickets")
+    for email in PASSWORDS:
+        client = app.test_client()
+        reply = client.post("/login", data={"email": email, "password": PASSWORDS[email]})
+        assert reply.status_code == 302, f"sign-in as {email} failed"
+        with app.app_context():
+            who = db.session.scalar(select(Agent).where(Agent.email == email))
+            lines.append(f"\n=== as {who.name} ({who.role})")
+        for label, path in pages(department):
+            captured: list[tuple[str, object]] = []
+
+            def listen(conn, cursor, statement, parameters, context, executemany):
+                captured.append((statement, parameters))
+
+            times = []
+            for i in range(args.times):
+                queues._COUNTS_CACHE.clear()
+                with app.app_context():
+                    if i == 0:
+                        event.listen(db.engine, "before_cursor_execute", listen)
+                    try:
+                        start = time.perf_counter()
+                        reply = client.get(path)
+                        times.append((time.perf_counter() - start) * 1000)
+                    finally:
+                        event.remove(db.engine, "before_cursor_execute", listen) if i == 0 else None
+                assert reply.status_code == 200, (path, reply.status_code)
+            lines.append(f"\n--- {label}: GET {path}: median {statistics.median(times):.1f} ms over "
+                         f"{args.times}, {len(captured)} statements")
+            with app.app_context(), db.engine.connect() as conn:
+                for statement, parameters in captured:
+                    if not statement.lstrip().upper().startswith("SELECT"):
+                        continue
+                    start = time.perf_counter()
+                    conn.exec_driver_sql(statement, parameters).all()
+                    took = (time.perf_counter() - start) * 1000
+                    lines.append(f"\n[{took:.1f} ms] " + " ".join(statement.split()))
+                    lines.append(explain(conn, statement, parameters))
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(report)
+
+
+if __name__ == "__main__":
+    main()
