@@ -6,8 +6,10 @@
 - ticket.py: tickets, their thread, attachments, events, SLA pauses, people on copy;
 - mail.py: the outbox, IMAP mailboxes, and every mail taken in (processed, held, failed);
 - api.py: API keys;
-- live.py: the live panel's change counter and presence.
+- live.py: the live panel's change counter and presence;
+- search.py: the ticket search's index (FTS5 tables on SQLite, trigram indexes on PostgreSQL).
 """
+from . import search  # noqa: F401 - builds the search index with the tables
 from .api import API_KEY_PREFIX, API_SCOPES, ApiKey, hash_api_key
 from .live import PRESENCE_STATES, DeskState, Presence
 from .mail import (
