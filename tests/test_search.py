@@ -239,3 +239,17 @@ def test_customer_condition_needs_a_word(app):
     assert search.customer_condition("  \x00 ") is None and search.match("\t") is None
     assert search.words("#AB12 ab12 #  x") == ["AB12", "#", "x"]
     assert db.session.scalar(select(Customer.id).where(search.customer_condition("x"))) is None
+
+
+def test_a_word_in_very_many_rows_is_ranked_without_bm25(client, login, desk, make_ticket, monkeypatch):
+    """bm25 would count every row holding such a word first; the share of the field the
+    words make up ranks them instead, best first all the same."""
+    from helpdesk.tickets import search
+
+    monkeypatch.setattr(search, "BM25_MAX", 1)
+    long = make_ticket(subject="Question about the invoices the printer on the third floor prints twice")
+    exact = make_ticket(subject="Printer")
+    other = make_ticket(subject="Scanner and printer")
+    login(desk.manager)
+    assert found(client, "printer") == [exact.number, other.number, long.number]
+    assert found(client, "printer floor") == [long.number]

@@ -6,9 +6,13 @@ every word of a query, ranked, on an index on both databases (helpdesk.models.se
   dropped: "#K7Q2M9"). Every word must be found in the ticket (its number and subject) or
   every word in its customer (name and email).
 - SQLite: words of 3 or more characters are looked up in the FTS5 trigram indexes and the
-  hits ranked by bm25 (the ticket number weighs more than the subject). Shorter words are
-  checked with LIKE on those hits; a query of short words only ("%", "ab") has nothing to
-  look up and reads the tables, as before.
+  hits ranked by bm25 (the ticket number weighs more than the subject). bm25 first counts
+  every row that holds each word, all of them: for a word in more than BM25_MAX rows of an
+  index ("customer" in every customer's name) that count alone would take longer than the
+  search, so such a search ranks by how much of the field the words make up instead (one
+  cheap statement finds out first). Shorter words are checked with LIKE on the
+  index's hits; a query of short words only ("%", "ab") has nothing to look up and reads
+  the tables, as before.
 - PostgreSQL: ILIKE on the columns, which the pg_trgm GIN indexes answer (words of 3 or more
   characters), ranked by trigram similarity to the query.
 
@@ -31,9 +35,13 @@ INDEXED_MIN = 3  # the trigram indexes find words of at least this many characte
 # bm25 weights of the FTS columns: a ticket number found counts more than a subject word.
 TICKET_WEIGHTS = (4.0, 1.0)  # number, subject
 CUSTOMER_WEIGHTS = (1.0, 1.0)  # name, email
+BM25_MAX = 2000  # rows a word may be in, in either index, for bm25 to rank the search
 
 _ticket_fts = table("ticket_fts", column("rowid"))
 _customer_fts = table("customer_fts", column("rowid"))
+# The tickets and customers inside the search's subquery (never the outer query's ticket).
+_t = aliased(Ticket, name="search_ticket")
+_c = aliased(Customer, name="search_customer")
 
 
 @dataclass(frozen=True)
@@ -110,34 +118,46 @@ def _hits(ticket_side, customer_side):
 
 def _sqlite_hits(found: list[str]):
     indexed, short = _split(found)
-    t, c = aliased(Ticket, name="search_ticket"), aliased(Customer, name="search_customer")
+    t, c = _t, _c
     if not indexed:  # nothing the index can find: the rows themselves, as before the index
         return _hits(
             select(t.id, literal(0.0).label("rank")).where(*(_any(w, t.number, t.subject) for w in found)),
             select(t.id, literal(0.0).label("rank")).join(c, c.id == t.customer_id)
             .where(*(_any(w, c.name, c.email) for w in found)),
         )
-    ticket_side = select(
-        _ticket_fts.c.rowid.label("id"),
-        func.bm25(literal_column("ticket_fts"), *TICKET_WEIGHTS).label("rank"),
-    ).where(_fts_match("ticket_fts", indexed))
-    if short:
-        ticket_side = ticket_side.join(t, t.id == _ticket_fts.c.rowid).where(
-            *(_any(w, t.number, t.subject) for w in short))
-    customer_side = (
-        select(t.id, func.bm25(literal_column("customer_fts"), *CUSTOMER_WEIGHTS).label("rank"))
-        .select_from(_customer_fts)
-        .join(t, t.customer_id == _customer_fts.c.rowid)
-        .where(_fts_match("customer_fts", indexed))
+    if _rare(indexed):
+        ticket_rank = func.bm25(literal_column("ticket_fts"), *TICKET_WEIGHTS)
+        customer_rank = func.bm25(literal_column("customer_fts"), *CUSTOMER_WEIGHTS)
+    else:  # the share of the field the words make up: "Printer" before "Printer on floor 1 ..."
+        length = float(sum(len(w) for w in found))
+        ticket_rank = -length / (func.length(t.subject) + func.length(t.number))
+        customer_rank = -length / (func.length(c.name) + func.length(c.email))
+    ticket_side = (
+        select(t.id, ticket_rank.label("rank")).select_from(_ticket_fts)
+        .join(t, t.id == _ticket_fts.c.rowid)
+        .where(_fts_match("ticket_fts", indexed), *(_any(w, t.number, t.subject) for w in short))
     )
-    if short:
-        customer_side = customer_side.join(c, c.id == _customer_fts.c.rowid).where(
-            *(_any(w, c.name, c.email) for w in short))
+    customer_side = (
+        select(t.id, customer_rank.label("rank")).select_from(_customer_fts)
+        .join(c, c.id == _customer_fts.c.rowid)
+        .join(t, t.customer_id == c.id)
+        .where(_fts_match("customer_fts", indexed), *(_any(w, c.name, c.email) for w in short))
+    )
     return _hits(ticket_side, customer_side)
 
 
+def _rare(indexed: list[str]) -> bool:
+    """Whether no word is in more than BM25_MAX rows of either index: one statement that asks
+    each index for a word's row number BM25_MAX + 1, reading no further."""
+    beyond = [
+        select(literal(1)).select_from(fts).where(_fts_match(fts.name, [w])).limit(1).offset(BM25_MAX).exists()
+        for fts in (_ticket_fts, _customer_fts) for w in indexed
+    ]
+    return not db.session.scalar(select(or_(*beyond)))
+
+
 def _trigram_hits(found: list[str]):
-    t, c = aliased(Ticket, name="search_ticket"), aliased(Customer, name="search_customer")
+    t, c = _t, _c
     q = literal(" ".join(found))
     return _hits(
         select(t.id, (-func.greatest(func.similarity(t.number, q), func.similarity(t.subject, q))).label("rank"))
