@@ -42,7 +42,10 @@ def create_app(config: dict | None = None) -> Flask:
         cfg["HELPDESK_BODY_LIMIT_FROM_SETTINGS"] = True  # follows the admin's attachment settings
 
     ext.db.init_app(app)
-    ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    from .models.search import include_object
+
+    ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                         include_object=include_object)
     ext.mail.init_app(app)
     ext.csrf.init_app(app)
     ext.htmx.init_app(app)

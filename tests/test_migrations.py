@@ -41,8 +41,12 @@ def empty_postgres():
 
 
 def _differences(app) -> list:
+    """What autogenerate (`flask db migrate`) would change: compared as it compares, with the
+    app's Migrate options (which leave the hand-made search index alone)."""
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        options = app.extensions["migrate"].configure_args
+        context = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                         "include_object": options["include_object"]})
         return compare_metadata(context, db.metadata)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from wtforms import BooleanField, EmailField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -14,7 +14,7 @@ from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import Customer, HelpTopic, Priority, Ticket
 from ..text import is_number
-from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
+from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX, search
 from ..web.fields import one_email_address
 from .blueprint import bp
 from .forms import IdSelect
@@ -44,18 +44,16 @@ def find_customer(agent, customer_id: int) -> Customer | None:
 
 
 def search_customers(q: str, chosen_id: int | None = None) -> list[Customer]:
-    """Customers of the signed-in agent's directory whose name or email contains q
-    (case-insensitive), plus the one already chosen."""
+    """Customers of the signed-in agent's directory whose name or email holds every word of q
+    (case-insensitive, on the ticket search's index), plus the one already chosen."""
     q = (q or "").strip()[:SEARCH_MAX]
     agent = current_user._get_current_object()
     found: list[Customer] = []
-    if len(q) >= 2:
-        needle = q.lower()
+    condition = search.customer_condition(q) if len(q) >= 2 else None
+    if condition is not None:
         found = list(db.session.scalars(
-            select(Customer).where(or_(
-                func.lower(Customer.name).contains(needle, autoescape=True),
-                func.lower(Customer.email).contains(needle, autoescape=True),
-            ), *directory(agent)).order_by(Customer.name, Customer.id).limit(RESULTS_MAX)
+            select(Customer).where(condition, *directory(agent))
+            .order_by(Customer.name, Customer.id).limit(RESULTS_MAX)
         ))
     if chosen_id and all(c.id != chosen_id for c in found):
         chosen = find_customer(agent, chosen_id)

@@ -7,8 +7,10 @@
 - mail.py: the outbox, IMAP mailboxes, and every mail taken in (processed, held, failed);
 - api.py: API keys;
 - live.py: the live panel's change counter and presence;
-- tally.py: ticket counts per group, kept by database triggers (what the queue counts read).
+- tally.py: ticket counts per group, kept by database triggers (what the queue counts read);
+- search.py: the ticket search's index (FTS5 tables on SQLite, trigram indexes on PostgreSQL).
 """
+from . import search  # noqa: F401 - builds the search index with the tables
 from .api import API_KEY_PREFIX, API_SCOPES, ApiKey, hash_api_key
 from .live import PRESENCE_STATES, DeskState, Presence
 from .mail import (

@@ -19,7 +19,8 @@ The modules, by concern:
 - resolution.py: resume, resolve, close, reopen, the customer's confirmation, auto-close;
 - access.py: access links, the status check, the people on copy (and those held from mail);
 - overdue.py: flagging overdue tickets;
-- queues.py and export.py: the read side: the agent's queues, their counts, and CSV rows.
+- queues.py, search.py and export.py: the read side: the agent's queues, their counts, the
+  ticket search, and CSV rows.
 
 "Now" is helpdesk.clock.utcnow(), read at each call: a test sets the lifecycle's time there.
 """

@@ -15,9 +15,9 @@ from sqlalchemy.orm import aliased, joinedload
 from .. import clock
 from ..extensions import db
 from ..live import viewer_version
-from ..models import ACTIVE_STATUSES, Agent, Customer, Department, HelpTopic, Priority, Ticket, TicketTally
+from ..models import ACTIVE_STATUSES, Agent, Department, HelpTopic, Priority, Ticket, TicketTally
 from ..text import is_number
-from . import tally
+from . import search, tally
 from .rules import visibility_clause
 
 PAGE_SIZE = 25
@@ -166,7 +166,14 @@ class Params:
     topic: int | None = None
     priority: str | None = None
     assignee: str | None = None  # "unassigned" or an agent id as text
+    sort_chosen: bool = False  # sorted by a column the agent picked (else a search is ranked)
     problems: list[str] = field(default_factory=list)
+    _match: search.Match | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ranked(self) -> bool:
+        """A search the agent has not sorted: best match first."""
+        return bool(self.q) and not self.sort_chosen
 
     @classmethod
     def parse(cls, args, options: Options) -> "Params":
@@ -175,6 +182,7 @@ class Params:
         if sort in SORTS:
             p.sort = sort
             p.dir = SORTS[sort][1]
+            p.sort_chosen = True
         elif sort:
             p.problems.append("That sort order is not available; sorted by priority instead.")
         direction = args.get("dir", "")
@@ -215,36 +223,27 @@ class Params:
 
     def link(self, **changes) -> dict:
         """Query-string values for a link to this page with some parameters changed."""
-        values = {**self.filters(), "sort": self.sort, "dir": self.dir, "page": self.page, **changes}
+        order = {} if self.ranked else {"sort": self.sort, "dir": self.dir}
+        values = {**self.filters(), **order, "page": self.page, **changes}
         if values.get("page") == 1:
             values.pop("page")
         return values
 
     def sort_link(self, key: str) -> dict:
         """A column header's link: the other direction if already sorted by it, else its default."""
-        if key == self.sort:
+        if key == self.sort and not self.ranked:
             direction = "asc" if self.dir == "desc" else "desc"
         else:
             direction = SORTS[key][1]
         return self.link(sort=key, dir=direction, page=1)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _search(q: str):
-    pattern = f"%{_escape_like(q)}%"
-    number = q.lstrip("#").strip()
-    return or_(
-        Ticket.number.ilike(f"%{_escape_like(number)}%", escape="\\"),
-        Ticket.subject.ilike(pattern, escape="\\"),
-        Ticket.customer_id.in_(
-            select(Customer.id).where(
-                or_(Customer.name.ilike(pattern, escape="\\"), Customer.email.ilike(pattern, escape="\\"))
-            )
-        ),
-    )
+def _search(params: Params) -> search.Match | None:
+    """The search of these parameters (tickets.search), made once: the page's count, rows and
+    order must use the same one."""
+    if params.q and params._match is None:
+        params._match = search.match(params.q)
+    return params._match if params.q else None
 
 
 def _filters(params: Params, t) -> list:
@@ -265,13 +264,18 @@ def _filters(params: Params, t) -> list:
 
 def _conditions(agent: Agent, queue: str, params: Params, now: datetime) -> list:
     conditions = _visible(agent, _in_queue(queue, agent, now), *_filters(params, Ticket))
-    if params.q:
-        conditions.append(_search(params.q))
+    found = _search(params)
+    if found is not None:
+        conditions.append(found.condition)
     return conditions
 
 
 def _order(params: Params) -> list:
     """Tie-breakers run in the same direction as the sort, so an index serves the whole order."""
+    found = _search(params)
+    if found is not None and params.ranked:
+        # Best match first; equal ones as the queue's default order has them.
+        return [found.rank, Ticket.urgency.desc(), Ticket.updated_at.desc(), Ticket.id.desc()]
     column, _ = SORTS[params.sort]
     way = (lambda c: c.desc()) if params.dir == "desc" else (lambda c: c.asc())
     if params.sort == "due":

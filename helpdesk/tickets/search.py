@@ -1,0 +1,168 @@
+"""Ticket search: the tickets whose number, subject, customer name or customer email hold
+every word of a query, ranked, on an index on both databases (helpdesk.models.search).
+
+- A word is found anywhere inside a field, ignoring case, as the old `ILIKE '%word%'` search
+  found it: "O'Brien", "plain@example", "100%", part of a ticket number (a leading '#' is
+  dropped: "#K7Q2M9"). Every word must be found in the ticket (its number and subject) or
+  every word in its customer (name and email).
+- SQLite: words of 3 or more characters are looked up in the FTS5 trigram indexes and the
+  hits ranked by bm25 (the ticket number weighs more than the subject). bm25 first counts
+  every row that holds each word, all of them: for a word in more than BM25_MAX rows of an
+  index ("customer" in every customer's name) that count alone would take longer than the
+  search, so such a search ranks by how much of the field the words make up instead (one
+  cheap statement finds out first). Shorter words are checked with LIKE on the
+  index's hits; a query of short words only ("%", "ab") has nothing to look up and reads
+  the tables, as before.
+- PostgreSQL: ILIKE on the columns, which the pg_trgm GIN indexes answer (words of 3 or more
+  characters), ranked by trigram similarity to the query.
+
+The words are only ever values (bound parameters; each FTS5 word is one quoted string), so no
+query text is SQL or FTS5 syntax: quotes, `*`, `-`, NEAR, parentheses, `%`, `_` are characters
+to find.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import and_, column, func, literal, literal_column, or_, select, table, union_all
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..models import Customer, Ticket
+
+INDEXED_MIN = 3  # the trigram indexes find words of at least this many characters
+# bm25 weights of the FTS columns: a ticket number found counts more than a subject word.
+TICKET_WEIGHTS = (4.0, 1.0)  # number, subject
+CUSTOMER_WEIGHTS = (1.0, 1.0)  # name, email
+BM25_MAX = 2000  # rows a word may be in, in either index, for bm25 to rank the search
+
+_ticket_fts = table("ticket_fts", column("rowid"))
+_customer_fts = table("customer_fts", column("rowid"))
+# The tickets and customers inside the search's subquery (never the outer query's ticket).
+_t = aliased(Ticket, name="search_ticket")
+_c = aliased(Customer, name="search_customer")
+
+
+@dataclass(frozen=True)
+class Match:
+    """A search in a SELECT of tickets: `condition` keeps the tickets found (it joins the hits,
+    one row per ticket), `rank` orders them, best first (ascending)."""
+
+    condition: object
+    rank: object
+
+
+def words(q: str) -> list[str]:
+    """The query's words: split on white space, control characters dropped, a leading '#'
+    dropped (a ticket number), each word once."""
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in q or "")
+    found: list[str] = []
+    for word in text.split():
+        word = word.lstrip("#") or word
+        if word.lower() not in (w.lower() for w in found):
+            found.append(word)
+    return found
+
+
+def match(q: str) -> Match | None:
+    """The search for q on the app's database, or None if q holds no word."""
+    found = words(q)
+    if not found:
+        return None
+    hits = (_sqlite_hits if db.engine.dialect.name == "sqlite" else _trigram_hits)(found).subquery("search_hits")
+    return Match(condition=Ticket.id == hits.c.id, rank=hits.c.rank)
+
+
+def customer_condition(q: str):
+    """Customers whose name or email hold every word of q (the same matching as for tickets),
+    or None if q holds no word."""
+    found = words(q)
+    if not found:
+        return None
+    indexed, short = _split(found)
+    if db.engine.dialect.name == "sqlite" and indexed:
+        conditions = [Customer.id.in_(select(_customer_fts.c.rowid).where(_fts_match("customer_fts", indexed)))]
+        return and_(*conditions, *(_any(w, Customer.name, Customer.email) for w in short))
+    return and_(*(_any(w, Customer.name, Customer.email) for w in found))
+
+
+# --- how ---------------------------------------------------------------------------------------
+
+
+def _split(found: list[str]) -> tuple[list[str], list[str]]:
+    return [w for w in found if len(w) >= INDEXED_MIN], [w for w in found if len(w) < INDEXED_MIN]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _any(word: str, *columns):
+    pattern = f"%{_escape_like(word)}%"
+    return or_(*(c.ilike(pattern, escape="\\") for c in columns))
+
+
+def _fts_match(fts: str, found: list[str]):
+    """`fts MATCH '"w1" "w2"'`: every word, each one FTS5 string (a substring to the trigram
+    tokenizer), its double quotes doubled. Nothing in it is FTS5 syntax."""
+    expression = " ".join('"' + w.replace('"', '""') + '"' for w in found)
+    return literal_column(fts).op("MATCH")(literal(expression))
+
+
+def _hits(ticket_side, customer_side):
+    """One row per ticket found, with its best rank."""
+    both = union_all(ticket_side, customer_side).subquery("search_found")
+    return select(both.c.id, func.min(both.c.rank).label("rank")).group_by(both.c.id)
+
+
+def _sqlite_hits(found: list[str]):
+    indexed, short = _split(found)
+    t, c = _t, _c
+    if not indexed:  # nothing the index can find: the rows themselves, as before the index
+        return _hits(
+            select(t.id, literal(0.0).label("rank")).where(*(_any(w, t.number, t.subject) for w in found)),
+            select(t.id, literal(0.0).label("rank")).join(c, c.id == t.customer_id)
+            .where(*(_any(w, c.name, c.email) for w in found)),
+        )
+    if _rare(indexed):
+        ticket_rank = func.bm25(literal_column("ticket_fts"), *TICKET_WEIGHTS)
+        customer_rank = func.bm25(literal_column("customer_fts"), *CUSTOMER_WEIGHTS)
+    else:  # the share of the field the words make up: "Printer" before "Printer on floor 1 ..."
+        length = float(sum(len(w) for w in found))
+        ticket_rank = -length / (func.length(t.subject) + func.length(t.number))
+        customer_rank = -length / (func.length(c.name) + func.length(c.email))
+    ticket_side = (
+        select(t.id, ticket_rank.label("rank")).select_from(_ticket_fts)
+        .join(t, t.id == _ticket_fts.c.rowid)
+        .where(_fts_match("ticket_fts", indexed), *(_any(w, t.number, t.subject) for w in short))
+    )
+    customer_side = (
+        select(t.id, customer_rank.label("rank")).select_from(_customer_fts)
+        .join(c, c.id == _customer_fts.c.rowid)
+        .join(t, t.customer_id == c.id)
+        .where(_fts_match("customer_fts", indexed), *(_any(w, c.name, c.email) for w in short))
+    )
+    return _hits(ticket_side, customer_side)
+
+
+def _rare(indexed: list[str]) -> bool:
+    """Whether no word is in more than BM25_MAX rows of either index: one statement that asks
+    each index for a word's row number BM25_MAX + 1, reading no further."""
+    beyond = [
+        select(literal(1)).select_from(fts).where(_fts_match(fts.name, [w])).limit(1).offset(BM25_MAX).exists()
+        for fts in (_ticket_fts, _customer_fts) for w in indexed
+    ]
+    return not db.session.scalar(select(or_(*beyond)))
+
+
+def _trigram_hits(found: list[str]):
+    t, c = _t, _c
+    q = literal(" ".join(found))
+    return _hits(
+        select(t.id, (-func.greatest(func.similarity(t.number, q), func.similarity(t.subject, q))).label("rank"))
+        .where(*(_any(w, t.number, t.subject) for w in found)),
+        select(t.id, (-func.greatest(func.similarity(c.name, q), func.similarity(c.email, q))).label("rank"))
+        .select_from(c).join(t, t.customer_id == c.id)
+        .where(*(_any(w, c.name, c.email) for w in found)),
+    )
