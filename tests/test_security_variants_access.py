@@ -124,7 +124,7 @@ def test_can_see_saying_yes_to_everyone_is_caught(client, desk, world, monkeypat
 
 
 def test_queues_without_the_visibility_clause_are_caught(client, desk, world, monkeypatch):
-    monkeypatch.setattr(queues, "visibility_clause", lambda agent: None)
+    monkeypatch.setattr(queues, "visibility_clause", lambda agent, t=None: None)
     queue_pages = [r for r in AGENT_PAGES if r.url == "/agent/"]
     failures = route_table_failures(client, desk, world, "agent", queue_pages)
     assert failures and all("Subject of ticket B" in f for f in failures), failures
