@@ -196,11 +196,11 @@ def override(key: str) -> MailTemplate | None:
     (a request that queues five mails asks once), and read again after any change to it."""
     if key not in KINDS:
         return None
-    transaction = db.session().get_transaction()
     cached = db.session.info.get(_OVERRIDES)
-    if cached is None or cached[0] is not transaction:
+    if cached is None or cached[0] is None or cached[0] is not db.session().get_transaction():
         rows = {row.key: row for row in db.session.scalars(select(MailTemplate))}
-        cached = db.session.info[_OVERRIDES] = (transaction, rows)
+        # Taken after the query, which begins the transaction when none is open.
+        cached = db.session.info[_OVERRIDES] = (db.session().get_transaction(), rows)
     return cached[1].get(key)
 
 
