@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app app seed-demo | create-user | mail send | retry-failed | pipe |
+"""Command-line tools: `flask --app app seed-demo | create-user | mail send | render | retry-failed | pipe |
 fetch | tickets auto-close | sla check`."""
 from __future__ import annotations
 
@@ -36,6 +36,13 @@ def mail_send(loop: bool, interval: float):
     total_sent, total_failed = outbox.send_due()
     count, oldest = outbox.backlog()
     click.echo(f"Sent {total_sent}, not sent {total_failed}; {count} waiting.")
+
+
+@mail_cli.command("render")
+def mail_render():
+    """Render the queued mails that wait unrendered (they are otherwise rendered as they are sent)."""
+    done, broken = outbox.render_waiting()
+    click.echo(f"{done} mails rendered; {broken} cannot be (their ticket is gone): they fail when sent.")
 
 
 @mail_cli.command("retry-failed")

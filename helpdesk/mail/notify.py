@@ -9,9 +9,11 @@ Internal notes are never mailed to customers.
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import render_template
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, or_, select
 
 from .. import settings
 from ..extensions import db
@@ -19,7 +21,7 @@ from ..models import Agent, Collaborator, OutboxMail, PasswordResetRequest, Team
 from ..security.tokens import reset_token
 from ..security.totp import RECOVERY_FEW
 from ..text import one_line
-from . import wording
+from . import render, wording
 from .addresses import desk_domain, is_own_address, ticket_message_id
 from .links import agent_link, collaborator_link, customer_link, external_url
 
@@ -35,25 +37,53 @@ def active_collaborators(ticket: Ticket) -> list:
 
 def _queue(ticket: Ticket, event: str, recipient: str, template: str, **context) -> None:
     """One mail of a kind (wording.KINDS): its subject and opening message are the
-    admin's wording for that kind, else the kind's built-in wording."""
+    admin's wording for that kind, else the kind's built-in wording. The subject is stored now;
+    the body is rendered when the mail is sent, from what the mail shows as it is now (render.py)."""
     if not recipient or is_own_address(recipient):
         return
     if ticket.id is None:
         db.session.flush()
-    context.update(ticket=ticket, desk_name=settings.get("desk_name"), reopen_days=settings.get("reopen_days"))
+    context.update(desk_name=settings.get("desk_name"), reopen_days=settings.get("reopen_days"))
     subject, words = wording.apply(ticket, template, context)
     subject = one_line(f"[#{ticket.number}] {subject}", 250)
-    db.session.add(
-        OutboxMail(
-            ticket_id=ticket.id,
-            event=event,
-            recipient=recipient,
-            subject=subject,
-            body_text=render_template(f"email/{template}.txt", **context, message=words.get("message")),
-            body_html=render_template(f"email/{template}.html", **context, message=words.get("message_html")),
-            message_id=ticket_message_id(ticket.number, recipient),
-        )
-    )
+    _insert({
+        "ticket_id": ticket.id,
+        "event": event,
+        "recipient": recipient,
+        "subject": subject,
+        "kind": template,
+        "context": render.freeze(ticket, context, words.get("message")),
+        "message_id": ticket_message_id(ticket.number, recipient),
+    })
+
+
+_BATCH: ContextVar[list | None] = ContextVar("outbox_batch", default=None)
+
+
+def _insert(row: dict) -> None:
+    """Queue one outbox row: a plain INSERT (nothing reads the row back in the transaction, so
+    the session need not track it), or one INSERT for all the rows of a `_batched()` block."""
+    batch = _BATCH.get()
+    if batch is not None:
+        batch.append(row)
+    else:
+        db.session.execute(insert(OutboxMail), [row])
+
+
+@contextmanager
+def _batched():
+    """The mails queued inside go in with one statement, at the end of the block."""
+    if _BATCH.get() is not None:  # inside another batch: that one inserts them
+        yield
+        return
+    rows: list[dict] = []
+    token = _BATCH.set(rows)
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+    if rows:
+        db.session.execute(insert(OutboxMail), rows)
 
 
 def _to_customer(ticket, event, template, cc=False, **context):
@@ -70,24 +100,28 @@ def _to_customer(ticket, event, template, cc=False, **context):
 def _to_agents(ticket, event, agents, template, exclude=None, **context) -> list[str]:
     seen = set()
     sent = []
-    for agent in agents:
-        if agent is None or not agent.active or agent.id in seen or (exclude and agent.id == exclude.id):
-            continue
-        seen.add(agent.id)
-        _queue(ticket, event, agent.email, template,
-               link=agent_link(ticket), name=agent.name, **context)
-        sent.append(agent.email)
+    link = agent_link(ticket)
+    with _batched():
+        for agent in agents:
+            if agent is None or not agent.active or agent.id in seen or (exclude and agent.id == exclude.id):
+                continue
+            seen.add(agent.id)
+            _queue(ticket, event, agent.email, template, link=link, name=agent.name, **context)
+            sent.append(agent.email)
     return sent
 
 
 def _department_agents(ticket: Ticket) -> list[Agent]:
-    members = db.session.scalars(
-        select(Agent).join(agent_departments).where(
-            agent_departments.c.department_id == ticket.department_id, Agent.active.is_(True)
-        ).order_by(Agent.id)
+    """The department's manager first, then its active agents by id: one query."""
+    manager_id = ticket.department.manager_id if ticket.department is not None else None
+    members = select(agent_departments.c.agent_id).where(agent_departments.c.department_id == ticket.department_id)
+    agents = db.session.scalars(
+        select(Agent).where(or_(Agent.id.in_(members), Agent.id == manager_id) if manager_id is not None
+                            else Agent.id.in_(members))
+        .order_by(Agent.id)
     ).all()
-    manager = ticket.department.manager
-    return ([manager] if manager else []) + list(members)
+    manager = next((a for a in agents if a.id == manager_id), None)
+    return ([manager] if manager is not None else []) + [a for a in agents if a.active]
 
 
 def _team_agents(team: Team) -> list[Agent]:
@@ -108,10 +142,11 @@ def _responsible(ticket: Ticket) -> list[Agent]:
 
 
 def ticket_created(ticket: Ticket, acknowledge: bool = True) -> None:
-    if acknowledge:
-        _to_customer(ticket, "created", "created_customer")
-    _to_agents(ticket, "created", _department_agents(ticket), "created_agent",
-               entry=ticket.entries[0] if ticket.entries else None)
+    with _batched():
+        if acknowledge:
+            _to_customer(ticket, "created", "created_customer")
+        _to_agents(ticket, "created", _department_agents(ticket), "created_agent",
+                   entry=ticket.entries[0] if ticket.entries else None)
 
 
 def assigned(ticket: Ticket, agent: Agent, actor: Agent | None) -> None:

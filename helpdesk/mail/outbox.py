@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from .. import clock
 from ..extensions import db
 from ..models import OutboxMail
+from . import render
 from .addresses import is_own_address
 from .notify import mail_reset_links
 
@@ -88,6 +89,9 @@ def _claim(limit: int) -> list[OutboxMail]:
 
 
 def _message(row: OutboxMail) -> Message:
+    """The mail of a row, rendered first if it was queued unrendered (render.render keeps the
+    result on the row). Raises MailNotRenderable when that cannot be done."""
+    render.render(row)
     msg = Message(
         subject=row.subject,
         recipients=[row.recipient],
@@ -101,7 +105,8 @@ def _message(row: OutboxMail) -> Message:
 
 def _permanent(error: Exception) -> bool:
     """An error that trying again cannot fix: a 5xx refusal of the recipient, or a mail that
-    cannot be built (e.g. a newline in a header). A 4xx refusal is temporary."""
+    cannot be built (e.g. a newline in a header, or rendered: its ticket is gone). A 4xx
+    refusal is temporary."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
     return not isinstance(error, (smtplib.SMTPException, OSError))
@@ -143,15 +148,25 @@ def send_pending(limit: int = 50) -> tuple[int, int]:
     sent = failed = 0
     if not rows:
         return 0, 0
-    # Detach the rows' state we need before the loop commits.
-    jobs = [(row, _message(row)) for row in rows]
+    # Render (a mail about a ticket is rendered now, and kept) and detach the rows' state we
+    # need before the loop commits. A row that cannot be rendered is kept, marked failed.
+    jobs = []
+    for row in rows:
+        try:
+            render.render(row)
+            jobs.append((row, _message(row)))
+        except render.MailNotRenderable as exc:
+            _finish(row, exc)
+            failed += 1
+    if not jobs:
+        return 0, failed
     try:
         conn = _TimeoutConnection(current_app.extensions["mail"])
         conn.__enter__()
     except (smtplib.SMTPException, OSError) as exc:
         for row, _ in jobs:
             _finish(row, exc)
-        return 0, len(jobs)
+        return 0, failed + len(jobs)
     try:
         for row, msg in jobs:
             if is_own_address(row.recipient):
@@ -175,6 +190,26 @@ def send_pending(limit: int = 50) -> tuple[int, int]:
     finally:
         conn.__exit__(None, None, None)
     return sent, failed
+
+
+def render_waiting(batch: int = 200) -> tuple[int, int]:
+    """Render in place every queued mail that is not rendered yet (before a downgrade, or to read
+    them in the database); returns (rendered, not renderable). Sending is unchanged."""
+    done = broken = last = 0
+    while True:
+        rows = db.session.scalars(select(OutboxMail).where(OutboxMail.body_text.is_(None), OutboxMail.id > last)
+                                  .order_by(OutboxMail.id).limit(batch)).all()
+        if not rows:
+            return done, broken
+        for row in rows:
+            last = row.id
+            try:
+                render.render(row)
+                done += 1
+            except render.MailNotRenderable as exc:
+                log.warning("mail %s to %s cannot be rendered: %s", row.id, row.recipient, exc)
+                broken += 1
+        db.session.commit()
 
 
 def backlog() -> tuple[int, float | None]:

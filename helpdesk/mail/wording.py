@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
+from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
@@ -187,8 +188,24 @@ def values(ticket, context: dict) -> dict[str, str]:
     }
 
 
+_OVERRIDES = "helpdesk_mail_templates"
+
+
 def override(key: str) -> MailTemplate | None:
-    return db.session.get(MailTemplate, key) if key in KINDS else None
+    """The admin's wording of a kind, if any. All of it is read in one query per transaction
+    (a request that queues five mails asks once), and read again after any change to it."""
+    if key not in KINDS:
+        return None
+    cached = db.session.info.get(_OVERRIDES)
+    if cached is None or cached[0] is None or cached[0] is not db.session().get_transaction():
+        rows = {row.key: row for row in db.session.scalars(select(MailTemplate))}
+        # Taken after the query, which begins the transaction when none is open.
+        cached = db.session.info[_OVERRIDES] = (db.session().get_transaction(), rows)
+    return cached[1].get(key)
+
+
+def forget_overrides() -> None:
+    db.session.info.pop(_OVERRIDES, None)
 
 
 def apply(ticket, template: str, context: dict) -> tuple[str, dict]:
@@ -211,6 +228,7 @@ def apply(ticket, template: str, context: dict) -> tuple[str, dict]:
 
 def save(key: str, subject: str, message: str) -> tuple[MailTemplate | None, list[tuple[str, str, str]]]:
     """Store the wording (empty fields: the built-in one); returns the row and the changes."""
+    forget_overrides()
     row = db.session.get(MailTemplate, key)
     old = (row.subject or "", row.message or "") if row else ("", "")
     new = (subject_text(subject or ""), (message or "").replace("\r\n", "\n").strip())

@@ -18,7 +18,11 @@ from .ticket import Ticket
 
 
 class OutboxMail(db.Model):
-    """A mail waiting to be sent, being sent, sent, or given up on (kept, never dropped)."""
+    """A mail waiting to be sent, being sent, sent, or given up on (kept, never dropped).
+
+    A mail about a ticket is queued unrendered: `kind` names its templates and `context` (JSON)
+    holds what it shows as it was at the event (see mail/render.py); the sender renders
+    body_text and body_html when it sends, and keeps them. Other mails are queued rendered."""
 
     __tablename__ = "outbox_mail"
     __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
@@ -28,8 +32,10 @@ class OutboxMail(db.Model):
     event: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(255))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[Optional[str]] = mapped_column(Text)  # None until rendered
+    body_html: Mapped[Optional[str]] = mapped_column(Text)
+    kind: Mapped[Optional[str]] = mapped_column(String(40))  # wording.KINDS key; None: queued rendered
+    context: Mapped[Optional[str]] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
     attempts: Mapped[int] = mapped_column(default=0)

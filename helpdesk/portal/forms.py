@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import aliased, joinedload
 from wtforms import EmailField, HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
 
@@ -35,20 +36,33 @@ def _ticket_number(value):
     return value.strip().lstrip("#").strip().upper()
 
 
-def public_topics() -> list[HelpTopic]:
-    """The topics a customer may choose: public and active, in the admin's order."""
-    return list(db.session.scalars(
-        select(HelpTopic).where(HelpTopic.public.is_(True), HelpTopic.active.is_(True))
+def topic_choices() -> list[tuple[int, str]]:
+    """(id, full name) of the topics a customer may choose, in the admin's order: one query of
+    plain columns (the form's list; read only when the form is shown)."""
+    parent = aliased(HelpTopic)
+    rows = db.session.execute(
+        select(HelpTopic.id, HelpTopic.name, parent.name).outerjoin(parent, HelpTopic.parent_id == parent.id)
+        .where(HelpTopic.public.is_(True), HelpTopic.active.is_(True))
         .order_by(HelpTopic.sort, HelpTopic.name)
-    ))
+    ).all()
+    return [(topic_id, f"{parent_name} › {name}" if parent_name else name) for topic_id, name, parent_name in rows]
+
+
+def priority_choices() -> list[tuple[int, str]]:
+    return [tuple(row) for row in db.session.execute(select(Priority.id, Priority.name).order_by(Priority.urgency))]
 
 
 def public_topic(topic_id) -> HelpTopic | None:
-    """A topic the portal may use, by id; None for unknown, private or inactive ones."""
+    """A topic the portal may use, by id; None for unknown, private or inactive ones. Its
+    department, priority, SLA plan and parent come in the same query (a ticket opened with it
+    reads them)."""
     topic_id = _to_id(topic_id)
     if topic_id is None:
         return None
-    topic = db.session.get(HelpTopic, topic_id)
+    topic = db.session.get(HelpTopic, topic_id, options=[
+        joinedload(HelpTopic.department), joinedload(HelpTopic.priority), joinedload(HelpTopic.sla),
+        joinedload(HelpTopic.parent),
+    ])
     if topic is None or not topic.public or not topic.active:
         return None
     return topic
@@ -94,10 +108,9 @@ class NewTicketForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.topic.choices = [("", "Choose a topic…")] + [(t.id, t.full_name) for t in public_topics()]
-        self.priority.choices = [
-            (p.id, p.name) for p in db.session.scalars(select(Priority).order_by(Priority.urgency))
-        ]
+        # Read when the form is shown (validation does not use them: every id is checked below).
+        self.topic.choices = lambda: [("", "Choose a topic…")] + topic_choices()
+        self.priority.choices = priority_choices
 
     def validate_topic(self, field):
         self.chosen_topic = public_topic(field.data)

@@ -12,7 +12,7 @@ import secrets
 from email.utils import parseaddr
 
 from flask import abort, current_app, flash, g, jsonify, redirect, request, session, url_for
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -20,7 +20,7 @@ from .. import settings, tickets
 from ..attachments import download, from_field, public_attachment
 from ..extensions import db
 from ..htmx import go, is_partial, render
-from ..models import IdempotencyKey, ThreadEntry, Ticket
+from ..models import Customer, IdempotencyKey, ThreadEntry, Ticket
 from ..security import access_for_token, access_token, captcha
 from ..text import format_datetime, is_number
 from .blueprint import bp
@@ -128,12 +128,17 @@ def new_ticket():
         ticket = db.session.get(Ticket, ticket_id)
     except tickets.LifecycleError as exc:
         return _new_ticket_page(form, exc.status, exc.message)
-    if ticket.customer.email != form.email.data.strip().lower():
+    # The commit expired the ticket: read back the two values needed, in one statement.
+    ticket_id = inspect(ticket).identity[0]
+    nonce, email = db.session.execute(
+        select(Ticket.access_nonce, Customer.email).join(Ticket.customer).where(Ticket.id == ticket_id)
+    ).one()
+    if email != form.email.data.strip().lower():
         # A reused key from someone else's form: never hand out that ticket.
         form.idempotency_key.data = secrets.token_urlsafe(24)
         return _new_ticket_page(form, 400, "This form was already sent. Check it and send it again.")
-    session[SUBMITTED_KEY] = ticket.id
-    session[SUBMITTED_NONCE_KEY] = ticket.access_nonce
+    session[SUBMITTED_KEY] = ticket_id
+    session[SUBMITTED_NONCE_KEY] = nonce
     return redirect(url_for("portal.submitted"))
 
 

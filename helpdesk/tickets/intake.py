@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -190,15 +190,19 @@ def _open(name, email, subject, body, topic, priority, source, uploads, agent, i
         db.session.add(ticket)
         _add_entry(ticket, "message", body, customer=customer, uploads=uploads, now=now,
                    stored=unit.stored, via="email" if source == "email" else None)
-        db.session.flush()  # the ticket's id goes into the access link mailed below
         _event(ticket, "created", agent=agent, customer=None if agent else customer,
                new=f"{topic.name} via {source}", now=now)
-        _copied_from_mail(ticket, copied, customer, now, held=hold_copied)
-        notify.ticket_created(ticket, acknowledge=topic.auto_acknowledge and notify_customer)
-        _auto_assign(ticket, topic, now)
-        if idempotency_key:
-            db.session.add(IdempotencyKey(key=idempotency_key, ticket_id=ticket.id))
-        if record is not None:
-            record.ticket_id = ticket.id
-            db.session.add(record)
+        db.session.flush()  # the ticket's id goes into the access link mailed below
+        # Nothing below reads back what it adds: what is left goes in with the commit, in one
+        # flush (a query in between need not write it first); the mails and the key are plain
+        # INSERTs.
+        with db.session.no_autoflush:
+            _copied_from_mail(ticket, copied, customer, now, held=hold_copied)
+            notify.ticket_created(ticket, acknowledge=topic.auto_acknowledge and notify_customer)
+            _auto_assign(ticket, topic, now)
+            if idempotency_key:
+                db.session.execute(insert(IdempotencyKey).values(key=idempotency_key, ticket_id=ticket.id))
+            if record is not None:
+                record.ticket_id = ticket.id
+                db.session.add(record)
     return ticket

@@ -239,6 +239,7 @@ def _add_entry(ticket, kind, body, *, agent=None, customer=None, uploads=(), now
     entry = ThreadEntry(
         ticket=ticket, kind=kind, agent=agent, customer=customer,
         body=body, body_html=render_body(body), created_at=now, via=via,
+        attachments=[],  # known empty until added below: read without a query (e.g. by a mail)
     )
     db.session.add(entry)
     for upload in uploads:
