@@ -1,14 +1,14 @@
 """outbox: mail about a ticket is queued unrendered (kind + frozen context), rendered when sent
 
 Revision ID: 20261208_outbox_render_at_send
-Revises: 20261201_mail_trust_held_mail
+Revises: 20261207_search_index
 Create Date: 2026-12-08 09:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "20261208_outbox_render_at_send"
-down_revision = "20261201_mail_trust_held_mail"
+down_revision = "20261207_search_index"
 branch_labels = None
 depends_on = None
 
