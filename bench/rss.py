@@ -1,0 +1,112 @@
+"""A web worker's memory: the resident size (VmRSS) of a process that imported the app and
+served a few requests of each kind, and which imports cost the most. Run by hand, never in CI:
+
+    HELPDESK_DATABASE_URL=sqlite:////tmp/tp-bench.sqlite3 SECRET_KEY=x .venv/bin/python bench/rss.py
+
+The desk must be seeded (bench/seed.py). The requests, through the test client: the sign-in, a
+queue page, a ticket page, the public form (GET /new) and a submission (POST /new, which opens
+a ticket). Then it prints VmRSS after the import and after the requests, the packages whose
+imports took longest (python -X importtime, cumulative, by top-level package) and those whose
+modules hold the most memory (tracemalloc over the import, by package). --top N shows more.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def serve_a_few() -> tuple[float, float]:
+    """Import the app, serve each kind of request three times; RSS after import and after."""
+    os.environ.setdefault("HELPDESK_RATELIMIT", "0")
+    os.environ.setdefault("HELPDESK_MAX_OPEN_TICKETS", "0")
+    os.environ.setdefault("HELPDESK_LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    from app import app
+
+    imported = rss_mib()
+    token = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+    agent = app.test_client()
+    page = agent.get("/login").get_data(as_text=True)
+    answer = agent.post("/login", data={"csrf_token": token.search(page).group(1),
+                                        "email": "tech@example.com", "password": "demo-tech-1"})
+    assert answer.status_code == 302, "sign-in failed: is the desk seeded?"
+    customer = app.test_client()
+    for i in range(3):
+        queue = agent.get("/agent/")
+        assert queue.status_code == 200
+        number = re.search(r"/agent/tickets/([A-Z0-9]{6})", queue.get_data(as_text=True)).group(1)
+        assert agent.get(f"/agent/tickets/{number}").status_code == 200
+        form = customer.get("/new").get_data(as_text=True)
+        topic = re.search(r'<option[^>]*value="(\d+)"[^>]*>General inquiry', form).group(1)
+        sent = customer.post("/new", data={
+            "csrf_token": token.search(form).group(1), "name": "Memory Check", "email": f"rss{i}@example.org",
+            "topic": topic, "subject": "Printer offline", "description": "It stopped this morning.",
+            "idempotency_key": os.urandom(8).hex()})
+        assert sent.status_code in (200, 302), sent.status_code
+    return imported, rss_mib()
+
+
+def import_times(top: int) -> list[tuple[str, float]]:
+    """Cumulative import time (ms) of each top-level package `import app` loads."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import app"], cwd=ROOT,
+                         capture_output=True, text=True, env=os.environ).stderr
+    totals: dict[str, float] = defaultdict(float)
+    for line in out.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if m and len(m.group(3)) == 1:  # a module the app imported directly or as a package's root
+            totals[m.group(4).split(".")[0]] += int(m.group(2)) / 1000
+    return sorted(totals.items(), key=lambda item: -item[1])[:top]
+
+
+def import_memory(top: int) -> list[tuple[str, float]]:
+    """Memory (KiB) still held after `import app`, by the package whose code allocated it."""
+    code = (
+        "import tracemalloc, sys, collections\n"
+        "tracemalloc.start()\n"
+        "import app\n"
+        "snap = tracemalloc.take_snapshot()\n"
+        "sizes = collections.Counter()\n"
+        "for stat in snap.statistics('filename'):\n"
+        "    name = stat.traceback[0].filename\n"
+        "    part = name.split('site-packages/')[-1] if 'site-packages/' in name else name.split('/lib/python')[-1]\n"
+        "    part = part.split('/')[1] if part.startswith('3.') and '/' in part else part\n"
+        "    key = 'helpdesk' if '/helpdesk/' in name else part.split('/')[0].removesuffix('.py')\n"
+        "    sizes[key] += stat.size\n"
+        "for key, size in sizes.most_common(): print(key, size)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env=os.environ).stdout
+    rows = [(line.rsplit(" ", 1)[0], int(line.rsplit(" ", 1)[1]) / 1024) for line in out.splitlines() if line]
+    return rows[:top]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--top", type=int, default=12)
+    args = parser.parse_args()
+    imported, served = serve_a_few()
+    print(f"VmRSS after `from app import app`: {imported:.1f} MiB; after the requests: {served:.1f} MiB")
+    print("\nSlowest imports (cumulative ms, by top-level package):")
+    for name, ms in import_times(args.top):
+        print(f"  {name:<24} {ms:8.1f} ms")
+    print("\nMemory held after the import (tracemalloc, KiB, by package):")
+    for name, kib in import_memory(args.top):
+        print(f"  {name:<24} {kib:8.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()
