@@ -207,6 +207,11 @@ def _counter(row: int) -> int:
     return cache[key]
 
 
+def setup_version() -> int:
+    """The setup counter: moves with every change of what the pages' choice lists and names show."""
+    return _counter(SETUP)
+
+
 def desk_version() -> int:
     """The desk's change counter: tickets and setup."""
     return _counter(DESK)
@@ -231,6 +236,8 @@ def viewer_version(agent) -> str:
                        DeskState.id.in_(departments), DeskState.id.in_(teams))
         versions = dict(db.session.execute(select(DeskState.id, DeskState.version).where(rows)).all())
         setup = versions.pop(SETUP, 0) or 0
+        if has_request_context():  # read in the same statement: setup_version() needs no other
+            cache.setdefault(_cache_key(SETUP), setup)
         cache[key] = f"{setup}.{sum(v or 0 for v in versions.values())}"
     return cache[key]
 
