@@ -1,17 +1,64 @@
-"""The ticket page's forms offer the setup as it is right after an admin changes it, and the
-forms it draws without WTForms look as WTForms draws them."""
+"""The ticket page's cost does not grow with its thread, its forms offer the setup as it is right
+after an admin changes it, and the forms it draws without WTForms look as WTForms draws them."""
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from helpdesk import tickets
 from helpdesk.agent import forms
+from helpdesk.attachments import Upload
 from helpdesk.extensions import db
 from helpdesk.models import Team, Ticket
 from support.pages import text_of
+
+
+def statements_for(call) -> list[str]:
+    seen = []
+    listener = lambda conn, cursor, sql, *rest: seen.append(sql)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert call().status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return seen
+
+
+def with_thread(make_ticket, desk, entries: int):
+    """A ticket whose thread has `entries` entries: the customer's, replies, notes (every third
+    with an attachment) and a message from someone on copy, each by its own author."""
+    t = make_ticket(topic="Business Critical Outage", subject=f"{entries} entries")
+    tickets.assign(desk.manager, t, agent=desk.tech)
+    copy = tickets.add_collaborator(desk.tech, t, "cleo@example.net", "Cleo Copy")
+    while len(t.entries) < entries:
+        n = len(t.entries)
+        if n % 3 == 0:
+            tickets.add_note(desk.manager if n % 2 else desk.tech, t, f"Note {n}",
+                             uploads=[Upload(f"log-{n}.txt", "text/plain", b"503\n")])
+        elif n % 3 == 1:
+            tickets.reply(desk.tech, t, f"Reply {n}")
+        else:
+            tickets.customer_reply(t, f"Message {n}", collaborator=copy if n % 4 == 0 else None)
+    return t
+
+
+@pytest.mark.parametrize("who", ["admin", "tech"])
+def test_statements_per_ticket_page_do_not_grow_with_the_thread(client, login, desk, make_ticket, who):
+    short, long = with_thread(make_ticket, desk, 3).number, with_thread(make_ticket, desk, 50).number
+    login(getattr(desk, who))
+    pages = {}
+    for number in (short, long):
+        client.get(f"/agent/tickets/{number}")  # once, so per-worker caches are as in steady use
+        db.session.expunge_all()  # nothing the test loaded spares the page a statement
+        pages[number] = statements_for(lambda: client.get(f"/agent/tickets/{number}"))
+    assert len(pages[short]) == len(pages[long]), pages
+    html = text_of(client.get(f"/agent/tickets/{long}"))
+    assert html.count('class="entry entry-') == 50 and html.count("📎 log-") == 16
+    for name in ("Tom Technician", "Maya Manager", "Ken Customer", "Cleo Copy", "On copy"):
+        assert f"{name}</" in html, name
 
 
 def options(html: str, select_id: str) -> list[str]:

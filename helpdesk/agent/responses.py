@@ -10,25 +10,25 @@ from functools import wraps
 from flask import abort, flash, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from .. import clock, live, tickets
 from ..attachments import UploadError
 from ..extensions import db
 from ..htmx import go, is_partial, render, retarget
 from ..mail.notify import active_collaborators
-from ..models import Event, HeldMail, ThreadEntry, Ticket
+from ..models import Event, HeldMail, Ticket
 from ..tickets import queues
+from . import timeline
 from .forms import blank_forms
 
 NUMBER_MAX = 12
 
+# What the page shows of the ticket itself, in the statement that finds it. Its thread and
+# history are read as rows (timeline.py), two statements whatever their length.
 _PAGE_LOAD = (
     joinedload(Ticket.customer), joinedload(Ticket.assignee), joinedload(Ticket.team),
     joinedload(Ticket.department), joinedload(Ticket.topic), joinedload(Ticket.sla),
-    selectinload(Ticket.entries).options(
-        joinedload(ThreadEntry.agent), joinedload(ThreadEntry.customer), selectinload(ThreadEntry.attachments)),
-    selectinload(Ticket.events).options(joinedload(Event.agent), joinedload(Event.customer)),
 )
 
 
@@ -127,6 +127,7 @@ def render_ticket(ticket: Ticket, *blocks: str, status: int = 200, form=None, co
         forms[form.action] = form
     return render(
         "agent/ticket.html", *blocks, status=status, ticket=ticket, forms=forms,
+        entries=timeline.thread(ticket), events=timeline.history(ticket),
         actions=tickets.available_actions(current_user, ticket), conflict=conflict,
         collaborators=active_collaborators(ticket), held_copies=tickets.held_copies(ticket),
         held_mails=db.session.scalars(select(HeldMail).where(HeldMail.ticket_id == ticket.id,
