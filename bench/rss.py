@@ -6,8 +6,8 @@ served a few requests of each kind, and which imports cost the most. Run by hand
 The desk must be seeded (bench/seed.py). The requests, through the test client: the sign-in, a
 queue page, a ticket page, the public form (GET /new) and a submission (POST /new, which opens
 a ticket). Then it prints VmRSS after the import and after the requests, the packages whose
-imports took longest (python -X importtime, cumulative, by top-level package) and those whose
-modules hold the most memory (tracemalloc over the import, by package). --top N shows more.
+imports took longest (python -X importtime, by top-level package) and how much memory each of
+them adds to a process that has Flask and SQLAlchemy already. --top N shows more.
 """
 from __future__ import annotations
 
@@ -60,38 +60,35 @@ def serve_a_few() -> tuple[float, float]:
     return imported, rss_mib()
 
 
-def import_times(top: int) -> list[tuple[str, float]]:
-    """Cumulative import time (ms) of each top-level package `import app` loads."""
+def import_times(top: int) -> list[tuple[str, float, list[str]]]:
+    """The packages `import app` loads that took longest to import: (package, ms of its own
+    modules' import time, the modules of it that were loaded), from python -X importtime."""
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import app"], cwd=ROOT,
                          capture_output=True, text=True, env=os.environ).stderr
     totals: dict[str, float] = defaultdict(float)
+    modules: dict[str, list[str]] = defaultdict(list)
     for line in out.splitlines():
-        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
-        if m and len(m.group(3)) == 1:  # a module the app imported directly or as a package's root
-            totals[m.group(4).split(".")[0]] += int(m.group(2)) / 1000
-    return sorted(totals.items(), key=lambda item: -item[1])[:top]
+        m = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
+        if m:
+            package = m.group(2).split(".")[0]
+            totals[package] += int(m.group(1)) / 1000
+            modules[package].append(m.group(2))
+    ranked = sorted(totals.items(), key=lambda item: -item[1])[:top]
+    return [(name, ms, modules[name]) for name, ms in ranked]
 
 
-def import_memory(top: int) -> list[tuple[str, float]]:
-    """Memory (KiB) still held after `import app`, by the package whose code allocated it."""
-    code = (
-        "import tracemalloc, sys, collections\n"
-        "tracemalloc.start()\n"
-        "import app\n"
-        "snap = tracemalloc.take_snapshot()\n"
-        "sizes = collections.Counter()\n"
-        "for stat in snap.statistics('filename'):\n"
-        "    name = stat.traceback[0].filename\n"
-        "    part = name.split('site-packages/')[-1] if 'site-packages/' in name else name.split('/lib/python')[-1]\n"
-        "    part = part.split('/')[1] if part.startswith('3.') and '/' in part else part\n"
-        "    key = 'helpdesk' if '/helpdesk/' in name else part.split('/')[0].removesuffix('.py')\n"
-        "    sizes[key] += stat.size\n"
-        "for key, size in sizes.most_common(): print(key, size)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         env=os.environ).stdout
-    rows = [(line.rsplit(" ", 1)[0], int(line.rsplit(" ", 1)[1]) / 1024) for line in out.splitlines() if line]
-    return rows[:top]
+BASE = "import flask, flask_sqlalchemy, flask_login, flask_wtf, jinja2, sqlalchemy.orm"
+
+
+def import_memory(modules: list[str]) -> float:
+    """MiB of resident memory importing these modules adds to a process that has Flask and
+    SQLAlchemy already (what every worker loads anyway)."""
+    code = (f"import re, importlib\n{BASE}\n"
+            "rss = lambda: int(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+            f"before = rss()\nfor name in {modules!r}: importlib.import_module(name)\n"
+            "print((rss() - before) / 1024)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=os.environ)
+    return float(out.stdout.strip() or "nan")
 
 
 def main() -> None:
@@ -100,12 +97,11 @@ def main() -> None:
     args = parser.parse_args()
     imported, served = serve_a_few()
     print(f"VmRSS after `from app import app`: {imported:.1f} MiB; after the requests: {served:.1f} MiB")
-    print("\nSlowest imports (cumulative ms, by top-level package):")
-    for name, ms in import_times(args.top):
-        print(f"  {name:<24} {ms:8.1f} ms")
-    print("\nMemory held after the import (tracemalloc, KiB, by package):")
-    for name, kib in import_memory(args.top):
-        print(f"  {name:<24} {kib:8.0f} KiB")
+    print("\nSlowest imports (ms of their own modules, by top-level package) and the memory each adds "
+          "beyond Flask and SQLAlchemy:")
+    for name, ms, modules in import_times(args.top):
+        extra = "" if name in ("app", "helpdesk") else f"{import_memory(modules):6.1f} MiB"
+        print(f"  {name:<24} {ms:8.1f} ms  {len(modules):4d} modules  {extra}")
 
 
 if __name__ == "__main__":
