@@ -14,7 +14,6 @@ from . import jobs, mailin, settings, tickets
 from .demo import DEMO_AGENTS, seed
 from .extensions import db
 from .mail import outbox
-from .mail.devserver import serve
 from .mailin import imap
 from .models import ROLES, Agent, Mailbox
 
@@ -57,6 +56,8 @@ def mail_retry_failed():
 @click.option("--maildir", default=None, help="Where to keep the mails (default: instance/mail).")
 def mail_catch(host: str, port: int, maildir: str | None):
     """A local SMTP server that keeps every mail it gets (for trying the desk out)."""
+    from .mail.devserver import serve  # aiosmtpd: only this command runs it, never a web worker
+
     serve(host, port, maildir or current_app.config["HELPDESK_DEV_MAILBOX"] or
           f"{current_app.instance_path}/mail")
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+
+# `cryptography` (about 7 MiB) is imported where a secret is encrypted or decrypted: a web worker
+# that never opens Admin -> Mailboxes never loads it.
 
 HKDF_INFO = b"helpdesk: stored secrets v1"
 
@@ -31,11 +31,16 @@ def key_secret(config) -> str:
 @lru_cache(maxsize=8)
 def derive_key(secret: str) -> bytes:
     """A Fernet key (urlsafe base64 of 32 bytes) from any secret string."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO)
     return base64.urlsafe_b64encode(hkdf.derive(secret.encode("utf-8")))
 
 
-def _fernet() -> Fernet:
+def _fernet():
+    from cryptography.fernet import Fernet
+
     secret = key_secret(current_app.config)
     if not secret:
         raise RuntimeError("Set SECRET_KEY (or HELPDESK_ENCRYPTION_KEY): stored passwords are encrypted with it.")
@@ -47,6 +52,8 @@ def encrypt(text: str) -> str:
 
 
 def decrypt(token: str) -> str:
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
     except (InvalidToken, ValueError, UnicodeError):

@@ -1,10 +1,10 @@
 """Extensions, created unbound here and bound to the app in create_app()."""
 import sqlite3
 
+import click
 from flask_htmx import HTMX
 from flask_login import LoginManager
 from flask_mail import Mail
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
@@ -20,8 +20,64 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+class LazyMigrate:
+    """Flask-Migrate, bound to the app without importing it: it brings Alembic, Mako and Pygments
+    (about 11 MiB a process), which only `flask db ...` and code running migrations use, never a
+    web worker. init_app() puts a stand-in at app.extensions["migrate"] and a `db` command group
+    on the CLI; the first use of either imports Flask-Migrate and binds the real one, as
+    Migrate(app, db, ...) would have."""
+
+    def __init__(self):
+        self.options: dict = {}
+
+    def init_app(self, app, db, **options) -> None:
+        self.options = {"db": db, **options}
+        app.extensions["migrate"] = _MigrateOnFirstUse(self, app)
+        app.cli.add_command(_MigrateCommands(self, app, name="db", help="Perform database migrations."))
+
+    def bind(self, app):
+        """The real Migrate bound to the app (replacing the stand-ins); its config."""
+        from flask_migrate import Migrate
+
+        Migrate().init_app(app, **self.options)
+        return app.extensions["migrate"]
+
+
+class _MigrateOnFirstUse:
+    def __init__(self, lazy: LazyMigrate, app):
+        self._lazy, self._app = lazy, app
+
+    def __getattr__(self, name):
+        return getattr(self._lazy.bind(self._app), name)
+
+
+class _MigrateCommands(click.Group):
+    """Flask-Migrate's `db` group, loaded when `flask db ...` runs: the context it makes is the
+    real group's, so its options, commands and help are Flask-Migrate's own."""
+
+    def __init__(self, lazy: LazyMigrate, app, **kwargs):
+        super().__init__(**kwargs)
+        self._lazy, self._app = lazy, app
+
+    def _real(self) -> click.Group:
+        from flask_migrate.cli import db as commands
+
+        if isinstance(self._app.extensions.get("migrate"), _MigrateOnFirstUse):
+            self._lazy.bind(self._app)
+        return commands
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        return self._real().make_context(info_name, args, parent=parent, **extra)
+
+    def list_commands(self, ctx):
+        return self._real().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        return self._real().get_command(ctx, name)
+
+
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
-migrate = Migrate()
+migrate = LazyMigrate()
 login_manager = LoginManager()
 mail = Mail()
 csrf = CSRFProtect()

@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from flask import current_app, has_request_context, make_response, request
 from flask_login import current_user
-from sqlalchemy import delete, inspect, or_, select, text, update
+from sqlalchemy import bindparam, delete, inspect, or_, select, text, update
 
 from . import clock
 from .extensions import db, listen_to_sessions
@@ -198,18 +198,36 @@ def _cache_key(row: int) -> str:
     return f"helpdesk.desk_state.{row}"  # in the request's environ: each counter read once per request
 
 
+_COUNTER = select(DeskState.version).where(DeskState.id == bindparam("row"))
+
+
 def _counter(row: int) -> int:
     """A counter of desk_state (one primary-key read, once per request)."""
     cache = request.environ if has_request_context() else {}
     key = _cache_key(row)
     if key not in cache:
-        cache[key] = db.session.scalar(select(DeskState.version).where(DeskState.id == row)) or 0
+        cache[key] = db.session.scalar(_COUNTER, {"row": row}) or 0
     return cache[key]
+
+
+def setup_version() -> int:
+    """The setup counter: moves with every change of what the pages' choice lists and names show."""
+    return _counter(SETUP)
 
 
 def desk_version() -> int:
     """The desk's change counter: tickets and setup."""
     return _counter(DESK)
+
+
+# The counters of viewer_version, built once (an agent page's live regions read them on every poll).
+_ADMIN_VERSIONS = select(DeskState.id, DeskState.version).where(DeskState.id.in_((SETUP, DESK)))
+_AGENT_VERSIONS = select(DeskState.id, DeskState.version).where(or_(
+    DeskState.id.in_((SETUP, ANY, bindparam("assignee_row"))),
+    DeskState.id.in_(select(agent_departments.c.department_id * 4 + DEPARTMENT)
+                     .where(agent_departments.c.agent_id == bindparam("agent"))),
+    DeskState.id.in_(select(team_members.c.team_id * 4 + TEAM).where(team_members.c.agent_id == bindparam("agent"))),
+))
 
 
 def viewer_version(agent) -> str:
@@ -222,15 +240,13 @@ def viewer_version(agent) -> str:
     key = f"helpdesk.viewer_version.{agent.id}"
     if key not in cache:
         if agent.is_admin:
-            rows = DeskState.id.in_((SETUP, DESK))
+            query, values = _ADMIN_VERSIONS, {}
         else:
-            departments = select(agent_departments.c.department_id * 4 + DEPARTMENT).where(
-                agent_departments.c.agent_id == agent.id)
-            teams = select(team_members.c.team_id * 4 + TEAM).where(team_members.c.agent_id == agent.id)
-            rows = or_(DeskState.id.in_((SETUP, ANY, scope_row(ASSIGNEE, agent.id))),
-                       DeskState.id.in_(departments), DeskState.id.in_(teams))
-        versions = dict(db.session.execute(select(DeskState.id, DeskState.version).where(rows)).all())
+            query, values = _AGENT_VERSIONS, {"agent": agent.id, "assignee_row": scope_row(ASSIGNEE, agent.id)}
+        versions = dict(db.session.execute(query, values).all())
         setup = versions.pop(SETUP, 0) or 0
+        if has_request_context():  # read in the same statement: setup_version() needs no other
+            cache.setdefault(_cache_key(SETUP), setup)
         cache[key] = f"{setup}.{sum(v or 0 for v in versions.values())}"
     return cache[key]
 

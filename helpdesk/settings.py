@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g
 from sqlalchemy import select
@@ -62,6 +63,7 @@ def _rows() -> dict[str, str]:
 
 def clear_cache() -> None:
     g.pop(_CACHE, None)
+    g.pop(_ZONE, None)
 
 
 def _parse(definition: Definition, raw: str):
@@ -97,6 +99,19 @@ def get(key: str):
         except ValueError:
             current_app.logger.warning("setting %s has an unreadable value %r; using the default", key, raw)
     return default(key)
+
+
+_ZONE = "_helpdesk_zone"
+
+
+def zone() -> ZoneInfo:
+    """The desk's time zone (the "timezone" setting), looked up once per request: a ticket page
+    shows a time for every entry of its thread and every line of its history."""
+    found = g.get(_ZONE)
+    if found is None:
+        found = ZoneInfo(get("timezone"))
+        setattr(g, _ZONE, found)
+    return found
 
 
 def values() -> dict:

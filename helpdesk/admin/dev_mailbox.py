@@ -10,7 +10,6 @@ from flask import abort, current_app
 from markupsafe import Markup, escape
 
 from ..htmx import render
-from ..mail import devserver
 from .blueprint import admin_only, bp
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -24,6 +23,8 @@ def dev_mailbox():
     path = current_app.config.get("HELPDESK_DEV_MAILBOX")
     if not path:
         abort(404)
+    from ..mail import devserver  # here: it brings the SMTP catcher (aiosmtpd), which no web page needs
+
     mails = devserver.read(path, limit=100)
     for mail in mails:
         if mail["date"] is not None:

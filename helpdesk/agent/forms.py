@@ -1,16 +1,24 @@
 """One form per ticket action. Select choices come from the database, so a tampered id fails
-validation (400 with a message) before the lifecycle is called."""
+validation (400 with a message) before the lifecycle is called.
+
+The ticket page shows every action's form at once. It draws them from BlankForm (what a form
+nobody filled in shows), without building WTForms forms, and their choice lists come from
+choices(), kept per worker until an admin changes the setup; a posted form (with its errors or
+typed text) is the real WTForms form."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from flask import current_app
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, IntegerField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from .. import attachments
+from .. import attachments, live
 from ..extensions import db
-from ..models import Agent, Department, Priority, SLAPlan, Team
+from ..models import Agent, Department, Priority, SLAPlan, Team, agent_departments
 from ..tickets import BODY_MAX
 from ..web.fields import IdSelect
 
@@ -26,11 +34,83 @@ def _chosen(message):
     return check
 
 
+# --- the choice lists ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the action forms' selects offer, as (id, label) pairs in the order shown."""
+
+    teams: tuple            # active teams, by name
+    priorities: tuple       # every priority, most urgent first
+    slas: tuple             # active SLA plans, shortest grace first
+    departments: tuple      # active departments, by name
+    agents: dict            # department id -> its active agents, by name
+
+    def agents_of(self, department_id: int) -> tuple:
+        return self.agents.get(department_id, ())
+
+
+_CHOICES = "helpdesk.agent.choices"
+
+
+def choices() -> Choices:
+    """The choice lists as the setup is now. Each worker reads them once and keeps them with the
+    setup counter they were read at (helpdesk.live: any change to teams, priorities, SLA plans,
+    departments, agents or memberships moves it, in the same transaction), so a change shows in
+    the very next form. The counter is read first: lists read after it are at least as new."""
+    version = live.setup_version()
+    held = current_app.extensions.get(_CHOICES)
+    if held is None or held[0] != version:
+        held = (version, _read_choices())
+        current_app.extensions[_CHOICES] = held
+    return held[1]
+
+
+def _read_choices() -> Choices:
+    def pairs(query):
+        return tuple((row[0], row[1]) for row in db.session.execute(query))
+
+    agents: dict[int, list] = {}
+    for department_id, agent_id, name in db.session.execute(
+            select(agent_departments.c.department_id, Agent.id, Agent.name)
+            .join(Agent, Agent.id == agent_departments.c.agent_id)
+            .where(Agent.active.is_(True)).order_by(Agent.name, Agent.id)):
+        agents.setdefault(department_id, []).append((agent_id, name))
+    plans = db.session.scalars(select(SLAPlan).where(SLAPlan.active.is_(True)).order_by(SLAPlan.grace_hours))
+    return Choices(
+        teams=pairs(select(Team.id, Team.name).where(Team.active.is_(True)).order_by(Team.name)),
+        priorities=pairs(select(Priority.id, Priority.name).order_by(Priority.urgency.desc())),
+        slas=tuple((s.id, str(s)) for s in plans),
+        departments=pairs(select(Department.id, Department.name).where(Department.active.is_(True))
+                          .order_by(Department.name)),
+        agents={key: tuple(value) for key, value in agents.items()},
+    )
+
+
+# --- the forms ---------------------------------------------------------------------------------
+
+
 class ActionForm(FlaskForm):
     """Every action form carries the ticket version the person saw (optimistic locking)."""
 
     action = ""  # the lifecycle's name for it (tickets.TRANSITIONS), also the form's block name
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired(STALE), NumberRange(min=1, max=VERSION_MAX, message=STALE)])
+
+    @staticmethod
+    def choice_lists(ticket, lists: Choices) -> dict:
+        """Each select's choices on this ticket, by field name (none here; the forms with selects
+        say theirs)."""
+        return {}
+
+    @staticmethod
+    def blank_values(ticket) -> dict:
+        """What a select shows before anyone chose, by field name (else "nothing chosen")."""
+        return {}
+
+    def set_choices(self, ticket) -> None:
+        for name, pairs in self.choice_lists(ticket, choices()).items():
+            self[name].choices = pairs
 
     def setup(self, ticket, blank: bool = False) -> "ActionForm":
         """Load choices for this ticket; a blank form starts from the ticket's current values."""
@@ -80,11 +160,13 @@ class AssignForm(ActionForm):
     agent = IdSelect("Agent", model=Agent)
     team = IdSelect("Team", model=Team)
 
+    @staticmethod
+    def choice_lists(ticket, lists: Choices) -> dict:
+        return {"agent": [(0, "— no change —"), *lists.agents_of(ticket.department_id)],
+                "team": [(0, "— no change —"), *lists.teams]}
+
     def setup(self, ticket, blank=False):
-        self.agent.choices = [(0, "— no change —")] + [
-            (a.id, a.name) for a in ticket.department.agents if a.active]
-        self.team.choices = [(0, "— no change —")] + [
-            (t.id, t.name) for t in db.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.name))]
+        self.set_choices(ticket)
         return super().setup(ticket, blank)
 
     def validate(self, extra_validators=None):
@@ -100,9 +182,16 @@ class PriorityForm(ActionForm):
     action = "set_priority"
     priority = IdSelect("Priority", model=Priority, validators=[_chosen("Choose a priority.")])
 
+    @staticmethod
+    def choice_lists(ticket, lists: Choices) -> dict:
+        return {"priority": [(0, "Choose…"), *lists.priorities]}
+
+    @staticmethod
+    def blank_values(ticket) -> dict:
+        return {"priority": ticket.priority_id}
+
     def setup(self, ticket, blank=False):
-        self.priority.choices = [(0, "Choose…")] + [
-            (p.id, p.name) for p in db.session.scalars(select(Priority).order_by(Priority.urgency.desc()))]
+        self.set_choices(ticket)
         if blank:
             self.priority.data = ticket.priority_id
         return super().setup(ticket, blank)
@@ -112,9 +201,16 @@ class SLAForm(ActionForm):
     action = "set_sla"
     sla = IdSelect("SLA plan", model=SLAPlan, validators=[_chosen("Choose an SLA plan.")])
 
+    @staticmethod
+    def choice_lists(ticket, lists: Choices) -> dict:
+        return {"sla": [(0, "Choose…"), *lists.slas]}
+
+    @staticmethod
+    def blank_values(ticket) -> dict:
+        return {"sla": ticket.sla_id or 0}
+
     def setup(self, ticket, blank=False):
-        plans = db.session.scalars(select(SLAPlan).where(SLAPlan.active.is_(True)).order_by(SLAPlan.grace_hours))
-        self.sla.choices = [(0, "Choose…")] + [(s.id, str(s)) for s in plans]
+        self.set_choices(ticket)
         if blank:
             self.sla.data = ticket.sla_id or 0
         return super().setup(ticket, blank)
@@ -124,11 +220,12 @@ class TransferForm(ActionForm):
     action = "transfer"
     department = IdSelect("Department", model=Department, validators=[_chosen("Choose a department.")])
 
+    @staticmethod
+    def choice_lists(ticket, lists: Choices) -> dict:
+        return {"department": [(0, "Choose…"), *(d for d in lists.departments if d[0] != ticket.department_id)]}
+
     def setup(self, ticket, blank=False):
-        depts = db.session.scalars(
-            select(Department).where(Department.active.is_(True), Department.id != ticket.department_id)
-            .order_by(Department.name))
-        self.department.choices = [(0, "Choose…")] + [(d.id, d.name) for d in depts]
+        self.set_choices(ticket)
         return super().setup(ticket, blank)
 
 
@@ -143,9 +240,12 @@ class EscalateForm(ActionForm):
     note = TextAreaField("Why? (internal note for the team)", validators=[
         DataRequired("Say why you escalate, for the team."), Length(max=BODY_MAX)])
 
+    @staticmethod
+    def choice_lists(ticket, lists: Choices) -> dict:
+        return {"team": [(0, "Choose a team…"), *lists.teams]}
+
     def setup(self, ticket, blank=False):
-        self.team.choices = [(0, "Choose a team…")] + [
-            (t.id, t.name) for t in db.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.name))]
+        self.set_choices(ticket)
         return super().setup(ticket, blank)
 
 
@@ -185,6 +285,58 @@ FORMS = [ReplyForm, NoteForm, ClaimForm, AssignForm, PriorityForm, SLAForm, Tran
          CollaboratorForm]
 
 
+class BlankField:
+    """One field of a form nobody has filled in, as agent/_macros.html draws it."""
+
+    __slots__ = ("id", "name", "type", "label", "input_type", "required", "maxlength", "choices", "data")
+    errors = ()
+
+    def __init__(self, **values):
+        for key in self.__slots__:
+            setattr(self, key, values.get(key))
+
+    def with_choices(self, pairs, data) -> "BlankField":
+        return BlankField(**{**{key: getattr(self, key) for key in self.__slots__}, "choices": pairs, "data": data})
+
+
+class BlankForm:
+    """An action's form as nobody has filled it in: the ticket's version, the fields with their
+    choices, and whether it carries a CSRF token. The page draws a dozen of these."""
+
+    blank = True
+
+    def __init__(self, action: str, version: int, fields: list, multipart: bool, csrf: bool):
+        self.action, self.version, self.fields, self.multipart, self.csrf = action, version, fields, multipart, csrf
+
+
+_FIELDS: dict[type, list[BlankField]] = {}
+
+
+def _blank_fields(cls) -> list[BlankField]:
+    """The fields of a form class as drawn blank, read once from a form built without CSRF:
+    label, type and the validators' required and maxlength (what WTForms' widgets show)."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        form = cls(formdata=None, meta={"csrf": False})
+        fields = _FIELDS[cls] = [
+            BlankField(id=f"{cls.action}-{f.name}", name=f.name, type=f.type, label=f.label.text,
+                       input_type=getattr(f.widget, "input_type", None), required=bool(f.flags.required),
+                       maxlength=getattr(f.flags, "maxlength", None))
+            for f in form if f.name not in ("version", "csrf_token")]
+    return fields
+
+
+def blank_form(cls, ticket, lists: Choices | None = None) -> BlankForm:
+    """The action's form as nobody has filled it in, on this ticket."""
+    pairs = cls.choice_lists(ticket, lists or choices())
+    values = cls.blank_values(ticket)
+    fields = [f.with_choices(pairs[f.name], values.get(f.name)) if f.name in pairs else f
+              for f in _blank_fields(cls)]
+    return BlankForm(cls.action, ticket.version, fields, any(f.type == "MultipleFileField" for f in fields),
+                     current_app.config.get("WTF_CSRF_ENABLED", True))
+
+
 def blank_forms(ticket) -> dict:
     """A fresh form for every action, keyed by action name."""
-    return {cls.action: cls(formdata=None).setup(ticket, blank=True) for cls in FORMS}
+    lists = choices()
+    return {cls.action: blank_form(cls, ticket, lists) for cls in FORMS}

@@ -6,6 +6,7 @@ from flask_login import current_user
 from .. import live, tickets
 from ..htmx import is_partial, render
 from ..text import is_number
+from . import timeline
 from .blueprint import bp
 from .responses import find_ticket, load_ticket
 
@@ -35,11 +36,13 @@ def ticket_live(number):
     if ticket is None:  # moved out of this agent's sight meanwhile
         return _gone(number)
     since = int(since)
-    changes = [e for e in ticket.events if e.version > since]
+    events = timeline.history(ticket)
+    changes = [e for e in events if e.version > since]
     blocks = ["live_poller", "ticket_head", "thread", "history", "changed_notice"]
     if request.args.get("shown") != str(ticket.version):  # not just the clock: say so to screen readers
         blocks.append("live_announce")
     response = render("agent/ticket.html", *blocks, ticket=ticket, since=since, changes=changes, oob=True,
+                      entries=timeline.thread(ticket), events=events,
                       actions=tickets.available_actions(current_user, ticket))
     return live.tagged(response, tag)
 

@@ -9,37 +9,38 @@ from functools import wraps
 
 from flask import abort, flash, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from .. import clock, live, tickets
 from ..attachments import UploadError
 from ..extensions import db
 from ..htmx import go, is_partial, render, retarget
 from ..mail.notify import active_collaborators
-from ..models import Event, HeldMail, ThreadEntry, Ticket
+from ..models import Event, HeldMail, Ticket
 from ..tickets import queues
+from . import timeline
 from .forms import blank_forms
 
 NUMBER_MAX = 12
 
-_PAGE_LOAD = (
+# The ticket by number; for its page also what the page shows of it, in the same statement (its
+# thread and history are read as rows, see timeline.py). Built once: building the page's
+# statement cost more than running it.
+_BY_NUMBER = select(Ticket).where(Ticket.number == bindparam("number"))
+_FOR_PAGE = _BY_NUMBER.options(
     joinedload(Ticket.customer), joinedload(Ticket.assignee), joinedload(Ticket.team),
     joinedload(Ticket.department), joinedload(Ticket.topic), joinedload(Ticket.sla),
-    selectinload(Ticket.entries).options(
-        joinedload(ThreadEntry.agent), joinedload(ThreadEntry.customer), selectinload(ThreadEntry.attachments)),
-    selectinload(Ticket.events).options(joinedload(Event.agent), joinedload(Event.customer)),
-)
+).execution_options(populate_existing=True)
+_HELD_MAILS = (select(HeldMail).where(HeldMail.ticket_id == bindparam("ticket_id"), HeldMail.state == "waiting")
+               .order_by(HeldMail.id))
 
 
 def find_ticket(number: str, *, full: bool = False) -> Ticket | None:
     """The ticket with this number if the signed-in agent may see it, else None."""
     if not number or len(number) > NUMBER_MAX:
         return None
-    query = select(Ticket).where(Ticket.number == number.upper())
-    if full:
-        query = query.options(*_PAGE_LOAD).execution_options(populate_existing=True)
-    ticket = db.session.scalar(query)
+    ticket = db.session.scalar(_FOR_PAGE if full else _BY_NUMBER, {"number": number.upper()})
     if ticket is None or not tickets.can_see(current_user, ticket):
         return None
     return ticket
@@ -122,15 +123,20 @@ def live_headers(region: str, url: str, version: int | str | None = None) -> str
 
 def render_ticket(ticket: Ticket, *blocks: str, status: int = 200, form=None, conflict=None, **extra):
     """The ticket page (or some of its blocks), with a fresh form for every action but `form`."""
+    if not (blocks and is_partial()):
+        # The whole page: its sidebar reads the agent's version anyway, and that statement also
+        # brings the setup counter the forms' choice lists are kept by (one read, not two).
+        live.viewer_version(current_user)
     forms = blank_forms(ticket)
     if form is not None:
         forms[form.action] = form
+    events = timeline.history(ticket)
     return render(
         "agent/ticket.html", *blocks, status=status, ticket=ticket, forms=forms,
+        entries=timeline.thread(ticket), events=events,
         actions=tickets.available_actions(current_user, ticket), conflict=conflict,
-        collaborators=active_collaborators(ticket), held_copies=tickets.held_copies(ticket),
-        held_mails=db.session.scalars(select(HeldMail).where(HeldMail.ticket_id == ticket.id,
-                                                             HeldMail.state == "waiting").order_by(HeldMail.id)).all(),
+        collaborators=active_collaborators(ticket), held_copies=tickets.held_copies(ticket, events),
+        held_mails=db.session.scalars(_HELD_MAILS, {"ticket_id": ticket.id}).all(),
         open_form=form.action if form is not None else None, **extra,
     )
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
-import lxml.etree
-import lxml.html
 from flask import current_app
 from werkzeug.datastructures import FileStorage
 
@@ -108,6 +106,9 @@ def html_to_text(markup: str) -> str:
     linear in the markup, whatever it holds: no regular expression runs over the raw markup):
     scripts, styles and the head dropped, a line ended at each block's end and <br>, "- " before
     each list item, entities decoded, the source's own lines kept. See MARKUP_MAX for the size."""
+    import lxml.etree  # here, not at the top: a web worker rarely reads HTML mail (about 4 MiB)
+    import lxml.html
+
     parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
     root = lxml.etree.fromstring(markup.encode("utf-8", "replace"), parser) if markup.strip() else None
     out: list[str] = []

@@ -21,7 +21,6 @@ import math
 import secrets
 import time
 
-import altcha
 from flask import current_app
 
 from . import limits
@@ -52,6 +51,8 @@ def _key(purpose: str) -> bytes:
 
 def challenge() -> dict:
     """A new signed challenge, as the widget reads it (JSON)."""
+    import altcha  # here: most desks run without the captcha, and their workers never load it
+
     made = altcha.create_challenge(
         ALGORITHM, COST,
         counter=MIN_COUNTER + secrets.randbelow(SPREAD),
@@ -68,6 +69,8 @@ def solved(payload: str | None) -> bool:
     counter cannot be followed by another guess for the same challenge."""
     if not isinstance(payload, str) or not payload or len(payload) > PAYLOAD_MAX:
         return False
+    import altcha
+
     try:
         # The counter is checked by deriving its key again (one PBKDF2, COST iterations).
         result = altcha.verify_solution(payload, _key("challenge"))

@@ -11,7 +11,6 @@ import secrets
 import time
 
 import pyotp
-import segno
 from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
@@ -33,6 +32,8 @@ def provisioning_uri(secret: str, account: str) -> str:
 
 def qr_svg(uri: str) -> bytes:
     """The otpauth:// URI as an SVG QR code."""
+    import segno  # here: only two-factor enrolment draws one (segno and its XML writer: about 1.5 MiB)
+
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False,
                                     svgclass=None, lineclass=None, dark="#000", light="#fff")

@@ -142,13 +142,20 @@ def _hold_copies(ticket: Ticket, people, customer: Customer, now: datetime, why:
     return held
 
 
-def held_copies(ticket: Ticket) -> list[tuple[str, str]]:
+def held_copies(ticket: Ticket, history=None) -> list[tuple[str, str]]:
     """(name, address) of the people held from mail that proved nothing ("cc_held" in the history)
-    whom no agent has put on copy (or taken off it) since: the ticket page offers them."""
+    whom no agent has put on copy (or taken off it) since: the ticket page offers them. `history`:
+    the ticket's events oldest first (anything with .action and .new), if the caller read them."""
+    if history is None:
+        held = db.session.scalars(select(Event.new).where(Event.ticket_id == ticket.id, Event.action == "cc_held")
+                                  .order_by(Event.id)).all()
+    else:
+        held = [e.new for e in history if e.action == "cc_held"]
+    if not held:  # as on most tickets: no need to read who is on copy
+        return []
     known = {c.email for c in db.session.scalars(select(Collaborator).where(Collaborator.ticket_id == ticket.id))}
     people, seen = [], set()
-    for value in db.session.scalars(select(Event.new).where(Event.ticket_id == ticket.id, Event.action == "cc_held")
-                                    .order_by(Event.id)):
+    for value in held:
         name, _, address = (value or "").rpartition(" <")
         if not address.endswith(">"):  # cut short in the history: not offered as an address
             continue

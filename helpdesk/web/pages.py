@@ -3,6 +3,7 @@ headers, the upload limit that follows the settings, and the refusal of NUL byte
 from __future__ import annotations
 
 from flask import current_app, request
+from jinja2 import FileSystemBytecodeCache
 
 from .. import clock, settings, theme
 from ..models import STATUS_LABELS
@@ -13,6 +14,11 @@ from .errors import is_api_request
 
 def init_app(app):
     """Register the filters, globals and per-request rules every page follows."""
+    if app.jinja_env.bytecode_cache is None:
+        # Compiled templates kept on disk (Jinja's per-user folder in the system's temp dir; an
+        # entry carries its source's checksum, so an edited template compiles again): a new
+        # worker loads them instead of compiling, faster and with less memory held afterwards.
+        app.jinja_env.bytecode_cache = FileSystemBytecodeCache()
     app.jinja_env.filters.update(dt=format_datetime, ago=ago, filesize=filesize, due_text=due_text)
     app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, now=clock.current)
     app.after_request(add_security_headers)
