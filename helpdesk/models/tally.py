@@ -66,18 +66,6 @@ POSTGRESQL_TRIGGERS = (
     f"FOR EACH ROW WHEN ({_CHANGED}) EXECUTE FUNCTION ticket_tally_change()",
 )
 
-DROP_TRIGGERS = {
-    "sqlite": ("DROP TRIGGER IF EXISTS ticket_tally_insert", "DROP TRIGGER IF EXISTS ticket_tally_update",
-               "DROP TRIGGER IF EXISTS ticket_tally_delete"),
-    "postgresql": ("DROP TRIGGER IF EXISTS ticket_tally_insert_delete ON ticket",
-                   "DROP TRIGGER IF EXISTS ticket_tally_update ON ticket",
-                   "DROP FUNCTION IF EXISTS ticket_tally_change()"),
-}
-
-# The tally of the tickets already there, for a database that had tickets before the triggers.
-FILL = (f"INSERT INTO ticket_tally ({_COLUMNS}, n) SELECT {_COLUMNS}, count(*) FROM ticket "
-        f"GROUP BY {_COLUMNS}")
-
 
 def triggers(dialect: str) -> tuple[str, ...]:
     return {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRESQL_TRIGGERS}[dialect]
