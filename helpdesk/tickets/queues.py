@@ -18,6 +18,7 @@ from ..live import viewer_version
 from ..models import ACTIVE_STATUSES, Agent, Department, HelpTopic, Priority, Ticket, TicketTally
 from ..text import is_number
 from . import search, tally
+from .deadlines import crossed_due_clause
 from .rules import visibility_clause
 
 PAGE_SIZE = 25
@@ -72,7 +73,7 @@ def _in_queue(queue: str, agent: Agent, now: datetime):
     """The queue's condition on tickets (what its rows are)."""
     q = QUEUES[queue]
     condition = q.condition(Ticket, agent, now)
-    return or_(condition, Ticket.next_due_at < now) if q.timed else condition
+    return or_(condition, crossed_due_clause(now)) if q.timed else condition
 
 
 # Counts are read from the ticket tally (helpdesk.models.tally), exact at any size: a few hundred
@@ -119,7 +120,7 @@ def _count(agent: Agent, now: datetime, names=tuple(QUEUES), where=lambda t: ())
             for name in names]
     crossed = [
         select(func.count()).select_from(Ticket)
-        .where(*_visible(agent, Ticket.next_due_at < now, *where(Ticket))).scalar_subquery()
+        .where(*_visible(agent, crossed_due_clause(now), *where(Ticket))).scalar_subquery()
         if QUEUES[name].timed else literal(0)
         for name in names
     ]
