@@ -215,6 +215,21 @@ def setup_version() -> int:
     return _counter(SETUP)
 
 
+def kept_with_setup(name: str, read):
+    """What read() returns, kept by this worker with the setup counter it was read at: read again
+    only when the setup changed since (any change of what SETUP_MODELS and SETUP_TABLES hold moves
+    the counter in the same transaction, so the next request sees it). The counter is read
+    first, so what is read after it is at least as new. read() must return plain values, never
+    ORM objects (they belong to one request's session)."""
+    version = setup_version()
+    key = f"helpdesk.setup.{name}"
+    held = current_app.extensions.get(key)
+    if held is None or held[0] != version:
+        held = (version, read())
+        current_app.extensions[key] = held
+    return held[1]
+
+
 def desk_version() -> int:
     """The desk's change counter: tickets and setup."""
     return _counter(DESK)

@@ -4,13 +4,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from helpdesk import tickets
 from helpdesk.auth import routes as auth_routes
 from helpdesk.clock import utcnow
 from helpdesk.extensions import db
-from helpdesk.models import SLAPlan, Ticket
+from helpdesk.models import Department, SLAPlan, Ticket
 from helpdesk.tickets import queues
 
 HTMX = {"HX-Request": "true"}
@@ -322,8 +322,12 @@ def test_page_loads_only_its_rows(app, desk, make_ticket):
     assert page.total == 30 and len(page.tickets) == 25 and page.pages == 2
 
 
-def _statements_for_queue_page(client, path="/agent/", headers=None):
+def _statements_for_queue_page(client, path="/agent/", headers=None, new_worker=False):
     db.session.expire_all()  # measure from a cold session every time
+    if new_worker:  # ... and a worker that has read and counted nothing yet
+        queues._COUNTS_CACHE.clear()
+        for key in [key for key in client.application.extensions if key.startswith("helpdesk.setup.")]:
+            del client.application.extensions[key]
     statements = []
     listener = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listener)
@@ -343,13 +347,13 @@ def test_queue_page_issues_the_same_statements_for_5_or_40_tickets(client, login
     for t in made[:3]:
         tickets.assign(desk.manager, t, agent=desk.tech, team=desk.teams["Senior Support"])
     login(desk.manager)
-    few = _statements_for_queue_page(client)
-    few_search = _statements_for_queue_page(client, "/agent/?q=bulk&sort=due")
+    few = _statements_for_queue_page(client, new_worker=True)
+    few_search = _statements_for_queue_page(client, "/agent/?q=bulk&sort=due", new_worker=True)
     more = _bulk(make_ticket, 35)
     for t in more[:20]:
         tickets.assign(desk.manager, t, agent=desk.vendor, team=desk.teams["Vendor Support"])
-    many = _statements_for_queue_page(client)
-    many_search = _statements_for_queue_page(client, "/agent/?q=bulk&sort=due")
+    many = _statements_for_queue_page(client, new_worker=True)
+    many_search = _statements_for_queue_page(client, "/agent/?q=bulk&sort=due", new_worker=True)
     assert len(few) == len(many) and len(few_search) == len(many_search)
     assert len(many) <= 12
 
@@ -431,3 +435,33 @@ def test_a_change_of_access_shows_in_the_total_at_once(client, login, desk, spre
     expected = {spread["mine"].number} if side == "agent" else {spread[k].number for k in
                                                                ("new", "mine", "escalated", "late", "flag_only")}
     assert set(numbers(after)) == expected and _total(after) == len(expected)
+
+
+# --- the filter and bulk bars offer the setup as it is -----------------------------------------
+
+
+def _offered(html: str, select_id: str) -> list[str]:
+    block = re.search(rf'<select id="{select_id}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return re.findall(r"<option[^>]*>([^<]*)</option>", block)
+
+
+def test_the_bars_offer_the_setup_right_after_an_admin_changes_it(admin, desk):
+    """A worker keeps the filter options between requests; any change an admin makes shows in
+    the very next page, and a filter by the new value works."""
+    html = admin.get("/agent/").get_data(as_text=True)
+    assert "Billing" not in _offered(html, "f-department")
+
+    data = {"name": "Billing", "email": "billing@example.com", "manager": "0", "sla": "0", "active": "y"}
+    assert admin.post("/admin/departments/new", data=data).status_code == 302
+    low = desk.priorities["low"]
+    assert admin.post(f"/admin/priorities/{low.id}", data={"name": "Minor", "colour": "#10b981"}).status_code == 302
+    vendors = desk.teams["Vendor Support"]
+    assert admin.post(f"/admin/teams/{vendors.id}/deactivate").status_code == 302
+
+    html = admin.get("/agent/").get_data(as_text=True)
+    assert "Billing" in _offered(html, "f-department")
+    assert "Minor" in _offered(html, "f-priority") and "Low" not in _offered(html, "f-priority")
+    assert "Minor" in _offered(html, "bulk-do") and "Vendor Support" not in _offered(html, "bulk-do")
+    billing = db.session.scalar(select(Department).where(Department.name == "Billing"))
+    html = admin.get(f"/agent/?department={billing.id}").get_data(as_text=True)
+    assert "Unknown department filter ignored." not in html and "No tickets match these filters." in html

@@ -51,20 +51,10 @@ class Choices:
         return self.agents.get(department_id, ())
 
 
-_CHOICES = "helpdesk.agent.choices"
-
-
 def choices() -> Choices:
-    """The choice lists as the setup is now. Each worker reads them once and keeps them with the
-    setup counter they were read at (helpdesk.live: any change to teams, priorities, SLA plans,
-    departments, agents or memberships moves it, in the same transaction), so a change shows in
-    the very next form. The counter is read first: lists read after it are at least as new."""
-    version = live.setup_version()
-    held = current_app.extensions.get(_CHOICES)
-    if held is None or held[0] != version:
-        held = (version, _read_choices())
-        current_app.extensions[_CHOICES] = held
-    return held[1]
+    """The choice lists as the setup is now, read once per worker and setup change
+    (helpdesk.live.kept_with_setup), so a change shows in the very next form."""
+    return live.kept_with_setup("agent.choices", _read_choices)
 
 
 def _read_choices() -> Choices:

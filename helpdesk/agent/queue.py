@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from .. import live, tickets
@@ -87,14 +86,12 @@ def counts():
 
 
 def bulk_choices(options: queues.Options) -> list[tuple[str, list[tuple[str, str]]]]:
-    """What the bulk bar offers, grouped: [(group label, [(value, label), ...]), ...]. The active
-    agents and the priorities are the queue's filter options, already loaded."""
-    agents, priorities = options.agents, options.priorities
-    teams = db.session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.name))
+    """What the bulk bar offers, grouped: [(group label, [(value, label), ...]), ...], from the
+    queue's options (the active agents and teams, the priorities)."""
     return [
-        ("Assign to an agent", [(f"agent:{a.id}", a.name) for a in agents]),
-        ("Assign to a team", [(f"team:{t.id}", t.name) for t in teams]),
-        ("Set the priority", [(f"priority:{p.id}", p.name) for p in priorities]),
+        ("Assign to an agent", [(f"agent:{a.id}", a.name) for a in options.agents]),
+        ("Assign to a team", [(f"team:{t.id}", t.name) for t in options.teams]),
+        ("Set the priority", [(f"priority:{p.id}", p.name) for p in options.priorities]),
         ("Status", [("close", "Close")]),
     ]
 

@@ -10,12 +10,23 @@ from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import and_, case, func, literal, or_, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from .. import clock
 from ..extensions import db
-from ..live import viewer_version
-from ..models import ACTIVE_STATUSES, Agent, Department, HelpTopic, Priority, Ticket, TicketTally
+from ..live import kept_with_setup, viewer_version
+from ..models import (
+    ACTIVE_STATUSES,
+    STATUS_LABELS,
+    Agent,
+    Customer,
+    Department,
+    HelpTopic,
+    Priority,
+    Team,
+    Ticket,
+    TicketTally,
+)
 from ..text import is_number
 from . import search, tally
 from .deadlines import crossed_due_clause
@@ -135,22 +146,41 @@ def _count(agent: Agent, now: datetime, names=tuple(QUEUES), where=lambda t: ())
 # --- the listing ----------------------------------------------------------------------------
 
 
-@dataclass
-class Options:
-    """What the filter bar offers: every value a filter may take."""
+@dataclass(frozen=True)
+class Choice:
+    """One value a filter (or the bulk bar) offers: a row's id and name (a priority's key too)."""
 
-    departments: list[Department]
-    topics: list[HelpTopic]
-    priorities: list[Priority]
-    agents: list[Agent]
+    id: int
+    name: str
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the filter bar offers: every value a filter may take, and the active teams the bulk
+    bar assigns to. Read once per worker and setup change (live.kept_with_setup)."""
+
+    departments: tuple[Choice, ...]
+    topics: tuple[Choice, ...]
+    priorities: tuple[Choice, ...]
+    agents: tuple[Choice, ...]
+    teams: tuple[Choice, ...]
 
     @classmethod
     def load(cls) -> "Options":
+        return kept_with_setup("queue.options", cls._read)
+
+    @classmethod
+    def _read(cls) -> "Options":
+        def rows(query):
+            return tuple(Choice(*row) for row in db.session.execute(query))
+
         return cls(
-            departments=list(db.session.scalars(select(Department).order_by(Department.name))),
-            topics=list(db.session.scalars(select(HelpTopic).order_by(HelpTopic.sort, HelpTopic.name))),
-            priorities=list(db.session.scalars(select(Priority).order_by(Priority.urgency.desc()))),
-            agents=list(db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name))),
+            departments=rows(select(Department.id, Department.name).order_by(Department.name)),
+            topics=rows(select(HelpTopic.id, HelpTopic.name).order_by(HelpTopic.sort, HelpTopic.name)),
+            priorities=rows(select(Priority.id, Priority.name, Priority.key).order_by(Priority.urgency.desc())),
+            agents=rows(select(Agent.id, Agent.name).where(Agent.active.is_(True)).order_by(Agent.name)),
+            teams=rows(select(Team.id, Team.name).where(Team.active.is_(True)).order_by(Team.name)),
         )
 
 
@@ -293,9 +323,76 @@ def listing(agent: Agent, queue: str, params: Params, now: datetime, *columns):
     return select(*columns).where(*_conditions(agent, queue, params, now)).order_by(*_order(params))
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """What the queue table shows of one ticket, read as plain values in one statement (building
+    the ORM objects of a ticket and the five it points to took longer than the page's SQL)."""
+
+    id: int
+    number: str
+    subject: str
+    status: str
+    version: int
+    is_answered: bool
+    due_at: datetime | None
+    first_response_due_at: datetime | None
+    first_responded_at: datetime | None
+    updated_at: datetime
+    customer: Person
+    priority: Choice
+    department: Person
+    topic: Person | None
+    assignee: Person | None
+    team: Person | None
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+_assignee, _team, _department, _topic, _priority, _customer = (
+    aliased(model, name=f"row_{name}") for model, name in (
+        (Agent, "assignee"), (Team, "team"), (Department, "department"), (HelpTopic, "topic"),
+        (Priority, "priority"), (Customer, "customer")))
+_ROW_COLUMNS = (
+    Ticket.id, Ticket.number, Ticket.subject, Ticket.status, Ticket.version, Ticket.is_answered,
+    Ticket.due_at, Ticket.first_response_due_at, Ticket.first_responded_at, Ticket.updated_at,
+    _customer.name, _customer.email, _priority.id, _priority.name, _priority.key, _department.name,
+    _topic.name, _assignee.name, _team.name,
+)
+
+
+def _rows(statement) -> list[Row]:
+    statement = (
+        statement.join(_customer, _customer.id == Ticket.customer_id)
+        .join(_priority, _priority.id == Ticket.priority_id)
+        .join(_department, _department.id == Ticket.department_id)
+        .outerjoin(_topic, _topic.id == Ticket.topic_id)
+        .outerjoin(_assignee, _assignee.id == Ticket.assignee_id)
+        .outerjoin(_team, _team.id == Ticket.team_id)
+    )
+    return [
+        Row(*row[:10], customer=Person(row[10], row[11]), priority=Choice(row[12], row[13], row[14]),
+            department=Person(row[15]), topic=None if row[16] is None else Person(row[16]),
+            assignee=None if row[17] is None else Person(row[17]),
+            team=None if row[18] is None else Person(row[18]))
+        for row in db.session.execute(statement)
+    ]
+
+
 @dataclass
 class Page:
-    tickets: list[Ticket]
+    tickets: list[Row]
     total: int
     page: int
     size: int = PAGE_SIZE
@@ -333,15 +430,11 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
         total = _count(agent, now, (queue,), lambda t: _filters(params, t))[queue]
     pages = max(1, -(-total // PAGE_SIZE))
     number = min(params.page, pages)
-    rows = db.session.scalars(
-        select(Ticket)
+    rows = _rows(
+        select(*_ROW_COLUMNS)
         .where(*conditions)
-        .options(
-            joinedload(Ticket.customer), joinedload(Ticket.assignee), joinedload(Ticket.team),
-            joinedload(Ticket.department), joinedload(Ticket.topic),
-        )
         .order_by(*_order(params))
         .limit(PAGE_SIZE)
         .offset((number - 1) * PAGE_SIZE)
-    ).unique().all()
-    return Page(tickets=list(rows), total=total, page=number)
+    )
+    return Page(tickets=rows, total=total, page=number)
