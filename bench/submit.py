@@ -55,6 +55,7 @@ def main() -> None:
                         help="where the copy goes (default: the system's temp dir; /dev/shm takes fsync out)")
     parser.add_argument("--profile", action="store_true", help="cProfile the POSTs")
     parser.add_argument("--profile-get", action="store_true", help="cProfile the GETs")
+    parser.add_argument("--show-sql", action="store_true", help="print the statements of the last POST")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="submit-bench-", dir=args.dir)
@@ -83,10 +84,11 @@ def main() -> None:
         before = db.session.scalar(select(func.max(Ticket.id))) or 0
         engine = db.engine
 
-    statements = []
+    statements, last_sql = [], []
 
-    def count(*_):
+    def count(conn, cursor, statement, *_):
         statements[-1] += 1
+        last_sql.append(statement)
 
     get_times, post_times, get_cpu, post_cpu = [], [], [], []
     get_prof = cProfile.Profile() if args.profile_get else None
@@ -111,6 +113,7 @@ def main() -> None:
             "description": f"Since this morning nothing loads ({i}).\n\nPlease have a look.",
         }
         statements.append(0)
+        last_sql.clear()
         event.listen(engine, "before_cursor_execute", count)
         if post_prof and measured:
             post_prof.enable()
@@ -161,6 +164,9 @@ def main() -> None:
     print(f"POST /new   p50 {_ms(post_times, .5):6.2f} ms   p90 {_ms(post_times, .9):6.2f} ms   "
           f"CPU p50 {_ms(post_cpu, .5):6.2f} ms")
     print(f"statements per POST: median {statistics.median(statements):.0f}, max {max(statements)}")
+    if args.show_sql:
+        for statement in last_sql:
+            print("  ", " ".join(statement.split())[:200])
     print(f"mails per ticket: {len(staff) + (1 if topic.auto_acknowledge else 0)}; "
           f"tickets created: {len(created)} for {total} POSTs")
     if problems:

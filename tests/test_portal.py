@@ -13,6 +13,7 @@ from helpdesk.attachments import path_for
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, HelpTopic, IdempotencyKey, OutboxMail, Ticket
 from support.files import png_bytes
+from test_admin_forms import topic_data
 from support.rows import count
 
 STATUS_SENT = "If a ticket with that number belongs to that address, we&#39;ve mailed a link to it."
@@ -76,6 +77,20 @@ def test_form_lists_public_active_topics_in_order(client, desk):
     assert 'name="website"' in page and 'class="honeypot"' in page
     assert "Up to 5 files, at most 10 MB each" in page
     assert 'hx-get="/new/topic-fields"' in page
+
+
+def _topics_offered(page: str) -> list[str]:
+    return re.findall(r'<option[^>]*value="\d+"[^>]*>([^<]+)</option>', page.split('name="topic"')[1].split("</select>")[0])
+
+
+def test_the_form_lists_the_topics_as_an_admin_just_left_them(admin, desk):
+    """A worker keeps the form's lists between requests, never past a change to the setup."""
+    assert "VPN access" not in _topics_offered(admin.get("/new").get_data(as_text=True))
+    assert admin.post("/admin/topics/new", data=topic_data(desk)).status_code == 302
+    billing = desk.topics["Billing question"]
+    assert admin.post(f"/admin/topics/{billing.id}/deactivate").status_code == 302
+    offered = _topics_offered(admin.get("/new").get_data(as_text=True))
+    assert "VPN access" in offered and "Billing question" not in offered
 
 
 @pytest.mark.parametrize("value", ["¹", "0¹", "٣", "99999999999999999999", "x"])

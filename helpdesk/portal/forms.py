@@ -8,6 +8,7 @@ from wtforms import EmailField, HiddenField, MultipleFileField, SelectField, Str
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
 
 from ..extensions import db
+from ..live import kept_with_setup
 from ..models import HelpTopic, Priority
 from ..text import is_number
 from ..tickets import BODY_MAX, NAME_MAX, SUBJECT_MAX
@@ -37,8 +38,12 @@ def _ticket_number(value):
 
 
 def topic_choices() -> list[tuple[int, str]]:
-    """(id, full name) of the topics a customer may choose, in the admin's order: one query of
-    plain columns (the form's list; read only when the form is shown)."""
+    """(id, full name) of the topics a customer may choose, in the admin's order (the form's
+    list; read only when the form is shown, and kept per worker until the setup changes)."""
+    return kept_with_setup("portal.topics", _read_topic_choices)
+
+
+def _read_topic_choices() -> list[tuple[int, str]]:
     parent = aliased(HelpTopic)
     rows = db.session.execute(
         select(HelpTopic.id, HelpTopic.name, parent.name).outerjoin(parent, HelpTopic.parent_id == parent.id)
@@ -49,7 +54,8 @@ def topic_choices() -> list[tuple[int, str]]:
 
 
 def priority_choices() -> list[tuple[int, str]]:
-    return [tuple(row) for row in db.session.execute(select(Priority.id, Priority.name).order_by(Priority.urgency))]
+    return kept_with_setup("portal.priorities", lambda: [
+        tuple(row) for row in db.session.execute(select(Priority.id, Priority.name).order_by(Priority.urgency))])
 
 
 def public_topic(topic_id) -> HelpTopic | None:
