@@ -13,8 +13,8 @@ from helpdesk.attachments import path_for
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, HelpTopic, IdempotencyKey, OutboxMail, Ticket
 from support.files import png_bytes
-from test_admin_forms import topic_data
 from support.rows import count
+from test_admin_forms import topic_data
 
 STATUS_SENT = "If a ticket with that number belongs to that address, we&#39;ve mailed a link to it."
 
