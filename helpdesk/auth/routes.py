@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock, models, settings
@@ -136,6 +136,11 @@ def end_session() -> None:
 
 # The admin's "Require two-factor sign-in" setting, read in the same query as the session.
 _REQUIRE_TOTP = select(Setting.value).where(Setting.key == "require_totp").scalar_subquery()
+# Built once: every request of a signed-in agent runs it (a live region's poll included).
+_STAFF_SESSION = (
+    select(Agent, StaffSession, _REQUIRE_TOTP).join(StaffSession, StaffSession.agent_id == Agent.id)
+    .where(Agent.id == bindparam("agent_id"), StaffSession.key_hash == bindparam("key_hash"))
+)
 
 
 def load_staff_session(identity: str) -> Agent | None:
@@ -146,9 +151,7 @@ def load_staff_session(identity: str) -> Agent | None:
     agent_id, _, key = str(identity).partition(":")
     if not is_number(agent_id) or len(agent_id) > 9 or not key or len(key) > 100:
         return None
-    row = db.session.execute(
-        select(Agent, StaffSession, _REQUIRE_TOTP).join(StaffSession, StaffSession.agent_id == Agent.id)
-        .where(Agent.id == int(agent_id), StaffSession.key_hash == _digest(key))).first()
+    row = db.session.execute(_STAFF_SESSION, {"agent_id": int(agent_id), "key_hash": _digest(key)}).first()
     if row is None:
         return None
     agent, staff, required = row
