@@ -12,7 +12,7 @@ from helpdesk.clock import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import outbox
 from helpdesk.models import Customer, Ticket
-from helpdesk.tickets import queues
+from helpdesk.tickets import queues, search
 from test_queues import numbers
 
 
@@ -301,3 +301,20 @@ def test_a_word_in_very_many_rows_is_ranked_without_bm25(client, login, desk, ma
     login(desk.manager)
     assert found(client, "printer") == [exact.number, other.number, long.number]
     assert found(client, "printer floor") == [long.number]
+
+
+def test_a_search_of_a_very_common_word_holds_its_newest_matches_and_says_so(client, login, desk, make_ticket,
+                                                                               monkeypatch):
+    monkeypatch.setattr(search, "WINDOW", 3)
+    made = [make_ticket(subject=f"Printer jam number {i}", name=f"Person {i}", email=f"p{i}@example.org")
+            for i in range(5)]
+    login(desk.manager)
+    html = client.get("/agent/", query_string={"q": "printer jam"}).get_data(as_text=True)
+    assert set(numbers(html)) == {t.number for t in made[2:]}  # the newest three
+    assert "1–3 of the newest 3 tickets matching “printer jam”" in html
+    assert "More tickets match: add a word to narrow the search." in html
+    # Within the window, nothing is lost: a narrower search finds an older one, and says it is all.
+    html = client.get("/agent/", query_string={"q": "printer jam 1"}).get_data(as_text=True)
+    assert numbers(html) == [made[1].number] and "More tickets match" not in html
+    html = client.get("/agent/", query_string={"q": "person 0"}).get_data(as_text=True)  # by the customer
+    assert numbers(html) == [made[0].number] and "1–1 of 1 ticket matching" in html

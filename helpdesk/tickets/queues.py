@@ -396,6 +396,7 @@ class Page:
     total: int
     page: int
     size: int = PAGE_SIZE
+    capped: bool = False  # a search that holds only the newest of its matches (search.WINDOW)
 
     @property
     def pages(self) -> int:
@@ -437,4 +438,5 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
         .limit(PAGE_SIZE)
         .offset((number - 1) * PAGE_SIZE)
     )
-    return Page(tickets=rows, total=total, page=number)
+    found = _search(params)
+    return Page(tickets=rows, total=total, page=number, capped=found is not None and found.capped)

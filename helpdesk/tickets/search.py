@@ -15,6 +15,9 @@ every word of a query, ranked, on an index on both databases (helpdesk.models.se
   the tables, as before.
 - PostgreSQL: ILIKE on the columns, which the pg_trgm GIN indexes answer (words of 3 or more
   characters), ranked by trigram similarity to the query.
+- On both, a search reads at most WINDOW tickets found by their own fields and WINDOW found by
+  their customer's, the newest first, so a word in half the desk costs what a rare one does;
+  Match.capped says when there were more (the queue page says so and asks for another word).
 
 The words are only ever values (bound parameters; each FTS5 word is one quoted string), so no
 query text is SQL or FTS5 syntax: quotes, `*`, `-`, NEAR, parentheses, `%`, `_` are characters
@@ -36,6 +39,10 @@ INDEXED_MIN = 3  # the trigram indexes find words of at least this many characte
 TICKET_WEIGHTS = (4.0, 1.0)  # number, subject
 CUSTOMER_WEIGHTS = (1.0, 1.0)  # name, email
 BM25_MAX = 2000  # rows a word may be in, in either index, for bm25 to rank the search
+# The tickets (and customers) a search reads at most, newest first: a word in a third of a
+# million tickets ("printer") is found in as little time as a rare one, and the page says the
+# search holds the newest WINDOW matches only, so the agent adds a word to narrow it.
+WINDOW = 2000
 
 _ticket_fts = table("ticket_fts", column("rowid"))
 _customer_fts = table("customer_fts", column("rowid"))
@@ -47,10 +54,12 @@ _c = aliased(Customer, name="search_customer")
 @dataclass(frozen=True)
 class Match:
     """A search in a SELECT of tickets: `condition` keeps the tickets found (it joins the hits,
-    one row per ticket), `rank` orders them, best first (ascending)."""
+    one row per ticket), `rank` orders them, best first (ascending). `capped`: the words are in
+    more than WINDOW tickets (or customers), and the search holds the newest WINDOW of them."""
 
     condition: object
     rank: object
+    capped: bool = False
 
 
 def words(q: str) -> list[str]:
@@ -70,8 +79,9 @@ def match(q: str) -> Match | None:
     found = words(q)
     if not found:
         return None
-    hits = (_sqlite_hits if db.engine.dialect.name == "sqlite" else _trigram_hits)(found).subquery("search_hits")
-    return Match(condition=Ticket.id == hits.c.id, rank=hits.c.rank)
+    hits, capped = (_sqlite_hits if db.engine.dialect.name == "sqlite" else _trigram_hits)(found)
+    hits = hits.subquery("search_hits")
+    return Match(condition=Ticket.id == hits.c.id, rank=hits.c.rank, capped=capped)
 
 
 def customer_condition(q: str):
@@ -111,9 +121,20 @@ def _fts_match(fts: str, found: list[str]):
 
 
 def _hits(ticket_side, customer_side):
-    """One row per ticket found, with its best rank."""
-    both = union_all(ticket_side, customer_side).subquery("search_found")
+    """One row per ticket found, with its best rank. Each side is read newest first and at most
+    WINDOW rows of it (a compound SELECT orders and limits its parts only as subqueries)."""
+    sides = [side.limit(WINDOW).subquery() for side in (ticket_side, customer_side)]
+    both = union_all(*(select(side.c.id, side.c.rank) for side in sides)).subquery("search_found")
     return select(both.c.id, func.min(both.c.rank).label("rank")).group_by(both.c.id)
+
+
+def _capped(sides):
+    """Whether either side finds more than WINDOW rows (asking for one row past it, no further)."""
+    return or_(*(
+        select(literal(1)).select_from(
+            side.with_only_columns(literal(1), maintain_column_froms=True).order_by(None)
+            .limit(1).offset(WINDOW).subquery()).exists()
+        for side in sides))
 
 
 def _sqlite_hits(found: list[str]):
@@ -121,48 +142,56 @@ def _sqlite_hits(found: list[str]):
     t, c = _t, _c
     if not indexed:  # nothing the index can find: the rows themselves, as before the index
         return _hits(
-            select(t.id, literal(0.0).label("rank")).where(*(_any(w, t.number, t.subject) for w in found)),
+            select(t.id, literal(0.0).label("rank")).where(*(_any(w, t.number, t.subject) for w in found))
+            .order_by(t.id.desc()),
             select(t.id, literal(0.0).label("rank")).join(c, c.id == t.customer_id)
-            .where(*(_any(w, c.name, c.email) for w in found)),
+            .where(*(_any(w, c.name, c.email) for w in found)).order_by(t.id.desc()),
+        ), False
+
+    def sides(ticket_rank, customer_rank):
+        return (
+            select(t.id, ticket_rank.label("rank")).select_from(_ticket_fts)
+            .join(t, t.id == _ticket_fts.c.rowid)
+            .where(_fts_match("ticket_fts", indexed), *(_any(w, t.number, t.subject) for w in short))
+            .order_by(_ticket_fts.c.rowid.desc()),
+            select(t.id, customer_rank.label("rank")).select_from(_customer_fts)
+            .join(c, c.id == _customer_fts.c.rowid)
+            .join(t, t.customer_id == c.id)
+            .where(_fts_match("customer_fts", indexed), *(_any(w, c.name, c.email) for w in short))
+            .order_by(_customer_fts.c.rowid.desc(), t.id.desc()),
         )
-    if _rare(indexed):
-        ticket_rank = func.bm25(literal_column("ticket_fts"), *TICKET_WEIGHTS)
-        customer_rank = func.bm25(literal_column("customer_fts"), *CUSTOMER_WEIGHTS)
-    else:  # the share of the field the words make up: "Printer" before "Printer on floor 1 ..."
-        length = float(sum(len(w) for w in found))
-        ticket_rank = -length / (func.length(t.subject) + func.length(t.number))
-        customer_rank = -length / (func.length(c.name) + func.length(c.email))
-    ticket_side = (
-        select(t.id, ticket_rank.label("rank")).select_from(_ticket_fts)
-        .join(t, t.id == _ticket_fts.c.rowid)
-        .where(_fts_match("ticket_fts", indexed), *(_any(w, t.number, t.subject) for w in short))
-    )
-    customer_side = (
-        select(t.id, customer_rank.label("rank")).select_from(_customer_fts)
-        .join(c, c.id == _customer_fts.c.rowid)
-        .join(t, t.customer_id == c.id)
-        .where(_fts_match("customer_fts", indexed), *(_any(w, c.name, c.email) for w in short))
-    )
-    return _hits(ticket_side, customer_side)
+
+    # The share of the field the words make up: "Printer" before "Printer on floor 1 ..."
+    length = float(sum(len(w) for w in found))
+    by_share = sides(-length / (func.length(t.subject) + func.length(t.number)),
+                     -length / (func.length(c.name) + func.length(c.email)))
+    common, capped = _sizes(indexed, by_share)
+    if common or capped:
+        return _hits(*by_share), capped
+    return _hits(*sides(func.bm25(literal_column("ticket_fts"), *TICKET_WEIGHTS),
+                        func.bm25(literal_column("customer_fts"), *CUSTOMER_WEIGHTS))), False
 
 
-def _rare(indexed: list[str]) -> bool:
-    """Whether no word is in more than BM25_MAX rows of either index: one statement that asks
-    each index for a word's row number BM25_MAX + 1, reading no further."""
-    beyond = [
+def _sizes(indexed: list[str], sides) -> tuple[bool, bool]:
+    """(common, capped) in one statement: whether a word is in more than BM25_MAX rows of either
+    index (bm25 would first count them all), and whether the search finds more than WINDOW rows
+    on either side. Each asks for one row past its limit and reads no further."""
+    common = [
         select(literal(1)).select_from(fts).where(_fts_match(fts.name, [w])).limit(1).offset(BM25_MAX).exists()
         for fts in (_ticket_fts, _customer_fts) for w in indexed
     ]
-    return not db.session.scalar(select(or_(*beyond)))
+    row = db.session.execute(select(or_(*common), _capped(sides))).one()
+    return bool(row[0]), bool(row[1])
 
 
 def _trigram_hits(found: list[str]):
     t, c = _t, _c
     q = literal(" ".join(found))
-    return _hits(
+    sides = (
         select(t.id, (-func.greatest(func.similarity(t.number, q), func.similarity(t.subject, q))).label("rank"))
-        .where(*(_any(w, t.number, t.subject) for w in found)),
+        .where(*(_any(w, t.number, t.subject) for w in found)).order_by(t.id.desc()),
         select(t.id, (-func.greatest(func.similarity(c.name, q), func.similarity(c.email, q))).label("rank"))
         .select_from(c).join(t, t.customer_id == c.id)
-        .where(*(_any(w, c.name, c.email) for w in found)),
+        .where(*(_any(w, c.name, c.email) for w in found)).order_by(t.id.desc()),
     )
+    return _hits(*sides), bool(db.session.scalar(select(_capped(sides))))
