@@ -158,7 +158,7 @@ def _sqlite_hits(found: list[str]):
             .join(c, c.id == _customer_fts.c.rowid)
             .join(t, t.customer_id == c.id)
             .where(_fts_match("customer_fts", indexed), *(_any(w, c.name, c.email) for w in short))
-            .order_by(_customer_fts.c.rowid.desc(), t.id.desc()),
+            .order_by(_customer_fts.c.rowid.desc()),
         )
 
     # The share of the field the words make up: "Printer" before "Printer on floor 1 ..."
