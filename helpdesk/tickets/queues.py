@@ -420,12 +420,10 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
     Not for a queue that moves with the clock: its count was taken at another second. Filtered
     queues are counted from the tally too; only a search counts the tickets it found."""
     now = now or clock.utcnow()
-    conditions = _conditions(agent, queue, params, now)
-    if params.q:
-        # count(*), not count(id): with nothing to read from the rows themselves, PostgreSQL
-        # can count from an index alone where the conditions allow.
-        total = db.session.scalar(select(func.count()).select_from(Ticket).where(*conditions))
-    elif known is not None and not params.filters() and not QUEUES[queue].timed:
+    found = search.find(params.q) if params.q else None
+    if found is not None:
+        return _search_page(agent, queue, params, now, found)
+    if known is not None and not params.filters() and not QUEUES[queue].timed:
         total = known[queue]
     else:
         total = _count(agent, now, (queue,), lambda t: _filters(params, t))[queue]
@@ -433,10 +431,26 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
     number = min(params.page, pages)
     rows = _rows(
         select(*_ROW_COLUMNS)
-        .where(*conditions)
+        .where(*_conditions(agent, queue, params, now))
         .order_by(*_order(params))
         .limit(PAGE_SIZE)
         .offset((number - 1) * PAGE_SIZE)
     )
-    found = _search(params)
-    return Page(tickets=rows, total=total, page=number, capped=found is not None and found.capped)
+    return Page(tickets=rows, total=total, page=number)
+
+
+def _search_page(agent: Agent, queue: str, params: Params, now: datetime, found: search.Found) -> Page:
+    """A page of a search: the index was read once (search.find: a few thousand ids at most);
+    those of them in the queue are listed in order, counted, and the page's rows read."""
+    where = [*_visible(agent, _in_queue(queue, agent, now), *_filters(params, Ticket)), Ticket.id.in_(found.ranks)]
+    if params.ranked:  # best match first; equal ones as the queue's default order has them
+        listed = db.session.execute(select(Ticket.id, Ticket.urgency, Ticket.updated_at).where(*where)).all()
+        listed.sort(key=lambda row: (row.urgency, row.updated_at, row.id), reverse=True)
+        listed.sort(key=lambda row: found.ranks[row.id])
+        ids = [row.id for row in listed]
+    else:
+        ids = db.session.scalars(select(Ticket.id).where(*where).order_by(*_order(params))).all()
+    number = min(params.page, max(1, -(-len(ids) // PAGE_SIZE)))
+    shown = ids[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
+    rows = {row.id: row for row in _rows(select(*_ROW_COLUMNS).where(Ticket.id.in_(shown)))}
+    return Page(tickets=[rows[i] for i in shown], total=len(ids), page=number, capped=found.capped)

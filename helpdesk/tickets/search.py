@@ -54,12 +54,19 @@ _c = aliased(Customer, name="search_customer")
 @dataclass(frozen=True)
 class Match:
     """A search in a SELECT of tickets: `condition` keeps the tickets found (it joins the hits,
-    one row per ticket), `rank` orders them, best first (ascending). `capped`: the words are in
-    more than WINDOW tickets (or customers), and the search holds the newest WINDOW of them."""
+    one row per ticket), `rank` orders them, best first (ascending)."""
 
     condition: object
     rank: object
-    capped: bool = False
+
+
+@dataclass(frozen=True)
+class Found:
+    """A search run once: the best rank of each ticket found, by id (ascending is better), and
+    whether either side found more than WINDOW (the search holds the newest WINDOW of them)."""
+
+    ranks: dict[int, float]
+    capped: bool
 
 
 def words(q: str) -> list[str]:
@@ -75,13 +82,29 @@ def words(q: str) -> list[str]:
 
 
 def match(q: str) -> Match | None:
-    """The search for q on the app's database, or None if q holds no word."""
+    """The search for q on the app's database as part of a SELECT, or None if q holds no word."""
     found = words(q)
     if not found:
         return None
-    hits, capped = (_sqlite_hits if db.engine.dialect.name == "sqlite" else _trigram_hits)(found)
-    hits = hits.subquery("search_hits")
-    return Match(condition=Ticket.id == hits.c.id, rank=hits.c.rank, capped=capped)
+    hits = _hits(*_sides(found)).subquery("search_hits")
+    return Match(condition=Ticket.id == hits.c.id, rank=hits.c.rank)
+
+
+def find(q: str) -> Found | None:
+    """The search for q run now (one statement reads both sides of the index), or None if q
+    holds no word: a page filters, orders and counts its few thousand ids without reading the
+    index again."""
+    found = words(q)
+    if not found:
+        return None
+    sides = [side.limit(WINDOW + 1).subquery() for side in _sides(found)]
+    both = union_all(*(select(literal(n).label("side"), side.c.id, side.c.rank) for n, side in enumerate(sides)))
+    per_side, ranks = [0, 0], {}
+    for side, ticket_id, rank in db.session.execute(both):
+        per_side[side] += 1
+        if per_side[side] <= WINDOW and (ticket_id not in ranks or rank < ranks[ticket_id]):
+            ranks[ticket_id] = rank
+    return Found(ranks=ranks, capped=max(per_side) > WINDOW)
 
 
 def customer_condition(q: str):
@@ -120,6 +143,12 @@ def _fts_match(fts: str, found: list[str]):
     return literal_column(fts).op("MATCH")(literal(expression))
 
 
+def _sides(found: list[str]):
+    """(tickets found by their own fields, tickets found by their customer's): two SELECTs of
+    (id, rank), each newest first."""
+    return (_sqlite_sides if db.engine.dialect.name == "sqlite" else _trigram_sides)(found)
+
+
 def _hits(ticket_side, customer_side):
     """One row per ticket found, with its best rank. Each side is read newest first and at most
     WINDOW rows of it (a compound SELECT orders and limits its parts only as subqueries)."""
@@ -128,70 +157,55 @@ def _hits(ticket_side, customer_side):
     return select(both.c.id, func.min(both.c.rank).label("rank")).group_by(both.c.id)
 
 
-def _capped(sides):
-    """Whether either side finds more than WINDOW rows (asking for one row past it, no further)."""
-    return or_(*(
-        select(literal(1)).select_from(
-            side.with_only_columns(literal(1), maintain_column_froms=True).order_by(None)
-            .limit(1).offset(WINDOW).subquery()).exists()
-        for side in sides))
-
-
-def _sqlite_hits(found: list[str]):
+def _sqlite_sides(found: list[str]):
     indexed, short = _split(found)
     t, c = _t, _c
     if not indexed:  # nothing the index can find: the rows themselves, as before the index
-        return _hits(
+        return (
             select(t.id, literal(0.0).label("rank")).where(*(_any(w, t.number, t.subject) for w in found))
             .order_by(t.id.desc()),
             select(t.id, literal(0.0).label("rank")).join(c, c.id == t.customer_id)
             .where(*(_any(w, c.name, c.email) for w in found)).order_by(t.id.desc()),
-        ), False
-
-    def sides(ticket_rank, customer_rank):
-        return (
-            select(t.id, ticket_rank.label("rank")).select_from(_ticket_fts)
-            .join(t, t.id == _ticket_fts.c.rowid)
-            .where(_fts_match("ticket_fts", indexed), *(_any(w, t.number, t.subject) for w in short))
-            .order_by(_ticket_fts.c.rowid.desc()),
-            select(t.id, customer_rank.label("rank")).select_from(_customer_fts)
-            .join(c, c.id == _customer_fts.c.rowid)
-            .join(t, t.customer_id == c.id)
-            .where(_fts_match("customer_fts", indexed), *(_any(w, c.name, c.email) for w in short))
-            .order_by(_customer_fts.c.rowid.desc()),
         )
+    if _common(indexed):
+        # The share of the field the words make up: "Printer" before "Printer on floor 1 ..."
+        length = float(sum(len(w) for w in found))
+        ticket_rank = -length / (func.length(t.subject) + func.length(t.number))
+        customer_rank = -length / (func.length(c.name) + func.length(c.email))
+    else:
+        ticket_rank = func.bm25(literal_column("ticket_fts"), *TICKET_WEIGHTS)
+        customer_rank = func.bm25(literal_column("customer_fts"), *CUSTOMER_WEIGHTS)
+    return (
+        select(t.id, ticket_rank.label("rank")).select_from(_ticket_fts)
+        .join(t, t.id == _ticket_fts.c.rowid)
+        .where(_fts_match("ticket_fts", indexed), *(_any(w, t.number, t.subject) for w in short))
+        .order_by(_ticket_fts.c.rowid.desc()),
+        # in the index's own order, so that reading the newest WINDOW stops there
+        select(t.id, customer_rank.label("rank")).select_from(_customer_fts)
+        .join(c, c.id == _customer_fts.c.rowid)
+        .join(t, t.customer_id == c.id)
+        .where(_fts_match("customer_fts", indexed), *(_any(w, c.name, c.email) for w in short))
+        .order_by(_customer_fts.c.rowid.desc()),
+    )
 
-    # The share of the field the words make up: "Printer" before "Printer on floor 1 ..."
-    length = float(sum(len(w) for w in found))
-    by_share = sides(-length / (func.length(t.subject) + func.length(t.number)),
-                     -length / (func.length(c.name) + func.length(c.email)))
-    common, capped = _sizes(indexed, by_share)
-    if common or capped:
-        return _hits(*by_share), capped
-    return _hits(*sides(func.bm25(literal_column("ticket_fts"), *TICKET_WEIGHTS),
-                        func.bm25(literal_column("customer_fts"), *CUSTOMER_WEIGHTS))), False
 
-
-def _sizes(indexed: list[str], sides) -> tuple[bool, bool]:
-    """(common, capped) in one statement: whether a word is in more than BM25_MAX rows of either
-    index (bm25 would first count them all), and whether the search finds more than WINDOW rows
-    on either side. Each asks for one row past its limit and reads no further."""
-    common = [
+def _common(indexed: list[str]) -> bool:
+    """Whether a word is in more than BM25_MAX rows of either index (bm25 would first count them
+    all): one statement asking each index for a word's row number BM25_MAX + 1, reading no further."""
+    beyond = [
         select(literal(1)).select_from(fts).where(_fts_match(fts.name, [w])).limit(1).offset(BM25_MAX).exists()
         for fts in (_ticket_fts, _customer_fts) for w in indexed
     ]
-    row = db.session.execute(select(or_(*common), _capped(sides))).one()
-    return bool(row[0]), bool(row[1])
+    return bool(db.session.scalar(select(or_(*beyond))))
 
 
-def _trigram_hits(found: list[str]):
+def _trigram_sides(found: list[str]):
     t, c = _t, _c
     q = literal(" ".join(found))
-    sides = (
+    return (
         select(t.id, (-func.greatest(func.similarity(t.number, q), func.similarity(t.subject, q))).label("rank"))
         .where(*(_any(w, t.number, t.subject) for w in found)).order_by(t.id.desc()),
         select(t.id, (-func.greatest(func.similarity(c.name, q), func.similarity(c.email, q))).label("rank"))
         .select_from(c).join(t, t.customer_id == c.id)
         .where(*(_any(w, c.name, c.email) for w in found)).order_by(t.id.desc()),
     )
-    return _hits(*sides), bool(db.session.scalar(select(_capped(sides))))
