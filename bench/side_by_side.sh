@@ -51,7 +51,7 @@ for N in "${SIZES[@]}"; do
   for Q in $QUEUES; do
     scenarios=list; [ $first = 1 ] && scenarios=list,detail,submit; first=0
     load "before ours on SQLite, queue $Q"
-    PROJECT="$ROOT" OURS_DIR="$OURS_DIR" NO_BASELINE=$([ "$Q" = open ] && echo 0 || echo 1) \
+    PROJECT="$ROOT" OURS_DIR="$OURS_DIR" OURS_PG= NO_BASELINE=$([ "$Q" = open ] && echo 0 || echo 1) \
       bash "$SBS/run_ours.sh" "$N" --scenarios "$scenarios" $ARGS --opt "queue=$Q" \
       --json-out "$SBS/results/ours_sqlite_n${N}_${Q//[^a-z0-9]/_}.json"
   done
