@@ -17,9 +17,7 @@ from ..extensions import db
 from ..live import kept_with_setup, viewer_version
 from ..models import (
     ACTIVE_STATUSES,
-    STATUS_LABELS,
     Agent,
-    Customer,
     Department,
     HelpTopic,
     Priority,
@@ -28,7 +26,7 @@ from ..models import (
     TicketTally,
 )
 from ..text import is_number
-from . import search, tally
+from . import rows, search, tally
 from .deadlines import crossed_due_clause
 from .rules import visibility_clause
 
@@ -323,76 +321,9 @@ def listing(agent: Agent, queue: str, params: Params, now: datetime, *columns):
     return select(*columns).where(*_conditions(agent, queue, params, now)).order_by(*_order(params))
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    name: str
-    email: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """What the queue table shows of one ticket, read as plain values in one statement (building
-    the ORM objects of a ticket and the five it points to took longer than the page's SQL)."""
-
-    id: int
-    number: str
-    subject: str
-    status: str
-    version: int
-    is_answered: bool
-    due_at: datetime | None
-    first_response_due_at: datetime | None
-    first_responded_at: datetime | None
-    updated_at: datetime
-    customer: Person
-    priority: Choice
-    department: Person
-    topic: Person | None
-    assignee: Person | None
-    team: Person | None
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
-
-
-_assignee, _team, _department, _topic, _priority, _customer = (
-    aliased(model, name=f"row_{name}") for model, name in (
-        (Agent, "assignee"), (Team, "team"), (Department, "department"), (HelpTopic, "topic"),
-        (Priority, "priority"), (Customer, "customer")))
-_ROW_COLUMNS = (
-    Ticket.id, Ticket.number, Ticket.subject, Ticket.status, Ticket.version, Ticket.is_answered,
-    Ticket.due_at, Ticket.first_response_due_at, Ticket.first_responded_at, Ticket.updated_at,
-    _customer.name, _customer.email, _priority.id, _priority.name, _priority.key, _department.name,
-    _topic.name, _assignee.name, _team.name,
-)
-
-
-def _rows(statement) -> list[Row]:
-    statement = (
-        statement.join(_customer, _customer.id == Ticket.customer_id)
-        .join(_priority, _priority.id == Ticket.priority_id)
-        .join(_department, _department.id == Ticket.department_id)
-        .outerjoin(_topic, _topic.id == Ticket.topic_id)
-        .outerjoin(_assignee, _assignee.id == Ticket.assignee_id)
-        .outerjoin(_team, _team.id == Ticket.team_id)
-    )
-    return [
-        Row(*row[:10], customer=Person(row[10], row[11]), priority=Choice(row[12], row[13], row[14]),
-            department=Person(row[15]), topic=None if row[16] is None else Person(row[16]),
-            assignee=None if row[17] is None else Person(row[17]),
-            team=None if row[18] is None else Person(row[18]))
-        for row in db.session.execute(statement)
-    ]
-
-
 @dataclass
 class Page:
-    tickets: list[Row]
+    tickets: list[rows.Row]
     total: int
     page: int
     size: int = PAGE_SIZE
@@ -429,14 +360,14 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
         total = _count(agent, now, (queue,), lambda t: _filters(params, t))[queue]
     pages = max(1, -(-total // PAGE_SIZE))
     number = min(params.page, pages)
-    rows = _rows(
-        select(*_ROW_COLUMNS)
+    shown = rows.read(
+        select(*rows.COLUMNS)
         .where(*_conditions(agent, queue, params, now))
         .order_by(*_order(params))
         .limit(PAGE_SIZE)
         .offset((number - 1) * PAGE_SIZE)
     )
-    return Page(tickets=rows, total=total, page=number)
+    return Page(tickets=shown, total=total, page=number)
 
 
 def _search_page(agent: Agent, queue: str, params: Params, now: datetime, found: search.Found) -> Page:
@@ -452,5 +383,5 @@ def _search_page(agent: Agent, queue: str, params: Params, now: datetime, found:
         ids = db.session.scalars(select(Ticket.id).where(*where).order_by(*_order(params))).all()
     number = min(params.page, max(1, -(-len(ids) // PAGE_SIZE)))
     shown = ids[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
-    rows = {row.id: row for row in _rows(select(*_ROW_COLUMNS).where(Ticket.id.in_(shown)))}
-    return Page(tickets=[rows[i] for i in shown], total=len(ids), page=number, capped=found.capped)
+    by_id = {row.id: row for row in rows.read(select(*rows.COLUMNS).where(Ticket.id.in_(shown)))}
+    return Page(tickets=[by_id[i] for i in shown], total=len(ids), page=number, capped=found.capped)
