@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
         cfg["HELPDESK_BODY_LIMIT_FROM_SETTINGS"] = True  # follows the admin's attachment settings
 
     ext.db.init_app(app)
+    ext.end_reads_with_commit(app)
     from .models.search import include_object
 
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True,
