@@ -328,6 +328,7 @@ class Page:
     page: int
     size: int = PAGE_SIZE
     capped: bool = False  # a search that holds only the newest of its matches (search.WINDOW)
+    window: int = 0  # ... and how many it reads at most
 
     @property
     def pages(self) -> int:
@@ -384,4 +385,5 @@ def _search_page(agent: Agent, queue: str, params: Params, now: datetime, found:
     number = min(params.page, max(1, -(-len(ids) // PAGE_SIZE)))
     shown = ids[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
     by_id = {row.id: row for row in rows.read(select(*rows.COLUMNS).where(Ticket.id.in_(shown)))}
-    return Page(tickets=[by_id[i] for i in shown], total=len(ids), page=number, capped=found.capped)
+    return Page(tickets=[by_id[i] for i in shown], total=len(ids), page=number,
+                capped=found.capped, window=search.WINDOW)
