@@ -1,6 +1,7 @@
 """Browser fixtures: the app served on a real port, driven by Debian's Chromium via Playwright."""
 import os
 import threading
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -28,6 +29,18 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def shots(output_path):
+    """shots(page, name): a full-page screenshot into the test's output folder, to look at."""
+    folder = Path(output_path)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def shot(page, name):
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+    return shot
 
 
 @pytest.fixture

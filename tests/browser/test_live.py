@@ -32,17 +32,6 @@ def count_of(page, label):
     return page.locator(".nav-queues a", has_text=label).locator(".count")
 
 
-@pytest.fixture
-def shots(output_path):
-    folder = Path(output_path)
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def shot(page, name):
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-    return shot
-
-
 def test_customer_ticket_reaches_the_managers_queue_live(browser, live_server, desk, make_ticket, shots):
     first = make_ticket(subject="Printer offline")
     manager = agent_page(browser, live_server, desk, desk.manager)
