@@ -55,7 +55,7 @@ def test_ticket_page(client, login, desk, worked):
     html = client.get(f"/agent/tickets/{worked.number}").get_data(as_text=True)
     for text in ("Mobile banking down", f"#{worked.number}", '<span class="badge status-open">Open</span>',
                  '<span class="prio prio-emergency">Emergency</span>', "Business Critical Outage", "Support",
-                 "Tom Technician", "Emergency (2 h)", "Due in 1 h", "ken@example.net", "Web",
+                 "Tom Technician", "Emergency (2 h)", "Due in 1 h", "ken@example.net", "<dd>Web form</dd>",
                  "Nobody can log in.", "Which version?", "Version 5.2.1", "Gateway logs attached."):
         assert text in html, text
     assert '<li class="entry entry-note"' in html
@@ -139,3 +139,13 @@ def test_a_ticket_page_has_no_inline_styles_or_scripts(client, login, desk, work
     html = client.get(f"/agent/tickets/{worked.number}").get_data(as_text=True)
     assert "style=" not in html and "onclick" not in html and "<script>" not in html
     assert "hx-on" not in html
+
+
+@pytest.mark.parametrize("source, label", [("api", "API"), ("email", "Email"), ("phone", "Phone"),
+                                           ("agent", "In person or other")])
+def test_the_ticket_page_names_where_the_ticket_came_from(client, login, desk, make_ticket, source, label):
+    t = make_ticket()
+    t.source = source
+    db.session.commit()
+    login(desk.manager)
+    assert f"<dt>Source</dt><dd>{label}</dd>" in client.get(f"/agent/tickets/{t.number}").get_data(as_text=True)

@@ -15,6 +15,8 @@ from .people import Agent, Customer, Department, Team
 from .setup import HelpTopic, Priority, SLAPlan
 
 SOURCES = ("web", "email", "phone", "api", "chat", "agent")
+SOURCE_LABELS = {"web": "Web form", "email": "Email", "phone": "Phone", "api": "API", "chat": "Chat",
+                 "agent": "In person or other"}
 
 
 # Ticket statuses. "Active" statuses are the ones still being worked.
@@ -130,6 +132,10 @@ class Ticket(db.Model):
     @property
     def is_active(self):
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def source_label(self):
+        return SOURCE_LABELS.get(self.source, self.source)
 
     def overdue_at(self, now: datetime) -> bool:
         """Past its resolution or first-response due time and still being worked (exact,
