@@ -188,3 +188,14 @@ def test_mail_text_is_escaped_on_the_outbox_page(client, desk, login):
     html = text_of(client.get("/admin/outbox"))
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
     assert "<img src=x" not in html
+
+
+def test_the_outbox_counts_failed_tries_not_attempts(client, desk, login):
+    """A mail sent at the first try has no failed try; it never read "Attempts 0"."""
+    queue_mails(1, "failed", attempts=12, last_error="SMTPServerDisconnected: gone")
+    queue_mails(1, "sent")
+    login(desk.admin)
+    html = client.get("/admin/outbox").get_data(as_text=True)
+    assert '<th scope="col">Failed tries</th>' in html and "Attempts" not in html
+    cells = re.findall(r'<td class="mail-error">', html)
+    assert len(cells) == 2
