@@ -345,12 +345,13 @@ class Page:
 
 def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
          known: dict[str, int] | None = None) -> Page:
-    """One page of a queue: counted in SQL, only the shown rows loaded, with what each row shows.
+    """One page of a queue: counted, only the shown rows loaded, with what each row shows.
 
     `known` are the queue counts of the navigation (see counts()), if the request has them: a
     queue without filters or search holds exactly that many tickets, so it is not counted again.
     Not for a queue that moves with the clock: its count was taken at another second. Filtered
-    queues are counted from the tally too; only a search counts the tickets it found."""
+    queues are counted from the tally too; a search counts the ids it found in the queue
+    (_search_page)."""
     now = now or clock.utcnow()
     found = search.find(params.q) if params.q else None
     if found is not None:

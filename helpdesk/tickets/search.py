@@ -17,7 +17,7 @@ every word of a query, ranked, on an index on both databases (helpdesk.models.se
   characters), ranked by trigram similarity to the query.
 - On both, a search reads at most WINDOW tickets found by their own fields and WINDOW found by
   their customer's, the newest first, so a word in half the desk costs what a rare one does;
-  Match.capped says when there were more (the queue page says so and asks for another word).
+  Found.capped says when there were more (the queue page says so and asks for another word).
 
 The words are only ever values (bound parameters; each FTS5 word is one quoted string), so no
 query text is SQL or FTS5 syntax: quotes, `*`, `-`, NEAR, parentheses, `%`, `_` are characters
