@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Optional
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import clock
@@ -95,6 +95,15 @@ class Agent(UserMixin, db.Model):
     # the last time step a code was accepted for, so a code works once.
     totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
     totp_last_step: Mapped[Optional[int]]
+    # The agent's own preferences (the account page): the colour theme ("auto" follows the
+    # browser), the queue's rows ("comfortable" or "compact") and tickets per page, and which
+    # browser notifications they asked for.
+    theme: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
+    density: Mapped[str] = mapped_column(String(12), default="comfortable", server_default="comfortable")
+    page_size: Mapped[int] = mapped_column(default=25, server_default="25")
+    notify_assigned: Mapped[bool] = mapped_column(default=False, server_default=false())
+    notify_replies: Mapped[bool] = mapped_column(default=False, server_default=false())
+    notify_new: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     departments: Mapped[list[Department]] = relationship(
         secondary=agent_departments, back_populates="agents", order_by="Department.name"
