@@ -451,12 +451,12 @@ def test_send_status_link_needs_the_right_email(make_ticket, inbox):
 def test_a_stale_form_gets_a_conflict_listing_what_changed(desk, make_ticket):
     t = make_ticket()
     seen = t.version
-    tickets.claim(desk.tech, t)  # someone else acted meanwhile
+    tickets.reply(desk.tech, t, "Their reply")  # someone else answered meanwhile
     entries, count = len(t.entries), len(events(t))
     with pytest.raises(tickets.Conflict) as err:
         tickets.reply(desk.vendor, t, "My reply", expected_version=seen)
     assert err.value.status == 409
-    assert {e.action for e in err.value.changes} >= {"claimed"}
+    assert {e.action for e in err.value.changes} >= {"replied"}
     db.session.refresh(t)
     assert len(t.entries) == entries and len(events(t)) == count
     tickets.reply(desk.manager, t, "Posting anyway", expected_version=t.version)

@@ -297,26 +297,65 @@ def test_activity_in_unseen_departments_leaves_an_agents_queue_page_as_it_was(ap
     assert "Printer on fire" not in watcher.poll("results").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("action, data", [
-    ("reply", {"body": "typed"}), ("note", {"body": "typed"}), ("claim", {}), ("request-info", {"body": "typed"}),
-    ("escalate", {"note": "typed"}), ("resolve", {"resolution": "typed"}), ("close", {"note": "typed"}),
-    ("access-link", {}), ("assign", {}), ("priority", {}), ("sla", {}), ("transfer", {}),
-])
-def test_every_action_from_a_stale_page_is_a_conflict_listing_the_change(client, login, desk, ticket, action, data):
-    seen = fresh(ticket).version
-    tickets.add_note(desk.tech, fresh(ticket), "Meanwhile")
-    changed = fresh(ticket).version
-    login(desk.manager)
+# Each action, and a change by someone else that touches what it is about (tickets.rules.AFFECTS).
+STALE = {
+    "reply": ({"body": "typed"}, lambda d, t: tickets.reply(d.tech, t, "Meanwhile"), "replied to the customer"),
+    "claim": ({}, lambda d, t: tickets.claim(d.tech, t), "took the ticket"),
+    "request-info": ({"body": "typed"}, lambda d, t: tickets.reply(d.tech, t, "Meanwhile"),
+                     "replied to the customer"),
+    "escalate": ({"note": "typed"}, lambda d, t: tickets.assign(d.admin, t, team=d.teams["Senior Support"]),
+                 "assigned it to a team"),
+    "resolve": ({"resolution": "typed"}, lambda d, t: tickets.reply(d.tech, t, "Meanwhile"),
+                "replied to the customer"),
+    "close": ({"note": "typed"}, lambda d, t: tickets.resolve(d.tech, t, "Meanwhile"), "changed the status"),
+    "access-link": ({}, lambda d, t: tickets.new_access_link(d.tech, t), "sent the customer a new access link"),
+    "assign": ({}, lambda d, t: tickets.claim(d.tech, t), "took the ticket"),
+    "priority": ({}, lambda d, t: tickets.set_priority(d.admin, t, d.priorities["emergency"]), "changed the priority"),
+    "sla": ({}, lambda d, t: tickets.set_sla(d.admin, t, d.slas["Priority"]), "changed the SLA plan"),
+    "transfer": ({}, lambda d, t: tickets.transfer(d.admin, t, d.departments["IT Operations"]),
+                 "transferred it to another department"),
+}
+
+
+def _stale_post(client, desk, ticket, action, data, version):
     if "escalate" == action:
         data = {**data, "team": desk.teams["SysAdmins/Developers"].id}
     extra = {"assign": {"agent": desk.tech.id}, "priority": {"priority": desk.priorities["low"].id},
              "sla": {"sla": desk.slas["Standard"].id}, "transfer": {"department": desk.departments["IT Operations"].id}}
-    response = client.post(f"/agent/tickets/{ticket.number}/{action}",
-                           data={"version": seen, **data, **extra.get(action, {})})
+    return client.post(f"/agent/tickets/{ticket.number}/{action}",
+                       data={"version": version, **extra.get(action, {}), **data})
+
+
+@pytest.mark.parametrize("action", STALE)
+def test_every_action_from_a_stale_page_is_a_conflict_listing_the_change(client, login, desk, ticket, action):
+    data, change, phrase = STALE[action]
+    if action == "transfer":  # moved meanwhile: the agent sends it back where it was
+        data = {"department": desk.departments["Support"].id}
+    seen = fresh(ticket).version
+    change(desk, fresh(ticket))
+    changed = fresh(ticket).version
+    login(desk.manager)
+    response = _stale_post(client, desk, ticket, action, data, seen)
     body = response.get_data(as_text=True)
     assert response.status_code == 409, body[:500]
-    assert "Tom Technician</strong> added an internal note" in body
+    assert f"</strong> {phrase}" in body
     assert fresh(ticket).version == changed  # nothing was done
+
+
+@pytest.mark.parametrize("action", [*STALE, "note"])
+def test_a_note_and_a_customer_message_meanwhile_refuse_no_action_but_an_answer(client, login, desk, ticket, action):
+    data = STALE[action][0] if action in STALE else {"body": "typed"}
+    seen = fresh(ticket).version
+    tickets.add_note(desk.tech, fresh(ticket), "Meanwhile")
+    tickets.customer_reply(fresh(ticket), "Any news?")
+    login(desk.manager)
+    response = _stale_post(client, desk, ticket, action, data, seen)
+    if action in ("reply", "request-info", "resolve"):  # the page had not shown the message
+        assert response.status_code == 409 and "</strong> wrote a message" in response.get_data(as_text=True)
+        shown = fresh(ticket).version
+        response = _stale_post(client, desk, ticket, action, {**data, "seen": shown}, seen)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert fresh(ticket).version > seen + 2
 
 
 # --- the setup the pages show: an admin's change reaches open pages at the next poll ---------
@@ -663,17 +702,19 @@ def test_bulk_assign_keeps_to_the_tickets_department_as_the_form_does(client, lo
 
 
 def test_bulk_refuses_tickets_changed_since_the_queue_showed_them(client, login, desk, make_ticket, inbox):
-    a, b = make_ticket(), make_ticket()
-    stale = picks(a)
-    tickets.add_note(desk.tech, a, "meanwhile")
+    a, b, c = make_ticket(), make_ticket(), make_ticket()
+    stale = picks(a, c)
+    tickets.set_priority(desk.admin, a, desk.priorities["emergency"])
+    tickets.add_note(desk.tech, c, "meanwhile")  # touches no priority: c is changed all the same
     login(desk.manager)
     response = client.post("/agent/queue/open/bulk", data={
         "do": f"priority:{desk.priorities['high'].id}", "ticket": stale + picks(b)})
     assert response.status_code == 302 and response.headers["Location"] == "/agent/"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert f"Priority set to High: #{b.number}." in page
-    assert f"#{a.number}: changed since the queue showed it (Tom Technician added an internal note)" in page
-    assert fresh(a).priority.key == "normal" and fresh(b).priority.key == "high"
+    assert f"Priority set to High: #{c.number}, #{b.number}." in page or \
+        f"Priority set to High: #{b.number}, #{c.number}." in page
+    assert f"#{a.number}: changed since the queue showed it (Ada Admin changed the priority)" in page
+    assert fresh(a).priority.key == "emergency" and fresh(b).priority.key == fresh(c).priority.key == "high"
 
 
 def test_bulk_close_mails_each_customer(client, login, desk, make_ticket, inbox):

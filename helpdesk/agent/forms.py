@@ -86,6 +86,9 @@ class ActionForm(FlaskForm):
 
     action = ""  # the lifecycle's name for it (tickets.TRANSITIONS), also the form's block name
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired(STALE), NumberRange(min=1, max=VERSION_MAX, message=STALE)])
+    # The newest version the page has shown since (its live updates, added by the page's script):
+    # a customer's message it showed does not refuse an answer (tickets.check).
+    seen = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=1, max=VERSION_MAX, message=STALE)])
 
     @staticmethod
     def choice_lists(ticket, lists: Choices) -> dict:
@@ -312,7 +315,7 @@ def _blank_fields(cls) -> list[BlankField]:
             BlankField(id=f"{cls.action}-{f.name}", name=f.name, type=f.type, label=f.label.text,
                        input_type=getattr(f.widget, "input_type", None), required=bool(f.flags.required),
                        maxlength=getattr(f.flags, "maxlength", None))
-            for f in form if f.name not in ("version", "csrf_token")]
+            for f in form if f.name not in ("version", "seen", "csrf_token")]
     return fields
 
 

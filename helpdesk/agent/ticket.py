@@ -37,7 +37,8 @@ def attachment(attachment_id):
 @ticket_action(f.ReplyForm, "Your reply was sent to the customer.")
 def reply(ticket, form):
     """Answer the customer; the reply is mailed to them."""
-    tickets.reply(current_user, ticket, form.body.data, uploads=form.uploads(), expected_version=form.version.data)
+    tickets.reply(current_user, ticket, form.body.data, uploads=form.uploads(), expected_version=form.version.data,
+                  seen_version=form.seen.data)
 
 
 @bp.post("/tickets/<number>/note")
@@ -90,7 +91,8 @@ def transfer(ticket, form):
 @ticket_action(f.RequestInfoForm, "Your question was sent; the ticket now awaits the customer.")
 def request_info(ticket, form):
     """Ask the customer for more information (-> awaiting customer)."""
-    tickets.request_info(current_user, ticket, form.body.data, expected_version=form.version.data)
+    tickets.request_info(current_user, ticket, form.body.data, expected_version=form.version.data,
+                         seen_version=form.seen.data)
 
 
 @bp.post("/tickets/<number>/escalate")
@@ -113,7 +115,7 @@ def resume(ticket, form):
 def resolve(ticket, form):
     """Post the resolution to the customer (-> resolved)."""
     tickets.resolve(current_user, ticket, form.resolution.data, uploads=form.uploads(),
-                    expected_version=form.version.data)
+                    expected_version=form.version.data, seen_version=form.seen.data)
 
 
 @bp.post("/tickets/<number>/close")

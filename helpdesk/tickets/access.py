@@ -19,7 +19,6 @@ from .rules import (
     InvalidInput,
     NotAllowed,
     _bump,
-    _conflict,
     _event,
     _Unit,
 )
@@ -40,8 +39,7 @@ def new_access_link(agent: Agent | None, ticket: Ticket, *, expected_version: in
         raise NotAllowed("You do not have access to this ticket.")
     else:
         note = "Old links revoked; a new one was mailed"
-    if expected_version is not None and expected_version != ticket.version:
-        raise _conflict(ticket, expected_version)
+    rules.check_version(ticket, "access_link", expected_version)
     now = clock.utcnow()
     with _Unit(ticket, expected_version):
         ticket.access_nonce = secrets.token_hex(8)
@@ -171,8 +169,7 @@ def add_collaborator(agent: Agent, ticket: Ticket, email: str, name: str = "", *
     """Put someone on copy of the ticket: they get its public replies and their own link."""
     if not rules.can_see(agent, ticket):
         raise NotAllowed("You do not have access to this ticket.")
-    if expected_version is not None and expected_version != ticket.version:
-        raise _conflict(ticket, expected_version)
+    rules.check_version(ticket, "collaborators", expected_version)
     email = _collaborator_email(email)
     if email == ticket.customer.email:
         raise InvalidInput("That is the customer's own address; they get every reply already.")
@@ -200,8 +197,7 @@ def remove_collaborator(agent: Agent, ticket: Ticket, collaborator, *, expected_
         raise NotAllowed("You do not have access to this ticket.")
     if collaborator is None or collaborator.ticket_id != ticket.id or not collaborator.active:
         raise InvalidInput("That person is not on copy of this ticket.")
-    if expected_version is not None and expected_version != ticket.version:
-        raise _conflict(ticket, expected_version)
+    rules.check_version(ticket, "collaborators", expected_version)
     now = clock.utcnow()
     with _Unit(ticket, expected_version):
         collaborator.active = False

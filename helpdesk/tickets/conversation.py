@@ -22,9 +22,11 @@ from .rules import (
 )
 
 
-def reply(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_version: int | None = None) -> ThreadEntry:
-    """Answer the customer (mailed to them); an unassigned ticket becomes the replier's."""
-    check(agent, ticket, "reply", expected_version)
+def reply(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_version: int | None = None,
+          seen_version: int | None = None) -> ThreadEntry:
+    """Answer the customer (mailed to them); an unassigned ticket becomes the replier's.
+    (`seen_version`: see rules.check.)"""
+    check(agent, ticket, "reply", expected_version, seen_version)
     body = _body(body, "reply")
     now = clock.utcnow()
     with _Unit(ticket, expected_version) as unit:
@@ -58,9 +60,9 @@ def add_note(agent: Agent, ticket: Ticket, body: str, *, uploads=(), expected_ve
 
 
 def request_info(agent: Agent, ticket: Ticket, body: str, *, uploads=(),
-                 expected_version: int | None = None) -> ThreadEntry:
+                 expected_version: int | None = None, seen_version: int | None = None) -> ThreadEntry:
     """Ask the customer for more information; the ticket waits on them (pending)."""
-    check(agent, ticket, "request_info", expected_version)
+    check(agent, ticket, "request_info", expected_version, seen_version)
     body = _body(body, "question")
     now = clock.utcnow()
     with _Unit(ticket, expected_version) as unit:

@@ -34,9 +34,9 @@ def resume(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: in
 
 
 def resolve(agent: Agent, ticket: Ticket, resolution: str, *, uploads=(),
-            expected_version: int | None = None) -> ThreadEntry:
+            expected_version: int | None = None, seen_version: int | None = None) -> ThreadEntry:
     """Post the resolution to the customer (-> resolved)."""
-    check(agent, ticket, "resolve", expected_version)
+    check(agent, ticket, "resolve", expected_version, seen_version)
     body = _body(resolution, "resolution")
     now = clock.utcnow()
     with _Unit(ticket, expected_version) as unit:

@@ -144,21 +144,99 @@ def available_actions(agent: Agent, ticket: Ticket) -> list[str]:
     return [name for name in TRANSITIONS if allowed(agent, ticket, name)]
 
 
-def check(agent: Agent, ticket: Ticket, action: str, expected_version: int | None = None) -> Transition:
-    """Raise NotAllowed, Conflict or InvalidTransition unless the agent may take the action now."""
+# --- the concurrency rule: which changes since a person loaded the page refuse their action -----
+
+# What each action is about. A change saved after the person loaded the form refuses their action
+# only if it touched one of these (Conflict: they see what changed, their text kept); any other
+# change lets it through. Two agents assigning, resolving or replying at once still collide;
+# a customer's message, a note or a priority change does not bounce an escalation.
+#   answer:          an agent's public answer (reply, question to the customer, resolution)
+#   unseen message:  a message from the customer (or someone on copy) the page had not shown
+#   status, assignee, team, priority, sla, department, access_link: those fields
+AFFECTS: dict[str, frozenset[str]] = {name: frozenset(aspects) for name, aspects in {
+    "reply": ("answer", "unseen message"),
+    "note": (),
+    "claim": ("assignee",),
+    "assign": ("assignee", "team"),
+    "set_priority": ("priority",),
+    "set_sla": ("sla",),
+    "transfer": ("department",),
+    "request_info": ("answer", "unseen message", "status"),
+    "escalate": ("team", "status"),
+    "resume": ("status",),
+    "resolve": ("answer", "unseen message", "status"),
+    "close": ("status",),
+    "reopen": ("status",),
+    "access_link": ("access_link",),
+    "collaborators": (),
+}.items()}
+
+# What each history event touches (status events are read by _touched).
+_TOUCHES = {
+    "claimed": "assignee", "assigned": "assignee", "team": "team", "escalated": "team",
+    "priority": "priority", "sla": "sla", "transferred": "department", "replied": "answer",
+    "access_link": "access_link",
+}
+# A status an agent only reaches by answering the customer (a question, the resolution).
+_ANSWERED = {STATUS_LABELS["pending"], STATUS_LABELS["resolved"]}
+_MESSAGES = {"customer_replied", "collaborator_replied"}
+
+
+def _touched(changes: list[Event], seen_version: int) -> set[str]:
+    """The aspects (see AFFECTS) the changes touched. A customer's message and what it did to
+    the status (woke a pending ticket, reopened a resolved one) count as one message, seen if the
+    page showed its version."""
+    by_version: dict[int, list[Event]] = {}
+    for e in changes:
+        by_version.setdefault(e.version, []).append(e)
+    touched: set[str] = set()
+    for version, group in by_version.items():
+        if any(e.action in _MESSAGES for e in group):
+            if version > seen_version:
+                touched.add("unseen message")
+            continue
+        for e in group:
+            if e.action == "status":
+                touched.add("status")
+                if e.agent_id is not None and e.new in _ANSWERED:
+                    touched.add("answer")
+            elif e.action in _TOUCHES:
+                touched.add(_TOUCHES[e.action])
+    return touched
+
+
+def check(agent: Agent, ticket: Ticket, action: str, expected_version: int | None = None,
+          seen_version: int | None = None) -> Transition:
+    """Raise NotAllowed, Conflict or InvalidTransition unless the agent may take the action now.
+
+    `expected_version`: the ticket's version when the form was loaded; `seen_version`: the newest
+    version the page has shown since (live updates), if newer. The action is refused as a
+    Conflict if a change since `expected_version` touched what it affects (AFFECTS), or made it
+    impossible."""
     t = TRANSITIONS[action]
     if not can_see(agent, ticket):
         raise NotAllowed("You do not have access to this ticket.")
     if not agent.has_role(t.role):
         raise NotAllowed(f"Only a {t.role} or above may do this: {t.label.lower()}.")
     if expected_version is not None and expected_version != ticket.version:
-        raise _conflict(ticket, expected_version)
+        conflict = _conflict(ticket, expected_version)
+        seen = max(expected_version, seen_version or 0)
+        if ticket.status not in t.sources or _touched(conflict.changes, seen) & AFFECTS[action]:
+            raise conflict
     if ticket.status not in t.sources:
         raise InvalidTransition(
             f"A ticket that is {STATUS_LABELS[ticket.status].lower()} cannot take this action: "
             f"{t.label.lower()}."
         )
     return t
+
+
+def check_version(ticket: Ticket, action: str, expected_version: int | None) -> None:
+    """The concurrency rule alone, for actions outside TRANSITIONS (access links, people on copy)."""
+    if expected_version is not None and expected_version != ticket.version:
+        conflict = _conflict(ticket, expected_version)
+        if _touched(conflict.changes, expected_version) & AFFECTS[action]:
+            raise conflict
 
 
 def _conflict(ticket: Ticket, seen_version: int) -> Conflict:
