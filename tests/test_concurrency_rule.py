@@ -2,11 +2,11 @@
 if it touched what the action is about (tickets.rules.AFFECTS); the page's live updates count as
 seen for customers' messages."""
 import pytest
+from sqlalchemy import func, select
 
 from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import Event, ThreadEntry
-from sqlalchemy import func, select
 
 # What someone else does after the agent loaded the ticket (an open ticket, Tom's).
 CHANGES = {
