@@ -204,10 +204,82 @@
     return false;
   }
 
+  // --- the ticket page: forms being written in outlive every refresh --------------------------
+
+  // A form the agent is using: text in it, a choice changed, the focus in it, or opened by them.
+  function inUse(box) {
+    var active = document.activeElement;
+    if (active && active !== document.body && box.contains(active) && active.tagName !== "SUMMARY") { return true; }
+    if (box.tagName === "DETAILS" && box.open && !box.hasAttribute("data-default-open")) { return true; }
+    return $$("textarea, input, select", box).some(function (field) {
+      if (field.type === "hidden" || field.type === "submit") { return false; }
+      if (field.type === "file") { return !!(field.files && field.files.length); }
+      if (field.tagName === "SELECT") {
+        return Array.prototype.some.call(field.options, function (o) { return o.selected !== o.defaultSelected; });
+      }
+      return field.value.trim() !== "";
+    });
+  }
+
+  function formsInUse(region, except) {
+    return $$(".action[id$='_form']", region).filter(function (box) { return box !== except && inUse(box); });
+  }
+
+  var ACTION_REGIONS = { composer: true, "ticket-actions": true };
+
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var detail = event.detail;
     var incoming = detail.fragment && detail.fragment.firstElementChild;
-    if (incoming && older(detail.target, incoming.getAttribute("data-version"))) { detail.shouldSwap = false; }
+    if (incoming && older(detail.target, incoming.getAttribute("data-version"))) { detail.shouldSwap = false; return; }
+    // The live update brings the actions the ticket takes now; a form the agent is writing in
+    // stays as it is (with the version it was loaded at: sending it says if a change concerns it),
+    // even if the action is no longer offered.
+    if (!incoming || !detail.target || !ACTION_REGIONS[detail.target.id]) { return; }
+    formsInUse(detail.target).forEach(function (box) {
+      var twin = incoming.querySelector("#" + CSS.escape(box.id));
+      if (!twin) {
+        twin = document.createElement(box.tagName);
+        twin.id = box.id;
+        incoming.appendChild(twin);
+      }
+      twin.setAttribute("hx-preserve", "true");
+    });
+  });
+
+  // The agent's own action redraws the whole ticket: what they had typed in other forms comes back.
+  var typed = null;
+
+  function rememberTyped(form) {
+    var ticket = document.getElementById("ticket");
+    var sent = form && form.closest ? form.closest(".action[id$='_form']") : null;
+    typed = { fields: {}, open: [] };
+    formsInUse(ticket, sent).forEach(function (box) {
+      if (box.tagName === "DETAILS" && box.open) { typed.open.push(box.id); }
+      $$("textarea, input[type=text], input[type=email]", box).forEach(function (field) {
+        if (field.id && field.value.trim() !== "") { typed.fields[field.id] = field.value; }
+      });
+    });
+  }
+
+  function restoreTyped() {
+    if (!typed) { return; }
+    Object.keys(typed.fields).forEach(function (id) {
+      var field = document.getElementById(id);
+      if (field && field.value.trim() === "") { field.value = typed.fields[id]; }
+    });
+    typed.open.forEach(function (id) {
+      var box = document.getElementById(id);
+      if (box && box.tagName === "DETAILS") { box.open = true; }
+    });
+    typed = null;
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    var thread = document.getElementById("thread");
+    if (!elt || elt.tagName !== "FORM" || !thread || !elt.closest("#ticket")) { return; }
+    // The newest version the page has shown: a customer's message it showed concerns no answer.
+    if (elt.querySelector("input[name=seen]")) { event.detail.parameters.seen = thread.getAttribute("data-version"); }
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -215,6 +287,9 @@
     if (detail.target && typeof detail.serverResponse === "string") {
       var first = /^\s*<[^>]*\bdata-version="([\d.]+)"/.exec(detail.serverResponse);
       if (first && older(detail.target, first[1])) { detail.shouldSwap = false; return; }
+    }
+    if (detail.target && detail.target.id === "ticket" && detail.shouldSwap) {
+      rememberTyped(detail.requestConfig && detail.requestConfig.elt);
     }
     if (!detail.target || detail.target.id !== "results") { return; }
     var elt = detail.requestConfig && detail.requestConfig.elt;
@@ -227,6 +302,7 @@
 
   document.addEventListener("htmx:afterSettle", function (event) {
     var detail = event.detail || {};
+    restoreTyped();
     restorePicks();
     markCurrentRow();
     markNewItems();

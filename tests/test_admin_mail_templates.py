@@ -229,6 +229,7 @@ def _every_kind_of_mail(desk, make_ticket) -> tuple[Ticket, list[OutboxMail]]:
     pat = tickets.add_collaborator(desk.tech, t, "pat@example.org", "Pat Partner")
     tickets.customer_reply(t, "Same here.", collaborator=pat)  # a copy to the customer
     tickets.escalate(desk.tech, t, desk.teams["SysAdmins/Developers"], "Needs a technician.")
+    tickets.resume(desk.sysadmin, t, "The roller is worn out.")  # handed back to the assignee
     tickets.resolve(desk.tech, t, "Replaced the roller.")
     tickets.customer_reply(t, "It jams again.")  # reopened by the customer
     tickets.resolve(desk.tech, t, "Replaced the tray.")

@@ -441,10 +441,30 @@ def test_tampered_manager_forms_are_400(client, login, desk, ticket, action, dat
     assert snapshot(ticket) == before
 
 
-def test_lifecycle_refusal_shows_in_the_form(client, login, desk, ticket):
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_value_already_set_is_information_not_an_error(client, login, desk, ticket, htmx):
+    before = snapshot(ticket)
     login(desk.manager)
-    response = act(client, ticket, "priority", priority=desk.priorities["high"].id)  # already High
-    assert response.status_code == 400 and "The priority is already High." in response.get_data(as_text=True)
+    response = act(client, ticket, "priority", htmx=htmx, priority=desk.priorities["high"].id)  # already High
+    if not htmx:
+        assert response.status_code == 302
+        response = client.get(response.headers["Location"])
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'class="flash flash-info" role="status">The priority is already High. Nothing changed.' in body
+    assert "flash-error" not in body and snapshot(ticket) == before
+
+
+def test_an_error_replaces_the_previous_success_message(client, login, desk, ticket):
+    login(desk.manager)
+    ok = act(client, ticket, "priority", htmx=True, priority=desk.priorities["low"].id)
+    assert "The priority was changed." in ok.get_data(as_text=True)
+    refused = act(client, ticket, "escalate", htmx=True, version=fresh(ticket).version, note="why")
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "Choose the team to escalate to." in body
+    # The message area comes along, empty: the earlier success is gone from the page.
+    assert '<div id="flash" class="flash-area" aria-live="polite" hx-swap-oob="true">' in body
+    assert "The priority was changed." not in body
 
 
 def test_forbidden_attachment_is_400_and_nothing_is_saved(client, login, desk, ticket):

@@ -189,13 +189,16 @@ def test_ticket_page_polls_304_then_gets_header_thread_history_and_a_notice(clie
     response = client.get(url, headers={**HTMX, **headers})
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    for region in ("live-poller", "ticket-head", "thread", "history", "changed-notice"):
+    for region in ("live-poller", "ticket-head", "thread", "history", "changed-notice", "composer", "ticket-actions"):
         assert re.search(rf'id="{region}"[^>]*hx-swap-oob="true"', body), region
     assert "Checking the load balancer" in body and "Tom Technician" in body
     assert "This ticket changed since you opened it" in body and "took the ticket" in body
     assert 'id="live-status" hx-swap-oob="innerHTML">Ticket #' in body and "added an internal note" in body
-    # The forms are not in it: they keep the version the agent loaded.
-    assert 'name="version"' not in body and "<textarea" not in body
+    # The actions offered now, with fresh forms at the current version (the page keeps any form the
+    # agent is writing in: static/app.js); a manager may still take it over from Tom.
+    assert f'name="version" type="hidden" value="{fresh(ticket).version}"' in body
+    assert f'name="version" type="hidden" value="{loaded}"' not in body
+    assert "Take over from Tom Technician" in body
     next_url, next_headers = region_headers(body, "live-poller")
     assert f"since={loaded}" in next_url and f"shown={fresh(ticket).version}" in next_url
     assert client.get(next_url, headers={**HTMX, **next_headers}).status_code == 304

@@ -63,6 +63,7 @@ PORTAL = [
 ]
 AGENT_PAGES = [
     Route("GET", "/agent/tickets/{number}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
+    Route("GET", "/agent/customers/{customer}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
     Route("GET", "/agent/files/{file}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
     Route("GET", "/agent/files/{note_file}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
     Route("GET", "/agent/", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
@@ -214,7 +215,8 @@ def world(desk, make_ticket):
         files = {e.kind: e.attachments[0].id for e in ticket.entries}
         forged = URLSafeTimedSerializer("not-our-key", salt="helpdesk.ticket-access").dumps(
             {"t": ticket.id, "n": ticket.access_nonce})
-        objects[key] = {"ticket": ticket, "number": ticket.number, "file": files["message"],
+        objects[key] = {"ticket": ticket, "number": ticket.number, "customer": ticket.customer_id,
+                        "file": files["message"],
                         "note_file": files["note"], "link": access_token(ticket), "forged": forged}
         objects[key]["collaborator"] = tickets.add_collaborator(desk.admin, ticket, f"cc-{key}@example.net", "CC").id
         claimed = desk.tech if key == "A" else desk.sysadmin

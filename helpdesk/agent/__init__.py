@@ -3,9 +3,10 @@
 One module per page, each registering its routes on the blueprint (blueprint.py), in this order:
 queue (the queues, their counts, CSV export and bulk actions), ticket (the ticket page,
 attachment downloads and the action POSTs), live_views (the ticket page's live parts and who
-else has it open), intake (tickets opened by an agent for a customer). responses.py holds how
+else has it open), intake (tickets opened by an agent for a customer), customers (a customer and
+their tickets). responses.py holds how
 the views answer, forms.py the action forms."""
-from . import intake, live_views, queue, ticket  # noqa: F401  (each registers its views on bp)
+from . import customers, intake, live_views, queue, ticket  # noqa: F401  (each registers its views on bp)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -244,6 +244,8 @@ class EscalateForm(ActionForm):
 
 class ResumeForm(ActionForm):
     action = "resume"
+    note = TextAreaField("What you found or did (internal note, optional)", validators=[
+        Optional(), Length(max=BODY_MAX, message="The note is too long.")])
 
 
 class ResolveForm(ActionForm):

@@ -1,5 +1,5 @@
-"""The ticket page's live parts: header, thread and history refreshed when the ticket changes
-(never the forms, which keep the version the agent loaded), and who else has it open."""
+"""The ticket page's live parts: header, thread, history and the actions offered, refreshed when
+the ticket changes (the page keeps any form the agent is writing in), and who else has it open."""
 from flask import abort, make_response, redirect, request, url_for
 from flask_login import current_user
 
@@ -8,7 +8,7 @@ from ..htmx import is_partial, render
 from ..text import is_number
 from . import timeline
 from .blueprint import bp
-from .responses import find_ticket, load_ticket
+from .responses import actions_context, find_ticket, load_ticket
 
 # htmx stops polling on this status.
 STOP_POLLING = 286
@@ -38,12 +38,11 @@ def ticket_live(number):
     since = int(since)
     events = timeline.history(ticket)
     changes = [e for e in events if e.version > since]
-    blocks = ["live_poller", "ticket_head", "thread", "history", "changed_notice"]
+    blocks = ["live_poller", "ticket_head", "thread", "history", "changed_notice", "composer", "ticket_actions"]
     if request.args.get("shown") != str(ticket.version):  # not just the clock: say so to screen readers
         blocks.append("live_announce")
     response = render("agent/ticket.html", *blocks, ticket=ticket, since=since, changes=changes, oob=True,
-                      entries=timeline.thread(ticket), events=events,
-                      actions=tickets.available_actions(current_user, ticket))
+                      entries=timeline.thread(ticket), events=events, **actions_context(ticket, events))
     return live.tagged(response, tag)
 
 

@@ -4,12 +4,13 @@ action answers (success, bad input, conflict) through the `ticket_action` decora
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import abort, flash, url_for
 from flask_login import current_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from .. import clock, live, tickets
@@ -96,6 +97,26 @@ def due_class(ticket: Ticket, now: datetime | None = None) -> str:
     return "due-soon" if ticket.due_at - now < timedelta(hours=1) else ""
 
 
+@dataclass(frozen=True)
+class CustomerTickets:
+    """The customer's other tickets the agent may see: how many, and the latest of them."""
+
+    count: int
+    latest: Ticket | None
+
+
+def customer_tickets(ticket: Ticket) -> CustomerTickets:
+    """The ticket customer's other tickets the signed-in agent may see."""
+    where = [Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id]
+    clause = tickets.visibility_clause(current_user)
+    if clause is not None:
+        where.append(clause)
+    count = db.session.scalar(select(func.count()).select_from(Ticket).where(*where))
+    latest = db.session.scalar(select(Ticket).where(*where).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                               .limit(1)) if count else None
+    return CustomerTickets(count, latest)
+
+
 def panel_context() -> dict:
     """Template names every agent page may use; the counts only run if the sidebar renders."""
     return {
@@ -109,6 +130,7 @@ def panel_context() -> dict:
         "presence_seconds": live.presence_seconds(),
         "viewer_version": lambda: live.viewer_version(current_user),
         "ticket_state": live.ticket_state,
+        "customer_tickets": customer_tickets,
     }
 
 
@@ -127,18 +149,23 @@ def render_ticket(ticket: Ticket, *blocks: str, status: int = 200, form=None, co
         # The whole page: its sidebar reads the agent's version anyway, and that statement also
         # brings the setup counter the forms' choice lists are kept by (one read, not two).
         live.viewer_version(current_user)
-    forms = blank_forms(ticket)
-    if form is not None:
-        forms[form.action] = form
     events = timeline.history(ticket)
+    context = actions_context(ticket, events)
+    if form is not None:
+        context["forms"][form.action] = form
     return render(
-        "agent/ticket.html", *blocks, status=status, ticket=ticket, forms=forms,
-        entries=timeline.thread(ticket), events=events,
-        actions=tickets.available_actions(current_user, ticket), conflict=conflict,
-        collaborators=active_collaborators(ticket), held_copies=tickets.held_copies(ticket, events),
+        "agent/ticket.html", *blocks, status=status, ticket=ticket, **context,
+        entries=timeline.thread(ticket), events=events, conflict=conflict,
         held_mails=db.session.scalars(_HELD_MAILS, {"ticket_id": ticket.id}).all(),
         open_form=form.action if form is not None else None, **extra,
     )
+
+
+def actions_context(ticket: Ticket, events) -> dict:
+    """What the composer and the actions beside it draw: the actions the agent may take now, a
+    fresh form for each, and the people on copy (the page, and its live update)."""
+    return {"forms": blank_forms(ticket), "actions": tickets.available_actions(current_user, ticket),
+            "collaborators": active_collaborators(ticket), "held_copies": tickets.held_copies(ticket, events)}
 
 
 def _refuse(ticket: Ticket, action: str) -> None:
@@ -151,7 +178,9 @@ def _refuse(ticket: Ticket, action: str) -> None:
 def _invalid(ticket: Ticket, form):
     """400 with the form's own block re-rendered, errors shown and the typed text kept."""
     block = f"{form.action}_form"
-    response = render_ticket(load_ticket(ticket.number, full=True), block, status=400, form=form)
+    # The page's message area shows the latest outcome only: an earlier success goes.
+    response = render_ticket(load_ticket(ticket.number, full=True), block, "flash", status=400, form=form,
+                             flash_oob=True)
     return retarget(response, f"#{block}")
 
 
@@ -160,12 +189,12 @@ def _conflict(ticket: Ticket, form, exc: tickets.Conflict):
     db.session.rollback()
     ticket = load_ticket(ticket.number, full=True)
     form.keep_typed_text(ticket)
-    return render_ticket(ticket, "ticket", status=409, form=form, conflict=exc)
+    return render_ticket(ticket, "ticket", "flash", status=409, form=form, conflict=exc, flash_oob=True)
 
 
-def done(number: str, message: str):
+def done(number: str, message: str, category: str = "success"):
     """PRG without JavaScript; with htmx, the changed ticket and the flash, and a ticket-updated event."""
-    flash(message, "success")
+    flash(message, category)
     ticket = find_ticket(number, full=True)
     if ticket is None:  # the action took it out of this agent's sight (e.g. a transfer)
         return go(url_for("agent.queue"))
@@ -190,6 +219,9 @@ def ticket_action(form_class, message: str):
                 call(ticket, form)
             except tickets.Conflict as exc:
                 return _conflict(ticket, form, exc)
+            except tickets.NoChange as exc:  # already so: say it, as information
+                db.session.rollback()
+                return done(number, f"{exc.message} Nothing changed.", "info")
             except (tickets.InvalidInput, UploadError) as exc:
                 db.session.rollback()
                 form.form_errors.append(getattr(exc, "message", None) or str(exc))

@@ -104,10 +104,10 @@ def escalate(ticket, form):
 
 
 @bp.post("/tickets/<number>/resume")
-@ticket_action(f.ResumeForm, "Work on the ticket resumed.")
+@ticket_action(f.ResumeForm, "The ticket is open again.")
 def resume(ticket, form):
-    """Take an awaiting or escalated ticket back to open."""
-    tickets.resume(current_user, ticket, expected_version=form.version.data)
+    """Take an awaiting ticket back to open, or hand an escalated one back with what was found."""
+    tickets.resume(current_user, ticket, form.note.data or "", expected_version=form.version.data)
 
 
 @bp.post("/tickets/<number>/resolve")

@@ -22,7 +22,8 @@ class FileRow:
 class EntryRow:
     """A thread entry: `collaborator` is true when someone on copy wrote it."""
 
-    __slots__ = ("id", "kind", "created_at", "body_html", "via", "author_name", "collaborator", "attachments")
+    __slots__ = ("id", "kind", "created_at", "body_html", "via", "purpose", "author_name", "collaborator",
+                 "attachments")
 
     @property
     def is_public(self):
@@ -49,7 +50,7 @@ def _name(agent_id, agent_name, *others) -> str:
 # Built once: making a statement costs more than running it on a short thread.
 _THREAD = (
     select(ThreadEntry.id, ThreadEntry.kind, ThreadEntry.created_at, ThreadEntry.body_html, ThreadEntry.via,
-           ThreadEntry.agent_id, Agent.name, ThreadEntry.collaborator_id, Collaborator.name,
+           ThreadEntry.purpose, ThreadEntry.agent_id, Agent.name, ThreadEntry.collaborator_id, Collaborator.name,
            ThreadEntry.customer_id, Customer.name, Attachment.id, Attachment.filename, Attachment.size)
     .outerjoin(Agent, Agent.id == ThreadEntry.agent_id)
     .outerjoin(Collaborator, Collaborator.id == ThreadEntry.collaborator_id)
@@ -72,11 +73,12 @@ def thread(ticket: Ticket) -> list[EntryRow]:
     """The ticket's whole thread, oldest first, each entry with its attachments: one statement."""
     entries: list[EntryRow] = []
     last = None
-    for (entry_id, kind, created_at, body_html, via, agent_id, agent_name, copy_id, copy_name,
+    for (entry_id, kind, created_at, body_html, via, purpose, agent_id, agent_name, copy_id, copy_name,
          customer_id, customer_name, file_id, filename, size) in db.session.execute(_THREAD, {"ticket_id": ticket.id}):
         if last is None or last.id != entry_id:
             last = EntryRow()
             last.id, last.kind, last.created_at, last.body_html, last.via = entry_id, kind, created_at, body_html, via
+            last.purpose = purpose
             last.author_name = _name(agent_id, agent_name, (copy_id, copy_name), (customer_id, customer_name))
             last.collaborator = copy_id is not None
             last.attachments = []

@@ -185,6 +185,13 @@ def escalated(ticket: Ticket, team: Team, actor: Agent, note: str) -> None:
     _to_customer(ticket, "escalated", "escalated_customer", team=team, cc=True)
 
 
+def handed_back(ticket: Ticket, team: Team | None, actor: Agent, note: str) -> None:
+    """The escalation ended: the assignee hears what the team found (unless they ended it)."""
+    if ticket.assignee is not None:
+        _to_agents(ticket, "handed_back", [ticket.assignee], "handed_back_agent", exclude=actor, team=team,
+                   actor=actor, note=note)
+
+
 def resolved(ticket: Ticket, entry) -> None:
     _to_customer(ticket, "resolved", "resolved_customer", entry=entry, cc=True)
 

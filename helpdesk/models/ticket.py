@@ -166,6 +166,9 @@ class ThreadEntry(db.Model):
     body_html: Mapped[str] = mapped_column(Text)  # rendered and sanitised
     # How it reached the desk when not through the web pages: "email" (received by mail).
     via: Mapped[Optional[str]] = mapped_column(String(16))
+    # What an agent's public entry was for, beyond a reply: "question" (asked the customer, the
+    # ticket then awaited them) or "resolution".
+    purpose: Mapped[Optional[str]] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=clock.current)
 
     ticket: Mapped[Ticket] = relationship(back_populates="entries")

@@ -76,6 +76,7 @@ from .rules import (  # noqa: F401
     InvalidInput,
     InvalidTransition,
     LifecycleError,
+    NoChange,
     NotAllowed,
     TooManyOpen,
     Transition,

@@ -179,7 +179,7 @@ def add_collaborator(agent: Agent, ticket: Ticket, email: str, name: str = "", *
         collab = db.session.scalar(
             select(Collaborator).where(Collaborator.ticket_id == ticket.id, Collaborator.email == email))
         if collab is not None and collab.active:
-            raise InvalidInput(f"{email} is already on copy of this ticket.")
+            raise rules.NoChange(f"{email} is already on copy of this ticket.")
         if collab is None:
             collab = Collaborator(ticket=ticket, email=email, name=name, added_by=agent, created_at=now)
             db.session.add(collab)

@@ -15,6 +15,7 @@ from ..text import render_body
 from .deadlines import _recompute_due
 from .rules import (
     InvalidInput,
+    NoChange,
     NotAllowed,
     _body,
     _bump,
@@ -22,6 +23,7 @@ from .rules import (
     _set_status,
     _Unit,
     check,
+    may_take_over,
 )
 
 # --- assignment ----------------------------------------------------------------------------
@@ -79,7 +81,7 @@ def works_in(agent: Agent, department_id: int | None) -> bool:
 def claim(agent: Agent, ticket: Ticket, *, expected_version: int | None = None) -> Ticket:
     """Take an unassigned (or someone else's, for managers) ticket as your own."""
     check(agent, ticket, "claim", expected_version)
-    if ticket.assignee_id not in (None, agent.id) and not agent.is_manager:
+    if ticket.assignee_id not in (None, agent.id) and not may_take_over(agent, ticket):
         raise NotAllowed(f"This ticket is already assigned to {ticket.assignee.name}.")
     now = clock.utcnow()
     with _Unit(ticket, expected_version):
@@ -104,7 +106,7 @@ def assign(manager: Agent, ticket: Ticket, *, agent: Agent | None = None, team: 
     if team is not None and not team.active:
         raise InvalidInput(f"The team {team.name} is not active.")
     if (agent is None or agent.id == ticket.assignee_id) and (team is None or team.id == ticket.team_id):
-        raise InvalidInput("The ticket is already assigned that way.")
+        raise NoChange("The ticket is already assigned that way.")
     if agent is not None and agent.id != ticket.assignee_id and not works_in(agent, ticket.department_id):
         # The same rule for the ticket page's form, bulk actions and every later caller: a ticket
         # goes only to an agent of its department, who may see it without the assignment.
@@ -148,7 +150,7 @@ def set_priority(manager: Agent, ticket: Ticket, priority: Priority, *,
     if priority is None:
         raise InvalidInput("Choose a priority.")
     if priority.id == ticket.priority_id:
-        raise InvalidInput(f"The priority is already {priority.name}.")
+        raise NoChange(f"The priority is already {priority.name}.")
     now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
@@ -164,7 +166,7 @@ def set_sla(manager: Agent, ticket: Ticket, sla: SLAPlan, *, expected_version: i
     if sla is None or not sla.active:
         raise InvalidInput("Choose an active SLA plan.")
     if sla.id == ticket.sla_id:
-        raise InvalidInput(f"The SLA plan is already {sla.name}.")
+        raise NoChange(f"The SLA plan is already {sla.name}.")
     now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
@@ -182,7 +184,7 @@ def transfer(manager: Agent, ticket: Ticket, department: Department, *,
     if department is None or not department.active:
         raise InvalidInput("Choose an active department.")
     if department.id == ticket.department_id:
-        raise InvalidInput(f"The ticket is already in {department.name}.")
+        raise NoChange(f"The ticket is already in {department.name}.")
     now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)

@@ -67,7 +67,7 @@ def request_info(agent: Agent, ticket: Ticket, body: str, *, uploads=(),
     now = clock.utcnow()
     with _Unit(ticket, expected_version) as unit:
         _bump(ticket, now)
-        entry = _answer(ticket, agent, body, uploads=uploads, now=now, stored=unit.stored)
+        entry = _answer(ticket, agent, body, uploads=uploads, now=now, stored=unit.stored, purpose="question")
         _set_status(ticket, "pending", agent=agent, now=now)
         db.session.flush()
         notify.info_requested(ticket, entry)

@@ -29,7 +29,10 @@ def resume(agent: Agent, ticket: Ticket, note: str = "", *, expected_version: in
     now = clock.utcnow()
     with _Unit(ticket, expected_version):
         _bump(ticket, now)
+        escalated = ticket.status == "escalated"
         _set_status(ticket, "open", agent=agent, now=now, note=_status_note(ticket, agent, note, now))
+        if escalated:
+            notify.handed_back(ticket, ticket.team, agent, note.strip())
     return ticket
 
 
@@ -41,7 +44,7 @@ def resolve(agent: Agent, ticket: Ticket, resolution: str, *, uploads=(),
     now = clock.utcnow()
     with _Unit(ticket, expected_version) as unit:
         _bump(ticket, now)
-        entry = _answer(ticket, agent, body, uploads=uploads, now=now, stored=unit.stored)
+        entry = _answer(ticket, agent, body, uploads=uploads, now=now, stored=unit.stored, purpose="resolution")
         _set_status(ticket, "resolved", agent=agent, now=now)
         db.session.flush()
         notify.resolved(ticket, entry)

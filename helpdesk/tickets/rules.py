@@ -60,6 +60,12 @@ class InvalidInput(LifecycleError):
     status = 400
 
 
+class NoChange(InvalidInput):
+    """The change asked for is how the ticket already is: nothing to do. Not an error for a person
+    (the ticket page says so as information); callers that list refusals (bulk, the API) may
+    treat it as the bad input it is for them."""
+
+
 class TooManyOpen(LifecycleError):
     status = 429
 
@@ -136,8 +142,15 @@ def allowed(agent: Agent, ticket: Ticket, action: str) -> bool:
     if not can_see(agent, ticket) or not agent.has_role(t.role) or ticket.status not in t.sources:
         return False
     if action == "claim":
-        return ticket.assignee_id != agent.id and (ticket.assignee_id is None or agent.is_manager)
+        return ticket.assignee_id != agent.id and may_take_over(agent, ticket)
     return True
+
+
+def may_take_over(agent: Agent, ticket: Ticket) -> bool:
+    """May the agent claim the ticket: unassigned, or they manage, or it is escalated to their team
+    (whose member takes the work over while the team has it)."""
+    return (ticket.assignee_id is None or agent.is_manager
+            or (ticket.status == "escalated" and any(t.id == ticket.team_id for t in agent.teams)))
 
 
 def available_actions(agent: Agent, ticket: Ticket) -> list[str]:
@@ -313,10 +326,10 @@ def _body(text: str, what: str = "message") -> str:
     return text
 
 
-def _add_entry(ticket, kind, body, *, agent=None, customer=None, uploads=(), now, stored, via=None):
+def _add_entry(ticket, kind, body, *, agent=None, customer=None, uploads=(), now, stored, via=None, purpose=None):
     entry = ThreadEntry(
         ticket=ticket, kind=kind, agent=agent, customer=customer,
-        body=body, body_html=render_body(body), created_at=now, via=via,
+        body=body, body_html=render_body(body), created_at=now, via=via, purpose=purpose,
         attachments=[],  # known empty until added below: read without a query (e.g. by a mail)
     )
     db.session.add(entry)
@@ -330,10 +343,10 @@ def _add_entry(ticket, kind, body, *, agent=None, customer=None, uploads=(), now
     return entry
 
 
-def _answer(ticket, agent, body, *, uploads=(), now, stored, event=None):
+def _answer(ticket, agent, body, *, uploads=(), now, stored, event=None, purpose=None):
     """An agent's answer to the customer on the thread (a reply, a question, the resolution): the
     ticket is answered, its first response is timed, and an unassigned ticket becomes the agent's."""
-    entry = _add_entry(ticket, "reply", body, agent=agent, uploads=uploads, now=now, stored=stored)
+    entry = _add_entry(ticket, "reply", body, agent=agent, uploads=uploads, now=now, stored=stored, purpose=purpose)
     ticket.is_answered = True
     _first_response(ticket, now)
     if event:
