@@ -87,8 +87,8 @@ def test_presence_typing_and_a_conflict_posted_anyway(browser, live_server, desk
     tech.get_by_label("Your reply").fill("Please try the new VPN profile")
     expect(manager.locator("#presence")).to_contain_text("Tom Technician is writing", timeout=LIVE)
 
-    # Meanwhile the manager adds a note; the technician's page shows it, keeps the typed text
-    # and says what changed above the composer.
+    # Meanwhile the manager adds a note: the technician's page shows it and keeps the typed text;
+    # a note concerns no reply, so the reply goes out at once.
     manager.locator("#note_form summary").click()
     manager.get_by_label("Note", exact=True).fill("Customer is on the old firewall")
     manager.get_by_role("button", name="Add note").click()
@@ -98,19 +98,58 @@ def test_presence_typing_and_a_conflict_posted_anyway(browser, live_server, desk
     expect(tech.locator("#changed-notice")).to_contain_text("Maya Manager added an internal note")
     expect(tech.get_by_label("Your reply")).to_have_value("Please try the new VPN profile")
     shots(tech, "ticket-changed-notice-1440")
-
     tech.get_by_role("button", name="Send reply").click()
-    conflict = tech.locator("#reply_form .conflict")
-    expect(conflict).to_contain_text("changed by someone else")
-    expect(conflict).to_contain_text("Maya Manager added an internal note")
-    expect(tech.get_by_label("Your reply")).to_have_value("Please try the new VPN profile")
-    tech.get_by_role("button", name="Send reply").click()  # post anyway
     expect(tech.locator("#flash")).to_contain_text("Your reply was sent")
     expect(tech.locator("#thread")).to_contain_text("Please try the new VPN profile")
+
+    # Both answering: the manager's reply, written from the page before the technician's, collides.
+    manager.get_by_label("Your reply").fill("We are restarting the VPN gateway")
     expect(manager.locator("#thread")).to_contain_text("Please try the new VPN profile", timeout=LIVE)
+    expect(manager.get_by_label("Your reply")).to_have_value("We are restarting the VPN gateway")
+    manager.get_by_role("button", name="Send reply").click()
+    conflict = manager.locator("#reply_form .conflict")
+    expect(conflict).to_contain_text("changed by someone else")
+    expect(conflict).to_contain_text("Tom Technician replied to the customer")
+    expect(manager.get_by_label("Your reply")).to_have_value("We are restarting the VPN gateway")
+    expect(manager.locator("#flash .flash")).to_have_count(0)  # one message area: the conflict
+    shots(manager, "ticket-conflict-1440")
+    manager.get_by_role("button", name="Send reply").click()  # post anyway
+    expect(manager.locator("#flash")).to_contain_text("Your reply was sent")
+    expect(tech.locator("#thread")).to_contain_text("We are restarting the VPN gateway", timeout=LIVE)
     expect(manager.locator("#presence")).to_contain_text("Tom Technician is viewing", timeout=LIVE)
     tech.close()
     expect(manager.locator("#presence")).not_to_contain_text("Tom Technician", timeout=LIVE)
+
+
+def test_a_customer_reply_refreshes_the_actions_and_the_next_action_goes_through(
+        browser, live_server, desk, make_ticket, shots):
+    # The review's case: the ticket awaits the customer, the agent has it open and starts a note;
+    # the customer answers; the page offers what the ticket takes now, and escalating works.
+    t = make_ticket(status="pending", subject="Invoices missing")
+    tech = agent_page(browser, live_server, desk, desk.tech)
+    tech.goto(f"{live_server}/agent/tickets/{t.number}")
+    actions = tech.locator("#ticket-actions")
+    expect(actions).to_contain_text("Stop waiting for the customer")
+    expect(tech.locator("#request_info_form")).to_have_count(0)
+    tech.locator("#note_form summary").click()
+    tech.get_by_label("Note", exact=True).fill("Checking the billing export")
+
+    tickets.customer_reply(fresh(t), "They are still missing since March.")
+    expect(tech.locator("#thread")).to_contain_text("still missing since March", timeout=LIVE)
+    expect(actions).not_to_contain_text("Stop waiting for the customer", timeout=LIVE)
+    expect(tech.locator("#request_info_form")).to_have_count(1)
+    expect(tech.get_by_label("Note", exact=True)).to_have_value("Checking the billing export")  # kept as typed
+    shots(tech, "ticket-after-customer-reply-1440")
+
+    tech.locator("#escalate_form summary").click()
+    tech.locator("#escalate-team").select_option(label="Vendor Support")
+    tech.locator("#escalate-note").fill("Billing export bug, vendor side")
+    tech.get_by_role("button", name="Escalate").click()
+    expect(tech.locator("#flash")).to_contain_text("The ticket was escalated.")
+    expect(tech.locator(".conflict")).to_have_count(0)
+    assert fresh(t).status == "escalated"
+    # The note being written survived the agent's own action too.
+    expect(tech.get_by_label("Note", exact=True)).to_have_value("Checking the billing export")
 
 
 def test_bulk_assign_with_a_refusal_per_ticket(browser, live_server, desk, make_ticket, shots):
