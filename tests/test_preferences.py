@@ -1,13 +1,16 @@
 """An agent's display settings: the theme on every staff page, the queue's compact rows and page
 size, set on the account page or with the queue's switch (with and without htmx), kept per agent;
 values that are not among the choices are refused."""
+import json
 import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from helpdesk.extensions import db
-from helpdesk.models import Agent
+from helpdesk.models import Agent, DeskState
+from support.pages import csrf_token
 
 HTMX = {"HX-Request": "true"}
 
@@ -166,6 +169,14 @@ def test_the_queue_switch_refuses_what_is_not_a_choice(login, desk, data):
     assert client.post("/agent/queue/nowhere/display", data={"density": "compact"}).status_code == 404
 
 
+def test_the_queue_switch_with_htmx_refuses_with_the_message_in_the_flash_area(login, desk):
+    response = login(desk.tech).post("/agent/queue/open/display", headers=HTMX, data={"page_size": "7"})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<section id="results"')
+    assert re.search(r'<div id="flash"[^>]*hx-swap-oob="true"', body) and "Choose 25, 50 or 100 tickets per page." in body
+
+
 def test_the_queue_switch_goes_back_only_to_the_desk(login, desk):
     client = login(desk.tech)
     response = client.post("/agent/queue/mine/display", data={"density": "compact", "next": "https://evil.example/"})
@@ -189,3 +200,38 @@ def test_the_stylesheet_has_one_dark_palette_and_no_stray_colours():
     rest = rest[rest.index("}") + 1:]
     strays = [line for line in rest.splitlines() if re.search(r"#[0-9a-fA-F]{3,6}\b|rgba?\(", line)]
     assert [line for line in strays if "QR code stays dark on white" not in line] == []
+
+
+def test_both_forms_need_their_csrf_token(csrf_app, desk):
+    client = csrf_app.test_client()
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"email": desk.tech.email, "password": desk.passwords[desk.tech.email], "csrf_token": token})
+    token = csrf_token(client.get("/agent/").get_data(as_text=True))
+    assert client.post("/agent/queue/open/display", data={"density": "compact"}).status_code == 400
+    assert client.post("/account/display", data={"theme": "dark", "density": "compact", "page_size": "50"}).status_code == 400
+    assert saved(desk.tech) == ("auto", "comfortable", 25)
+    assert client.post("/agent/queue/open/display", data={"density": "compact", "csrf_token": token}).status_code == 302
+    assert client.post("/account/display", data={"theme": "dark", "density": "compact", "page_size": "50",
+                                                  "csrf_token": token}).status_code == 302
+    assert saved(desk.tech) == ("dark", "compact", 50)
+
+
+def test_another_tabs_live_list_follows_a_new_page_size(login, desk, make_ticket):
+    """A change of rows or page size re-renders the live list of an open queue at its next poll
+    (its ETag carries them); it moves no change counter, so nobody else's pages re-render."""
+    for n in range(30):
+        make_ticket(subject=f"Ticket {n:02d}")
+    client = login(desk.tech)
+    page = client.get("/agent/").get_data(as_text=True)
+    region = re.search(r'<section id="results"[^>]*>', page).group(0)
+    poll = {**HTMX, "HX-Trigger": "results",
+            **json.loads(re.search(r"hx-headers='([^']+)'", region).group(1).replace("&#34;", '"'))}
+    url = re.search(r'hx-get="([^"]+)"', region).group(1).replace("&amp;", "&")
+    assert client.get(url, headers=poll).status_code == 304
+    counters = db.session.execute(select(DeskState.id, DeskState.version)).all()
+
+    client.post("/agent/queue/open/display", data={"page_size": "50"})
+    db.session.expire_all()
+    assert db.session.execute(select(DeskState.id, DeskState.version)).all() == counters
+    answer = client.get(url, headers=poll)
+    assert answer.status_code == 200 and row_count(answer.get_data(as_text=True)) == 30

@@ -135,7 +135,8 @@ THEMES = [("light", "light", "auto"), ("dark", "dark", "auto"), ("chosen-dark", 
 
 @pytest.mark.parametrize("name, scheme, theme", THEMES, ids=[t[0] for t in THEMES])
 @pytest.mark.parametrize("width", list(WIDTHS))
-def test_main_pages_pass_axe_in_both_themes(browser, live_server, desk, busy_desk, name, scheme, theme, width):
+def test_main_pages_pass_axe_in_both_themes(browser, live_server, desk, busy_desk, name, scheme, theme, width,
+                                            shots):
     t = busy_desk
     db.session.get(Agent, desk.admin.id).theme = theme
     db.session.commit()
@@ -147,6 +148,8 @@ def test_main_pages_pass_axe_in_both_themes(browser, live_server, desk, busy_des
     for label, path in (("sign-in", "/login"), ("portal form", "/new"), ("portal ticket", f"/t/{access_token(t)}")):
         page.goto(live_server + path)
         problems[label] = run_axe(page)
+        if name == "dark":
+            shots(page, f"dark-{label.replace(' ', '-')}-{width}")
     sign_in(page, live_server, desk, desk.admin)
     for label, path in (("queue", "/agent/"), ("ticket", f"/agent/tickets/{t.number}"),
                         ("search", "/agent/?q=printer"), ("admin overview", "/admin/"),
@@ -156,5 +159,7 @@ def test_main_pages_pass_axe_in_both_themes(browser, live_server, desk, busy_des
         expected = theme if theme != "auto" else None
         assert page.locator("html").get_attribute("data-theme") == expected, label
         problems[label] = run_axe(page)
+        if name == "dark":
+            shots(page, f"dark-{label.replace(' ', '-')}-{width}")
     context.close()
     assert {k: v for k, v in problems.items() if v} == {}
