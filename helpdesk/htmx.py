@@ -69,3 +69,10 @@ def refresh(response):
     if is_partial():
         response.headers["HX-Refresh"] = "true"
     return response
+
+
+def replace_url(response, url: str):
+    """Show `url` in the address bar for this answer, as the page it now is (no new history entry)."""
+    if is_partial():
+        response.headers["HX-Replace-Url"] = url
+    return response

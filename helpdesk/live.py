@@ -84,7 +84,9 @@ SETUP_MODELS: dict[type, frozenset[str]] = {
     Team: frozenset(),
     Priority: frozenset(),
     SLAPlan: frozenset(),
-    Agent: frozenset({"password_hash", "session_token", "totp_secret", "totp_last_step"}),
+    # An agent's own display and notification settings show on no one else's page.
+    Agent: frozenset({"password_hash", "session_token", "totp_secret", "totp_last_step", "theme", "density",
+                      "page_size", "notify_assigned", "notify_replies", "notify_new"}),
     Setting: frozenset(),
 }
 # Memberships written as plain rows (through the ORM they show as Agent.departments, Team.members...).

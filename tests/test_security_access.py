@@ -90,6 +90,10 @@ AGENT_PAGES += [
     Route("POST", "/agent/new", expect(LOGIN, LOGIN, LOGIN, 400, 400, 400, 400)),
     Route("GET", "/agent/customers?customer_q=amy", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302)),  # no htmx: the form
     Route("POST", "/agent/queue/{queue}/bulk", expect(LOGIN, LOGIN, LOGIN, 403, 403, 400, 400)),
+    # The agent's own display settings: any staff member, for themselves only.
+    Route("POST", "/agent/queue/{queue}/display", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302), {"density": "compact"}),
+    Route("POST", "/account/display", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302),
+          {"theme": "dark", "density": "compact", "page_size": "50"}),
     # The queue as CSV: only the tickets the agent sees (the secrets check reads the file).
     Route("GET", "/agent/queue/{queue}/export.csv", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
 ]

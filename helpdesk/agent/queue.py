@@ -1,5 +1,6 @@
 """The queue pages: a queue with its filters, search, sort and pagination; the navigation's
-counts; a queue as a CSV file; and bulk actions on a queue (managers).
+counts; a queue as a CSV file; the switch for its rows and tickets per page (kept for the
+agent); and bulk actions on a queue (managers).
 
 A bulk action (assign, set the priority or close several tickets at once) puts each ticket
 through the lifecycle on its own (its own transaction, history and mail, and the version its row
@@ -7,7 +8,7 @@ showed); what is refused for some is reported ticket by ticket."""
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
@@ -15,8 +16,9 @@ from werkzeug.datastructures import MultiDict
 
 from .. import live, tickets
 from ..attachments import DOWNLOAD_CSP
+from ..auth import preferences
 from ..extensions import db
-from ..htmx import is_partial, render
+from ..htmx import is_partial, render, replace_url
 from ..models import Agent, Priority, Team
 from ..security import safe_next
 from ..text import is_number
@@ -34,7 +36,7 @@ def queue(name):
     """A queue: filter bar and search, one sorted page of tickets, pagination."""
     if name not in queues.QUEUES:
         abort(404, "There is no such queue.")
-    tag = live.etag("results", live.request_key(), live.viewer_version(current_user))
+    tag = live.etag("results", live.request_key(), results_version())
     not_modified = live.unchanged(tag)
     if not_modified:
         return not_modified
@@ -53,7 +55,41 @@ def queue_page(name: str, args, *blocks: str, **extra):
     page = queues.page(current_user, name, params, known=known)
     return render("agent/queue.html", *blocks, queue=name, current_queue=name, params=params,
                   page=page, options=options, bulk=bulk_choices(options) if current_user.is_manager else None,
-                  **extra)
+                  results_version=results_version(), DENSITIES=preferences.DENSITIES,
+                  PAGE_SIZES=queues.PAGE_SIZES, **extra)
+
+
+def results_version() -> str:
+    """What the results show as a version: the desk as the agent sees it, in the agent's rows
+    and page size (a change of either, say in another tab, renders them afresh)."""
+    return f"{live.viewer_version(current_user)}.{current_user.density}.{queues.page_size(current_user)}"
+
+
+@bp.post("/queue/<name>/display")
+def display(name):
+    """Switch the queue's rows (comfortable or compact) or tickets per page, kept for the agent;
+    back to the same list with its filters and order (a new page size starts at its first page)."""
+    if name not in queues.QUEUES:
+        abort(404, "There is no such queue.")
+    back = safe_next(request.form.get("next"), url_for("agent.queue", name=name))
+    values, problems = preferences.chosen(request.form, required=())
+    if not values and not problems:
+        problems = {"density": preferences.REFUSED["density"]}
+    if problems:
+        for problem in problems.values():
+            flash(problem, "error")
+        return queue_page(name, _query(back), "results", "flash", status=400, flash_oob=True)
+    preferences.save(current_user._get_current_object(), values)
+    if "page_size" in values:
+        parts = urlsplit(back)
+        back = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "page"])))
+    if not is_partial():
+        return redirect(back)
+    return replace_url(queue_page(name, _query(back), "results"), back)
+
+
+def _query(url: str) -> MultiDict:
+    return MultiDict(parse_qsl(urlsplit(url).query))
 
 
 @bp.get("/queue/<name>/export.csv")
@@ -166,6 +202,5 @@ def bulk(name):
         _apply_bulk(*action, picks)
     if status == 200 and not is_partial():
         return redirect(back)
-    args = MultiDict(parse_qsl(urlsplit(back).query))
-    return queue_page(name, args, "results", "flash", status=status, flash_oob=True,
+    return queue_page(name, _query(back), "results", "flash", status=status, flash_oob=True,
                       trigger="ticket-updated" if status == 200 else None)

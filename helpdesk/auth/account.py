@@ -1,5 +1,6 @@
 """An agent's own account: change the password, set up two-factor sign-in and its recovery
-codes, and reset a forgotten password through a mailed link."""
+codes, choose how the desk looks (display settings), and reset a forgotten password through a
+mailed link."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
@@ -12,6 +13,7 @@ from ..mail import notify
 from ..models import PasswordResetRequest
 from ..security import totp
 from ..security.tokens import agent_for_reset
+from . import preferences
 from .forms import DisableForm, EnrolForm, ForgotForm, PasswordForm, RecoveryForm, ResetForm
 from .routes import end_session, start_session
 
@@ -26,9 +28,11 @@ def _page(status=200, **forms):
     forms.setdefault("password_form", PasswordForm(formdata=None))
     forms.setdefault("disable_form", DisableForm(formdata=None))
     forms.setdefault("recovery_form", RecoveryForm(formdata=None, prefix="recovery"))
+    forms.setdefault("display", preferences.current(current_user))
+    forms.setdefault("display_problems", {})
     left = totp.recovery_left(current_user) if current_user.totp_secret else 0
     return render("account/index.html", status=status, required=totp.required(), recovery_left=left,
-                  recovery_few=totp.RECOVERY_FEW, **forms)
+                  recovery_few=totp.RECOVERY_FEW, CHOICES=preferences.CHOICES, **forms)
 
 
 def _codes_page(codes: list[str], enrolled: bool):
@@ -41,7 +45,7 @@ def _codes_page(codes: list[str], enrolled: bool):
 @bp.get("/account")
 @login_required
 def index():
-    """The agent's account: password and two-factor sign-in."""
+    """The agent's account: password, two-factor sign-in and display settings."""
     return _page()
 
 
@@ -61,6 +65,18 @@ def password():
     start_session(agent)
     flash("Your password was changed. Other devices signed in as you were signed out.", "success")
     return redirect(url_for("account.index"))
+
+
+@bp.post("/account/display")
+@login_required
+def display():
+    """Save the display settings: theme, the queue's rows and tickets per page."""
+    values, problems = preferences.chosen(request.form)
+    if problems:
+        return _page(400, display={**preferences.current(current_user), **values}, display_problems=problems)
+    preferences.save(current_user._get_current_object(), values)
+    flash("Your display settings were saved.", "success")
+    return redirect(url_for("account.index", _anchor="display"))
 
 
 # --- two-factor sign-in -------------------------------------------------------------------------

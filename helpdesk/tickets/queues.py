@@ -30,7 +30,8 @@ from . import rows, search, tally
 from .deadlines import crossed_due_clause
 from .rules import visibility_clause
 
-PAGE_SIZE = 25
+PAGE_SIZE = 25  # tickets per page unless the agent chose another of PAGE_SIZES
+PAGE_SIZES = (25, 50, 100)
 SEARCH_MAX = 100
 
 
@@ -343,6 +344,12 @@ class Page:
         return min(self.total, self.page * self.size)
 
 
+def page_size(agent: Agent) -> int:
+    """Tickets per page for this agent: their choice (the account page, the queue's switch) if it
+    is one of PAGE_SIZES."""
+    return agent.page_size if agent.page_size in PAGE_SIZES else PAGE_SIZE
+
+
 def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
          known: dict[str, int] | None = None) -> Page:
     """One page of a queue: counted, only the shown rows loaded, with what each row shows.
@@ -360,16 +367,16 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
         total = known[queue]
     else:
         total = _count(agent, now, (queue,), lambda t: _filters(params, t))[queue]
-    pages = max(1, -(-total // PAGE_SIZE))
-    number = min(params.page, pages)
+    size = page_size(agent)
+    number = min(params.page, max(1, -(-total // size)))
     shown = rows.read(
         select(*rows.COLUMNS)
         .where(*_conditions(agent, queue, params, now))
         .order_by(*_order(params))
-        .limit(PAGE_SIZE)
-        .offset((number - 1) * PAGE_SIZE)
+        .limit(size)
+        .offset((number - 1) * size)
     )
-    return Page(tickets=shown, total=total, page=number)
+    return Page(tickets=shown, total=total, page=number, size=size)
 
 
 def _search_page(agent: Agent, queue: str, params: Params, now: datetime, found: search.Found) -> Page:
@@ -383,8 +390,9 @@ def _search_page(agent: Agent, queue: str, params: Params, now: datetime, found:
         ids = [row.id for row in listed]
     else:
         ids = db.session.scalars(select(Ticket.id).where(*where).order_by(*_order(params))).all()
-    number = min(params.page, max(1, -(-len(ids) // PAGE_SIZE)))
-    shown = ids[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
+    size = page_size(agent)
+    number = min(params.page, max(1, -(-len(ids) // size)))
+    shown = ids[(number - 1) * size:number * size]
     by_id = {row.id: row for row in rows.read(select(*rows.COLUMNS).where(Ticket.id.in_(shown)))}
-    return Page(tickets=[by_id[i] for i in shown], total=len(ids), page=number,
+    return Page(tickets=[by_id[i] for i in shown], total=len(ids), page=number, size=size,
                 capped=found.capped, window=search.WINDOW)
