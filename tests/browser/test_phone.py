@@ -34,7 +34,7 @@ LONG_ERROR = ("SMTPRecipientsRefused: {'" + LONG_EMAIL + "': (550, b'5.1.1 The e
 
 
 @pytest.fixture
-def long_desk(desk, make_ticket, app):
+def long_desk(desk, make_ticket):
     """The demo desk with names no layout expects, and a ticket in every queue."""
     desk.departments["Support"].name = LONG_DEPARTMENT
     desk.teams["SysAdmins/Developers"].name = LONG_TEAM
