@@ -324,6 +324,35 @@
     }
   });
 
+  // --- phones: a folded menu stays open across a live refresh; the filter toggle counts ------
+
+  var openMenus = [];
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    openMenus = target ? $$("details[data-keep-open][open]", target).map(function (menu) {
+      return { id: menu.id, focused: menu.contains(document.activeElement) };
+    }) : [];
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    openMenus.forEach(function (kept) {
+      var menu = document.getElementById(kept.id);
+      if (!menu) { return; }
+      menu.open = true;
+      if (kept.focused) { $("summary", menu).focus(); }
+    });
+    openMenus = [];
+  });
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("#queue-filters");
+    var count = form && $("[data-filter-count]", form);
+    if (!count) { return; }
+    var active = $$(".filter-fields select", form).filter(function (select) { return select.value !== ""; }).length;
+    count.textContent = active ? "(" + active + " active)" : "";
+  });
+
   // --- keyboard shortcuts -------------------------------------------------------------------
 
   function openHelp() {
