@@ -9,6 +9,8 @@
   var since = null;   // the newest event when this page was loaded: nothing older is shown
   var shownHere = {}; // also kept here, for browsers that refuse localStorage
 
+  function $(selector, root) { return (root || document).querySelector(selector); }
+
   function supported() { return typeof window.Notification === "function"; }
 
   function shownInBrowser() {
@@ -33,7 +35,7 @@
       if (event && event.preventDefault) { event.preventDefault(); }
       window.focus();
       shown.close();
-      window.location.assign(notice.url);
+      if (notice.url) { window.location.assign(notice.url); }
     };
   }
 
@@ -55,38 +57,59 @@
 
   // --- the account page: this browser's permission -----------------------------------------
 
+  // Each state: the badge, its colour, and what to do.
   var STATES = {
-    unsupported: "This browser cannot show notifications.",
-    insecure: "Browsers show notifications only for pages served over HTTPS; ask your administrator.",
-    granted: "Allowed in this browser. Notifications appear while a page of the agent panel is open here.",
-    "default": "Not allowed yet in this browser. Choose the button, then Allow when the browser asks.",
-    denied: "Blocked in this browser. To allow them, open the site settings (the icon at the left of the " +
-      "address bar), set Notifications to Allow, and reload this page."
+    granted: ["Allowed", "status-open",
+      "Notifications appear while a page of the agent panel is open in this browser."],
+    "default": ["Not allowed yet", "status-closed",
+      "Choose the button below, then Allow when the browser asks."],
+    denied: ["Blocked", "status-pending",
+      "This browser blocks notifications from this desk. To allow them, open the site settings (the icon " +
+      "at the left of the address bar), set Notifications to Allow, and reload this page."],
+    insecure: ["Unavailable", "status-pending",
+      "Browsers show notifications only for pages served over HTTPS: ask your administrator."],
+    unsupported: ["Unavailable", "status-pending", "This browser cannot show notifications."]
   };
 
   function permissionState() {
     if (!supported()) { return "unsupported"; }
     if (window.isSecureContext === false) { return "insecure"; }
-    return window.Notification.permission;
+    return STATES[window.Notification.permission] ? window.Notification.permission : "default";
   }
 
   function showPermission() {
-    var text = document.getElementById("notify-permission");
-    var button = document.getElementById("notify-allow");
-    if (!text || !button) { return; }
-    var state = permissionState();
-    text.textContent = STATES[state] || STATES["default"];
-    text.setAttribute("data-state", state);
-    button.hidden = false;
-    button.disabled = state !== "default";
+    var line = document.getElementById("notify-permission");
+    if (!line) { return; }
+    var state = permissionState(), words = STATES[state];
+    var badge = $(".badge", line);
+    badge.textContent = words[0];
+    badge.className = "badge " + words[1];
+    badge.hidden = false;
+    $(".notify-permission-text", line).textContent = words[2];
+    line.setAttribute("data-state", state);
+    document.getElementById("notify-allow").hidden = state !== "default";
+    document.getElementById("notify-test").hidden = state !== "granted";
   }
 
   document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest("#notify-allow");
-    if (!button || !supported()) { return; }
-    var asked = window.Notification.requestPermission(showPermission);
-    if (asked && asked.then) { asked.then(showPermission); }
+    var target = event.target.closest ? event.target : null;
+    if (!target || !supported()) { return; }
+    if (target.closest("#notify-allow")) {
+      var asked = window.Notification.requestPermission(showPermission);
+      if (asked && asked.then) { asked.then(showPermission); }
+    } else if (target.closest("#notify-test")) {
+      show({ id: "test", title: "Notifications work",
+             body: "This is how the desk tells you what happened to your tickets." });
+    }
   });
+
+  function watchPermission() {
+    // A change made in the browser's site settings shows here without a reload.
+    if (!navigator.permissions || !navigator.permissions.query || !document.getElementById("notify-permission")) { return; }
+    navigator.permissions.query({ name: "notifications" }).then(function (status) {
+      status.onchange = showPermission;
+    }, function () { /* not queryable here: the page shows the state it was loaded with */ });
+  }
 
   document.addEventListener("htmx:afterSettle", function () {
     readNotices(document.getElementById("queue_counts"));
@@ -95,6 +118,7 @@
   function start() {
     readNotices(document.getElementById("queue_counts"));
     showPermission();
+    watchPermission();
   }
 
   if (document.readyState === "loading") {
