@@ -52,7 +52,11 @@
     });
     if (!fresh.length) { return; }
     rememberShown(fresh.map(function (n) { return n.id; }));
-    fresh.forEach(show);
+    fresh.forEach(function (notice) {
+      // The agent is looking at that very ticket, which refreshes itself: nothing to tell.
+      if (document.hasFocus() && window.location.pathname === notice.url) { return; }
+      show(notice);
+    });
   }
 
   // --- the account page: this browser's permission -----------------------------------------

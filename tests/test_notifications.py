@@ -120,11 +120,25 @@ def test_a_customer_reply_on_my_ticket_notifies_me_but_not_on_someone_elses(app,
     assert said(tab.notices()) == [(f"#{mine.number} Invoice twice", "Ana Pérez replied")]
 
 
-def test_a_new_ticket_in_my_department_notifies_me(app, desk, make_ticket, one_minute):
+def test_a_reply_from_someone_on_copy_names_them(app, desk, make_ticket, one_minute):
+    t = make_ticket(status="open", subject="Server room too warm", by=desk.tech)
+    copied = tickets.add_collaborator(desk.tech, fresh(t), "lena@example.net", "Lena Berg")
+    choose(desk.tech, replies=True)
+    tab = Tab(app, desk, desk.tech)
+    tickets.customer_reply(fresh(t), "It is 31 degrees now", collaborator=copied)
+    assert said(tab.notices()) == [(f"#{t.number} Server room too warm", "Lena Berg replied")]
+
+
+def test_a_new_ticket_in_my_department_notifies_me_whatever_its_subject_holds(app, desk, make_ticket, one_minute):
     choose(desk.tech, new=True)
     tab = Tab(app, desk, desk.tech)
     t = make_ticket("Billing question", subject="Wrong VAT rate")
     assert said(tab.notices()) == [(f"#{t.number} Wrong VAT rate", "New ticket in Support")]
+    hostile = "Won't pay' onmouseover='x' <script>alert(1)</script> & \"quoted\""
+    t = make_ticket("Billing question", subject=hostile)
+    response = tab.poll()
+    assert "<script>" not in counts_nav(response.get_data(as_text=True))
+    assert [n["title"] for n in notices_of(response.get_data(as_text=True))][-1] == f"#{t.number} {hostile}"
 
 
 def test_a_choice_left_off_brings_nothing_of_its_kind(app, desk, make_ticket, one_minute):
