@@ -72,6 +72,7 @@ AGENT_PAGES = [
     Route("GET", "/account", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
     # Nobody signed in here has two-factor sign-in on, so there are no recovery codes to renew.
     Route("POST", "/account/two-factor/recovery-codes", expect(LOGIN, LOGIN, LOGIN, 409, 409, 409, 409)),
+    Route("POST", "/account/notifications", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302), {"notify-new": "y"}),
 ]
 AGENT_PAGES += [
     # Without htmx (a person opening the poller's URL): the ticket page, if theirs to see.

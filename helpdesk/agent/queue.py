@@ -109,13 +109,19 @@ def export_queue(name):
 
 @bp.get("/counts")
 def counts():
-    """The queue navigation with fresh counts; the sidebar polls it."""
+    """The queue navigation with fresh counts; the sidebar polls it. It also carries the
+    agent's browser notifications since event `after` (see notices.py)."""
     current = request.args.get("current")
     current = current if current in queues.QUEUES else None
     if not is_partial():
         return redirect(url_for("agent.queue", name=current or queues.DEFAULT_QUEUE))
+    after = request.args.get("after")
+    if after is not None and not (is_number(after) and len(after) <= 15):
+        abort(400, "This page is out of date; reload it.")
     tag = live.etag("counts", live.request_key(), live.viewer_version(current_user))
-    return live.unchanged(tag) or live.tagged(render("agent/layout.html", "queue_counts", current_queue=current), tag)
+    return live.unchanged(tag) or live.tagged(render(
+        "agent/layout.html", "queue_counts", current_queue=current,
+        notice_after=int(after) if after is not None else None), tag)
 
 
 # --- bulk actions (managers) -----------------------------------------------------------------

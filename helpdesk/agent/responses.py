@@ -20,7 +20,7 @@ from ..htmx import go, is_partial, render, retarget
 from ..mail.notify import active_collaborators
 from ..models import Event, HeldMail, Ticket
 from ..tickets import queues
-from . import timeline
+from . import notices, timeline
 from .forms import blank_forms
 
 NUMBER_MAX = 12
@@ -131,6 +131,7 @@ def panel_context() -> dict:
         "viewer_version": lambda: live.viewer_version(current_user),
         "ticket_state": live.ticket_state,
         "customer_tickets": customer_tickets,
+        "browser_notices": lambda after=None: notices.poll(current_user, after),
     }
 
 

@@ -1,6 +1,6 @@
 """An agent's own account: change the password, set up two-factor sign-in and its recovery
-codes, choose how the desk looks (display settings), and reset a forgotten password through a
-mailed link."""
+codes, choose how the desk looks (display settings) and which browser notifications to get, and
+reset a forgotten password through a mailed link."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
@@ -14,7 +14,7 @@ from ..models import PasswordResetRequest
 from ..security import totp
 from ..security.tokens import agent_for_reset
 from . import preferences
-from .forms import DisableForm, EnrolForm, ForgotForm, PasswordForm, RecoveryForm, ResetForm
+from .forms import DisableForm, EnrolForm, ForgotForm, NotificationsForm, PasswordForm, RecoveryForm, ResetForm
 from .routes import end_session, start_session
 
 bp = Blueprint("account", __name__)
@@ -30,6 +30,7 @@ def _page(status=200, **forms):
     forms.setdefault("recovery_form", RecoveryForm(formdata=None, prefix="recovery"))
     forms.setdefault("display", preferences.current(current_user))
     forms.setdefault("display_problems", {})
+    forms.setdefault("notifications_form", _notifications_form(formdata=None))
     left = totp.recovery_left(current_user) if current_user.totp_secret else 0
     return render("account/index.html", status=status, required=totp.required(), recovery_left=left,
                   recovery_few=totp.RECOVERY_FEW, CHOICES=preferences.CHOICES, **forms)
@@ -45,7 +46,7 @@ def _codes_page(codes: list[str], enrolled: bool):
 @bp.get("/account")
 @login_required
 def index():
-    """The agent's account: password, two-factor sign-in and display settings."""
+    """The agent's account: password, two-factor sign-in, display settings and browser notifications."""
     return _page()
 
 
@@ -77,6 +78,32 @@ def display():
     preferences.save(current_user._get_current_object(), values)
     flash("Your display settings were saved.", "success")
     return redirect(url_for("account.index", _anchor="display"))
+
+
+# --- browser notifications ---------------------------------------------------------------------
+
+
+def _notifications_form(**kw) -> NotificationsForm:
+    agent = current_user
+    return NotificationsForm(prefix="notify", assigned=agent.notify_assigned, replies=agent.notify_replies,
+                             new=agent.notify_new, **kw)
+
+
+@bp.post("/account/notifications")
+@login_required
+def notifications():
+    """Choose which events the agent panel shows as browser notifications."""
+    form = _notifications_form(formdata=request.form)  # all boxes unticked is a form too
+    if not form.validate():
+        return _page(400, notifications_form=form)
+    agent = current_user._get_current_object()
+    agent.notify_assigned = form.assigned.data
+    agent.notify_replies = form.replies.data
+    agent.notify_new = form.new.data
+    db.session.commit()
+    wanted = agent.notify_assigned or agent.notify_replies or agent.notify_new
+    flash("Your notification choices were saved." if wanted else "Browser notifications are off.", "success")
+    return redirect(url_for("account.index", _anchor="notifications"))
 
 
 # --- two-factor sign-in -------------------------------------------------------------------------

@@ -54,3 +54,11 @@ class ResetForm(FlaskForm):
     new = PasswordField("New password", validators=[DataRequired("Choose a new password."), _LENGTH])
     confirm = PasswordField("New password again", validators=[
         DataRequired("Type the new password again."), EqualTo("new", "The two new passwords differ.")])
+
+
+class NotificationsForm(FlaskForm):
+    """The agent's browser notifications: which events they want to hear of."""
+
+    assigned = BooleanField("A ticket is assigned to me")
+    replies = BooleanField("A customer replies on one of my tickets")
+    new = BooleanField("A new ticket arrives in my queues")
