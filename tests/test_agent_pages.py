@@ -61,11 +61,11 @@ def test_ticket_page(client, login, desk, worked):
     assert '<li class="entry entry-note"' in html
     att = db.session.scalar(select(Attachment))
     assert f'href="/agent/files/{att.id}"' in html and "gateway.log" in html
-    # History, in words, newest first.
+    # History, in words, oldest first (as the conversation).
     assert "Maya Manager</strong> changed the priority:" in html
     assert '<span class="from">High</span> → <span class="to">Emergency</span>' in html
     assert "Ken</strong> wrote a message" in html
-    assert html.index("added an internal note") < html.index("opened the ticket")
+    assert html.index("opened the ticket") < html.index("added an internal note")
     # The actions a manager may take now, and no others.
     for block in ("reply_form", "note_form", "claim_form", "assign_form", "set_priority_form", "set_sla_form",
                   "transfer_form", "request_info_form", "escalate_form", "resolve_form", "close_form",

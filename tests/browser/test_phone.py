@@ -311,3 +311,19 @@ def test_the_phone_layout_works_without_javascript(browser, live_server, desk, l
     page.locator("#admin-switch > summary").click()
     page.locator(".nav-queues a", has_text="SLA plans").click()
     expect(page.locator("#admin-switch > summary")).to_have_text("Admin SLA plans")
+
+
+def test_on_a_phone_the_tickets_actions_are_reachable_from_the_top(browser, live_server, desk, long_desk, shots):
+    page = phone_page(browser, live_server, desk, desk.manager)
+    page.goto(f"{live_server}/agent/tickets/{long_desk['long'].number}")
+    jump = page.get_by_role("navigation", name="On this ticket")
+    expect(jump).to_be_visible()
+    assert on_screen(page, jump.get_by_role("link", name="Actions"))
+    shots(page, "phone-ticket-top")
+    jump.get_by_role("link", name="Actions").click()
+    expect(page.locator("#actions-heading")).to_be_in_viewport()
+    jump_back = page.get_by_role("link", name="Write")
+    page.evaluate("window.scrollTo(0, 0)")
+    jump_back.click()
+    expect(page.locator("#reply_form summary")).to_be_in_viewport()
+    shots(page, "phone-ticket-composer")

@@ -127,11 +127,11 @@ def test_seed_scenario_from_form_to_closed(browser, live_server, desk, inbox, ou
     sysadmin = sign_in(browser, base, "sysadmin@example.com", desk.passwords["sysadmin@example.com"])
     sysadmin.goto(f"{base}/agent/queue/escalated")
     sysadmin.get_by_role("link", name=SUBJECT).click()
-    open_action(sysadmin, "Internal note").get_by_label("Note").fill("Found it: the gateway's TLS certificate expired. Renewed.")
-    sysadmin.get_by_role("button", name="Add note").click()
-    expect(sysadmin.locator(".entry-note").last).to_contain_text("certificate expired")
-    sysadmin.get_by_role("button", name="Resume work").click()
+    open_action(sysadmin, "Hand back").get_by_label(re.compile("What you found")).fill(
+        "Found it: the gateway's TLS certificate expired. Renewed.")
+    sysadmin.get_by_role("button", name="Hand back to Tom Technician").click()
     expect(sysadmin.locator(".ticket-head")).to_contain_text("Open")
+    expect(sysadmin.locator(".entry-note").last).to_contain_text("certificate expired")
     shot(sysadmin, "sysadmins-found-fault")
 
     # 8. The technician posts the resolution; Ken confirms it.
