@@ -43,6 +43,14 @@ def test_the_escalated_teams_member_takes_over_and_hands_back_with_findings(clie
     assert "The DNS record was stale; fixed it." in inbox.text(mail)
 
 
+def test_the_assignee_may_end_the_escalation_themselves(client, login, desk, make_ticket):
+    t = make_ticket(status="escalated", team="SysAdmins/Developers")
+    login(desk.tech)
+    actions = section(page_of(client, t), "ticket-actions")
+    assert "End the escalation" in actions and "Hand back" not in actions
+    assert "Takes the ticket back from SysAdmins/Developers before they hand it back" in actions
+
+
 def test_a_team_member_may_take_over_only_while_escalated_to_their_team(client, login, desk, make_ticket):
     t = make_ticket(status="escalated", team="SysAdmins/Developers")
     login(desk.sysadmin)
