@@ -84,9 +84,11 @@ SETUP_MODELS: dict[type, frozenset[str]] = {
     Team: frozenset(),
     Priority: frozenset(),
     SLAPlan: frozenset(),
-    # An agent's own display and notification settings show on no one else's page.
+    # An agent's own display settings show on no one else's page (their own pages reload or follow
+    # them: the queue's key holds them). Their notification choices do count: open pages must
+    # start or stop asking for events at their next poll, and a choice is seldom changed.
     Agent: frozenset({"password_hash", "session_token", "totp_secret", "totp_last_step", "theme", "density",
-                      "page_size", "notify_assigned", "notify_replies", "notify_new"}),
+                      "page_size"}),
     Setting: frozenset(),
 }
 # Memberships written as plain rows (through the ORM they show as Agent.departments, Team.members...).

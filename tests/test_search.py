@@ -227,8 +227,11 @@ def test_a_migrated_desk_keeps_its_index_current(tmp_path):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}",
                       "HELPDESK_UPLOAD_DIR": str(tmp_path / "uploads")})
     with app.app_context():
-        flask_migrate.upgrade(revision=BEFORE_INDEX)
+        # The demo desk as today's models write it, then the schema taken back to before the index.
+        flask_migrate.upgrade()
         demo.seed()
+        db.session.remove()
+        flask_migrate.downgrade(revision=BEFORE_INDEX)
         topic = demo_topic()
         # Written as that schema has it (today's models have columns later migrations add).
         now = utcnow()

@@ -63,7 +63,6 @@ PORTAL = [
 ]
 AGENT_PAGES = [
     Route("GET", "/agent/tickets/{number}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
-    Route("GET", "/agent/customers/{customer}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
     Route("GET", "/agent/files/{file}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
     Route("GET", "/agent/files/{note_file}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
     Route("GET", "/agent/", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
@@ -73,6 +72,7 @@ AGENT_PAGES = [
     # Nobody signed in here has two-factor sign-in on, so there are no recovery codes to renew.
     Route("POST", "/account/two-factor/recovery-codes", expect(LOGIN, LOGIN, LOGIN, 409, 409, 409, 409)),
     Route("POST", "/account/notifications", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302), {"notify-new": "y"}),
+    Route("GET", "/agent/customers/{customer}", expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
 ]
 AGENT_PAGES += [
     # Without htmx (a person opening the poller's URL): the ticket page, if theirs to see.
