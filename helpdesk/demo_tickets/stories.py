@@ -75,7 +75,7 @@ STORIES = [
         "13d 10:05", ("Aiko Tanaka", "aiko.tanaka@hanabi-tea.example"), PASSWORD,
         "Locked out of the shop admin after three wrong passwords", source="phone", taken_by="tom",
         body="Aiko called: she mistyped her password three times this morning and the admin now says the "
-             "account is locked for security reasons. She needs to get in today to publish the spring "
+             "account is locked for security reasons. She needs to get in today to publish the new "
              "collection. She called from the shop's number on file and is the account owner.",
         steps=(
             claim("+10m", "sam"),
