@@ -10,12 +10,12 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from . import jobs, mailin, settings, tickets
-from .demo import DEMO_AGENTS, seed
+from . import demo_tickets, jobs, mailin, settings, tickets
+from .demo import DEMO_AGENTS, desk_has_data, seed
 from .extensions import db
 from .mail import outbox
 from .mailin import imap
-from .models import ROLES, Agent, Mailbox
+from .models import ROLES, STATUS_LABELS, STATUSES, Agent, Mailbox
 
 mail_cli = AppGroup("mail", help="Deliver the mail outbox; take in mail (pipe, IMAP fetch).")
 
@@ -140,14 +140,25 @@ def mail_fetch(loop: bool, interval: float):
 
 
 @click.command("seed-demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing if the desk already has agents.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if the desk already has data.")
 def seed_demo(if_empty: bool):
-    """Load the demo desk: departments, teams, topics, SLA plans and agents."""
-    if if_empty and db.session.scalar(select(func.count(Agent.id))):
-        click.echo("The desk already has data; demo data not loaded.")
-        return
+    """Load the demo desk into an empty database: departments, teams, topics, SLA plans, agents, and
+    three weeks of tickets worked by them. No mail is sent for the demo tickets."""
+    if desk_has_data():
+        if if_empty:
+            click.echo("The desk already has data; demo data not loaded.")
+            return
+        raise click.ClickException("The desk already has data (agents, departments or tickets); "
+                                   "the demo desk is only loaded into an empty one.")
+    planned = demo_tickets.plan()  # a script error stops here, before anything is written
     seed()
-    click.echo("Demo desk loaded. Sign in at /login (demo accounts, change them for real use):")
+    counts = demo_tickets.load(planned)
+    total = sum(n for status, n in counts.items() if status in STATUSES)
+    statuses = ", ".join(f"{counts.get(s, 0)} {STATUS_LABELS[s].lower()}" for s in STATUSES)
+    click.echo(f"Demo desk loaded: 2 departments, 3 teams, 4 help topics, 3 SLA plans, {len(DEMO_AGENTS)} agents "
+               f"and {total} tickets of the last three weeks ({statuses}; {counts['overdue']} overdue).")
+    click.echo("No mail was sent or queued for the demo tickets: their customers are made up.")
+    click.echo("Sign in at /login (demo accounts, change them for real use):")
     for email, name, role, password, _ in DEMO_AGENTS:
         click.echo(f"  {role:<8} {email:<28} {password}   ({name})")
 

@@ -2,7 +2,7 @@
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Agent, Department, HelpTopic, Priority, SLAPlan, Team
+from .models import Agent, Customer, Department, HelpTopic, Priority, SLAPlan, Team, Ticket
 
 DEFAULT_PRIORITIES = [
     # key, name, colour, urgency (higher is more urgent)
@@ -29,6 +29,12 @@ def ensure_priorities() -> None:
         if key not in existing:
             db.session.add(Priority(key=key, name=name, colour=colour, urgency=urgency))
     db.session.flush()
+
+
+def desk_has_data() -> bool:
+    """Has anyone set this desk up or used it? (Priorities alone do not count: every desk has them.)"""
+    return any(db.session.scalar(select(model.id).limit(1)) is not None
+               for model in (Agent, Department, Team, HelpTopic, SLAPlan, Customer, Ticket))
 
 
 def seed() -> None:

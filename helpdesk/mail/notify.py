@@ -35,11 +35,25 @@ def active_collaborators(ticket: Ticket) -> list:
     ))
 
 
+_MUTED: ContextVar[bool] = ContextVar("outbox_muted", default=False)
+
+
+@contextmanager
+def muted():
+    """Inside, ticket events queue no mail: for a made-up past (the demo desk's tickets), whose
+    customers and agents must never be mailed about it, then or later."""
+    token = _MUTED.set(True)
+    try:
+        yield
+    finally:
+        _MUTED.reset(token)
+
+
 def _queue(ticket: Ticket, event: str, recipient: str, template: str, **context) -> None:
     """One mail of a kind (wording.KINDS): its subject and opening message are the
     admin's wording for that kind, else the kind's built-in wording. The subject is stored now;
     the body is rendered when the mail is sent, from what the mail shows as it is now (render.py)."""
-    if not recipient or is_own_address(recipient):
+    if not recipient or is_own_address(recipient) or _MUTED.get():
         return
     if ticket.id is None:
         db.session.flush()
