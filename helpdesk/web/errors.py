@@ -8,11 +8,11 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .. import settings
-from ..agent.responses import panel_context
 from ..extensions import db
 from ..htmx import is_partial, render, swap_nothing
 from ..security.limits import API_LIMITED_MESSAGE, LIMITED_MESSAGE, refusal_message
 from ..tickets import LifecycleError
+from .navigation import panel_context
 
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

@@ -1,7 +1,7 @@
-"""Error pages in the reader's own frame: a signed-in agent keeps the staff navigation (the
-queues, or the admin menu in the admin area), a customer or a visitor gets the portal's; each
-page says in plain words what happened and what to do next. htmx gets only the message, the API
-its JSON."""
+"""Pages in their reader's own frame. The account page is a staff page with the queues beside it.
+Error pages: a signed-in agent keeps the staff navigation (the queues, or the admin menu in the
+admin area), a customer or a visitor gets the portal's; each page says in plain words what
+happened and what to do next. htmx gets only the message, the API its JSON."""
 from __future__ import annotations
 
 import pytest
@@ -16,6 +16,16 @@ ADMIN_NAV = 'aria-label="Admin area"'
 PORTAL_NAV = 'aria-label="Help desk"'
 WERKZEUG = ("The requested URL was not found on the server", "If you entered the URL manually",
             "The method is not allowed", "You don't have the permission")
+
+
+def test_the_account_page_keeps_the_staff_layout_with_the_queues(client, desk, login, ticket):
+    login(desk.tech)
+    response = client.get("/account")
+    page = text_of(response)
+    assert response.status_code == 200
+    assert STAFF_NAV in page and QUEUE_NAV in page and PORTAL_NAV not in page
+    assert 'href="/agent/queue/unassigned"' in page and "Change your password" in page
+    assert page.count('<section class="card"') >= 2  # each part of the account is a card
 
 
 def test_a_signed_in_agent_gets_a_404_in_the_staff_layout(client, desk, login):
