@@ -13,6 +13,7 @@ from helpdesk.clock import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import wording as mail_templates
 from helpdesk.models import AuditEntry, MailTemplate, OutboxMail, Ticket
+from helpdesk.tickets import intake
 from hostile import XSS_PAYLOADS, assert_no_live_markup
 from support.pages import text_of
 from support.rows import count
@@ -80,6 +81,10 @@ def test_the_preview_fills_a_sample_ticket_and_refuses_unknown_placeholders(admi
     assert page.lstrip().startswith('<section class="card mail-preview" id="preview"')  # the block only
     assert "About The printer on floor 2 jams" in page and "<p>Hi Kim Customer</p>" in page
     assert "https://" in page or "http://" in page  # the link is still in the mail
+    response = admin.post(URL + "/preview", data={"subject": "Re: [#{ticket_number}] {subject}", "message": ""},
+                          headers={"HX-Request": "true"})
+    number = re.search(r"Re: \[#(\w+)\] The printer", text_of(response)).group(1)
+    assert len(number) == 6 and set(number) <= set(intake._NUMBER_ALPHABET)  # as real numbers look
     response = admin.post(URL + "/preview", data={"subject": "{ticket.__class__}"}, headers={"HX-Request": "true"})
     assert response.status_code == 400 and "Unknown placeholder {ticket.__class__}" in text_of(response)
     assert _rows() == 0
