@@ -128,7 +128,8 @@ def test_the_list_shows_every_kind_and_which_are_customised(admin):
 def test_managers_look_but_do_not_change(login, desk):
     client = login(desk.manager)
     page = text_of(client.get(URL))
-    assert "You may look" in page and "Save wording" not in page
+    assert "<strong>Read only.</strong> Only administrators can change the desk&#39;s mails." in page
+    assert "Save wording" not in page
     assert client.post(URL, data={"subject": "Mine", "message": ""}).status_code == 403
     assert client.post(URL + "/preview", data={"subject": "Mine"}).status_code == 403
     assert _rows() == 0
