@@ -48,3 +48,67 @@ def test_with_javascript_the_instructions_come_on_their_own(browser, live_server
     expect(page.get_by_role("button", name="Show the instructions for this topic")).to_have_count(0)
     page.get_by_label("Help topic").select_option(label="Password reset")
     expect(page.locator("#topic_fields .instructions")).to_contain_text("Never send us your password.")
+
+
+def test_the_new_api_key_is_copied_with_one_click(browser, live_server, desk, shots):
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    sign_in(page, live_server, desk, desk.admin)
+    page.goto(f"{live_server}/admin/api-keys")
+    page.get_by_label("Name").fill("Website chat")
+    page.get_by_role("button", name="Create key").click()
+    key = page.get_by_label("The new API key").input_value()
+    assert len(key) > 20
+    button = page.get_by_role("button", name="Copy")
+    expect(button).to_be_visible()
+    button.click()
+    expect(page.locator(".copy-row")).to_contain_text("Copied")
+    expect(page.get_by_role("status").locator(".copy-status")).to_have_text("Copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    shots(page, "api-key-copied")
+    context.close()
+
+
+def test_without_javascript_the_key_is_there_to_select_and_no_dead_button(browser, live_server, desk):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live_server, desk, desk.admin)
+    page.goto(f"{live_server}/admin/api-keys")
+    page.get_by_label("Name").fill("Website chat")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.get_by_label("The new API key")).to_be_visible()
+    expect(page.get_by_role("button", name="Copy")).to_be_hidden()
+    context.close()
+
+
+def test_the_password_field_shows_only_when_a_password_is_set_by_hand(browser, live_server, desk, shots):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    sign_in(page, live_server, desk, desk.admin)
+    page.goto(f"{live_server}/admin/agents/{desk.tech.id}")
+    reset = page.locator("#password-reset")
+    expect(reset.get_by_label("Generate one (shown once)")).to_be_checked()
+    expect(reset.get_by_label("Password", exact=True)).to_be_hidden()
+    reset.get_by_label("Set this one:").check()
+    expect(reset.get_by_label("Password", exact=True)).to_be_visible()
+    shots(page, "password-reset-set-by-hand")
+    reset.get_by_label("Generate one (shown once)").check()
+    expect(reset.get_by_label("Password", exact=True)).to_be_hidden()
+
+
+def test_the_desk_shows_its_icon_and_attachments_a_drawn_paperclip(browser, live_server, desk, ticket, shots):
+    from helpdesk import tickets
+    from helpdesk.attachments import Upload
+
+    tickets.reply(desk.tech, ticket, "Here is the log.", uploads=[Upload("fix.txt", "text/plain", b"restart\n")])
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, live_server, desk, desk.tech)
+    page.goto(f"{live_server}/agent/tickets/{ticket.number}")
+    clip = page.locator(".attachments a", has_text="fix.txt").locator("svg.icon-paperclip")
+    expect(clip).to_be_visible()
+    box = clip.bounding_box()
+    assert 10 <= box["width"] <= 24 and 10 <= box["height"] <= 24  # text-sized, not the SVG's default 300x150
+    assert page.evaluate("""fetch('/favicon.ico').then(r => r.status)""") == 200
+    icon = page.locator('link[rel="icon"][type="image/svg+xml"]').get_attribute("href")
+    assert page.evaluate(f"fetch('{icon}').then(r => r.status)") == 200
+    shots(page, "attachment-paperclip")
