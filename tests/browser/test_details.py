@@ -112,3 +112,43 @@ def test_the_desk_shows_its_icon_and_attachments_a_drawn_paperclip(browser, live
     icon = page.locator('link[rel="icon"][type="image/svg+xml"]').get_attribute("href")
     assert page.evaluate(f"fetch('{icon}').then(r => r.status)") == 200
     shots(page, "attachment-paperclip")
+
+
+@pytest.fixture
+def mail_catcher(app, tmp_path):
+    """The desk's own local mail catcher (as `make run` starts it), keeping mail in a Maildir."""
+    from aiosmtpd.controller import Controller
+
+    from helpdesk.mail.devserver import _Keeper
+    from support.net import free_port
+
+    path = tmp_path / "mail"
+    path.mkdir()
+    controller = Controller(_Keeper(str(path)), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config["HELPDESK_DEV_MAILBOX"] = str(path)
+    state = app.extensions["mail"]
+    state.server, state.port = "127.0.0.1", controller.port
+    yield path
+    controller.stop()
+
+
+def test_the_dev_mailbox_shows_a_mail_as_text_or_as_html(browser, live_server, desk, make_ticket, mail_catcher, shots):
+    from helpdesk.mail import outbox
+
+    ticket = make_ticket(email="ken@example.net", subject="Printer on fire")
+    outbox.send_pending()
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    sign_in(page, live_server, desk, desk.admin)
+    page.goto(f"{live_server}/admin/dev-mailbox")
+    first = page.locator(".dev-mail").first
+    expect(first.locator(".dev-mail-text")).to_be_visible()
+    expect(first.locator("iframe")).to_be_hidden()
+    first.get_by_text("HTML", exact=True).click()
+    expect(first.locator(".dev-mail-text")).to_be_hidden()
+    frame = first.frame_locator("iframe")
+    expect(frame.locator("body")).to_contain_text(f"#{ticket.number}")
+    shots(page, "dev-mailbox-html")
+    first.get_by_text("Text", exact=True).click()
+    expect(first.locator(".dev-mail-text")).to_contain_text(f"#{ticket.number}")
+    expect(first.locator("iframe")).to_be_hidden()
