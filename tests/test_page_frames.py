@@ -129,3 +129,12 @@ def test_a_server_error_keeps_the_agent_in_the_staff_layout(failing_app, desk):
     assert "Something went wrong on our side" in page and "may not have been saved" in page
     assert 'href="/agent/queue/closed"' in page
     assert "hx-get" not in page.split("<main", 1)[0]  # the queue links without their live counts
+
+
+def test_an_agent_who_must_set_up_two_factor_sees_no_counts_on_an_error_page(app, client, desk, login, ticket):
+    app.config["HELPDESK_REQUIRE_TOTP"] = True
+    login(desk.tech)
+    response = client.get("/no/such/page")
+    page = text_of(response)
+    assert response.status_code == 404 and STAFF_NAV in page and QUEUE_NAV in page
+    assert "hx-get" not in page.split("<main", 1)[0] and 'class="count' not in page

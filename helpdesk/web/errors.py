@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from .. import settings
 from ..extensions import db
 from ..htmx import is_partial, render, swap_nothing
+from ..security import totp
 from ..security.limits import API_LIMITED_MESSAGE, LIMITED_MESSAGE, refusal_message
 from ..tickets import LifecycleError
 from .navigation import panel_context
@@ -148,7 +149,10 @@ def _staff_viewer():
     customers' one, which needs nothing from the database."""
     try:
         user = current_user._get_current_object()
-        return user if user.is_authenticated else None
+        if not user.is_authenticated:
+            return None
+        user.name, user.role  # what the staff layout shows: read now, while a failure can be caught
+        return user
     except Exception:  # noqa: BLE001 - an error page must render whatever broke
         db.session.rollback()
         return None
@@ -165,8 +169,10 @@ def _error_page(status: int, message: str | None):
         return render("errors/error.html", layout="portal/layout.html", next_step=_NEXT_CUSTOMER.get(status),
                       **context)
     in_admin = request.blueprint == "admin" and agent.is_manager
-    # After a server error the queue navigation is plain links: its counts would read the
-    # database again, which may be what failed.
+    # The queue navigation is plain links, without counts, after a server error (the counts would
+    # read the database again, which may be what failed) and for an agent who must still set up
+    # two-factor sign-in (who may see nothing of the desk yet).
+    plain_nav = status >= 500 or (not agent.totp_secret and totp.required())
     return render("errors/error.html", layout="admin/layout.html" if in_admin else "agent/layout.html",
-                  staff=True, in_admin=in_admin, plain_nav=status >= 500,
+                  staff=True, in_admin=in_admin, plain_nav=plain_nav,
                   next_step=(_NEXT_ADMIN if in_admin else _NEXT_STAFF).get(status), **{**panel_context(), **context})
