@@ -152,3 +152,39 @@ def test_the_dev_mailbox_shows_a_mail_as_text_or_as_html(browser, live_server, d
     first.get_by_text("Text", exact=True).click()
     expect(first.locator(".dev-mail-text")).to_contain_text(f"#{ticket.number}")
     expect(first.locator("iframe")).to_be_hidden()
+
+
+def axe_problems(page, selector):
+    """axe-core's serious and critical findings within the parts of the page `selector` names."""
+    from browser.test_live import AXE
+
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async (sel) => (await axe.run({include: [[sel]]}, {resultTypes: ['violations']})).violations",
+                          selector)
+    return [f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
+            for v in found if v["impact"] in ("serious", "critical")]
+
+
+def test_the_parts_changed_here_have_no_serious_accessibility_violations(browser, live_server, desk):
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems = {}
+    page.goto(f"{live_server}/no/such/page")
+    problems["visitor's 404"] = axe_problems(page, "body")
+    sign_in(page, live_server, desk, desk.manager)
+    for name, path, part in (("agent's 404", "/agent/tickets/NOSUCH", "body"), ("account", "/account", "body"),
+                             ("read-only topic", f"/admin/topics/{desk.topics['Password reset'].id}", "main form"),
+                             ("read-only settings", "/admin/settings", "main")):
+        page.goto(live_server + path)
+        problems[name] = axe_problems(page, part)
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live_server, desk, desk.admin)
+    page.goto(f"{live_server}/admin/api-keys")
+    page.get_by_label("Name").fill("Website chat")
+    page.get_by_role("button", name="Create key").click()
+    problems["new API key"] = axe_problems(page, ".secret-box")
+    page.goto(f"{live_server}/admin/agents/{desk.tech.id}")
+    problems["password reset"] = axe_problems(page, "#password-reset")
+    found = {k: v for k, v in problems.items() if v}
+    assert found == {}, "\n".join(f"{k}: {p}" for k, v in found.items() for p in v)
+    context.close()
