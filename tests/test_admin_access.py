@@ -110,3 +110,11 @@ def test_the_sidebar_links_every_admin_page(login, desk):
 def test_unknown_ids_are_404(login, desk, url):
     assert login(desk.admin).get(url).status_code == 404
     assert login(desk.admin).post(url).status_code in (404, 405)
+
+
+@pytest.mark.parametrize("url", ["/admin/topics", "/admin/agents", "/admin/priorities", "/admin/mailboxes",
+                                 "/admin/api-keys", "/admin/settings", "/admin/mail-templates/reply_customer"])
+def test_a_manager_is_told_the_page_is_read_only(login, desk, url):
+    note = "<strong>Read only.</strong> Only administrators can change"
+    assert note in login(desk.manager).get(url).get_data(as_text=True)
+    assert note not in login(desk.admin).get(url).get_data(as_text=True)

@@ -110,7 +110,7 @@ _TITLES = {
     409: "That changed meanwhile", 413: "Too large", 429: "Slow down", 500: "Something went wrong",
 }
 _PLAIN = {
-    400: "The desk could not read what your browser sent.",
+    400: "The desk could not read what your browser sent. Go back and try again.",
     403: "Your role does not allow this.",
     404: "There is no such page, or it is not yours to see.",
     405: "This address does not take that kind of request.",
@@ -120,8 +120,8 @@ _PLAIN = {
 }
 SERVER_ERROR = ("Something went wrong on our side, and it has been logged. What you just did may not have "
                 "been saved: go back, check, and try again.")
+# (A 400's own message says what to do: the CSRF refusal's, say, already ends "Reload the page".)
 _NEXT_STAFF = {
-    400: "Reload the page and try again.",
     403: "If you need this done, ask an administrator.",
     404: "Check the address, or find the ticket from your queues or the search.",
     405: "Use the page's own links and buttons.",
@@ -131,7 +131,6 @@ _NEXT_STAFF = {
 }
 _NEXT_ADMIN = {**_NEXT_STAFF, 404: "Check the address, or start again from the admin menu."}
 _NEXT_CUSTOMER = {
-    400: "Reload the page and try again.",
     403: "To follow your ticket, use the link in the mail we sent you, or look it up with its number "
          "and your email address.",
     404: "Check the address. To follow your ticket, use the link in the mail we sent you, or look it "
