@@ -408,6 +408,36 @@
     if (handled) { event.preventDefault(); }
   });
 
+  // --- copy buttons: [data-copy] names the field whose text it copies (a key shown once) -----
+
+  function copyText(field) {
+    if (navigator.clipboard && window.isSecureContext) { return navigator.clipboard.writeText(field.value); }
+    // Over plain HTTP (not localhost) browsers offer no clipboard API: the older command still works.
+    field.select();
+    return document.execCommand("copy") ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    var status = button.parentNode.querySelector(".copy-status");
+    if (!field) { return; }
+    copyText(field).then(function () {
+      button.classList.add("copied");
+      $("[data-copy-label]", button).textContent = "Copied";
+      if (status) { status.textContent = "Copied to the clipboard."; status.classList.add("ok"); }
+    }, function () {
+      field.focus();
+      field.select();
+      if (status) { status.textContent = "Your browser did not allow copying: the key is selected, press Ctrl+C (⌘C on a Mac)."; }
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    $$("[data-copy][hidden]").forEach(function (button) { button.hidden = false; });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     markNewItems();
     updateSelectedCount();

@@ -24,6 +24,11 @@ _DANGEROUS_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "
                    "math", "style", "link", "meta", "template", "portal"}
 _URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "srcdoc", "poster", "background",
               "hx-get", "hx-post", "hx-put", "hx-delete", "hx-patch"}
+# Our own inline icons (templates/macros/icons.html): an <svg class="icon icon-NAME"> holding
+# nothing but drawing attributes. Anything else an <svg> carries makes it live markup.
+_ICON_CLASS = re.compile(r"icon icon-[a-z-]+( [a-z-]+)?")
+_ICON_ATTRS = {"class", "xmlns", "viewbox", "fill", "stroke", "stroke-width", "stroke-linecap", "stroke-linejoin",
+               "aria-hidden", "focusable", "role", "aria-label"}
 _BAD_SCHEME = re.compile(r"^(javascript|vbscript|data|livescript|file):", re.I)
 _STRIP = re.compile(r"[\x00-\x20\x7f]+")
 
@@ -47,11 +52,17 @@ class _Scan(HTMLParser):
                 self.problems.append(f"<script {attrs_d}>")
             self.in_script = True
         elif tag == "link":
-            if not (self.allow_own_assets and self._own(attrs_d.get("href")) and attrs_d.get("rel") == "stylesheet"):
+            if not (self.allow_own_assets and self._own(attrs_d.get("href")) and attrs_d.get("rel") in ("stylesheet", "icon")):
                 self.problems.append(f"<link {attrs_d}>")
         elif tag == "meta":
             if "http-equiv" in attrs_d:
                 self.problems.append(f"<meta {attrs_d}>")
+        elif tag == "svg" and self.allow_own_assets and _ICON_CLASS.fullmatch(attrs_d.get("class", "")) \
+                and set(attrs_d) <= _ICON_ATTRS:
+            pass
+        elif tag == "iframe" and self.allow_own_assets and attrs_d.get("sandbox", None) == "" \
+                and re.match(r"/[a-z]", attrs_d.get("src", "")):
+            pass  # a frame of our own with every sandbox restriction (the dev mailbox's HTML mails)
         elif tag in _DANGEROUS_TAGS:
             self.problems.append(f"<{tag}>")
         if tag == "img":

@@ -2,6 +2,7 @@
 read every page but change nothing (403), admins do both."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -73,6 +74,13 @@ def test_who_may_read_the_admin_pages(role, client, login, desk):
         if role == "manager":  # read-only: the forms have no save button
             html = response.get_data(as_text=True)
             assert "Save changes" not in html and "Save settings" not in html and "Add holiday" not in html, url
+        if role in ("manager", "admin"):  # and they look read-only: fields disabled, a note above
+            html = response.get_data(as_text=True)
+            for classes in re.findall(r'<form class="card admin-form ([^"]*)"', html):
+                read_only = role == "manager"
+                assert ("read-only" in classes.split()) == read_only, (role, url)
+                assert ('<fieldset class="plain" disabled>' in html) == read_only, (role, url)
+                assert ("<strong>Read only.</strong> Only administrators can change" in html) == read_only, (role, url)
 
 
 @pytest.mark.parametrize("role", list(WRITE_EXPECTED))
@@ -102,3 +110,11 @@ def test_the_sidebar_links_every_admin_page(login, desk):
 def test_unknown_ids_are_404(login, desk, url):
     assert login(desk.admin).get(url).status_code == 404
     assert login(desk.admin).post(url).status_code in (404, 405)
+
+
+@pytest.mark.parametrize("url", ["/admin/topics", "/admin/agents", "/admin/priorities", "/admin/mailboxes",
+                                 "/admin/api-keys", "/admin/settings", "/admin/mail-templates/reply_customer"])
+def test_a_manager_is_told_the_page_is_read_only(login, desk, url):
+    note = "<strong>Read only.</strong> Only administrators can change"
+    assert note in login(desk.manager).get(url).get_data(as_text=True)
+    assert note not in login(desk.admin).get(url).get_data(as_text=True)

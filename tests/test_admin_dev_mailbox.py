@@ -80,6 +80,49 @@ def test_managers_are_refused_the_dev_mailbox_and_not_shown_its_link(client, des
     assert client.get("/admin/dev-mailbox").status_code == 200
 
 
+def test_the_html_part_is_shown_in_a_sandboxed_frame_never_in_the_page(client, desk, login, make_ticket,
+                                                                        mail_catcher):
+    from helpdesk.mail import outbox
+
+    ticket = make_ticket(email="ken@example.net", subject="VPN <script>alert(1)</script> drops")
+    outbox.send_pending()
+    login(desk.admin)
+    page = text_of(client.get("/admin/dev-mailbox"))
+    frames = re.findall(r"<iframe[^>]*>", page)
+    assert frames and len(frames) == page.count('class="card dev-mail"')  # every mail the desk sends has an HTML part
+    assert all(" sandbox " in f and 'class="dev-mail-html"' in f for f in frames)
+    assert page.count('value="html">') == len(frames) and page.count('value="text" checked>') == len(frames)
+    assert "<table" not in page.split("<main", 1)[1]  # the mails' HTML layout is not in the page itself
+    src = re.search(r'<iframe[^>]*src="([^"]+)"', frames[0]).group(1)
+    part = client.get(src)
+    html = text_of(part)
+    assert part.status_code == 200 and part.mimetype == "text/html"
+    assert f"#{ticket.number}" in html and "<script>alert(1)</script>" not in html
+    csp = part.headers["Content-Security-Policy"]
+    assert csp.startswith("sandbox;") and "default-src 'none'" in csp and "frame-ancestors 'self'" in csp
+    assert "script-src" not in csp and part.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert part.headers["Cache-Control"] == "no-store"
+    assert client.get("/admin/dev-mailbox/no-such-mail/html").status_code == 404
+    login(desk.manager)
+    assert client.get(src).status_code == 403  # for admins only, as the page
+
+
+def test_a_mail_without_an_html_part_shows_its_text_alone(client, desk, login, mail_catcher):
+    import smtplib
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.org", "b@example.org", "Plain only"
+    message.set_content("Just text.")
+    with smtplib.SMTP("127.0.0.1", client.application.extensions["mail"].port) as smtp:
+        smtp.send_message(message)
+    login(desk.admin)
+    page = text_of(client.get("/admin/dev-mailbox"))
+    assert "Just text." in page and "<iframe" not in page and 'value="html"' not in page
+    key = next(mail_catcher.glob("new/*")).name
+    assert client.get(f"/admin/dev-mailbox/{key}/html").status_code == 404
+
+
 @pytest.mark.parametrize("make_folder", [False, True])
 def test_dev_mailbox_with_no_mail_yet(client, desk, login, tmp_path, app, make_folder):
     folder = tmp_path / "nothing-here"

@@ -13,6 +13,7 @@ from helpdesk.clock import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import wording as mail_templates
 from helpdesk.models import AuditEntry, MailTemplate, OutboxMail, Ticket
+from helpdesk.tickets import intake
 from hostile import XSS_PAYLOADS, assert_no_live_markup
 from support.pages import text_of
 from support.rows import count
@@ -80,6 +81,10 @@ def test_the_preview_fills_a_sample_ticket_and_refuses_unknown_placeholders(admi
     assert page.lstrip().startswith('<section class="card mail-preview" id="preview"')  # the block only
     assert "About The printer on floor 2 jams" in page and "<p>Hi Kim Customer</p>" in page
     assert "https://" in page or "http://" in page  # the link is still in the mail
+    response = admin.post(URL + "/preview", data={"subject": "Re: [#{ticket_number}] {subject}", "message": ""},
+                          headers={"HX-Request": "true"})
+    number = re.search(r"Re: \[#(\w+)\] The printer", text_of(response)).group(1)
+    assert len(number) == 6 and set(number) <= set(intake._NUMBER_ALPHABET)  # as real numbers look
     response = admin.post(URL + "/preview", data={"subject": "{ticket.__class__}"}, headers={"HX-Request": "true"})
     assert response.status_code == 400 and "Unknown placeholder {ticket.__class__}" in text_of(response)
     assert _rows() == 0
@@ -123,7 +128,8 @@ def test_the_list_shows_every_kind_and_which_are_customised(admin):
 def test_managers_look_but_do_not_change(login, desk):
     client = login(desk.manager)
     page = text_of(client.get(URL))
-    assert "You may look" in page and "Save wording" not in page
+    assert "<strong>Read only.</strong> Only administrators can change the desk&#39;s mails." in page
+    assert "Save wording" not in page
     assert client.post(URL, data={"subject": "Mine", "message": ""}).status_code == 403
     assert client.post(URL + "/preview", data={"subject": "Mine"}).status_code == 403
     assert _rows() == 0

@@ -163,6 +163,18 @@ def test_a_generated_password_is_shown_once_and_works(admin, desk, app):
     assert client.post("/login", data={"email": "tech@example.com", "password": password}).status_code == 302
 
 
+def test_a_password_typed_while_generate_is_chosen_is_ignored(admin, desk, app):
+    """Without JavaScript or :has() the field stays in view: what it holds counts only with "Set this one"."""
+    page = text_of(admin.get(f"/admin/agents/{desk.tech.id}"))
+    assert "Used only with “Set this one”; ignored when a password is generated." in page
+    response = admin.post(f"/admin/agents/{desk.tech.id}/password", data={"mode": "generate", "password": "short"})
+    assert response.status_code == 200
+    password = re.search(r'<code data-autofocus tabindex="-1">([^<]+)</code>', text_of(response)).group(1)
+    assert password != "short"
+    client = app.test_client()
+    assert client.post("/login", data={"email": "tech@example.com", "password": password}).status_code == 302
+
+
 @pytest.mark.parametrize("data, message", [
     ({"mode": "set", "password": ""}, "Type the new password"),
     ({"mode": "set", "password": "short"}, "A password has 8 to 128 characters."),

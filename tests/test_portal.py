@@ -324,6 +324,35 @@ def test_topic_fields_partial_shows_instructions_and_priority_only_where_allowed
     assert re.search(rf'<option selected value="{desk.priorities["high"].id}">High', body)
 
 
+def test_without_javascript_a_round_trip_shows_the_topics_instructions(client, desk, inbox):
+    """The form's no-JS button (in <noscript>) posts it to /new/show-topic: the same form again with
+    the chosen topic's instructions and priority choice, what was typed kept, nothing sent."""
+    page = client.get("/new").get_data(as_text=True)
+    noscript = re.findall(r"<noscript>(.*?)</noscript>", page, re.S)
+    assert any('formaction="/new/show-topic#topic_fields"' in n and "Show the instructions" in n for n in noscript)
+    # Enter in a field sends the ticket: the first submit button of the form (without JS) is that one.
+    assert page.index(">Open the ticket</button>") < page.index("Show the instructions")
+    general = desk.topics["General inquiry"]
+    data = ticket_form(desk, client, topic=str(general.id), subject="Invoice <b>twice</b>",
+                       description="We were billed twice.\nSecond line.")
+    response = client.post("/new/show-topic", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Ask us anything." in page and 'name="priority"' in page  # this topic lets customers choose
+    assert re.search(rf'<option selected value="{general.id}">', page)
+    assert 'value="Invoice &lt;b&gt;twice&lt;/b&gt;"' in page and "We were billed twice.\nSecond line.</textarea>" in page
+    assert 'value="ken@example.net"' in page and f'value="{data["idempotency_key"]}"' in page
+    assert 'action="/new"' in page
+    assert count(Ticket) == 0 and count(Customer) == 0 and count(OutboxMail) == 0
+    # Then the form, sent as it is, opens the ticket once.
+    assert client.post("/new", data=data).status_code == 302 and count(Ticket) == 1
+    page = client.post("/new/show-topic", data={**data, "topic": ""}).get_data(as_text=True)
+    assert "Choose a help topic first" in page
+    page = client.post("/new/show-topic", data={**data, "attachments": [(io.BytesIO(png_bytes()), "screen.png")]},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "Ask us anything." in page and "files are not kept between pages: please choose them again" in page
+
+
 def test_topic_fields_ignores_private_topics(client, desk):
     private = HelpTopic(name="Internal escalation", public=False, instructions="Internal only text")
     db.session.add(private)

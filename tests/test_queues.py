@@ -116,6 +116,15 @@ def test_queue_pages_list_their_tickets(client, login, desk, spread, queue, expe
     assert set(numbers(response.get_data(as_text=True))) == wanted
 
 
+def test_the_closed_queue_is_named_for_what_it_holds(client, login, desk, spread):
+    """It lists resolved tickets too (badged "Resolved"): its name says so; its address stays."""
+    login(desk.manager)
+    html = client.get("/agent/queue/closed").get_data(as_text=True)
+    assert "<h1>Resolved &amp; closed</h1>" in html
+    assert re.search(r'href="/agent/queue/closed" aria-current="page">\s*<span>Resolved &amp; closed</span>', html)
+    assert ">Resolved</span>" in html and ">Closed</span>" in html  # the badges of the two kinds it holds
+
+
 def test_unknown_queue_is_404(client, login, desk):
     login(desk.manager)
     assert client.get("/agent/queue/everything").status_code == 404

@@ -102,6 +102,8 @@ ADMIN = [
     Route("GET", "/admin/", expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)),
     Route("GET", "/admin/outbox", expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)),
     Route("GET", "/admin/dev-mailbox", expect(LOGIN, LOGIN, LOGIN, 403, 403, 403, 404)),  # admins only (off here: 404)
+    # One caught mail's HTML part (any name will do: the dev mailbox is off here).
+    Route("GET", "/admin/dev-mailbox/{number}/html", expect(LOGIN, LOGIN, LOGIN, 403, 403, 403, 404)),
     Route("POST", "/admin/outbox/retry", expect(LOGIN, LOGIN, LOGIN, 403, 403, 403, 302)),
 ]
 # Admin pages: anonymous visitors sign in, agents are refused, managers read (200) but change
@@ -198,12 +200,13 @@ def _action_routes(status: str) -> list[Route]:
 ROUTES = PORTAL + AGENT_PAGES + ADMIN + API + _action_routes("new")
 # Endpoints deliberately outside the table: public pages that show nobody's data, sign-in
 # steps, account pages whose own tests live in test_security_auth.py, the desk's theme stylesheet
-# and the API's description.
+# and icon, and the API's description.
 PUBLIC_ENDPOINTS = {
     "static", "portal.index", "portal.new_ticket", "portal.topic_fields", "portal.submitted", "portal.check_status",
     "portal.captcha_challenge", "auth.login", "auth.logout", "auth.second_factor", "account.forgot", "account.reset",
     "account.password", "account.two_factor", "account.two_factor_start", "account.two_factor_confirm",
     "account.two_factor_qr", "account.two_factor_disable", "ops.healthz", "theme_css", "api.openapi",
+    "portal.new_ticket_topic", "favicon",
 }
 
 

@@ -188,7 +188,7 @@ def test_the_challenge_carries_no_answer_and_expires(client, desk, captcha_on):
 def test_without_javascript_the_form_says_what_to_do(client, desk, app, captcha_on):
     app.config["MAIL_DEFAULT_SENDER"] = "Help desk <help@example.org>"
     page = client.get("/new").get_data(as_text=True)
-    noscript = re.search(r"<noscript>(.*?)</noscript>", page, re.S).group(1)
+    noscript = re.search(r'<noscript>\s*(<p class="captcha-noscript">.*?)</noscript>', page, re.S).group(1)
     assert "needs JavaScript" in noscript and 'href="mailto:help@example.org"' in noscript
 
 

@@ -27,7 +27,7 @@ from test_security_access import world  # noqa: F401  (a fixture: ticket A with 
 # Routes anyone may ask (customers, sign-in steps, the API with its own keys, monitors): every
 # other route of the app is a staff route, and walked.
 PUBLIC_BLUEPRINTS = {"portal", "auth", "api", "ops"}
-PUBLIC_ENDPOINTS = {"static", "theme_css", "account.forgot", "account.reset"}
+PUBLIC_ENDPOINTS = {"static", "theme_css", "favicon", "account.forgot", "account.reset"}
 # What an agent not enrolled may use when the desk requires two-factor sign-in: setting it up.
 ENROLMENT = {"account.two_factor", "account.two_factor_start", "account.two_factor_confirm",
              "account.two_factor_qr"}

@@ -91,11 +91,16 @@ class NewAgentForm(AgentForm):
 class PasswordForm(FlaskForm):
     mode = RadioField("New password", default="generate", choices=lambda: [
         ("generate", "Generate one (shown once)"), ("set", "Set this one:")])
-    password = PasswordField("Password", validators=[_password])
+    password = PasswordField("Password")
 
     def validate_password(self, field):
-        if self.mode.data == "set" and not field.data:
+        """Read only with "Set this one": with "Generate one" whatever the field holds is ignored
+        (without JavaScript, or in a browser without CSS :has(), the field stays visible)."""
+        if self.mode.data != "set":
+            return
+        if not field.data:
             raise ValidationError(f"Type the new password ({PASSWORD_MIN} to {PASSWORD_MAX} characters).")
+        _password(self, field)
 
 
 class TwoFactorResetForm(FlaskForm):

@@ -13,11 +13,14 @@ from ..mail import notify
 from ..models import PasswordResetRequest
 from ..security import totp
 from ..security.tokens import agent_for_reset
+from ..web.navigation import panel_context
 from . import preferences
 from .forms import DisableForm, EnrolForm, ForgotForm, NotificationsForm, PasswordForm, RecoveryForm, ResetForm
 from .routes import end_session, start_session
 
 bp = Blueprint("account", __name__)
+# The account page is a staff page like the queues: it shows their sidebar.
+bp.context_processor(panel_context)
 
 RESET_SENT = ("If that address belongs to an active agent account, we have mailed it a link to choose "
               "a new password. The link works for one hour, once.")

@@ -59,6 +59,20 @@ def read(path: str, limit: int = 200) -> list[dict]:
             "subject": msg.get("Subject", ""),
             "date": email.utils.parsedate_to_datetime(msg["Date"]) if msg.get("Date") else None,
             "text": body.get_content() if body else "",
+            "has_html": msg.get_body(("html",)) is not None,
         })
     items.sort(key=lambda m: m["date"].timestamp() if m["date"] else 0, reverse=True)
     return items[:limit]
+
+
+def read_html(path: str, key: str) -> str | None:
+    """The HTML part of the mail kept under `key`, or None (no such mail, or no HTML part)."""
+    if not (Path(path) / "cur").is_dir():
+        return None
+    box = mailbox.Maildir(path, create=False)
+    try:
+        raw = box.get_bytes(key)
+    except KeyError:
+        return None
+    body = email.message_from_bytes(raw, policy=email.policy.default).get_body(("html",))
+    return body.get_content() if body is not None else None

@@ -253,6 +253,11 @@ def save(key: str, subject: str, message: str) -> tuple[MailTemplate | None, lis
 # --- the preview ------------------------------------------------------------------------------
 
 
+# The preview's ticket number, in the form real ones take (six characters of
+# tickets.intake._NUMBER_ALPHABET), so a wording is judged as customers will read it.
+SAMPLE_NUMBER = "K4TR7M"
+
+
 def sample_context(kind: Kind, desk_name: str) -> dict:
     """A made-up ticket and its people, for previews: nothing is read from or added to the database."""
     from datetime import timedelta
@@ -262,7 +267,7 @@ def sample_context(kind: Kind, desk_name: str) -> dict:
     customer = NS(name="Kim Customer", email="kim@example.net")
     team = NS(name="Second Line")
     ticket = NS(
-        number=104233, subject="The printer on floor 2 jams", status="open", status_label="Open",
+        number=SAMPLE_NUMBER, subject="The printer on floor 2 jams", status="open", status_label="Open",
         customer=customer, assignee=agent, topic=NS(name="Hardware"), priority=NS(name="Normal"),
         department=NS(name="Support"), sla=NS(name="Standard"), due_at=clock.utcnow() + timedelta(hours=20),
     )

@@ -64,14 +64,15 @@ def index():
 # --- opening a ticket -----------------------------------------------------------------------
 
 
-def _new_ticket_page(form: NewTicketForm, status: int = 200, problem: str | None = None):
+def _new_ticket_page(form: NewTicketForm, status: int = 200, problem: str | None = None, shown_topic: bool = False):
     topic = public_topic(form.topic.data)
     if topic is not None and topic.customer_sets_priority and form.priority.data is None:
         form.priority.data = topic.effective_priority.id if topic.effective_priority else None
-    files_dropped = status >= 400 and any(f.filename for f in request.files.getlist("attachments"))
+    files_dropped = (status >= 400 or shown_topic) and any(f.filename for f in request.files.getlist("attachments"))
     form.altcha.data = ""  # a solution is used up when sent: the widget solves a fresh challenge
     return render("portal/new_ticket.html", form=form, topic=topic, problem=problem, captcha=captcha.enabled(),
-                  mail_address=_desk_address(), files_dropped=files_dropped, status=status, **_limits())
+                  mail_address=_desk_address(), files_dropped=files_dropped, status=status,
+                  shown_topic=shown_topic, **_limits())
 
 
 def _desk_address() -> str:
@@ -140,6 +141,16 @@ def new_ticket():
     session[SUBMITTED_KEY] = ticket_id
     session[SUBMITTED_NONCE_KEY] = nonce
     return redirect(url_for("portal.submitted"))
+
+
+@bp.route("/new/show-topic", methods=["POST"])
+def new_ticket_topic():
+    """Without JavaScript: the form again, with the chosen topic's instructions (and its priority
+    choice) and everything typed so far; nothing is sent. With JavaScript they appear on their own."""
+    form = NewTicketForm()
+    if not form.idempotency_key.data:
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+    return _new_ticket_page(form, shown_topic=True)
 
 
 @bp.route("/captcha/challenge")

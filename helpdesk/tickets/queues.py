@@ -58,7 +58,9 @@ QUEUES: dict[str, Queue] = {
     "overdue": Queue("Overdue", lambda t, agent, now: and_(t.is_overdue.is_(True), _active(t)), timed=True),
     "pending": Queue("Awaiting customer", lambda t, agent, now: t.status == "pending"),
     "escalated": Queue("Escalated", lambda t, agent, now: t.status == "escalated"),
-    "closed": Queue("Closed", lambda t, agent, now: t.status.in_(("resolved", "closed"))),
+    # Named for what it holds (the URL key stays "closed"): resolved tickets wait here for the
+    # customer's confirmation, so they belong with the closed ones.
+    "closed": Queue("Resolved & closed", lambda t, agent, now: t.status.in_(("resolved", "closed"))),
 }
 DEFAULT_QUEUE = "open"
 

@@ -2,7 +2,7 @@
 headers, the upload limit that follows the settings, and the refusal of NUL bytes."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, request, send_from_directory
 from jinja2 import FileSystemBytecodeCache
 
 from .. import clock, settings, theme
@@ -32,6 +32,12 @@ def init_app(app):
             files = count * mb * 4 // 3 if is_api_request() else count * mb  # the API sends files in base64
             request.max_content_length = (files + 2) * 1024 * 1024
     app.before_request(refuse_nul_bytes)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """The desk's icon where browsers and feed readers look for it without reading the page."""
+        return send_from_directory(app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                                   max_age=7 * 24 * 3600)
 
     @app.context_processor
     def desk():
