@@ -7,15 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from support.signin import sign_in
+
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, base, desk, agent):
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(agent.email)
-    page.get_by_label("Password").fill(desk.passwords[agent.email])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def test_without_javascript_the_customer_form_shows_the_topics_instructions(browser, live_server, desk, shots):

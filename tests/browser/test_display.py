@@ -12,20 +12,13 @@ from helpdesk.extensions import db
 from helpdesk.models import Agent
 from helpdesk.security import access_token
 from support.rows import fresh
+from support.signin import sign_in
 
 from .test_live import run_axe
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = {1440: 900, 390: 844}
-
-
-def sign_in(page, base, desk, who):
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(who.email)
-    page.get_by_label("Password").fill(desk.passwords[who.email])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".topnav .who")).to_contain_text(who.name)
 
 
 def background(page, selector="body") -> str:
@@ -154,7 +147,8 @@ def test_main_pages_pass_axe_in_both_themes(browser, live_server, desk, busy_des
     for label, path in (("queue", "/agent/"), ("ticket", f"/agent/tickets/{t.number}"),
                         ("search", "/agent/?q=printer"), ("admin overview", "/admin/"),
                         ("admin list", "/admin/topics"), ("admin edit", f"/admin/topics/{topic.id}"),
-                        ("account", "/account")):
+                        ("account", "/account"), ("customer", f"/agent/customers/{t.customer_id}"),
+                        ("not found", "/agent/tickets/NOSUCH")):
         page.goto(live_server + path)
         expected = theme if theme != "auto" else None
         assert page.locator("html").get_attribute("data-theme") == expected, label

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from helpdesk import tickets
 from helpdesk.security import access_token
 from support.rows import fresh
+from support.signin import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,13 +20,7 @@ LIVE = 5_000  # ms: the issue's promise for changes made elsewhere
 
 def agent_page(browser, base, desk, who, width=1440, height=900):
     context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(who.email)
-    page.get_by_label("Password").fill(desk.passwords[who.email])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".topnav .who")).to_contain_text(who.name)
-    return page
+    return sign_in(context.new_page(), base, desk, who)
 
 
 def count_of(page, label):

@@ -12,6 +12,7 @@ from helpdesk import tickets
 from helpdesk.extensions import db
 from helpdesk.models import Agent
 from support.rows import fresh
+from support.signin import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -44,13 +45,7 @@ def signed_in_context(browser, base, desk, who, *, allow=True):
     if allow:
         context.grant_permissions(["notifications"], origin=base)
     context.add_init_script(RECORD_NOTIFICATIONS)
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(who.email)
-    page.get_by_label("Password").fill(desk.passwords[who.email])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".topnav .who")).to_contain_text(who.name)
-    return context, page
+    return context, sign_in(context.new_page(), base, desk, who)
 
 
 def section_shot(output_path, page, name):

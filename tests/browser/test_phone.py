@@ -18,6 +18,7 @@ from helpdesk.models import AuditEntry, FailedMail
 from helpdesk.security import access_token
 from helpdesk.tickets.queues import QUEUES
 from support.rows import fresh
+from support.signin import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -68,14 +69,6 @@ def long_desk(desk, make_ticket):
     return {"long": long, "mailbox": mailbox, "sla": plan}
 
 
-def sign_in(page, base, desk, who):
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(who.email)
-    page.get_by_label("Password").fill(desk.passwords[who.email])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".topnav .who")).to_be_attached()
-
-
 def sign_out(page, base):
     page.goto(f"{base}/account")
     page.get_by_role("button", name="Sign out").click()
@@ -113,6 +106,7 @@ def test_no_page_of_any_role_scrolls_sideways_on_a_phone(browser, live_server, a
         ("search", f"/agent/?q={LONG_NAME[:12]}"),
         ("filtered", f"/agent/?department={desk.departments['Support'].id}&assignee=unassigned"),
         ("ticket", f"/agent/tickets/{long.number}"),
+        ("customer", f"/agent/customers/{long.customer_id}"),
         ("new ticket", "/agent/new"),
         ("account", "/account"),
     ]
