@@ -45,38 +45,43 @@ class RecordingServer:
             threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
 
     def _talk(self, conn):
+        """One client's conversation; it ends when the client hangs up, whenever that is (a client
+        that gives up may close the socket before reading our answer: its send then fails)."""
         with conn:
-            if self.greeting is None:  # says nothing: the client times out
-                self.stopped.wait(30)
+            try:
+                self._converse(conn)
+            except OSError:
                 return
-            conn.sendall(self.greeting)
-            buffer = b""
-            while True:
-                try:
-                    data = conn.recv(4096)
-                except OSError:
+
+    def _converse(self, conn):
+        if self.greeting is None:  # says nothing: the client times out
+            self.stopped.wait(30)
+            return
+        conn.sendall(self.greeting)
+        buffer = b""
+        while True:
+            data = conn.recv(4096)
+            if not data:
+                return
+            self.received += data
+            buffer += data
+            while b"\r\n" in buffer:
+                line, buffer = buffer.split(b"\r\n", 1)
+                tag, _, rest = line.partition(b" ")
+                command = rest.split(b" ")[0].upper()
+                if command == b"CAPABILITY":
+                    reply = b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n"
+                elif command == b"LOGIN":
+                    reply = tag + (b" OK signed in\r\n" if self.login_ok else
+                                   b" NO [AUTHENTICATIONFAILED] " + REMOTE_WORDS.encode() + b"\r\n")
+                elif command == b"SELECT":
+                    reply = tag + b" NO [NONEXISTENT] " + REMOTE_WORDS.encode() + b"\r\n"
+                elif command == b"LOGOUT":
+                    conn.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
                     return
-                if not data:
-                    return
-                self.received += data
-                buffer += data
-                while b"\r\n" in buffer:
-                    line, buffer = buffer.split(b"\r\n", 1)
-                    tag, _, rest = line.partition(b" ")
-                    command = rest.split(b" ")[0].upper()
-                    if command == b"CAPABILITY":
-                        reply = b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n"
-                    elif command == b"LOGIN":
-                        reply = tag + (b" OK signed in\r\n" if self.login_ok else
-                                       b" NO [AUTHENTICATIONFAILED] " + REMOTE_WORDS.encode() + b"\r\n")
-                    elif command == b"SELECT":
-                        reply = tag + b" NO [NONEXISTENT] " + REMOTE_WORDS.encode() + b"\r\n"
-                    elif command == b"LOGOUT":
-                        conn.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
-                        return
-                    else:
-                        reply = tag + b" BAD " + REMOTE_WORDS.encode() + b"\r\n"
-                    conn.sendall(reply)
+                else:
+                    reply = tag + b" BAD " + REMOTE_WORDS.encode() + b"\r\n"
+                conn.sendall(reply)
 
     def stop(self):
         self.stopped.set()
