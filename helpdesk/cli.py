@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app app seed-demo | create-user | mail send | render | retry-failed | pipe |
-fetch | tickets auto-close | sla check`."""
+fetch | tickets auto-close | sla check | webhooks deliver`."""
 from __future__ import annotations
 
 import sys
@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from . import demo_tickets, jobs, mailin, settings, tickets
+from . import demo_tickets, jobs, mailin, settings, tickets, webhooks
 from .demo import DEMO_AGENTS, desk_has_data, seed
 from .extensions import db
 from .mail import outbox
@@ -191,9 +191,29 @@ def create_user(email: str, name: str, role: str, password: str):
     click.echo(f"Created {role} {name} <{email}>.")
 
 
+webhooks_cli = AppGroup("webhooks", help="Deliver outgoing webhooks.")
+
+
+@webhooks_cli.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep running, delivering what comes in.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
+def webhooks_deliver(loop: bool, interval: float):
+    """Deliver the webhook events that are due. Several deliverers may run at once."""
+    if loop:
+        click.echo(f"Delivering webhooks every {interval:g} s; Ctrl+C stops.")
+        try:
+            jobs.run_loop(current_app._get_current_object(), "webhooks", interval, threading.Event())
+        except KeyboardInterrupt:
+            pass
+        return
+    delivered, failed = webhooks.deliver_due()
+    click.echo(f"Delivered {delivered}, not delivered {failed}.")
+
+
 def register(app):
     app.cli.add_command(mail_cli)
     app.cli.add_command(tickets_cli)
     app.cli.add_command(sla_cli)
+    app.cli.add_command(webhooks_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)

@@ -71,6 +71,9 @@ def from_environment(instance_path: str) -> dict:
         # IMAP server's delivery adds one after the MX checked the mail).
         "HELPDESK_MAIL_TRUSTED_RECEIVED": max(0, _int(env("HELPDESK_MAIL_TRUSTED_RECEIVED"), 0)),
         "HELPDESK_IMAP_TIMEOUT": _int(env("HELPDESK_IMAP_TIMEOUT"), 30),
+        # Hosts, addresses and networks (comma-separated) webhooks may reach besides public addresses.
+        "HELPDESK_WEBHOOK_ALLOW": env("HELPDESK_WEBHOOK_ALLOW") or "",
+        "HELPDESK_WEBHOOK_TIMEOUT": max(1, _int(env("HELPDESK_WEBHOOK_TIMEOUT"), 10)),
         "MAIL_SERVER": env("MAIL_SERVER") or "localhost",
         "MAIL_PORT": _int(env("MAIL_PORT"), 25),
         "MAIL_USE_TLS": _bool(env("MAIL_USE_TLS")),

@@ -7,6 +7,7 @@
 - mail.py: the outbox, IMAP mailboxes, and every mail taken in (processed, held, failed);
 - api.py: API keys;
 - live.py: the live panel's change counter and presence;
+- webhook.py: outgoing webhooks and their deliveries;
 - tally.py: ticket counts per group, kept by database triggers (what the queue counts read);
 - search.py: the ticket search's index (FTS5 tables on SQLite, trigram indexes on PostgreSQL).
 """
@@ -58,6 +59,7 @@ from .ticket import (
     ThreadEntry,
     Ticket,
 )
+from .webhook import DELIVERY_STATES, WEBHOOK_EVENTS, Webhook, WebhookDelivery, event_kind
 
 __all__ = [
     "API_KEY_PREFIX", "API_SCOPES", "ApiKey", "hash_api_key",
@@ -70,4 +72,5 @@ __all__ = [
     "GROUP_COLUMNS", "TicketTally",
     "ACTIVE_STATUSES", "DONE_STATUSES", "ENTRY_KINDS", "PUBLIC_KINDS", "SOURCES", "STATUS_LABELS", "STATUSES",
     "Attachment", "Collaborator", "Event", "IdempotencyKey", "SLAPause", "ThreadEntry", "Ticket",
+    "DELIVERY_STATES", "WEBHOOK_EVENTS", "Webhook", "WebhookDelivery", "event_kind",
 ]
