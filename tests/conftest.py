@@ -25,6 +25,7 @@ from support.clock import Clock
 from support.db import PG_ADMIN_URL, empty_all_tables, scratch_postgres, seed_demo_desk, share_engines
 from support.inbox import Inbox, RefusingInbox, point_smtp_at
 from support.net import free_port
+from support.receiver import Receiver
 
 # Fast hashes in tests only; the product uses scrypt.
 models.PASSWORD_METHOD = "pbkdf2:sha256:1000"
@@ -252,3 +253,16 @@ def silent_smtp():
     for conn in held:
         conn.close()
     listener.close()
+
+
+# --- a webhook receiver ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def receiver(app):
+    """A real HTTP server on 127.0.0.1 that records what it is sent (support/receiver.py); the
+    app may send webhooks to 127.0.0.1 (HELPDESK_WEBHOOK_ALLOW), as an admin would allow it."""
+    app.config["HELPDESK_WEBHOOK_ALLOW"] = "127.0.0.1"
+    server = Receiver()
+    yield server
+    server.down()

@@ -28,6 +28,7 @@ from helpdesk.models import (
     OutboxMail,
     Team,
     Ticket,
+    Webhook,
     hash_api_key,
 )
 from helpdesk.security import totp as twofactor
@@ -160,6 +161,17 @@ def make_mailbox(name: str = "Support inbox", *, department: Department | str = 
     db.session.add(box)
     db.session.commit()
     return box
+
+
+def make_webhook(url: str, *, name: str = "Chat ops", events=("ticket.created", "ticket.updated", "ticket.replied",
+                 "ticket.resolved"), secret: str = "whsec_test-secret", active: bool = True) -> Webhook:
+    """A webhook as Admin -> Webhooks saves one (its secret stored encrypted); the URL is not
+    checked here, so a test can point it anywhere."""
+    hook = Webhook(name=name, url=url, events=",".join(events), active=active)
+    hook.secret = secret
+    db.session.add(hook)
+    db.session.commit()
+    return hook
 
 
 def queue_mails(n: int, status: str = "pending", **values) -> list[OutboxMail]:
