@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from factories import enrol_two_factor, make_api_key, make_mailbox, queue_mails
+from factories import enrol_two_factor, make_api_key, make_mailbox, make_webhook, queue_mails
 from helpdesk import audit
 from helpdesk.extensions import db
 from helpdesk.models import (
@@ -24,6 +24,7 @@ from helpdesk.models import (
     SLAHoliday,
     SLAPlan,
     Team,
+    WebhookDelivery,
 )
 from support.forms import settings_data
 from support.pages import csrf_token
@@ -98,6 +99,26 @@ def a_holiday(desk):
     db.session.add(holiday)
     db.session.commit()
     return holiday.id
+
+
+WEBHOOK_URL = "https://93.184.215.14/hooks/helpdesk"  # a public address: no name to look up
+
+
+def webhook_data(**over):
+    return {"name": "Team chat", "url": WEBHOOK_URL, "events": ["ticket.created", "ticket.resolved"], "active": "y",
+            **over}
+
+
+def a_webhook():
+    return make_webhook(WEBHOOK_URL, name="Team chat").id
+
+
+def a_failed_delivery():
+    hook = make_webhook(WEBHOOK_URL, name="Team chat")
+    delivery = WebhookDelivery(webhook=hook, kind="ticket.created", payload="{}", status="failed", attempts=8)
+    db.session.add(delivery)
+    db.session.commit()
+    return f"/admin/webhooks/{hook.id}/deliveries/{delivery.id}/retry"
 
 
 def a_custom_wording(c):
@@ -187,6 +208,11 @@ CHANGES = {
                                         mailbox_data(d, name="Sales inbox", username="sales", folder="Sales"),
                                         "mailbox", "Sales inbox"),
     "admin.outbox_retry": lambda c, d: (a_failed_mail() or "/admin/outbox/retry", {}, "outbox", "Failed mail"),
+    "admin.webhook_new": lambda c, d: ("/admin/webhooks/new", webhook_data(), "webhook", "Team chat"),
+    "admin.webhook_edit": lambda c, d: (f"/admin/webhooks/{a_webhook()}", webhook_data(name="Ops chat", new_secret="y"),
+                                        "webhook", "Ops chat"),
+    "admin.webhook_delete": lambda c, d: (f"/admin/webhooks/{a_webhook()}/delete", {}, "webhook", "Team chat"),
+    "admin.webhook_retry": lambda c, d: (a_failed_delivery(), {}, "webhook", "Team chat"),
 }
 # POST routes that change nothing (a preview of a draft): they must write no audit entry either.
 READ_ONLY = {
@@ -235,7 +261,7 @@ def test_every_admin_change_writes_an_audit_entry(endpoint, app, client, desk, a
     assert any(e.object_type == kind and name.lower() in (e.object_name or "").lower() for e in entries), \
         [(e.object_type, e.object_name, e.field) for e in entries]
     written = " ".join(f"{e.object_name} {e.field} {e.old} {e.new}" for e in entries)
-    secrets = SECRETS + re.findall(r"hd_[A-Za-z0-9_-]{20,}", response.get_data(as_text=True))  # a new key, shown once
+    secrets = SECRETS + re.findall(r"(?:hd|whsec)_[A-Za-z0-9_-]{20,}", response.get_data(as_text=True))  # shown once
     assert not any(secret in written for secret in secrets), written
 
 

@@ -15,7 +15,7 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from factories import make_api_key, make_mailbox
+from factories import make_api_key, make_mailbox, make_webhook
 from helpdesk import tickets
 from helpdesk.attachments import Upload
 from helpdesk.extensions import db
@@ -26,6 +26,7 @@ from helpdesk.models import (
     SLAHoliday,
     ThreadEntry,
     Ticket,
+    WebhookDelivery,
 )
 from helpdesk.security import access_token
 from hostile import OPEN_REDIRECTS
@@ -157,6 +158,13 @@ ADMIN += [
     Route("POST", "/admin/mail-templates/{mail_kind}", write(302)),  # empty: the built-in wording
     Route("POST", "/admin/mail-templates/{mail_kind}/preview", write(200)),
     Route("POST", "/admin/mail-templates/{mail_kind}/restore", write(302)),
+    Route("GET", "/admin/webhooks", READ),
+    Route("GET", "/admin/webhooks/new", READ),
+    Route("POST", "/admin/webhooks/new", write(400)),
+    Route("GET", "/admin/webhooks/{webhook}", READ),
+    Route("POST", "/admin/webhooks/{webhook}", write(400)),
+    Route("POST", "/admin/webhooks/{webhook}/deliveries/{delivery}/retry", write(302)),
+    Route("POST", "/admin/webhooks/{webhook}/delete", write(302)),
 ]
 # The API authenticates by key only: a signed-in session is not enough.
 API = [
@@ -240,14 +248,16 @@ def world(desk, make_ticket):
     }
     for key, (topic, sla, department, team, agent, priority) in admin_objects.items():
         api_key = make_api_key(name=f"Key {key}", scopes="read")
+        webhook = make_webhook(f"https://hooks.example.net/{key}", name=f"Webhook {key}")
         mailbox = make_mailbox(f"Mailbox {key}", department=department, host="imap.example.net", username=f"box-{key}")
         holiday = SLAHoliday(sla=sla, day=date(2026, 12, 25), name="Christmas")
         failed = FailedMail(source="pipe", error="No sender", raw=b"Subject: x\r\n\r\nbody", size=21)
-        db.session.add_all([holiday, failed])
+        delivery = WebhookDelivery(webhook=webhook, kind="ticket.created", payload="{}", status="failed", attempts=8)
+        db.session.add_all([holiday, failed, delivery])
         db.session.commit()
         objects[key].update(topic=topic.id, sla=sla.id, department=department.id, team=team.id, agent=agent.id,
                             priority=priority.id, holiday=holiday.id, api_key=api_key.id, mailbox=mailbox.id,
-                            failed_mail=failed.id)
+                            failed_mail=failed.id, webhook=webhook.id, delivery=delivery.id)
     return objects
 
 

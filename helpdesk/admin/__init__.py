@@ -22,6 +22,7 @@ from . import (  # noqa: F401, I001  (each registers its routes; kept in registr
     outbox,
     dev_mailbox,
     mail_templates,
+    webhooks,
 )
 from .blueprint import bp
 
