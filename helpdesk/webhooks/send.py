@@ -4,7 +4,7 @@ Run by the scheduled jobs (jobs.py), never in a web request. As with the mail ou
 claims a row with an UPDATE that only succeeds while the row is still waiting, so several
 senders (threads, processes or hosts) can run at once and each delivery is attempted by one.
 A 2xx answer is delivered; anything else, a refused address, a connection error or a timeout is
-tried again later, up to MAX_ATTEMPTS times (about 18 hours); then the row is "failed" and kept
+tried again later, up to MAX_ATTEMPTS times (about 19 hours); then the row is "failed" and kept
 for an admin to retry.
 """
 from __future__ import annotations
