@@ -199,7 +199,7 @@ FORM_PAGES = [
     "/admin/departments/new", "/admin/departments/{department}", "/admin/teams/new", "/admin/teams/{team}",
     "/admin/agents/new", "/admin/agents/{agent}", "/admin/priorities/{priority}/edit", "/admin/settings",
     "/admin/mail-templates/reply_customer", "/admin/mail-templates/overdue_agent", "/admin/api-keys",
-    "/admin/mailboxes", "/agent/new",
+    "/admin/mailboxes", "/admin/webhooks/new", "/agent/new",
 ]
 
 
