@@ -247,3 +247,68 @@ def test_the_address_is_checked_again_when_sending(desk, make_ticket, receiver, 
     assert receiver.requests == []
     [row] = deliveries()
     assert row.status == "waiting" and "Not sent: 127.0.0.1 is a loopback address" in row.last_error
+
+
+def _self_signed(tmp_path):
+    """A certificate for "localhost" that nobody trusts, and its key, as PEM files."""
+    from datetime import datetime, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.fixture
+def tls_receiver(receiver, app, tmp_path, monkeypatch):
+    """The receiver answering HTTPS with a certificate for "localhost"; (receiver, its certificate file)."""
+    import ssl
+
+    cert_file, key_file = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    receiver.down()
+    receiver.up(tls=context)
+    app.config["HELPDESK_WEBHOOK_ALLOW"] = "localhost,127.0.0.1"
+    if check_url(f"https://localhost:{receiver.port}/").address != "127.0.0.1":
+        pytest.skip("localhost is not 127.0.0.1 first on this machine")
+    return receiver, cert_file
+
+
+def test_https_receivers_must_show_a_trusted_certificate(desk, make_ticket, tls_receiver):
+    receiver, _ = tls_receiver
+    make_webhook(f"https://localhost:{receiver.port}/hooks/helpdesk")
+    make_ticket()
+    assert webhooks.deliver_due() == (0, 1)
+    [row] = deliveries()
+    assert "CERTIFICATE_VERIFY_FAILED" in row.last_error
+    assert receiver.requests == []
+
+
+def test_https_checks_the_urls_host_name_on_the_certificate(desk, make_ticket, tls_receiver, monkeypatch):
+    """The desk connects to the address it checked, and still verifies the certificate for the
+    name in the URL (and sends it as the Host)."""
+    receiver, cert_file = tls_receiver
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # trusted, as a real CA's would be
+    make_webhook(f"https://localhost:{receiver.port}/hooks/helpdesk", name="By name")
+    make_webhook(f"https://127.0.0.1:{receiver.port}/hooks/helpdesk", name="By address")  # not on the certificate
+    make_ticket()
+    assert webhooks.deliver_due() == (1, 1)
+    by_name, by_address = deliveries()
+    assert by_name.status == "delivered"
+    assert receiver.requests[0].headers["Host"] == f"localhost:{receiver.port}"
+    assert by_address.status == "waiting" and "CERTIFICATE_VERIFY_FAILED" in by_address.last_error

@@ -29,7 +29,8 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/helpdesk"
 
-    def up(self) -> None:
+    def up(self, tls=None) -> None:
+        """Listen (again, on the same port); `tls`: an ssl.SSLContext to answer HTTPS with."""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,6 +47,8 @@ class Receiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port or 0), Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
