@@ -145,6 +145,20 @@ def test_a_rolled_back_change_queues_nothing(desk, make_ticket, receiver):
     assert len(deliveries()) == before
 
 
+def test_a_savepoint_rolled_back_drops_only_its_own_events(desk, make_ticket, receiver):
+    make_webhook(receiver.url)
+    ticket = make_ticket()
+    before = len(deliveries())
+    db.session.add(Event(ticket=ticket, action="priority", old="Normal", new="High"))
+    db.session.flush()
+    savepoint = db.session.begin_nested()
+    db.session.add(Event(ticket=ticket, action="team", old=None, new="Senior Support"))
+    db.session.flush()
+    savepoint.rollback()
+    db.session.commit()
+    assert [json.loads(d.payload)["event"]["action"] for d in deliveries()[before:]] == ["priority"]
+
+
 def test_disabled_and_unsubscribed_webhooks_get_nothing(desk, make_ticket, receiver):
     make_webhook(receiver.url, name="Off", active=False)
     make_webhook(receiver.url, name="Resolved only", events=("ticket.resolved",))
@@ -312,3 +326,11 @@ def test_https_checks_the_urls_host_name_on_the_certificate(desk, make_ticket, t
     assert by_name.status == "delivered"
     assert receiver.requests[0].headers["Host"] == f"localhost:{receiver.port}"
     assert by_address.status == "waiting" and "CERTIFICATE_VERIFY_FAILED" in by_address.last_error
+
+
+def test_the_deliver_command_delivers_what_is_due(app, desk, make_ticket, receiver):
+    make_webhook(receiver.url)
+    make_ticket()
+    result = app.test_cli_runner().invoke(args=["webhooks", "deliver"])
+    assert result.exit_code == 0 and "Delivered 1, not delivered 0." in result.output
+    assert len(receiver.delivered()) == 1

@@ -110,9 +110,12 @@ def _queue_deliveries(session):
         session.flush()
 
 
-def _forget(session):
-    session.info.pop(_EVENTS, None)
-    session.info.pop(_QUEUED, None)
+def _forget(session, transaction):
+    # Only when the whole transaction ends: a savepoint rolled back leaves the Events noted before
+    # it (its own are no longer persistent, and are skipped).
+    if transaction.parent is None:
+        session.info.pop(_EVENTS, None)
+        session.info.pop(_QUEUED, None)
 
 
 # Registered before the live panel's and the audit's listeners (create_app), so the deliveries
@@ -120,8 +123,7 @@ def _forget(session):
 _LISTENERS = (
     ("after_flush", _note_events),
     ("before_commit", _queue_deliveries),
-    ("after_commit", _forget),
-    ("after_rollback", _forget),
+    ("after_transaction_end", _forget),
 )
 
 
