@@ -54,7 +54,8 @@ def _url(rule, world) -> str:
     values = {"number": a["number"], "attachment_id": a["note_file"], "collaborator_id": a["collaborator"],
               "name": "mine", "plan_id": a["sla"], "holiday_id": a["holiday"], "mailbox_id": a["mailbox"],
               "mail_id": a["failed_mail"], "key_id": a["api_key"], "priority_id": a["priority"],
-              "key": "reply_customer", "held_id": a["held_confirm"], "customer_id": a["customer"]}
+              "key": "reply_customer", "held_id": a["held_confirm"], "customer_id": a["customer"],
+              "response_id": a["canned"]}
     if kind in ROW_KINDS:
         values["row_id"] = a[ROW_KINDS[kind]]
 

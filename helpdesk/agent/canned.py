@@ -64,18 +64,14 @@ def new_canned_response():
     return _save(None)
 
 
-@bp.get("/canned-responses/<int:response_id>")
+@bp.route("/canned-responses/<int:response_id>", methods=["GET", "POST"])
 def edit_canned_response(response_id):
-    """A canned response in the editor."""
+    """A canned response in the editor; posted, its changes saved."""
     response = _managed_or_404(response_id)
+    if request.method == "POST":
+        return _save(response)
     return _page(editing=response, values={"title": response.title, "body": response.body,
                                            "owner": canned.owner_key(response)})
-
-
-@bp.post("/canned-responses/<int:response_id>")
-def save_canned_response(response_id):
-    """Save changes to a canned response."""
-    return _save(_managed_or_404(response_id))
 
 
 @bp.post("/canned-responses/<int:response_id>/delete")
