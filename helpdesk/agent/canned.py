@@ -89,7 +89,12 @@ def delete_canned_response(response_id):
 
 
 def _target(ticket, into: str) -> str:
-    if into not in TARGETS or into not in tickets.available_actions(current_user, ticket):
+    """The composer's form to fill: the one asked for, if the ticket offers it (none asked: the
+    first it offers)."""
+    offered = [key for key in TARGETS if key in tickets.available_actions(current_user, ticket)]
+    if not into and offered:
+        return offered[0]
+    if into not in offered:
         abort(400, "That form is not offered on this ticket now: choose another to insert the response into.")
     return into
 
@@ -99,7 +104,7 @@ def canned_picker(number):
     """The canned responses this agent may use on the ticket matching q: the picker's list
     (the whole ticket page with it open, without JavaScript)."""
     ticket = load_ticket(number, full=True)
-    into = _target(ticket, request.args.get("into", "reply"))
+    into = _target(ticket, request.args.get("into", ""))
     q = request.args.get("q", "")[:canned.SEARCH_MAX]
     return render_ticket(ticket, "canned_results", canned_q=q, canned_into=into,
                          canned_results=canned.usable(_manager(), ticket, q))

@@ -23,7 +23,7 @@ def ticket(number):
     response_id = request.args.get("canned", type=int)
     if response_id is None:
         return render_ticket(ticket, "ticket")
-    return render_ticket(ticket, "ticket", form=prefilled_form(ticket, response_id, request.args.get("into", "reply")))
+    return render_ticket(ticket, "ticket", form=prefilled_form(ticket, response_id, request.args.get("into", "")))
 
 
 @bp.get("/files/<int:attachment_id>")
