@@ -56,6 +56,7 @@ def test_without_javascript_the_link_fills_the_reply_box(login, desk, ticket, in
     page = client.get(f"/agent/tickets/{ticket.number}?canned={r.id}&into=reply").get_data(as_text=True)
     assert f"Hello Ken, about #{ticket.number}: done. Tom Technician</textarea>" in page
     assert client.get(f"/agent/tickets/{ticket.number}?canned={r.id}&into=escalate").status_code == 400
+    assert client.get(f"/agent/tickets/{ticket.number}?canned={10**30}&into=reply").status_code == 404
 
 
 def test_nobody_inserts_another_agents_personal_response(login, desk, ticket):

@@ -9,7 +9,7 @@ from ..extensions import db
 from ..htmx import go, render
 from ..tickets import canned
 from .blueprint import bp
-from .forms import ReplyForm, RequestInfoForm, ResolveForm
+from .forms import VERSION_MAX, ReplyForm, RequestInfoForm, ResolveForm
 from .responses import load_ticket, render_ticket
 
 # The composer's forms a response can go into: their form class and the field it fills.
@@ -124,7 +124,7 @@ def canned_text(number, response_id):
 def prefilled_form(ticket, response_id: int, into: str):
     """The composer's form `into` with the response's filled text in it (the picker without JavaScript)."""
     into = _target(ticket, into)
-    response = canned.find_usable(_manager(), ticket, response_id)
+    response = canned.find_usable(_manager(), ticket, response_id) if 0 < response_id <= VERSION_MAX else None
     if response is None:
         abort(404, "There is no such canned response, or it is not one you may use on this ticket.")
     form_class, field = TARGETS[into]
