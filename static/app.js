@@ -353,6 +353,60 @@
     count.textContent = active ? "(" + active + " active)" : "";
   });
 
+  // --- the ticket page: canned responses go in at the caret, never over what was typed ------
+
+  var caretSet = {}; // textareas (by id) the agent has put the caret in
+
+  document.addEventListener("focusin", function (event) {
+    if (event.target.tagName === "TEXTAREA" && event.target.id) { caretSet[event.target.id] = true; }
+  });
+
+  function insertText(area, text) {
+    var value = area.value, known = caretSet[area.id];
+    var before = value.slice(0, known ? area.selectionStart : value.length);
+    var after = value.slice(known ? area.selectionEnd : value.length);
+    if (before.trim() && !/\n\n$/.test(before)) { before += /\n$/.test(before) ? "\n" : "\n\n"; }
+    if (after.trim() && !/^\n/.test(after)) { text += "\n\n"; }
+    area.value = before + text + after;
+    area.focus();
+    area.setSelectionRange((before + text).length, (before + text).length);
+    area.dispatchEvent(new Event("input", { bubbles: true })); // typed text: kept across refreshes
+  }
+
+  function openCannedPicker() {
+    var picker = document.getElementById("canned_form");
+    var search = document.getElementById("canned-q");
+    if (!picker || !search) { return false; }
+    picker.open = true;
+    search.focus();
+    search.scrollIntoView({ block: "center" });
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-canned-text]");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || !window.fetch) { return; }
+    var select = document.getElementById("canned-into");
+    var box = document.getElementById(((select && select.value) || link.getAttribute("data-canned-into")) + "_form");
+    var area = box && $("textarea", box);
+    if (!area) { return; } // the link redraws the page with the text in the form
+    event.preventDefault();
+    fetch(link.getAttribute("data-canned-text"), { credentials: "same-origin", headers: { Accept: "text/plain" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      })
+      .then(function (text) {
+        if (box.tagName === "DETAILS") { box.open = true; }
+        var picker = document.getElementById("canned_form"), search = document.getElementById("canned-q");
+        if (search) { search.value = ""; }
+        if (picker) { picker.open = false; }
+        insertText(area, text);
+        var title = $("strong", link);
+        announce("Inserted " + (title ? "“" + title.textContent + "”" : "the canned response") + ".");
+      }, function () { window.location.href = link.href; });
+  });
+
   // --- keyboard shortcuts -------------------------------------------------------------------
 
   function openHelp() {
@@ -397,6 +451,7 @@
       }
       case "r": handled = openComposer("reply_form"); break;
       case "n": handled = openComposer("note_form"); break;
+      case "c": handled = openCannedPicker(); break;
       case "/": {
         var search = document.getElementById("q");
         if (search) { search.focus(); } else { handled = false; }

@@ -20,6 +20,7 @@ from helpdesk import tickets
 from helpdesk.attachments import Upload
 from helpdesk.extensions import db
 from helpdesk.models import (
+    CannedResponse,
     Event,
     FailedMail,
     OutboxMail,
@@ -98,6 +99,18 @@ AGENT_PAGES += [
           {"theme": "dark", "density": "compact", "page_size": "50"}),
     # The queue as CSV: only the tickets the agent sees (the secrets check reads the file).
     Route("GET", "/agent/queue/{queue}/export.csv", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    # Canned responses: A's is Support's, B's IT Operations'. Each agent manages their own
+    # (none here); managers their departments', admins every shared one. On a ticket: the
+    # ticket's department's, for that department's agents. The delete comes last.
+    Route("GET", "/agent/canned-responses", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    Route("POST", "/agent/canned-responses", expect(LOGIN, LOGIN, LOGIN, 400, 400, 400, 400)),
+    Route("GET", "/agent/tickets/{number}/canned-responses?q=canned",
+          expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
+    Route("GET", "/agent/tickets/{number}/canned-responses/{canned}",
+          expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
+    Route("GET", "/agent/canned-responses/{canned}", expect(LOGIN, LOGIN, LOGIN, 404, 404, 200, 200)),
+    Route("POST", "/agent/canned-responses/{canned}", expect(LOGIN, LOGIN, LOGIN, 404, 404, 400, 400)),
+    Route("POST", "/agent/canned-responses/{canned}/delete", expect(LOGIN, LOGIN, LOGIN, 404, 404, 302, 302)),
 ]
 ADMIN = [
     Route("GET", "/admin/", expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)),
@@ -235,6 +248,11 @@ def world(desk, make_ticket):
                         "file": files["message"],
                         "note_file": files["note"], "link": access_token(ticket), "forged": forged}
         objects[key]["collaborator"] = tickets.add_collaborator(desk.admin, ticket, f"cc-{key}@example.net", "CC").id
+        department = desk.departments["Support" if key == "A" else "IT Operations"]
+        response = CannedResponse(title=f"Canned {key}", body=f"Canned text {key}", department=department)
+        db.session.add(response)
+        db.session.commit()
+        objects[key]["canned"] = response.id
         claimed = desk.tech if key == "A" else desk.sysadmin
         for what in ("confirm", "discard"):
             held = tickets.hold_agent_mail(claimed, ticket, f"Held mail {key}", b"Subject: held\r\n\r\nHeld")

@@ -1,7 +1,7 @@
 """The ticket page: the page itself, downloads of its attachments, and one POST route per ticket
 action. Each action parses its form and calls one lifecycle function; responses.ticket_action does
 the rest (404 if unseen, 400/403/409, htmx or redirect)."""
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -11,13 +11,19 @@ from ..extensions import db
 from ..models import Attachment, Collaborator, HeldMail, Ticket
 from . import forms as f
 from .blueprint import bp
+from .canned import prefilled_form
 from .responses import done, load_ticket, render_ticket, ticket_action
 
 
 @bp.get("/tickets/<number>")
 def ticket(number):
-    """The ticket page: header, thread, history and the actions this agent may take."""
-    return render_ticket(load_ticket(number, full=True), "ticket")
+    """The ticket page: header, thread, history and the actions this agent may take; with
+    `canned` (and `into`), that canned response's text filled into the form (no JavaScript)."""
+    ticket = load_ticket(number, full=True)
+    response_id = request.args.get("canned", type=int)
+    if response_id is None:
+        return render_ticket(ticket, "ticket")
+    return render_ticket(ticket, "ticket", form=prefilled_form(ticket, response_id, request.args.get("into", "")))
 
 
 @bp.get("/files/<int:attachment_id>")

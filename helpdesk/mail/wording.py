@@ -136,7 +136,12 @@ _BRACED = re.compile(r"\{([^{}]*)\}")
 
 def unknown_placeholders(kind: Kind, text: str) -> list[str]:
     """Every `{...}` in the text that is not one of the kind's placeholders."""
-    allowed = set(kind.placeholders)
+    return unknown_among(kind.placeholders, text)
+
+
+def unknown_among(names, text: str) -> list[str]:
+    """Every `{...}` in the text that is not one of these placeholder names."""
+    allowed = set(names)
     found = []
     for match in _BRACED.finditer(text or ""):
         if match.group(1) not in allowed and match.group(0) not in found:

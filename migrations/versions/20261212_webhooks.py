@@ -1,14 +1,14 @@
 """webhook and webhook_delivery: outgoing webhooks and one delivery row per (webhook, event)
 
 Revision ID: 20261212_webhooks
-Revises: 20261210_thread_entry_purpose
+Revises: 20261211_canned_responses
 Create Date: 2026-12-12 09:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "20261212_webhooks"
-down_revision = "20261210_thread_entry_purpose"
+down_revision = "20261211_canned_responses"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,132 @@
+"""Canned responses: the page where an agent manages the ones they may (their own; managers their
+departments'; admins every shared one), and the ticket page's picker that finds and inserts them.
+What each may see and do is helpdesk/tickets/canned.py."""
+from flask import abort, flash, request, url_for
+from flask_login import current_user
+
+from .. import tickets
+from ..extensions import db
+from ..htmx import go, render
+from ..tickets import canned
+from .blueprint import bp
+from .forms import VERSION_MAX, ReplyForm, RequestInfoForm, ResolveForm
+from .responses import load_ticket, render_ticket
+
+# The composer's forms a response can go into: their form class and the field it fills.
+TARGETS = {"reply": (ReplyForm, "body"), "request_info": (RequestInfoForm, "body"),
+           "resolve": (ResolveForm, "resolution")}
+
+
+def _manager():
+    return current_user._get_current_object()
+
+
+def _page(status=200, editing=None, values=None, error=None):
+    agent = _manager()
+    return render("agent/canned_responses.html", status=status, responses=canned.managed(agent),
+                  owners=canned.owners(agent), editing=editing, error=error,
+                  values=values or {"title": "", "body": "", "owner": "me"}, placeholders=canned.PLACEHOLDERS)
+
+
+def _posted():
+    return {"title": request.form.get("title", ""), "body": request.form.get("body", ""),
+            "owner": request.form.get("owner", "me")}
+
+
+def _save(response):
+    values = _posted()
+    try:
+        saved = canned.save(_manager(), response, **values)
+    except tickets.InvalidInput as exc:
+        db.session.rollback()
+        return _page(400, editing=response, values=values, error=exc.message)
+    db.session.commit()
+    flash(f"The canned response “{saved.title}” was saved.", "success")
+    return go(url_for("agent.canned_responses"))
+
+
+def _managed_or_404(response_id):
+    response = canned.find_managed(_manager(), response_id)
+    if response is None:
+        abort(404, "There is no such canned response, or it is not one of yours to change.")
+    return response
+
+
+@bp.get("/canned-responses")
+def canned_responses():
+    """The canned responses this agent manages, and a form for a new one."""
+    return _page()
+
+
+@bp.post("/canned-responses")
+def new_canned_response():
+    """Save a new canned response."""
+    return _save(None)
+
+
+@bp.route("/canned-responses/<int:response_id>", methods=["GET", "POST"])
+def edit_canned_response(response_id):
+    """A canned response in the editor; posted, its changes saved."""
+    response = _managed_or_404(response_id)
+    if request.method == "POST":
+        return _save(response)
+    return _page(editing=response, values={"title": response.title, "body": response.body,
+                                           "owner": canned.owner_key(response)})
+
+
+@bp.post("/canned-responses/<int:response_id>/delete")
+def delete_canned_response(response_id):
+    """Delete a canned response."""
+    response = _managed_or_404(response_id)
+    title = response.title
+    canned.delete(_manager(), response)
+    db.session.commit()
+    flash(f"The canned response “{title}” was deleted.", "success")
+    return go(url_for("agent.canned_responses"))
+
+
+# --- on the ticket page ---------------------------------------------------------------------
+
+
+def _target(ticket, into: str) -> str:
+    """The composer's form to fill: the one asked for, if the ticket offers it (none asked: the
+    first it offers)."""
+    offered = [key for key in TARGETS if key in tickets.available_actions(current_user, ticket)]
+    if not into and offered:
+        return offered[0]
+    if into not in offered:
+        abort(400, "That form is not offered on this ticket now: choose another to insert the response into.")
+    return into
+
+
+@bp.get("/tickets/<number>/canned-responses")
+def canned_picker(number):
+    """The canned responses this agent may use on the ticket matching q: the picker's list
+    (the whole ticket page with it open, without JavaScript)."""
+    ticket = load_ticket(number, full=True)
+    into = _target(ticket, request.args.get("into", ""))
+    q = request.args.get("q", "")[:canned.SEARCH_MAX]
+    return render_ticket(ticket, "canned_results", canned_q=q, canned_into=into,
+                         canned_results=canned.usable(_manager(), ticket, q))
+
+
+@bp.get("/tickets/<number>/canned-responses/<int:response_id>")
+def canned_text(number, response_id):
+    """The response's text filled in for this ticket and agent, as plain text (what the picker inserts)."""
+    ticket = load_ticket(number)
+    response = canned.find_usable(_manager(), ticket, response_id)
+    if response is None:
+        abort(404, "There is no such canned response, or it is not one you may use on this ticket.")
+    return canned.filled(response, ticket, _manager()), 200, {"Content-Type": "text/plain; charset=utf-8",
+                                                               "Cache-Control": "no-store"}
+
+
+def prefilled_form(ticket, response_id: int, into: str):
+    """The composer's form `into` with the response's filled text in it (the picker without JavaScript)."""
+    into = _target(ticket, into)
+    response = canned.find_usable(_manager(), ticket, response_id) if 0 < response_id <= VERSION_MAX else None
+    if response is None:
+        abort(404, "There is no such canned response, or it is not one you may use on this ticket.")
+    form_class, field = TARGETS[into]
+    form = form_class(formdata=None, data={field: canned.filled(response, ticket, _manager())}).setup(ticket, blank=True)
+    return form

@@ -1,0 +1,179 @@
+"""Canned responses: which ones an agent may insert on a ticket or manage, their text filled in
+for a ticket, and saving or deleting them (shared ones audited).
+
+Who may use one: its agent (personal), the agents of its department (and admins), everyone
+(desk-wide). Who may manage one: its agent; a manager the responses of their departments; an
+admin every shared one. Placeholders are the mail templates' (mail/wording.py COMMON)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+
+from .. import audit, clock, settings, text
+from ..extensions import db
+from ..mail import wording
+from ..models import Agent, CannedResponse, Department, Ticket, agent_departments
+from ..models.canned import BODY_MAX, TITLE_MAX
+from .rules import InvalidInput
+
+SEARCH_MAX = 100
+RESULTS_MAX = 20
+PLACEHOLDERS = wording.COMMON  # the same fixed list the mails use
+
+
+def _departments_of(agent: Agent):
+    return select(agent_departments.c.department_id).where(agent_departments.c.agent_id == agent.id)
+
+
+def _usable_on(agent: Agent, ticket: Ticket):
+    """SQL: the responses this agent may insert on this ticket."""
+    department = (CannedResponse.department_id == ticket.department_id) if agent.is_admin else and_(
+        CannedResponse.department_id == ticket.department_id, CannedResponse.department_id.in_(_departments_of(agent)))
+    return or_(CannedResponse.agent_id == agent.id,
+               and_(CannedResponse.agent_id.is_(None), CannedResponse.department_id.is_(None)),
+               department)
+
+
+def usable(agent: Agent, ticket: Ticket, q: str = "") -> list[CannedResponse]:
+    """The responses the agent may insert on this ticket whose title or text holds every word of q."""
+    where = [_usable_on(agent, ticket)]
+    for word in (q or "").strip()[:SEARCH_MAX].split():
+        pattern = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(or_(func.lower(CannedResponse.title).like(pattern, escape="\\"),
+                         func.lower(CannedResponse.body).like(pattern, escape="\\")))
+    return list(db.session.scalars(select(CannedResponse).where(*where)
+                                   .order_by(func.lower(CannedResponse.title), CannedResponse.id).limit(RESULTS_MAX)))
+
+
+def find_usable(agent: Agent, ticket: Ticket, response_id: int) -> CannedResponse | None:
+    """The response if the agent may insert it on this ticket, else None."""
+    return db.session.scalar(select(CannedResponse).where(CannedResponse.id == response_id,
+                                                          _usable_on(agent, ticket)))
+
+
+def filled(response: CannedResponse, ticket: Ticket, agent: Agent) -> str:
+    """The response's text for this ticket, written by this agent: placeholders filled."""
+    values = wording.values(ticket, {"agent": agent, "desk_name": settings.get("desk_name")})
+    return wording.fill(response.body, {name: values[name] for name in PLACEHOLDERS})
+
+
+# --- managing them ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose a response is, as the editor's select offers it: "me", "desk" or "department-<id>"."""
+
+    key: str
+    label: str
+    department: Department | None = None
+
+
+def owners(agent: Agent) -> list[Owner]:
+    """Whose responses this agent may write: their own, their departments' (managers; admins
+    every department's) and the desk's (admins)."""
+    found = [Owner("me", "Only me (personal)")]
+    if agent.is_admin:
+        found.append(Owner("desk", "Everyone (desk-wide)"))
+        departments = db.session.scalars(select(Department).order_by(Department.name)).all()
+    elif agent.is_manager:
+        departments = agent.departments
+    else:
+        departments = []
+    found += [Owner(f"department-{d.id}", f"Agents of {d.name}", d) for d in departments]
+    return found
+
+
+def owner_key(response: CannedResponse) -> str:
+    if response.agent_id:
+        return "me"
+    return f"department-{response.department_id}" if response.department_id else "desk"
+
+
+def _managed(agent: Agent):
+    """SQL: the responses this agent may edit and delete."""
+    if agent.is_admin:
+        return or_(CannedResponse.agent_id == agent.id, CannedResponse.agent_id.is_(None))
+    if agent.is_manager:
+        return or_(CannedResponse.agent_id == agent.id, CannedResponse.department_id.in_(_departments_of(agent)))
+    return CannedResponse.agent_id == agent.id
+
+
+def managed(agent: Agent) -> list[CannedResponse]:
+    """The responses this agent manages: personal first, then by department, then desk-wide."""
+    rows = db.session.scalars(select(CannedResponse).where(_managed(agent))
+                              .order_by(func.lower(CannedResponse.title), CannedResponse.id)).all()
+    order = {"personal": 0, "department": 1, "desk": 2}
+    return sorted(rows, key=lambda r: (order[r.scope], r.department.name if r.department else ""))
+
+
+def find_managed(agent: Agent, response_id: int) -> CannedResponse | None:
+    return db.session.scalar(select(CannedResponse).where(CannedResponse.id == response_id, _managed(agent)))
+
+
+def check(title: str, body: str) -> tuple[str, str]:
+    """The title and body as saved, or InvalidInput saying what is wrong."""
+    title = text.one_line(title or "")
+    body = (body or "").replace("\r\n", "\n").strip("\n")
+    if not title:
+        raise InvalidInput("Give the response a title.")
+    if len(title) > TITLE_MAX:
+        raise InvalidInput(f"The title is too long (at most {TITLE_MAX} characters).")
+    if not body.strip():
+        raise InvalidInput("Write the response's text.")
+    if len(body) > BODY_MAX:
+        raise InvalidInput(f"The text is too long (at most {BODY_MAX} characters).")
+    unknown = wording.unknown_among(PLACEHOLDERS, body)
+    if unknown:
+        raise InvalidInput(f"Unknown placeholder{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+                           f"Use only {', '.join('{' + n + '}' for n in PLACEHOLDERS)}.")
+    return title, body
+
+
+def _owner(agent: Agent, key: str) -> Owner:
+    for owner in owners(agent):
+        if owner.key == key:
+            return owner
+    raise InvalidInput("Choose who may use the response.")
+
+
+def _audited(agent: Agent, response: CannedResponse) -> bool:
+    """Shared responses are the desk's configuration: their every change is in the audit log."""
+    return response.agent_id is None
+
+
+def save(agent: Agent, response: CannedResponse | None, title: str, body: str, owner: str) -> CannedResponse:
+    """Create (response None) or change a response the agent manages."""
+    title, body = check(title, body)
+    chosen = _owner(agent, owner)
+    values = {"title": title, "body": body,
+              "agent": agent if chosen.key == "me" else None,
+              "department": chosen.department}
+    now = clock.utcnow()
+    if response is None:
+        response = CannedResponse(created_at=now, updated_at=now, **values)
+        db.session.add(response)
+        db.session.flush()
+        if _audited(agent, response):
+            audit.record("canned_response", response, [("created", "", response.scope_label)], actor=agent)
+        return response
+    was_shared = _audited(agent, response)
+    before = response.scope_label
+    changes = audit.apply(response, values)
+    if changes:
+        response.updated_at = now
+    db.session.flush()
+    if was_shared or _audited(agent, response):
+        changes = [c for c in changes if c[0] not in ("agent", "department")]
+        if before != response.scope_label:
+            changes.append(("used by", before, response.scope_label))
+        if changes:
+            audit.record("canned_response", response, changes, actor=agent)
+    return response
+
+
+def delete(agent: Agent, response: CannedResponse) -> None:
+    if _audited(agent, response):
+        audit.record("canned_response", response, [("deleted", response.scope_label, "")], actor=agent)
+    db.session.delete(response)
