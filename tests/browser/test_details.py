@@ -150,13 +150,9 @@ def test_the_dev_mailbox_shows_a_mail_as_text_or_as_html(browser, live_server, d
 
 def axe_problems(page, selector):
     """axe-core's serious and critical findings within the parts of the page `selector` names."""
-    from browser.test_live import AXE
+    from browser.test_live import run_axe
 
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("async (sel) => (await axe.run({include: [[sel]]}, {resultTypes: ['violations']})).violations",
-                          selector)
-    return [f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
-            for v in found if v["impact"] in ("serious", "critical")]
+    return run_axe(page, selector)
 
 
 def test_the_parts_changed_here_have_no_serious_accessibility_violations(browser, live_server, desk):

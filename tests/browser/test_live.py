@@ -235,9 +235,15 @@ def test_layouts_from_phone_to_wide(browser, live_server, desk, make_ticket, sho
     shots(page, f"shortcuts-{width}")
 
 
-def run_axe(page) -> list:
+def run_axe(page, include: str | None = None) -> list:
+    """Serious and critical axe-core violations on the page (or within the parts the selector
+    `include` names) as it rests: animations still running (a new row's highlight fading, a ring
+    around a new entry) are finished first, since axe reads the colours of the moment and a
+    half-faded background is neither theme's."""
     page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    page.evaluate("() => document.getAnimations().forEach(a => a.finish())")
+    result = page.evaluate("async (sel) => (await axe.run(sel ? {include: [[sel]]} : document, "
+                           "{resultTypes: ['violations']})).violations", include)
     return [f"{v['id']} ({v['impact']}): {v['help']} -> {[(n['target'], n['any'][0]['message'] if n['any'] else '') for n in v['nodes']][:3]}"
             for v in result if v["impact"] in ("serious", "critical")]
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 import factories
-from browser.test_live import AXE
+from browser import test_live
 from browser.test_long_data import LONG_EMAIL, LONG_NAME, URL_SUBJECT, WIDER_THAN_THE_SCREEN
 from helpdesk import clock
 from helpdesk.extensions import db
@@ -142,11 +142,7 @@ def test_no_page_of_any_role_scrolls_sideways_on_a_phone(browser, live_server, a
 
 def run_axe(page, scope="document") -> list:
     """axe-core's serious and critical violations in the page, or in the part `scope` selects."""
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate(f"async () => (await axe.run({scope if scope == 'document' else repr(scope)}, "
-                          "{resultTypes: ['violations']})).violations")
-    return [f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
-            for v in found if v["impact"] in ("serious", "critical")]
+    return test_live.run_axe(page, None if scope == "document" else scope)
 
 
 def phone_page(browser, base, desk, who):
