@@ -239,7 +239,8 @@ def test_the_admin_menu_folds_and_admin_tables_become_labelled_cards(browser, li
     links = page.locator(".nav-queues a")
     expect(links.first).to_be_hidden()
     menu.click()
-    assert links.count() == 14
+    names = [links.nth(i).inner_text() for i in range(links.count())]
+    assert {"Overview", "Agents", "SLA plans", "Audit log", "Webhooks"} <= {n.strip() for n in names}, names
     for i in range(links.count()):
         expect(links.nth(i)).to_be_visible()
         assert on_screen(page, links.nth(i)), links.nth(i).inner_text()
