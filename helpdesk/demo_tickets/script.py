@@ -93,3 +93,8 @@ def confirm(when):
 
 def reopen(when, who, text):
     return Step(when, "reopen", who, text)
+
+
+# The demo desk's names the stories use (helpdesk/demo.py makes them).
+OUTAGE, PASSWORD, BILLING, GENERAL = "Business Critical Outage", "Password reset", "Billing question", "General inquiry"
+DEVELOPERS, SENIOR, VENDOR = "SysAdmins/Developers", "Senior Support", "Vendor Support"
