@@ -266,3 +266,23 @@ def receiver(app):
     server = Receiver()
     yield server
     server.down()
+
+
+@pytest.fixture
+def mail_catcher(app, tmp_path):
+    """The desk's own local mail catcher (as `make run` starts it), keeping mail in a Maildir; the
+    app sends to it and its dev mailbox reads it."""
+    from aiosmtpd.controller import Controller
+
+    from helpdesk.mail.devserver import _Keeper
+    from support.net import free_port
+
+    path = tmp_path / "mail"
+    path.mkdir()  # as `flask mail catch` leaves it before the first mail
+    controller = Controller(_Keeper(str(path)), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config["HELPDESK_DEV_MAILBOX"] = str(path)
+    state = app.extensions["mail"]
+    state.server, state.port = "127.0.0.1", controller.port
+    yield path
+    controller.stop()

@@ -6,13 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from helpdesk.admin.dev_mailbox import link_desk_urls
 from helpdesk.extensions import db
-from helpdesk.mail.devserver import _Keeper
 from helpdesk.models import OutboxMail
-from support.net import free_port
 from support.pages import text_of
 
 
@@ -25,20 +22,6 @@ def test_dev_mailbox_is_404_when_off(client, desk, login, dev_mailbox_off):
     login(desk.admin)
     assert client.get("/admin/dev-mailbox").status_code == 404
     assert "Dev mailbox" not in text_of(client.get("/admin/"))
-
-
-@pytest.fixture
-def mail_catcher(app, tmp_path):
-    """The desk's own local mail catcher (as `make run` starts it), keeping mail in a Maildir."""
-    path = tmp_path / "mail"
-    path.mkdir()  # as `flask mail catch` leaves it before the first mail
-    controller = Controller(_Keeper(str(path)), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config["HELPDESK_DEV_MAILBOX"] = str(path)
-    state = app.extensions["mail"]
-    state.server, state.port = "127.0.0.1", controller.port
-    yield path
-    controller.stop()
 
 
 def test_dev_mailbox_shows_the_caught_mail_with_desk_links_clickable(client, desk, login, make_ticket, mail_catcher):

@@ -108,25 +108,6 @@ def test_the_desk_shows_its_icon_and_attachments_a_drawn_paperclip(browser, live
     shots(page, "attachment-paperclip")
 
 
-@pytest.fixture
-def mail_catcher(app, tmp_path):
-    """The desk's own local mail catcher (as `make run` starts it), keeping mail in a Maildir."""
-    from aiosmtpd.controller import Controller
-
-    from helpdesk.mail.devserver import _Keeper
-    from support.net import free_port
-
-    path = tmp_path / "mail"
-    path.mkdir()
-    controller = Controller(_Keeper(str(path)), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config["HELPDESK_DEV_MAILBOX"] = str(path)
-    state = app.extensions["mail"]
-    state.server, state.port = "127.0.0.1", controller.port
-    yield path
-    controller.stop()
-
-
 def test_the_dev_mailbox_shows_a_mail_as_text_or_as_html(browser, live_server, desk, make_ticket, mail_catcher, shots):
     from helpdesk.mail import outbox
 
