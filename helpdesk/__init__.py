@@ -57,7 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    from . import audit, jobs, live, webhooks
+    from . import audit, automations, jobs, live, webhooks
     from .admin import bp as admin_bp
     from .agent import bp as agent_bp
     from .api import bp as api_bp
@@ -69,7 +69,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .web import errors, health, pages
 
     app.url_map.converters["int"] = RowId  # before any route is added
-    webhooks.init_app(app)  # first: its deliveries are written before the counters and the audit check
+    automations.init_app(app)  # first: what the rules do is part of the change the listeners below see
+    webhooks.init_app(app)  # its deliveries are written before the counters and the audit check
     live.init_app(app)
     audit.init_app(app)
     login_manager.user_loader(sign_in.load_staff_session)

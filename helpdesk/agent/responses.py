@@ -79,6 +79,12 @@ _PHRASES = {
     "mail_held": "held a mail in an agent's name",
     "mail_confirmed": "confirmed a mail sent in their name",
     "mail_discarded": "discarded a mail sent in their name",
+    "topic": "changed the help topic",
+    "noted": "added an internal note",
+    "acknowledgement_held": "held back the acknowledgement to the customer",
+    "rule_mailed": "mailed",
+    "rule_webhook": "called a webhook",
+    "rule_refused": "could not apply an action",
 }
 
 

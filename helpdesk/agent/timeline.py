@@ -61,7 +61,7 @@ _THREAD = (
 )
 _HISTORY = (
     select(Event.id, Event.action, Event.old, Event.new, Event.note, Event.version, Event.created_at,
-           Event.agent_id, Agent.name, Event.customer_id, Customer.name)
+           Event.agent_id, Agent.name, Event.customer_id, Customer.name, Event.rule_id, Event.rule_name)
     .outerjoin(Agent, Agent.id == Event.agent_id)
     .outerjoin(Customer, Customer.id == Event.customer_id)
     .where(Event.ticket_id == bindparam("ticket_id"))
@@ -92,10 +92,11 @@ def history(ticket: Ticket) -> list[EventRow]:
     """The ticket's history, oldest first, with who did each thing: one statement."""
     events = []
     for (event_id, action, old, new, note, version, created_at, agent_id, agent_name, customer_id,
-         customer_name) in db.session.execute(_HISTORY, {"ticket_id": ticket.id}):
+         customer_name, rule_id, rule_name) in db.session.execute(_HISTORY, {"ticket_id": ticket.id}):
         row = EventRow()
         row.id, row.action, row.old, row.new, row.note, row.version, row.created_at = (
             event_id, action, old, new, note, version, created_at)
-        row.actor_name = _name(agent_id, agent_name, (customer_id, customer_name))
+        row.actor_name = _name(agent_id, agent_name, (customer_id, customer_name),
+                               (rule_name, f"Rule “{rule_name}”"))
         events.append(row)
     return events

@@ -244,6 +244,25 @@ def access_link(ticket: Ticket) -> None:
     _to_customer(ticket, "access_link", "access_link_customer")
 
 
+def rule_mail(ticket: Ticket, recipient: str, subject: str, message: str) -> None:
+    """An automation rule's mail to someone, in the rule's words (placeholders filled now). An
+    agent gets the ticket's link; anyone else, its facts only."""
+    if not recipient or is_own_address(recipient) or _MUTED.get():
+        return
+    desk_name = settings.get("desk_name")
+    filled = wording.values(ticket, {"desk_name": desk_name})
+    agent = db.session.scalar(select(Agent).where(func.lower(Agent.email) == recipient.lower(),
+                                                  Agent.active.is_(True)))
+    context = {"desk_name": desk_name, "name": agent.name if agent else recipient,
+               "link": agent_link(ticket) if agent else None}
+    _insert({
+        "ticket_id": ticket.id, "event": "rule_mail", "recipient": recipient,
+        "subject": one_line(f"[#{ticket.number}] {wording.fill(subject, filled)}", 250),
+        "kind": "rule_mail", "context": render.freeze(ticket, context, wording.fill(message, filled)),
+        "message_id": ticket_message_id(ticket.number, recipient),
+    })
+
+
 def _to_account(agent: Agent, event: str, subject: str, template: str, **context) -> None:
     """A mail about the agent's own account (not about a ticket); `{desk_name}` in the subject is
     the desk's name as the admin set it, as in every other mail."""

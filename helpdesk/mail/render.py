@@ -116,7 +116,7 @@ def render(row: OutboxMail) -> None:
     row queued rendered). Raises MailNotRenderable when it cannot be done; the row is unchanged."""
     if row.body_text is not None and row.body_html is not None:
         return
-    if not row.kind or row.kind not in wording.KINDS or not row.context:
+    if not row.kind or (row.kind not in wording.KINDS and row.kind not in wording.OWN_WORDING) or not row.context:
         raise MailNotRenderable(f"it has no body and no known kind of mail ({row.kind!r})")
     number = None
     if row.ticket_id is not None:

@@ -130,6 +130,10 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "Closed by the customer: {subject}"),
 )}
 
+# Kinds of mail whose whole wording is written where they are sent from (an automation rule's
+# "mail someone"), not on the mail templates page.
+OWN_WORDING = {"rule_mail": "A rule's mail to someone about a ticket"}
+
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _BRACED = re.compile(r"\{([^{}]*)\}")
 

@@ -31,7 +31,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock, tickets
+from .. import automations, clock, tickets
 from ..extensions import db
 from ..mail.addresses import signed_ticket_number
 from ..models import Agent, FailedMail, HeldMail, HelpTopic, Mailbox, OutboxMail, ProcessedMail, Ticket
@@ -44,7 +44,7 @@ AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 _SUBJECT_NUMBER = re.compile(r"\[#([A-Za-z0-9]{4,12})\]")
 @dataclass
 class Outcome:
-    outcome: str  # created | replied | noted | held | ignored | failed | duplicate
+    outcome: str  # created | replied | noted | held | ignored | failed | rejected | spam | duplicate
     ticket: Ticket | None = None
     note: str = ""
 
@@ -140,8 +140,10 @@ def _save(*rows) -> bool:
         return False
 
 
-def keep_failed(raw: bytes, source: str, error: str, key: str, message_id: str | None = None) -> Outcome:
-    """Keep an unreadable mail raw for the admins, and mark it processed (in one transaction)."""
+def keep_failed(raw: bytes, source: str, error: str, key: str, message_id: str | None = None,
+                outcome: str = "failed") -> Outcome:
+    """Keep an unreadable mail (or one a rule rejected: `outcome`) raw for the admins, and mark it
+    processed (in one transaction)."""
     db.session.rollback()
     try:
         msg = email.message_from_bytes(raw, policy=email.policy.compat32)
@@ -150,10 +152,10 @@ def keep_failed(raw: bytes, source: str, error: str, key: str, message_id: str |
         sender = subject = ""
     failed = FailedMail(source=one_line(source, 140), error=one_line(error, 500) or "unreadable", raw=raw,
                         size=len(raw), sender=sender or None, subject=subject or None)
-    if not _save(failed, _record(key, message_id, "failed", error)):
+    if not _save(failed, _record(key, message_id, outcome, error)):
         return Outcome("duplicate")
     current_app.logger.warning("mail from %s kept unread in failed_mail #%s: %s", source, failed.id, error)
-    return Outcome("failed", note=error)
+    return Outcome(outcome, note=error)
 
 
 def _body_for(parsed: Parsed, extra: str = "") -> str:
@@ -208,12 +210,18 @@ def take_in(raw: bytes, *, source: str = "pipe", key: str | None = None, mailbox
             return Outcome("duplicate")
         return Outcome("ignored", note=reason)
     try:
-        return _route(parsed, raw, key, message_id, mailbox)
+        recipients = [address for _, address in parsed.copied] + sorted(parsed.delivered_to)
+        with automations.mail_in(recipients, mailbox.id if mailbox is not None else None):
+            return _route(parsed, raw, key, message_id, mailbox)
     except IntegrityError:
         db.session.rollback()
         if _seen(key, message_id):
             return Outcome("duplicate")
         raise
+    except tickets.Rejected as exc:
+        why = ("Marked as spam" if exc.spam else "Rejected") + f" by the rule “{exc.rule_name}”"
+        return keep_failed(raw, source, why if exc.spam else f"{why}: {exc.message}", key, message_id,
+                           outcome="spam" if exc.spam else "rejected")
     except tickets.LifecycleError as exc:
         return keep_failed(raw, source, exc.message, key, message_id)
 

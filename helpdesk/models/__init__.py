@@ -10,10 +10,12 @@
 - webhook.py: outgoing webhooks and their deliveries;
 - tally.py: ticket counts per group, kept by database triggers (what the queue counts read);
 - canned.py: canned responses (personal, a department's, desk-wide);
+- automation.py: automation rules (event and time rules) and the runs of time rules;
 - search.py: the ticket search's index (FTS5 tables on SQLite, trigram indexes on PostgreSQL).
 """
 from . import search  # noqa: F401 - builds the search index with the tables
 from .api import API_KEY_PREFIX, API_SCOPES, ApiKey, hash_api_key
+from .automation import MATCH, RULE_KINDS, TRIGGERS, WAITS, Rule, RuleRun
 from .canned import CannedResponse
 from .live import PRESENCE_STATES, DeskState, Presence
 from .mail import (
@@ -50,6 +52,7 @@ from .ticket import (
     DONE_STATUSES,
     ENTRY_KINDS,
     PUBLIC_KINDS,
+    SOURCE_LABELS,
     SOURCES,
     STATUS_LABELS,
     STATUSES,
@@ -65,6 +68,7 @@ from .webhook import DELIVERY_STATES, WEBHOOK_EVENTS, Webhook, WebhookDelivery, 
 
 __all__ = [
     "API_KEY_PREFIX", "API_SCOPES", "ApiKey", "hash_api_key",
+    "MATCH", "RULE_KINDS", "TRIGGERS", "WAITS", "Rule", "RuleRun",
     "CannedResponse",
     "PRESENCE_STATES", "DeskState", "Presence",
     "HELD_STATES", "MAILBOX_ACTIONS", "MAILBOX_SECURITY", "FailedMail", "HeldMail", "Mailbox", "OutboxMail",
@@ -73,7 +77,7 @@ __all__ = [
     "PasswordResetRequest", "RecoveryCode", "StaffSession", "Team", "agent_departments", "team_members",
     "AuditEntry", "HelpTopic", "MailTemplate", "Priority", "Setting", "SLAHoliday", "SLAPlan",
     "GROUP_COLUMNS", "TicketTally",
-    "ACTIVE_STATUSES", "DONE_STATUSES", "ENTRY_KINDS", "PUBLIC_KINDS", "SOURCES", "STATUS_LABELS", "STATUSES",
+    "ACTIVE_STATUSES", "DONE_STATUSES", "ENTRY_KINDS", "PUBLIC_KINDS", "SOURCE_LABELS", "SOURCES", "STATUS_LABELS", "STATUSES",
     "Attachment", "Collaborator", "Event", "IdempotencyKey", "SLAPause", "ThreadEntry", "Ticket",
     "DELIVERY_STATES", "WEBHOOK_EVENTS", "Webhook", "WebhookDelivery", "event_kind",
 ]

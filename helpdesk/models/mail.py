@@ -125,7 +125,7 @@ class ProcessedMail(db.Model):
     key: Mapped[str] = mapped_column(String(255))
     message_id: Mapped[Optional[str]] = mapped_column(String(255))
     ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))
-    outcome: Mapped[str] = mapped_column(String(20))  # created | replied | noted | ignored | failed | duplicate
+    outcome: Mapped[str] = mapped_column(String(20))  # created | replied | noted | ignored | failed | rejected | spam | duplicate
     note: Mapped[Optional[str]] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=clock.current)
 

@@ -229,6 +229,9 @@ class Event(db.Model):
     # The ticket's version once this event was written: what changed since version N.
     version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=clock.current)
+    # The automation rule that did it (its name kept as it was, should the rule go).
+    rule_id: Mapped[Optional[int]] = mapped_column(ForeignKey("rule.id", ondelete="SET NULL"))
+    rule_name: Mapped[Optional[str]] = mapped_column(String(120))
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     agent: Mapped[Optional[Agent]] = relationship()
@@ -238,6 +241,8 @@ class Event(db.Model):
     def actor_name(self):
         if self.agent:
             return self.agent.name
+        if self.rule_name:
+            return f"Rule “{self.rule_name}”"
         if self.customer:
             return self.customer.name
         return "System"

@@ -24,9 +24,11 @@ WEBHOOK_EVENTS = {
 # The history's Event actions each kind stands for; a status change to Resolved is "resolved".
 _ACTION_KINDS = {
     "created": "ticket.created",
-    **dict.fromkeys(("status", "assigned", "claimed", "team", "priority", "sla", "transferred", "escalated"),
+    **dict.fromkeys(("status", "assigned", "claimed", "team", "priority", "sla", "transferred", "escalated",
+                     "topic"),
                     "ticket.updated"),
     **dict.fromkeys(("replied", "customer_replied", "collaborator_replied"), "ticket.replied"),
+    "rule_webhook": "rule.matched",  # sent only to the webhook a rule calls (no one subscribes to it)
 }
 DELIVERY_STATES = ("waiting", "sending", "delivered", "failed")
 

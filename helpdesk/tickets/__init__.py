@@ -19,6 +19,8 @@ The modules, by concern:
 - resolution.py: resume, resolve, close, reopen, the customer's confirmation, auto-close;
 - access.py: access links, the status check, the people on copy (and those held from mail);
 - overdue.py: flagging overdue tickets;
+- system.py: the changes the desk makes by itself for an automation rule, inside the transaction
+  of the event that fired it;
 - queues.py, search.py and export.py: the read side: the agent's queues, their counts, the
   ticket search, and CSV rows.
 
@@ -78,6 +80,7 @@ from .rules import (  # noqa: F401
     LifecycleError,
     NoChange,
     NotAllowed,
+    Rejected,
     TooManyOpen,
     Transition,
     allowed,

@@ -3,6 +3,8 @@ an agent; the customer's row, the ticket number and the limit on open tickets pe
 from __future__ import annotations
 
 import secrets
+from email.message import EmailMessage
+from email.utils import formataddr
 
 from flask import current_app
 from sqlalchemy import func, insert, select, update
@@ -17,7 +19,9 @@ from ..models import (
     ACTIVE_STATUSES,
     Agent,
     Customer,
+    SOURCE_LABELS,
     Department,
+    FailedMail,
     HelpTopic,
     IdempotencyKey,
     Priority,
@@ -31,6 +35,7 @@ from .rules import (
     SUBJECT_MAX,
     InvalidInput,
     LifecycleError,
+    Rejected,
     TooManyOpen,
     _add_entry,
     _body,
@@ -123,6 +128,10 @@ def open_ticket(
         return _open(name, email, subject, body, topic, priority, source, uploads, agent,
                      idempotency_key, notify_customer, now, record, department, copied, api_key,
                      hold_copied)
+    except Rejected as exc:
+        if source != "email":  # mail intake keeps the raw mail itself
+            _keep_rejected(exc, name, email, subject, body, source)
+        raise
     except IntegrityError:
         # The same form was submitted twice at the same moment: the other request won.
         if not idempotency_key:
@@ -133,6 +142,22 @@ def open_ticket(
         if existing is None:
             raise
         return db.session.get(Ticket, existing)
+
+
+def _keep_rejected(exc: Rejected, name: str, email: str, subject: str, body: str, source: str) -> None:
+    """What a rule refused to open, kept as a message for the admins (Failed mail), never lost."""
+    message = EmailMessage()
+    message["From"] = formataddr((text.one_line(name, NAME_MAX), (email or "").strip()))
+    message["Subject"] = subject
+    message["X-Helpdesk-Source"] = source
+    message.set_content(body)
+    raw = message.as_bytes()
+    why = ("Marked as spam" if exc.spam else "Rejected") + f" by the rule “{exc.rule_name}”"
+    if not exc.spam:
+        why += f": {exc.message}"
+    db.session.add(FailedMail(source=f"{SOURCE_LABELS.get(source, source)} (rejected)", error=text.one_line(why, 500),
+                              raw=raw, size=len(raw), sender=(email or "")[:254] or None, subject=subject[:255]))
+    db.session.commit()
 
 
 def _lock_customer(customer: Customer) -> None:

@@ -70,6 +70,18 @@ class TooManyOpen(LifecycleError):
     status = 429
 
 
+class Rejected(LifecycleError):
+    """An automation rule refused the new ticket (`spam`: marked it as spam): nothing was opened;
+    the caller keeps what was sent (mail raw, a form as a message) for an admin to look at."""
+
+    status = 422
+
+    def __init__(self, message: str, rule_name: str, spam: bool = False):
+        super().__init__(message)
+        self.rule_name = rule_name
+        self.spam = spam
+
+
 class Conflict(LifecycleError):
     """The ticket changed since the person loaded it; `changes` lists what happened since."""
 
@@ -272,7 +284,13 @@ def _bump(ticket: Ticket, now: datetime) -> None:
     ticket.updated_at = now
 
 
+# session.info: (id, name) of the automation rule whose actions are being applied (tickets/system.py);
+# the history Events written meanwhile say it did them.
+ACTING_RULE = "helpdesk.acting_rule"
+
+
 def _event(ticket, action, *, agent=None, customer=None, old=None, new=None, note=None, now=None):
+    rule = db.session.info.get(ACTING_RULE)
     db.session.add(
         Event(
             ticket=ticket,
@@ -284,6 +302,8 @@ def _event(ticket, action, *, agent=None, customer=None, old=None, new=None, not
             note=None if note is None else text.one_line(note, 500),
             version=ticket.version,
             created_at=now or clock.utcnow(),
+            rule_id=rule[0] if rule else None,
+            rule_name=rule[1] if rule else None,
         )
     )
 

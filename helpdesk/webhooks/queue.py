@@ -37,6 +37,8 @@ def body(event: Event, kind: str) -> str:
         by = {"type": "agent", "name": event.agent.name}
     elif event.customer is not None:
         by = {"type": "customer", "name": event.customer.name}
+    elif event.rule_name:
+        by = {"type": "rule", "name": event.rule_name}
     elif event.action == "collaborator_replied":
         by = {"type": "collaborator", "name": event.note}
     else:
