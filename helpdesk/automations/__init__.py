@@ -10,8 +10,8 @@ rules) or when time has passed (time rules).
 - preview.py: what a rule would have done to recent tickets, computed without changing anything;
 - editing.py: saving a rule: who may write which, every part checked, audited.
 """
-from .conditions import FIELDS, RuleError
 from .actions import ACTIONS
+from .conditions import FIELDS, RuleError
 from .engine import MAX_DEPTH, active_rules, init_app, mail_in
 
 __all__ = ["ACTIONS", "FIELDS", "MAX_DEPTH", "RuleError", "active_rules", "init_app", "mail_in"]

@@ -185,8 +185,8 @@ def _domain(address: str) -> str:
 
 
 def _business_hours(facts: Facts, plan_id) -> bool:
-    from ..tickets.deadlines import schedule  # the SLA clock's own reading of a plan
     from .. import sla
+    from ..tickets.deadlines import schedule  # the SLA clock's own reading of a plan
 
     plan = db.session.get(SLAPlan, plan_id)
     return sla.is_open(schedule(plan), facts.now)

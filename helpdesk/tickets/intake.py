@@ -17,9 +17,9 @@ from ..extensions import db
 from ..mail import notify
 from ..models import (
     ACTIVE_STATUSES,
+    SOURCE_LABELS,
     Agent,
     Customer,
-    SOURCE_LABELS,
     Department,
     FailedMail,
     HelpTopic,
