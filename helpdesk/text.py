@@ -151,6 +151,16 @@ def ago(value: datetime | None) -> str:
     return "just now" if seconds < 60 else f"{duration(seconds)} ago"
 
 
+def minutes(value: int | None) -> str:
+    """A span of minutes as people say it: "3 days", "4 hours", "90 minutes"."""
+    value = value or 0
+    for unit, size in (("day", 1440), ("hour", 60)):
+        if value and value % size == 0:
+            count = value // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{value} minute{'' if value == 1 else 's'}"
+
+
 def filesize(size: int) -> str:
     for unit in ("bytes", "KB", "MB"):
         if size < 1024 or unit == "MB":

@@ -1,7 +1,8 @@
 """The admin blueprint and the rules every admin view shares.
 
 Managers and admins may look; only admins may change anything (`admin_only` for the views that
-check it themselves). Every state-changing request must commit its audit entry. The dev mailbox
+check it themselves), except where a view lets managers change their departments' part
+(`managers_may_change`). Every state-changing request must commit its audit entry. The dev mailbox
 is for admins only: it holds every mail the desk sent, admins' password-reset links included.
 """
 from __future__ import annotations
@@ -30,13 +31,21 @@ def staff_only():
         return login_manager.unauthorized()
     if not current_user.is_manager:
         abort(403, "The admin area is for managers and administrators.")
-    if request.method not in ("GET", "HEAD"):
+    view = current_app.view_functions.get(request.endpoint)
+    if request.method not in ("GET", "HEAD") and not getattr(view, "managers_may_change", False):
         admin_only()
 
 
 def admin_only():
     if not current_user.is_admin:
         abort(403, "Only administrators may do that.")
+
+
+def managers_may_change(view):
+    """Managers may send changes to this view too: it checks itself what each one may change
+    (their departments' automation rules). Put it under @bp.route."""
+    view.managers_may_change = True
+    return view
 
 
 @bp.context_processor

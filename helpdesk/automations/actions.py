@@ -33,6 +33,7 @@ from .conditions import RuleError
 TEXT_MAX = 5000
 ACTIONS_MAX = 20
 ADDRESSES_MAX = 10
+REPEATABLE = {"note", "mail", "add_cc", "webhook"}
 
 
 @dataclass
@@ -208,8 +209,8 @@ def check_all(actions, scope: Scope) -> list[dict]:
     kinds = [a["type"] for a in checked]
     if ("reject" in kinds or "spam" in kinds) and len(kinds) > 1 + kinds.count("stop"):
         raise RuleError("A rule that rejects or marks as spam does nothing else: nothing is opened to act on.")
-    if len(set(kinds) - {"note", "mail", "add_cc", "webhook"}) < len([k for k in kinds if k not in
-                                                                      ("note", "mail", "add_cc", "webhook")]):
+    singles = [k for k in kinds if k not in REPEATABLE]
+    if len(set(singles)) < len(singles):
         raise RuleError("Each kind of action may appear once (except notes, mails, copies and webhooks).")
     if "stop" in kinds and kinds[-1] != "stop":
         raise RuleError("“Stop” must be the last action.")
