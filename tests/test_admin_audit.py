@@ -21,6 +21,7 @@ from helpdesk.models import (
     HelpTopic,
     MailTemplate,
     Priority,
+    Rule,
     SLAHoliday,
     SLAPlan,
     Team,
@@ -121,6 +122,20 @@ def a_failed_delivery():
     return f"/admin/webhooks/{hook.id}/deliveries/{delivery.id}/retry"
 
 
+def rule_data(d, **over):
+    return {"kind": "event", "name": "Bank outages", "scope": "desk", "active": "on", "triggers": "opened",
+            "match": "all", "c-0-field": "subject", "c-0-op": "contains", "c-0-value": "outage",
+            "a-0-type": "set_priority", "a-0-value": str(d.priorities["emergency"].id), "edit": "save", **over}
+
+
+def a_rule(d, name="Bank outages"):
+    rule = Rule(name=name, triggers="opened", conditions='[{"field": "subject", "op": "contains", "value": "x"}]',
+                actions='[{"type": "note", "value": "x"}]')
+    db.session.add(rule)
+    db.session.commit()
+    return rule.id
+
+
 def a_custom_wording(c):
     assert c.post("/admin/mail-templates/reply_customer", data={"subject": "Our answer", "message": ""}).status_code == 302
 
@@ -213,6 +228,13 @@ CHANGES = {
                                         "webhook", "Ops chat"),
     "admin.webhook_delete": lambda c, d: (f"/admin/webhooks/{a_webhook()}/delete", {}, "webhook", "Team chat"),
     "admin.webhook_retry": lambda c, d: (a_failed_delivery(), {}, "webhook", "Team chat"),
+    "admin.rule_new": lambda c, d: ("/admin/rules/new", rule_data(d), "rule", "Bank outages"),
+    "admin.rule_edit": lambda c, d: (f"/admin/rules/{a_rule(d)}", rule_data(d, name="Bank incidents"), "rule",
+                                     "Bank incidents"),
+    "admin.rule_switch": lambda c, d: (f"/admin/rules/{a_rule(d)}/switch", {"active": "0"}, "rule", "Bank outages"),
+    "admin.rule_move": lambda c, d: (a_rule(d, "Earlier") and f"/admin/rules/{a_rule(d)}/move", {"direction": "up"},
+                                     "rule", "Bank outages"),
+    "admin.rule_delete": lambda c, d: (f"/admin/rules/{a_rule(d)}/delete", {}, "rule", "Bank outages"),
 }
 # POST routes that change nothing (a preview of a draft): they must write no audit entry either.
 READ_ONLY = {

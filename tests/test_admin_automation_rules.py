@@ -188,6 +188,8 @@ def test_switch_move_and_delete_are_audited(admin, desk):
     for name in ("First", "Second"):
         assert admin.post("/admin/rules/new", data=form(desk, name=name)).status_code == 302
     first, second = db.session.scalars(select(Rule).order_by(Rule.position)).all()
+    page = text_of(admin.get("/admin/rules"))
+    assert page.index("First") < page.index("Second") and "A ticket is opened" in page
     assert admin.post(f"/admin/rules/{second.id}/move", data={"direction": "up"}).status_code == 302
     db.session.expire_all()
     assert [r.name for r in db.session.scalars(select(Rule).order_by(Rule.position))] == ["Second", "First"]

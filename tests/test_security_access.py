@@ -24,6 +24,7 @@ from helpdesk.models import (
     Event,
     FailedMail,
     OutboxMail,
+    Rule,
     SLAHoliday,
     ThreadEntry,
     Ticket,
@@ -178,6 +179,15 @@ ADMIN += [
     Route("POST", "/admin/webhooks/{webhook}", write(400)),
     Route("POST", "/admin/webhooks/{webhook}/deliveries/{delivery}/retry", write(302)),
     Route("POST", "/admin/webhooks/{webhook}/delete", write(302)),
+    # Automation rules: A is Support's (the manager writes it), B the whole desk's (admins only).
+    Route("GET", "/admin/rules", READ),
+    Route("GET", "/admin/rules/new", READ),
+    Route("POST", "/admin/rules/new", expect(LOGIN, LOGIN, LOGIN, 403, 403, 400, 400)),
+    Route("GET", "/admin/rules/{rule}", READ),
+    Route("POST", "/admin/rules/{rule}", expect(LOGIN, LOGIN, LOGIN, 403, 403, (400, 403), 400)),
+    Route("POST", "/admin/rules/{rule}/switch", expect(LOGIN, LOGIN, LOGIN, 403, 403, (302, 403), 302)),
+    Route("POST", "/admin/rules/{rule}/move", expect(LOGIN, LOGIN, LOGIN, 403, 403, (302, 403), 302)),
+    Route("POST", "/admin/rules/{rule}/delete", expect(LOGIN, LOGIN, LOGIN, 403, 403, (302, 403), 302)),
 ]
 # The API authenticates by key only: a signed-in session is not enough.
 API = [
@@ -268,14 +278,17 @@ def world(desk, make_ticket):
         api_key = make_api_key(name=f"Key {key}", scopes="read")
         webhook = make_webhook(f"https://hooks.example.net/{key}", name=f"Webhook {key}")
         mailbox = make_mailbox(f"Mailbox {key}", department=department, host="imap.example.net", username=f"box-{key}")
+        rule = Rule(name=f"Rule {key}", triggers="opened", department_id=department.id if key == "A" else None,
+                    conditions='[{"field": "subject", "op": "contains", "value": "x"}]',
+                    actions='[{"type": "note", "value": "x"}]')
         holiday = SLAHoliday(sla=sla, day=date(2026, 12, 25), name="Christmas")
         failed = FailedMail(source="pipe", error="No sender", raw=b"Subject: x\r\n\r\nbody", size=21)
         delivery = WebhookDelivery(webhook=webhook, kind="ticket.created", payload="{}", status="failed", attempts=8)
-        db.session.add_all([holiday, failed, delivery])
+        db.session.add_all([holiday, failed, delivery, rule])
         db.session.commit()
         objects[key].update(topic=topic.id, sla=sla.id, department=department.id, team=team.id, agent=agent.id,
                             priority=priority.id, holiday=holiday.id, api_key=api_key.id, mailbox=mailbox.id,
-                            failed_mail=failed.id, webhook=webhook.id, delivery=delivery.id)
+                            failed_mail=failed.id, webhook=webhook.id, delivery=delivery.id, rule=rule.id)
     return objects
 
 

@@ -167,10 +167,10 @@ def act(rule: Compiled, ticket: Ticket, now) -> bool:
 
 
 def _run(session) -> None:
-    noted = session.info.get(_NOTED)
-    if not noted:
+    # before_commit comes before the commit's own flush: Events not flushed yet are noted by it.
+    if not session.info.get(_NOTED) and not any(isinstance(obj, Event) for obj in session.new):
         return
-    session.flush()  # Events added since the last flush are noted too
+    session.flush()
     rules = active_rules("event")
     if not rules:
         _forget_noted(session)
