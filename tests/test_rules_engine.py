@@ -356,9 +356,9 @@ def test_spam_by_mail_keeps_the_raw_mail_and_opens_nothing(desk, inbox):
 
 
 def test_reject_through_the_api(desk, client):
-    from test_api import new_ticket
     from factories import make_api_key
     from helpdesk.models import ApiKey
+    from test_api import new_ticket
     secret = ApiKey.generate()
     make_api_key(secret, created_by=desk.admin)
     make_rule("No chat spam", [conditions.check({"field": "channel", "op": "is", "value": "chat"}),
