@@ -384,3 +384,25 @@ def test_describing_actions_for_the_preview(desk, make_ticket):
     assert "(already so)" in what and not changes
     what, changes = actions.describe({"type": "set_priority", "value": desk.priorities["emergency"].id}, ticket)
     assert what == "Set the priority: Emergency" and changes
+
+
+def test_conditions_on_the_same_text_compare_it_trimmed_and_in_any_case(desk, make_ticket):
+    make_rule("Bank outage note", [{"field": "subject", "op": "contains", "value": "outage"},
+                                   {"field": "subject", "op": "matches", "value": r"^total\s+OUTAGE"},
+                                   {"field": "sender_domain", "op": "equals", "value": "bank.example"},
+                                   {"field": "topic", "op": "is", "value": desk.topics["General inquiry"].id}],
+              [{"type": "note", "value": "Call the bank back."}])
+    hit = make_ticket(email="Ops@BANK.example", subject="  Total Outage of payments ")
+    miss = make_ticket(email="ops@shop.example", subject="Total outage of the shop")
+    assert by_rule(hit, "Bank outage note")
+    assert [r for _, _, r in history(miss) if r] == []
+
+
+def test_a_later_rule_sees_what_an_earlier_rule_changed(desk, make_ticket):
+    make_rule("Urgent words", [conditions.check({"field": "subject", "op": "contains", "value": "urgent"})],
+              [{"type": "set_priority", "value": desk.priorities["emergency"].id}], position=10)
+    make_rule("Emergencies to seniors", [conditions.check(
+        {"field": "priority", "op": "is", "value": str(desk.priorities["emergency"].id)})],
+        [{"type": "set_team", "value": desk.teams["Senior Support"].id}], position=20)
+    ticket = fresh(make_ticket("General inquiry", subject="URGENT: locked out"))
+    assert ticket.priority.key == "emergency" and ticket.team.name == "Senior Support"

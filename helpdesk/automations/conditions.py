@@ -50,6 +50,9 @@ class Facts:
     recipients: tuple[str, ...] = ()
     mailbox_id: int | None = None
     tags: tuple[str, ...] | None = None
+    # The text fields as tests compare them, read once: nothing a rule does changes who wrote,
+    # where to, the subject or the message (the ticket's choices are read afresh every time).
+    texts: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def sender(self) -> str:
@@ -113,8 +116,12 @@ def pattern(text: str):
     return found
 
 
+def _normal(text) -> str:
+    return (text or "").strip().lower()
+
+
 def _text_test(op: str, value, actual: str) -> bool:
-    actual = (actual or "").strip().lower()
+    """`actual` is _normal already."""
     if op == "is_empty":
         return not actual
     if op == "not_empty":
@@ -300,11 +307,13 @@ def holds(condition: dict, facts: Facts) -> bool:
     if field.kind == "hours":
         inside = _business_hours(facts, value)
         return inside if op == "within" else not inside
-    actual = field.read(facts)
     if field.kind == "choice":
-        return _choice_test(op, value, actual)
+        return _choice_test(op, value, field.read(facts))
+    actual = facts.texts.get(field.key)
+    if actual is None:
+        raw = field.read(facts)
+        actual = facts.texts[field.key] = tuple(_normal(a) for a in raw if a) if field.many else _normal(raw)
     if field.many:
-        actual = [a for a in actual if a]
         if op in NO_VALUE:
             return bool(actual) == (op == "not_empty")
         if op in ("not_equals", "not_contains"):
