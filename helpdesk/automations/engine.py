@@ -202,9 +202,12 @@ def _run(session) -> None:
                     if not conditions.matches(rule.conditions, rule.match, facts):
                         continue
                     fired.add((rule.id, ticket_id))
-                    if act(rule, ticket, clock.utcnow()):
+                    stop = act(rule, ticket, clock.utcnow())
+                    # Written now: the next rule reads the ticket's columns (priority_id, ...)
+                    # as this one left them.
+                    session.flush()
+                    if stop:
                         break
-                session.flush()
             finally:
                 session.info.pop(_DEPTH, None)
 
