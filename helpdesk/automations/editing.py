@@ -71,7 +71,7 @@ def scopes(agent: Agent) -> list[tuple[str, str, Department | None]]:
         found, departments = [], sorted(agent.departments, key=lambda d: d.name)
     else:
         return []
-    return found + [(f"department-{d.id}", f"{d.name}'s tickets only", d) for d in departments]
+    return found + [(f"department-{d.id}", f"Only the tickets of {d.name}", d) for d in departments]
 
 
 def may_write(agent: Agent, rule: Rule | None = None) -> bool:

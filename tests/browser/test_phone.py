@@ -2,6 +2,7 @@
 data, the queue switcher and the admin menu show where you are and reach every page, filters wait
 behind a toggle that counts the active ones, the bulk bar shows once a ticket is picked, and the
 queue's cards and the admin tables label their fields."""
+import json
 import re
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from browser.test_long_data import LONG_EMAIL, LONG_NAME, URL_SUBJECT, WIDER_THA
 from helpdesk import clock
 from helpdesk.extensions import db
 from helpdesk.mail.wording import KINDS
-from helpdesk.models import AuditEntry, FailedMail
+from helpdesk.models import AuditEntry, FailedMail, Rule
 from helpdesk.security import access_token
 from helpdesk.tickets.queues import QUEUES
 from support.rows import fresh
@@ -65,8 +66,16 @@ def long_desk(desk, make_ticket):
     db.session.add(AuditEntry(agent_id=desk.admin.id, agent_name=LONG_AGENT, object_type="department",
                               object_id=desk.departments["Support"].id, object_name=LONG_DEPARTMENT,
                               field="email", old=LONG_EMAIL, new=URL_SUBJECT))
+    rule = Rule(name=LONG_TEAM + " escalations for " + LONG_DEPARTMENT, description=URL_SUBJECT,
+                triggers="opened,customer_replied,status_changed", channels="email,web",
+                conditions=json.dumps([{"field": "sender", "op": "equals", "value": LONG_EMAIL},
+                                       {"field": "subject", "op": "matches", "value": URL_SUBJECT}]),
+                actions=json.dumps([{"type": "set_team", "value": desk.teams["SysAdmins/Developers"].id},
+                                    {"type": "mail", "to": [LONG_EMAIL], "subject": URL_SUBJECT, "value": LONG_ERROR},
+                                    {"type": "stop"}]))
+    db.session.add(rule)
     db.session.commit()
-    return {"long": long, "mailbox": mailbox, "sla": plan}
+    return {"long": long, "mailbox": mailbox, "sla": plan, "rule": rule}
 
 
 def sign_out(page, base):
@@ -122,7 +131,9 @@ def test_no_page_of_any_role_scrolls_sideways_on_a_phone(browser, live_server, a
         ("mailboxes", "/admin/mailboxes"), ("mailbox", f"/admin/mailboxes/{long_desk['mailbox'].id}"),
         ("mail templates", "/admin/mail-templates"), ("mail template", f"/admin/mail-templates/{next(iter(KINDS))}"),
         ("settings", "/admin/settings"), ("audit", "/admin/audit"), ("outbox", "/admin/outbox"),
-        ("unreadable mail", "/admin/failed-mail"), ("API keys", "/admin/api-keys"),
+        ("kept mail", "/admin/failed-mail"), ("API keys", "/admin/api-keys"),
+        ("rules", "/admin/rules"), ("rule", f"/admin/rules/{long_desk['rule'].id}"),
+        ("new rule", "/admin/rules/new"), ("new time rule", "/admin/rules/new?kind=time"),
     ]
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()

@@ -66,7 +66,7 @@ def test_a_manager_writes_previews_and_saves_the_bank_outage_rule(browser, live_
     page.get_by_role("link", name="Automation rules").click()
     page.get_by_role("link", name="New rule").click()
     page.get_by_label("Name").fill("Bank outages")
-    page.get_by_label("Acts on").select_option(label="Support's tickets only")
+    page.get_by_label("Acts on").select_option(label="Only the tickets of Support")
     choose(page, "Condition 1: field", "Sender's domain")
     choose(page, "Condition 1: test", "is")
     page.get_by_label("Condition 1: value").fill("bank.example")
