@@ -376,3 +376,28 @@ def test_two_schedulers_at_once_act_on_each_ticket_once(app, clock, desk, make_t
     assert Counter(len(inbox.to(t.customer.email)) for t in waiting) == {1: 12}
     subjects = Counter(inbox.subjects("manager@example.com"))
     assert len(subjects) == 12 and set(subjects.values()) == {1}
+
+
+@pytest.mark.parametrize("stored, active, days", [("5", True, 5), (None, False, 7), ("0", False, 7)])
+def test_the_upgrade_turns_the_auto_close_setting_into_the_rule(tmp_path, stored, active, days):
+    import flask_migrate
+    from sqlalchemy import text
+
+    from helpdesk import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'up.db'}",
+                      "HELPDESK_UPLOAD_DIR": str(tmp_path / "uploads")})
+    with app.app_context():
+        flask_migrate.upgrade(revision="20261213_automations")
+        if stored is not None:
+            db.session.execute(text("INSERT INTO setting (key, value) VALUES ('auto_close_days', :v)"), {"v": stored})
+            db.session.commit()
+        flask_migrate.upgrade()
+        rule = auto_close_rule()
+        expected = timed.auto_close_rule(days if active else 0)
+        assert (rule.name, rule.active, rule.wait_minutes) == ("Close resolved tickets", active, days * 1440)
+        assert {k: getattr(rule, k) for k in expected} == expected  # what ensure_system_rules writes
+        flask_migrate.downgrade(revision="20261213_automations")
+        assert db.session.scalar(select(func.count(Rule.id))) == 0
+        db.session.remove()
+        db.engine.dispose()
