@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, event, text
 
 from helpdesk import demo
-from helpdesk.automations import timed
 from helpdesk.extensions import db
 from helpdesk.models import TicketTally
 
@@ -119,7 +118,6 @@ def seed_demo_desk() -> None:
     key = db.engine.url.render_as_string(hide_password=False)
     if key not in _DEMO_ROWS:
         demo.seed()
-        timed.ensure_system_rules()  # what the migrations write (`flask seed-demo` does it too)
         _DEMO_ROWS[key] = [(table, [dict(row._mapping) for row in db.session.execute(table.select())])
                            for table in db.metadata.sorted_tables]
         db.session.commit()
