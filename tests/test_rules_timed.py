@@ -230,6 +230,21 @@ def test_a_rules_actions_go_through_the_lifecycle_as_the_rule(clock, desk, make_
     assert {e.actor_name for e in lines} == {"Rule “Raise the unassigned”"}
 
 
+def test_event_rules_run_on_what_a_time_rule_changed(clock, desk, make_ticket):
+    from test_rules_engine import make_rule
+
+    high = desk.priorities["high"]
+    make_rule("Note the raise", [{"field": "priority", "op": "is", "value": high.id}],
+              [{"type": "note", "value": "Raised by the clock."}], triggers=("priority_changed",))
+    ticket = make_ticket()
+    time_rule("Raise the unassigned", "unassigned", 30, [{"type": "set_priority", "value": high.id}])
+    run_at(clock, T0 + timedelta(minutes=30))
+    lines = db.session.scalars(select(Event).where(Event.ticket_id == ticket.id, Event.rule_name.is_not(None))
+                               .order_by(Event.id)).all()
+    assert [(e.action, e.rule_name) for e in lines] == [("priority", "Raise the unassigned"),
+                                                        ("noted", "Note the raise")]
+
+
 def test_a_refused_action_is_in_the_history_and_the_others_run(clock, desk, make_ticket):
     ticket = make_ticket(status="resolved")
     time_rule("Late raise", "resolved", 60,

@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -240,6 +240,7 @@ def _act_once(rule: engine.Compiled, ticket_id: int, since: datetime, now: datet
             return None
         with engine.as_rule_action(session):
             stop = engine.act(rule, ticket, now)
+            session.flush()  # its Events are noted as a rule's (the loop guard) while inside
         done = Done(rule.name, ticket.number, stop)
         session.commit()
         return done
@@ -249,9 +250,13 @@ def _act_once(rule: engine.Compiled, ticket_id: int, since: datetime, now: datet
         session.rollback()
         log.info("time rule %r on ticket %s: not applied (%s)", rule.name, ticket_id, exc)
         return None
-    except Exception:
+    except (OperationalError, InterfaceError):  # the database is away: the round stops, the next one retries
         session.rollback()
         raise
+    except Exception:  # this ticket only: the others still get their turn
+        session.rollback()
+        log.exception("time rule %r on ticket %s failed; it is tried again next round", rule.name, ticket_id)
+        return None
 
 
 def run_due(now: datetime | None = None, limit: int = LIMIT) -> list[Done]:
