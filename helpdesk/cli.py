@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app app seed-demo | create-user | mail send | render | retry-failed | pipe |
-fetch | tickets auto-close | sla check | webhooks deliver`."""
+fetch | automations run | tickets auto-close | sla check | webhooks deliver`."""
 from __future__ import annotations
 
 import sys
@@ -10,7 +10,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from . import demo_tickets, jobs, mailin, settings, tickets, webhooks
+from . import demo_tickets, jobs, mailin, tickets, webhooks
+from .automations import timed
 from .demo import DEMO_AGENTS, desk_has_data, seed
 from .extensions import db
 from .mail import outbox
@@ -62,18 +63,42 @@ def mail_catch(host: str, port: int, maildir: str | None):
           f"{current_app.instance_path}/mail")
 
 
+automations_cli = AppGroup("automations", help="Time rules (Admin > Automations).")
+
+
+def _run_time_rules() -> None:
+    done = timed.run_due()
+    for item in done:
+        click.echo(str(item))
+    click.echo(f"{len(done)} ticket{'' if len(done) == 1 else 's'} acted on by time rules.")
+
+
+@automations_cli.command("run")
+@click.option("--loop", is_flag=True, help="Keep running, a round every --interval seconds.")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between rounds with --loop.")
+def automations_run(loop: bool, interval: float):
+    """Run the time rules on the tickets whose wait is over. Several schedulers may run at once."""
+    if loop:
+        click.echo(f"Running the time rules every {interval:g} s; Ctrl+C stops.")
+        try:
+            jobs.run_loop(current_app._get_current_object(), "automations", interval, threading.Event(), click.echo)
+        except KeyboardInterrupt:
+            pass
+        return
+    _run_time_rules()
+
+
 tickets_cli = AppGroup("tickets", help="Ticket housekeeping (for cron).")
 
 
 @tickets_cli.command("auto-close")
 def tickets_auto_close():
-    """Close the tickets resolved longer ago than the auto-close setting (mailing each customer)."""
-    days = settings.get("auto_close_days")
-    if not days:
-        click.echo("Auto-close is off (Admin > Settings: close resolved tickets after 0 days).")
-        return
-    closed = tickets.auto_close()
-    click.echo(f"Closed {len(closed)} ticket{'' if len(closed) == 1 else 's'} resolved more than {days} days ago.")
+    """Auto-close is the time rule "Close resolved tickets" now: run the time rules once."""
+    click.echo("Auto-close is the time rule “Close resolved tickets” (Admin > Automations); "
+               "`flask automations run --loop` runs it. Running the time rules now.")
+    _run_time_rules()
+
+
 sla_cli = AppGroup("sla", help="SLA clocks: overdue detection.")
 
 
@@ -152,6 +177,8 @@ def seed_demo(if_empty: bool):
                                    "the demo desk is only loaded into an empty one.")
     planned = demo_tickets.plan()  # a script error stops here, before anything is written
     seed()
+    timed.ensure_system_rules()  # on a database the migrations made, there already
+    db.session.commit()
     counts = demo_tickets.load(planned)
     total = sum(n for status, n in counts.items() if status in STATUSES)
     statuses = ", ".join(f"{counts.get(s, 0)} {STATUS_LABELS[s].lower()}" for s in STATUSES)
@@ -212,6 +239,7 @@ def webhooks_deliver(loop: bool, interval: float):
 
 def register(app):
     app.cli.add_command(mail_cli)
+    app.cli.add_command(automations_cli)
     app.cli.add_command(tickets_cli)
     app.cli.add_command(sla_cli)
     app.cli.add_command(webhooks_cli)

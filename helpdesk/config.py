@@ -55,6 +55,7 @@ def from_environment(instance_path: str) -> dict:
         "HELPDESK_MAX_ATTACHMENT_MB": _int(env("HELPDESK_MAX_ATTACHMENT_MB"), 10),
         "HELPDESK_MAX_ATTACHMENTS": _int(env("HELPDESK_MAX_ATTACHMENTS"), 5),
         "HELPDESK_REOPEN_DAYS": _int(env("HELPDESK_REOPEN_DAYS"), 14),
+        # The days of the auto-close time rule when the database is set up (0: it starts switched off).
         "HELPDESK_AUTO_CLOSE_DAYS": _int(env("HELPDESK_AUTO_CLOSE_DAYS"), 0),
         "HELPDESK_LIVE_SECONDS": max(1, _int(env("HELPDESK_LIVE_SECONDS"), 3)),
         # The ticket page's presence heartbeat; a presence lasts three beats (see helpdesk/live.py).

@@ -1,10 +1,10 @@
-"""Work repeated on a timer: sending the outbox, the overdue check, fetching IMAP mailboxes,
-delivering webhooks.
+"""Work repeated on a timer: sending the outbox, the overdue check, the time rules (automations),
+fetching IMAP mailboxes, delivering webhooks.
 
 One table, JOBS, serves both ways of running them: the threads create_app() starts in the web
 process (HELPDESK_BACKGROUND_SENDER, as `make run` does) and the `--loop` commands a production
-desk runs beside gunicorn (`flask mail send --loop`, `flask sla check --loop`, `flask mail fetch
---loop`, `flask webhooks deliver --loop`). A failing round (the database restarting, say) is logged and the next one runs as usual.
+desk runs beside gunicorn (`flask mail send --loop`, `flask sla check --loop`, `flask automations
+run --loop`, `flask mail fetch --loop`, `flask webhooks deliver --loop`). A failing round (the database restarting, say) is logged and the next one runs as usual.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Callable
 from flask import Flask
 
 from . import tickets, webhooks
+from .automations import timed
 from .extensions import db
 from .mail import outbox
 from .mailin import imap
@@ -42,6 +43,11 @@ def _check_overdue(report: Report) -> None:
     tickets.tally.tidy()
 
 
+def _run_automations(report: Report) -> None:
+    for done in timed.run_due():
+        report(str(done))
+
+
 def _fetch_mail(report: Report) -> None:
     imap.fetch_all()
 
@@ -53,6 +59,7 @@ def _deliver_webhooks(report: Report) -> None:
 JOBS = {
     "mail": Job(_send_mail, "outbox sender round", 5.0),
     "overdue": Job(_check_overdue, "overdue check", 60.0),
+    "automations": Job(_run_automations, "time rules round", 60.0),
     "fetch": Job(_fetch_mail, "mail fetch round", 60.0),
     "webhooks": Job(_deliver_webhooks, "webhook delivery round", 5.0),
 }
@@ -85,9 +92,11 @@ def start(app: Flask, name: str, interval: float | None = None) -> threading.Thr
 
 
 def init_app(app: Flask) -> None:
-    """The in-process jobs of a single-process desk (`make run`): mail, webhooks and the overdue check.
+    """The in-process jobs of a single-process desk (`make run`): mail, webhooks, the overdue check and
+    the time rules.
     Production runs them as `--loop` commands instead (README: Deployment)."""
     if app.config["HELPDESK_BACKGROUND_SENDER"] and not app.testing:
         start(app, "mail")
         start(app, "webhooks")
         start(app, "overdue", app.config["HELPDESK_SLA_CHECK_SECONDS"])
+        start(app, "automations")

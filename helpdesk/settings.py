@@ -3,7 +3,9 @@
     from helpdesk import settings
     settings.get("reopen_days")
 
-Rows are read once per request (one query for all of them) and kept on flask.g.
+Rows are read once per request (one query for all of them) and kept on flask.g. A row whose key is
+no setting any more (auto_close_days: auto-close is the time rule "Close resolved tickets" now) is
+never read.
 """
 from __future__ import annotations
 
@@ -39,7 +41,6 @@ DEFINITIONS: dict[str, Definition] = {
     "max_attachments": Definition("Attachments per message", int, "HELPDESK_MAX_ATTACHMENTS"),
     "allowed_types": Definition("Allowed attachment types", list, default=_all_types),
     "reopen_days": Definition("Days a closed ticket can be reopened", int, "HELPDESK_REOPEN_DAYS"),
-    "auto_close_days": Definition("Close resolved tickets after (days)", int, "HELPDESK_AUTO_CLOSE_DAYS"),
     "access_link_days": Definition("Access links valid for (days)", int, "HELPDESK_ACCESS_LINK_DAYS"),
     "require_totp": Definition("Require two-factor sign-in for all agents", bool, "HELPDESK_REQUIRE_TOTP"),
     # Bumped when priority colours change: the theme stylesheet's URL carries it.

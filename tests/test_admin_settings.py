@@ -1,5 +1,6 @@
 """Settings take effect where they are used (desk name, reopen days, attachment limits and types),
-their validation, their audit entries, and the auto-close of resolved tickets."""
+their validation, their audit entries; auto-close, a setting once, is the time rule "Close resolved
+tickets" now (its old setting row is harmless)."""
 from __future__ import annotations
 
 import io
@@ -14,9 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import settings, tickets
+from helpdesk.automations import timed
 from helpdesk.clock import utcnow
 from helpdesk.extensions import db
-from helpdesk.models import AuditEntry, Event, Setting, Ticket
+from helpdesk.models import AuditEntry, Event, Rule, Setting, Ticket
 from helpdesk.security import access_token
 from support.files import png_bytes
 from support.forms import settings_data
@@ -62,7 +64,6 @@ def test_nothing_changed_writes_nothing(admin, desk):
     ({"allowed_types": None}, "Allow at least one type of file."),
     ({"allowed_types": ["text/html"]}, "That choice is not available."),
     ({"reopen_days": "-1"}, "From 0 to 3650 days."),
-    ({"auto_close_days": "99999"}, "From 0 to 3650 days."),
     ({"access_link_days": "0"}, "From 1 to 3650 days."),
 ])
 def test_bad_settings_are_refused(admin, desk, over, message):
@@ -144,43 +145,64 @@ def test_a_setting_falls_back_to_the_configuration(app, desk):
     assert settings.get("reopen_days") == 30
 
 
-# --- auto-close -------------------------------------------------------------------------------
+# --- auto-close: the time rule "Close resolved tickets" ----------------------------------------
 
 
-def test_auto_close_closes_old_resolved_tickets_and_mails_the_customer(admin, desk, make_ticket, inbox):
+def _auto_close_after(days):
+    timed.ensure_system_rules()  # as the upgrade writes it (the test desk is made without migrations)
+    rule = db.session.scalar(select(Rule).where(Rule.system == "auto_close"))
+    rule.active, rule.wait_minutes = True, days * 1440
+    db.session.commit()
+
+
+def test_the_settings_page_says_where_auto_close_lives_and_ignores_the_old_setting(admin, desk):
+    db.session.add(Setting(key="auto_close_days", value="7"))  # written before auto-close was a rule
+    db.session.commit()
+    page = text_of(admin.get("/admin/settings"))
+    assert "Close resolved tickets after" not in page
+    assert "Admin → Automations, the rule “Close resolved tickets”" in page
+    assert admin.post("/admin/settings", data=settings_data(auto_close_days="3")).status_code == 302
+    assert db.session.get(Setting, "auto_close_days").value == "7"  # not a setting any more: left alone
+    assert "auto_close_days" not in settings.values()
+
+
+def test_auto_close_closes_old_resolved_tickets_and_mails_the_customer(desk, make_ticket, inbox):
     old = make_ticket(email="old10@example.net", status="resolved", at=utcnow() - timedelta(days=10))
     recent = make_ticket(email="old2@example.net", status="resolved", at=utcnow() - timedelta(days=2))
-    assert tickets.auto_close() == []  # 0 days: off
-    admin.post("/admin/settings", data=settings_data(auto_close_days="7"))
+    timed.ensure_system_rules()
+    assert timed.run_due() == []  # switched off by default
+    _auto_close_after(7)
     inbox.deliver()
     inbox.clear()
-    closed = tickets.auto_close()
-    assert [t.id for t in closed] == [old.id]
+    assert [str(d) for d in timed.run_due()] == [f"#{old.number}: rule “Close resolved tickets”"]
     db.session.expire_all()
     assert old.status == "closed" and recent.status == "resolved"
     event = db.session.scalars(select(Event).where(Event.ticket_id == old.id).order_by(Event.id.desc())).first()
     assert (event.action, event.old, event.new) == ("status", "Resolved", "Closed")
-    assert event.note == "Closed automatically 7 days after it was resolved" and event.agent_id is None
+    assert event.note == "Closed by the rule “Close resolved tickets”" and event.agent_id is None
+    assert event.rule_name == "Close resolved tickets"
     inbox.deliver()
     assert inbox.subjects("old10@example.net") == [f"[#{old.number}] Closed: {old.subject}"]
     assert inbox.to("tech@example.com") == []  # not "closed by the customer"
-    assert tickets.auto_close() == []  # a second run finds nothing
+    assert timed.run_due() == []  # a second run finds nothing
 
 
-def test_the_auto_close_command(app, desk, make_ticket, app_config):
+def test_the_auto_close_command_runs_the_time_rules(app, desk, make_ticket, app_config):
     make_ticket(email="old10@example.net", status="resolved", at=utcnow() - timedelta(days=10))
-    db.session.add(Setting(key="auto_close_days", value="3"))
-    db.session.commit()
+    _auto_close_after(3)
     env = {**os.environ, "HELPDESK_DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
            "HELPDESK_UPLOAD_DIR": app_config["HELPDESK_UPLOAD_DIR"]}
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "tickets", "auto-close"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "Closed 1 ticket resolved more than 3 days ago." in result.stdout
+    assert "Auto-close is the time rule “Close resolved tickets”" in result.stdout
+    assert "1 ticket acted on by time rules." in result.stdout
     db.session.expire_all()
     assert db.session.scalar(select(Ticket.status)) == "closed"
 
 
-def test_the_auto_close_command_says_when_it_is_off(app, desk):
+def test_the_auto_close_command_with_the_rule_switched_off(app, desk, make_ticket):
+    make_ticket(status="resolved", at=utcnow() - timedelta(days=100))
     result = app.test_cli_runner().invoke(args=["tickets", "auto-close"])
-    assert result.exit_code == 0 and "Auto-close is off" in result.output
+    assert result.exit_code == 0 and "0 tickets acted on by time rules." in result.output
+    assert db.session.scalar(select(Ticket.status)) == "resolved"

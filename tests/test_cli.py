@@ -22,6 +22,7 @@ from helpdesk.models import (
     HelpTopic,
     OutboxMail,
     Priority,
+    Rule,
     Ticket,
 )
 from helpdesk.tickets import queues, tally
@@ -48,6 +49,8 @@ def test_seed_demo_loads_the_desk_and_prints_the_logins(runner, clock):
     assert {t.name for t in db.session.scalars(select(HelpTopic))} == {
         "Business Critical Outage", "Password reset", "Billing question", "General inquiry",
     }
+    assert [(r.system, r.name) for r in db.session.scalars(select(Rule))] == [
+        ("auto_close", "Close resolved tickets")]  # as the migrations write it
     # ... and what it says it made, which is what there is.
     assert ("35 tickets of the last three weeks (5 new, 8 open, 4 awaiting customer, 3 escalated, 7 resolved, "
             "8 closed; 4 overdue)") in result.output

@@ -40,7 +40,7 @@ class SettingsForm(FlaskForm):
     sections = [
         ("Desk", ["desk_name", "timezone"]),
         ("Attachments", ["max_attachment_mb", "max_attachments", "allowed_types"]),
-        ("Tickets", ["reopen_days", "auto_close_days", "access_link_days"]),
+        ("Tickets", ["reopen_days", "access_link_days"]),
         ("Staff sign-in", ["require_totp"]),
     ]
     help = {
@@ -49,8 +49,6 @@ class SettingsForm(FlaskForm):
                         "can turn it off.",
         "timezone": "Times on every page are shown in it; SLA plans without a time zone count in it.",
         "reopen_days": "A customer's reply reopens a closed ticket within this many days of closing (0: never).",
-        "auto_close_days": "Resolved tickets close by themselves after this many days (0: never); "
-                           "run `flask --app app tickets auto-close` daily.",
         "access_link_days": "How long a mailed access link opens its ticket.",
     }
 
@@ -65,8 +63,6 @@ class SettingsForm(FlaskForm):
         (mime, f"{label} ({TYPE_HINTS.get(mime, mime)})")
         for mime, label in sorted(ALLOWED_TYPES.items(), key=lambda i: (i[1].lower(), i[0]))])
     reopen_days = IntegerField("Days a closed ticket can be reopened", validators=[
-        InputRequired("Give a number of days."), NumberRange(min=0, max=3650, message="From 0 to 3650 days.")])
-    auto_close_days = IntegerField("Close resolved tickets after (days)", validators=[
         InputRequired("Give a number of days."), NumberRange(min=0, max=3650, message="From 0 to 3650 days.")])
     access_link_days = IntegerField("Access links valid for (days)", validators=[
         InputRequired("Give a number of days."), NumberRange(min=1, max=3650, message="From 1 to 3650 days.")])

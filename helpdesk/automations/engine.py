@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import func, select, update
 
 from .. import clock, tickets
@@ -53,11 +54,15 @@ class Compiled:
     match: str
     conditions: tuple[dict, ...]
     actions: tuple[dict, ...]
+    wait: str | None = None  # time rules (automations/timed.py): WAITS key, minutes, counted how
+    wait_minutes: int = 0
+    business_hours: bool = False
 
     @classmethod
     def of(cls, rule: Rule) -> "Compiled":
         return cls(rule.id, rule.name, rule.position, rule.department_id, frozenset(rule.trigger_list),
-                   frozenset(rule.channel_list), rule.match, tuple(rule.condition_list), tuple(rule.action_list))
+                   frozenset(rule.channel_list), rule.match, tuple(rule.condition_list), tuple(rule.action_list),
+                   rule.wait, rule.wait_minutes or 0, bool(rule.business_hours))
 
     def fires_on(self, ticket: Ticket, triggers: frozenset[str]) -> bool:
         if self.department_id is not None and self.department_id != ticket.department_id:
@@ -68,20 +73,19 @@ class Compiled:
         return not (hit == {"opened"} and self.channels and ticket.source not in self.channels)
 
 
-_CACHE: dict = {"key": None, "rules": ()}
-
-
 def active_rules(kind: str = "event") -> tuple[Compiled, ...]:
     """The active rules of a kind in order; read again only when a rule changed (every save
-    stamps updated_at), so a change costs one small query, not 200 rows."""
+    stamps updated_at), so a change costs one small query, not 200 rows. Kept per app (its
+    database): another app's rules may have the same ids and times."""
     key = (kind,) + tuple(db.session.execute(
         select(func.count(Rule.id), func.max(Rule.updated_at), func.sum(Rule.id)).where(
             Rule.kind == kind, Rule.active.is_(True))).one())
-    cached = _CACHE.get(kind)
+    cache = current_app.extensions.setdefault("helpdesk.rules_cache", {})
+    cached = cache.get(kind)
     if cached is None or cached[0] != key:
         rows = db.session.scalars(select(Rule).where(Rule.kind == kind, Rule.active.is_(True))
                                   .order_by(Rule.position, Rule.id)).all()
-        cached = _CACHE[kind] = (key, tuple(Compiled.of(r) for r in rows))
+        cached = cache[kind] = (key, tuple(Compiled.of(r) for r in rows))
     return cached[1]
 
 

@@ -16,11 +16,11 @@ The modules, by concern:
   transfer;
 - conversation.py: replies, internal notes, requests for information, customers' messages,
   and mail in an agent's name held for them to confirm;
-- resolution.py: resume, resolve, close, reopen, the customer's confirmation, auto-close;
+- resolution.py: resume, resolve, close, reopen, the customer's confirmation;
 - access.py: access links, the status check, the people on copy (and those held from mail);
 - overdue.py: flagging overdue tickets;
 - system.py: the changes the desk makes by itself for an automation rule, inside the transaction
-  of the event that fired it;
+  of the event that fired it (or of a time rule's run: automations/timed.py, auto-close among them);
 - queues.py, search.py and export.py: the read side: the agent's queues, their counts, the
   ticket search, and CSV rows.
 
@@ -59,7 +59,6 @@ from .deadlines import overdue_clause, schedule  # noqa: F401
 from .intake import open_ticket  # noqa: F401
 from .overdue import Flagged, check_overdue  # noqa: F401
 from .resolution import (  # noqa: F401
-    auto_close,
     close,
     customer_confirm,
     customer_may_reopen,

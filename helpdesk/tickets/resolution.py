@@ -1,17 +1,15 @@
-"""Working a ticket to its end and back: resuming work, resolving, closing (by an agent, by
-the customer's confirmation, or automatically some days after resolution) and reopening."""
+"""Working a ticket to its end and back: resuming work, resolving, closing (by an agent or by
+the customer's confirmation; automatically, by the time rule "Close resolved tickets" through
+tickets/system.py) and reopening."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-
-from sqlalchemy import select
 
 from .. import clock, settings
 from ..extensions import db
 from ..mail import notify
 from ..models import Agent, ThreadEntry, Ticket
 from .rules import (
-    Conflict,
     InvalidTransition,
     _answer,
     _body,
@@ -95,33 +93,3 @@ def customer_confirm(ticket: Ticket) -> Ticket:
                     note="The customer confirmed the resolution")
         notify.closed(ticket, None)
     return ticket
-
-
-def auto_close(now: datetime | None = None) -> list[Ticket]:
-    """Close the tickets resolved more than the auto-close setting's days ago (0: never).
-
-    Each closes in its own transaction, with a history event and the customer's closing mail;
-    one changed meanwhile (or closed by a concurrent run) is skipped."""
-    days = settings.get("auto_close_days")
-    if not days or days <= 0:
-        return []
-    now = now or clock.utcnow()
-    cutoff = now - timedelta(days=days)
-    ids = db.session.scalars(
-        select(Ticket.id).where(Ticket.status == "resolved", Ticket.resolved_at <= cutoff).order_by(Ticket.id)
-    ).all()
-    closed = []
-    for ticket_id in ids:
-        ticket = db.session.get(Ticket, ticket_id)
-        if ticket is None or ticket.status != "resolved":
-            continue
-        try:
-            with _Unit(ticket, ticket.version):
-                _bump(ticket, now)
-                _set_status(ticket, "closed", now=now,
-                            note=f"Closed automatically {days} days after it was resolved")
-                notify.closed(ticket, None, automatic=True)
-            closed.append(ticket)
-        except Conflict:
-            continue
-    return closed

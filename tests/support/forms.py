@@ -9,6 +9,6 @@ def settings_data(**over):
     """The desk settings form (/admin/settings)."""
     data = {"desk_name": "Acme Support", "timezone": "Europe/Berlin", "max_attachment_mb": "10",
             "max_attachments": "5", "allowed_types": sorted(ALLOWED_TYPES), "reopen_days": "14",
-            "auto_close_days": "0", "access_link_days": "90"}
+            "access_link_days": "90"}
     data.update(over)
     return {k: v for k, v in data.items() if v is not None}
