@@ -63,7 +63,7 @@ def mail_catch(host: str, port: int, maildir: str | None):
           f"{current_app.instance_path}/mail")
 
 
-automations_cli = AppGroup("automations", help="Time rules (Admin > Automations).")
+automations_cli = AppGroup("automations", help="Time rules (Admin > Automation rules).")
 
 
 def _run_time_rules() -> None:
@@ -94,7 +94,7 @@ tickets_cli = AppGroup("tickets", help="Ticket housekeeping (for cron).")
 @tickets_cli.command("auto-close")
 def tickets_auto_close():
     """Auto-close is the time rule "Close resolved tickets" now: run the time rules once."""
-    click.echo("Auto-close is the time rule “Close resolved tickets” (Admin > Automations); "
+    click.echo("Auto-close is the time rule “Close resolved tickets” (Admin > Automation rules); "
                "`flask automations run --loop` runs it. Running the time rules now.")
     _run_time_rules()
 

@@ -160,7 +160,7 @@ def test_the_settings_page_says_where_auto_close_lives_and_ignores_the_old_setti
     db.session.commit()
     page = text_of(admin.get("/admin/settings"))
     assert "Close resolved tickets after" not in page
-    assert "Admin → Automations, the rule “Close resolved tickets”" in page
+    assert "Automation rules</a>, “Close resolved tickets”" in page
     assert admin.post("/admin/settings", data=settings_data(auto_close_days="3")).status_code == 302
     assert db.session.get(Setting, "auto_close_days").value == "7"  # not a setting any more: left alone
     assert "auto_close_days" not in settings.values()
