@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from . import demo_tickets, jobs, mailin, tickets, webhooks
 from .automations import timed
 from .demo import DEMO_AGENTS, desk_has_data, seed
+from .demo_tickets import rules as demo_rules
 from .extensions import db
 from .mail import outbox
 from .mailin import imap
@@ -180,6 +181,7 @@ def seed_demo(if_empty: bool):
     timed.ensure_system_rules()  # on a database the migrations made, there already
     db.session.commit()
     counts = demo_tickets.load(planned)
+    demo_rules.add()  # after the past: the rules acted on none of it
     total = sum(n for status, n in counts.items() if status in STATUSES)
     statuses = ", ".join(f"{counts.get(s, 0)} {STATUS_LABELS[s].lower()}" for s in STATUSES)
     click.echo(f"Demo desk loaded: 2 departments, 3 teams, 4 help topics, 3 SLA plans, {len(DEMO_AGENTS)} agents "
