@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from helpdesk import demo, demo_tickets, tickets
 from helpdesk.extensions import db
@@ -49,8 +49,13 @@ def test_seed_demo_loads_the_desk_and_prints_the_logins(runner, clock):
     assert {t.name for t in db.session.scalars(select(HelpTopic))} == {
         "Business Critical Outage", "Password reset", "Billing question", "General inquiry",
     }
-    assert [(r.system, r.name) for r in db.session.scalars(select(Rule))] == [
-        ("auto_close", "Close resolved tickets")]  # as the migrations write it
+    rules = {r.name: (r.system, r.active) for r in db.session.scalars(select(Rule))}
+    assert rules.pop("Close resolved tickets")[0] == "auto_close"  # as the migrations write it
+    # The demo's rules, added after its past: the event rule on, the time rules off (they would
+    # mail the made-up customers); none acted on the demo tickets.
+    assert rules == {"Bank outages": (None, True), "Remind after 3 days awaiting the customer": (None, False),
+                     "Page the SysAdmins: Emergency unassigned for 15 minutes": (None, False)}
+    assert db.session.scalar(select(func.sum(Rule.matched_count))) == 0
     # ... and what it says it made, which is what there is.
     assert ("35 tickets of the last three weeks (5 new, 8 open, 4 awaiting customer, 3 escalated, 7 resolved, "
             "8 closed; 4 overdue)") in result.output
