@@ -10,12 +10,14 @@
 - webhook.py: outgoing webhooks and their deliveries;
 - tally.py: ticket counts per group, kept by database triggers (what the queue counts read);
 - canned.py: canned responses (personal, a department's, desk-wide);
+- macro.py: macros, named steps applied to a ticket in one click (scoped as canned responses);
 - search.py: the ticket search's index (FTS5 tables on SQLite, trigram indexes on PostgreSQL).
 """
 from . import search  # noqa: F401 - builds the search index with the tables
 from .api import API_KEY_PREFIX, API_SCOPES, ApiKey, hash_api_key
 from .canned import CannedResponse
 from .live import PRESENCE_STATES, DeskState, Presence
+from .macro import Macro
 from .mail import (
     HELD_STATES,
     MAILBOX_ACTIONS,
@@ -65,7 +67,7 @@ from .webhook import DELIVERY_STATES, WEBHOOK_EVENTS, Webhook, WebhookDelivery, 
 
 __all__ = [
     "API_KEY_PREFIX", "API_SCOPES", "ApiKey", "hash_api_key",
-    "CannedResponse",
+    "CannedResponse", "Macro",
     "PRESENCE_STATES", "DeskState", "Presence",
     "HELD_STATES", "MAILBOX_ACTIONS", "MAILBOX_SECURITY", "FailedMail", "HeldMail", "Mailbox", "OutboxMail",
     "ProcessedMail", "loopback_host",
