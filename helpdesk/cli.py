@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from . import demo_tickets, jobs, mailin, settings, tickets, webhooks
-from .demo import DEMO_AGENTS, desk_has_data, seed
+from .demo import DEMO_AGENTS, DEMO_MACROS, desk_has_data, seed, seed_macros
 from .extensions import db
 from .mail import outbox
 from .mailin import imap
@@ -152,11 +152,13 @@ def seed_demo(if_empty: bool):
                                    "the demo desk is only loaded into an empty one.")
     planned = demo_tickets.plan()  # a script error stops here, before anything is written
     seed()
+    seed_macros()
     counts = demo_tickets.load(planned)
     total = sum(n for status, n in counts.items() if status in STATUSES)
     statuses = ", ".join(f"{counts.get(s, 0)} {STATUS_LABELS[s].lower()}" for s in STATUSES)
-    click.echo(f"Demo desk loaded: 2 departments, 3 teams, 4 help topics, 3 SLA plans, {len(DEMO_AGENTS)} agents "
-               f"and {total} tickets of the last three weeks ({statuses}; {counts['overdue']} overdue).")
+    click.echo(f"Demo desk loaded: 2 departments, 3 teams, 4 help topics, 3 SLA plans, {len(DEMO_AGENTS)} agents, "
+               f"{len(DEMO_MACROS)} macros and {total} tickets of the last three weeks ({statuses}; "
+               f"{counts['overdue']} overdue).")
     click.echo("No mail was sent or queued for the demo tickets: their customers are made up.")
     click.echo("Sign in at /login (demo accounts, change them for real use):")
     for email, name, role, password, _ in DEMO_AGENTS:

@@ -65,7 +65,7 @@ KINDS: dict[str, Kind] = {
                   run=lambda a, t, body, x, v: reply(a, t, body, expected_version=v)),
     "note": Kind("Add an internal note", "note", "required", True,
                  run=lambda a, t, body, x, v: add_note(a, t, body, expected_version=v)),
-    "request_info": Kind("Ask the customer (awaiting the customer)", "request_info", "required", True,
+    "request_info": Kind("Ask the customer", "request_info", "required", True,
                          run=lambda a, t, body, x, v: request_info(a, t, body, expected_version=v)),
     "resolve": Kind("Resolve, with the resolution", "resolve", "required", True,
                     run=lambda a, t, body, x, v: resolve(a, t, body, expected_version=v)),
@@ -167,8 +167,9 @@ def canned_ids(steps: list[dict]) -> set[int]:
 # --- what a step does, in words ------------------------------------------------------------------
 
 
-def describe(step: dict) -> str:
-    """One step in words: "Reply to the customer: “Password reset done”", "Set the priority: Low"."""
+def describe(step: dict, brief: bool = False) -> str:
+    """One step in words: "Reply to the customer: “Password reset done”", "Set the priority: Low"
+    (`brief`: without the start of a text written in the macro)."""
     kind = KINDS.get(step.get("do"))
     if kind is None:
         return "An unknown step"
@@ -178,14 +179,14 @@ def describe(step: dict) -> str:
     if step.get("target"):
         record = target_record(step["target"])
         return f"{kind.label}: {record.name if record is not None else 'something deleted since'}"
-    if step.get("text"):
+    if step.get("text") and not brief:
         return f"{kind.label}: “{texts.one_line(step['text'], 60)}”"
     return kind.label
 
 
-def summary(steps: list[dict]) -> str:
-    """The steps on one line: "Reply to the customer, Resolve, Set the priority: Low"."""
-    return "; ".join(describe(s) for s in steps)
+def summary(steps: list[dict], brief: bool = False) -> str:
+    """The steps on one line: "Reply to the customer; Resolve; Set the priority: Low"."""
+    return "; ".join(describe(s, brief) for s in steps)
 
 
 # --- applying -------------------------------------------------------------------------------------
