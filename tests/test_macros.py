@@ -281,3 +281,31 @@ def test_bad_names_and_a_personal_canned_in_a_shared_macro(login, desk):
     answer = _post(client, "Shared", [("reply", {"canned": str(personal.id)})], owner=f"department-{support.id}")
     assert answer.status_code == 400 and "not one every user of this macro may use" in answer.get_data(as_text=True)
     assert _post(client, "Mine", [("reply", {"canned": str(personal.id)})]).status_code == 302
+
+
+def test_a_step_naming_something_gone_refuses_the_macro_before_anything(login, desk, ticket, reset_text):
+    macro = _make("Gone", [{"do": "claim"}, {"do": "reply", "canned": reset_text.id + 1000}])
+    answer = _apply(login(desk.tech), ticket, macro)
+    assert answer.status_code == 400
+    assert ("The macro “Gone” was not applied: step 2 of 2 (Reply to the customer): the canned response it uses "
+            "was deleted.") in answer.get_data(as_text=True)
+    assert fresh(ticket).assignee_id is None
+
+
+def test_the_live_update_of_the_ticket_keeps_its_macros(login, desk, ticket):
+    _make("Take it", [{"do": "claim"}])
+    client = login(desk.tech)
+    since = fresh(ticket).version
+    tickets.add_note(desk.vendor, fresh(ticket), "Someone else's note")
+    part = client.get(f"/agent/tickets/{ticket.number}/live?since={since}&shown={since}",
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'id="ticket-actions"' in part and 'id="macros_form"' in part and "Take it" in part
+
+
+def test_the_demo_macros_are_valid_steps(app, desk):
+    from helpdesk import demo
+    from helpdesk.tickets import macro_steps
+    demo.seed_macros()
+    for macro in db.session.scalars(select(Macro)):
+        rows = [macro_steps.as_row(s) for s in macro.steps]
+        assert macro_steps.clean(rows, lambda response: True) == macro.steps

@@ -194,7 +194,8 @@ def summary(steps: list[dict], brief: bool = False) -> str:
 
 def preflight(agent: Agent, ticket: Ticket, steps: list[dict]) -> None:
     """Refuse a macro that cannot apply fully, before anything is done: a step for a role the
-    agent lacks, or one the ticket's status (as the steps before it leave it) does not take.
+    agent lacks, one the ticket's status (as the steps before it leave it) does not take, or
+    one whose canned response, agent, team, priority or SLA plan is gone (or inactive).
     What only running shows (the ticket changed meanwhile, an assignment the rules refuse) is
     left to each step's own check."""
     if not can_see(agent, ticket):
@@ -211,6 +212,10 @@ def preflight(agent: Agent, ticket: Ticket, steps: list[dict]) -> None:
         if status not in t.sources:
             raise InvalidTransition(f"{where} cannot be taken when the ticket is {STATUS_LABELS[status].lower()}"
                                     f"{' (as the steps before it leave it)' if n > 1 else ''}.")
+        if step.get("canned") and db.session.get(CannedResponse, step["canned"]) is None:
+            raise InvalidInput(f"{where}: the canned response it uses was deleted.")
+        if kind.targets and not _usable_target(target_record(step.get("target", ""))):
+            raise InvalidInput(f"{where}: what it names was deleted or is no longer active.")
         if t.target is None:
             status = "open" if status == "new" else status
         elif t.target:
