@@ -252,7 +252,7 @@ def test_the_editor_adds_moves_and_removes_steps_without_saving(login, desk):
     ([("reply", {"canned": "999999"})], "Step 1 (Reply to the customer): there is no such canned response"),
     ([("assign", {"target": "agent:999999"})], "Step 1 (Assign to an agent or a team): there is no such agent or team"),
     ([("assign", {})], "Step 1 (Assign to an agent or a team): choose the agent or team."),
-    ([("set_priority", {"target": "team:1"})], "Step 1 (Set the priority): there is no such priority"),
+    ([("set_priority", {"target": "team:1"})], "Step 1 (Set the priority): choose the priority, not a team."),
     ([("set_priority", {"target": "priority:x"})], "Step 1 (Set the priority): there is no such priority"),
     ([("claim", {})] * 21, "A macro has at most 20 steps; this one has 21."),
 ])

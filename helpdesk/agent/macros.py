@@ -117,7 +117,7 @@ def _save(macro):
             abort(400, "That button is not part of this editor; reload the page.")
         if not values["rows"]:
             values["rows"].append(dict(BLANK_ROW))
-        return _page(400 if problem else 200, macro, values, problem or None, "editor", edited=True)
+        return _page(400 if problem else 200, macro, values, problem or None, "editor", edited=edit == "add")
     try:
         saved = macros.save(_agent(), macro, **values)
     except tickets.InvalidInput as exc:

@@ -147,7 +147,10 @@ def _clean_step(n: int, row: dict, may_use_canned) -> dict:
         names = " or ".join(TARGETS[t][1] for t in kind.targets)
         if not value:
             raise InvalidInput(f"{where}: choose the {names}.")
-        record = target_record(value) if value.partition(":")[0] in kind.targets else None
+        what = value.partition(":")[0]
+        if what in TARGETS and what not in kind.targets:
+            raise InvalidInput(f"{where}: choose the {names}, not a{'n' if what == 'agent' else ''} {TARGETS[what][1]}.")
+        record = target_record(value) if what in kind.targets else None
         if not _usable_target(record):
             raise InvalidInput(f"{where}: there is no such {names}, or it is not active.")
         step["target"] = f"{value.partition(':')[0]}:{record.id}"
