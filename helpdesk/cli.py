@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from . import demo_tickets, jobs, mailin, tickets, webhooks
 from .automations import timed
-from .demo import DEMO_AGENTS, desk_has_data, seed
+from .demo import DEMO_AGENTS, DEMO_MACROS, desk_has_data, seed, seed_macros
 from .demo_tickets import rules as demo_rules
 from .extensions import db
 from .mail import outbox
@@ -179,13 +179,15 @@ def seed_demo(if_empty: bool):
     planned = demo_tickets.plan()  # a script error stops here, before anything is written
     seed()
     timed.ensure_system_rules()  # on a database the migrations made, there already
+    seed_macros()
     db.session.commit()
     counts = demo_tickets.load(planned)
     demo_rules.add()  # after the past: the rules acted on none of it
     total = sum(n for status, n in counts.items() if status in STATUSES)
     statuses = ", ".join(f"{counts.get(s, 0)} {STATUS_LABELS[s].lower()}" for s in STATUSES)
-    click.echo(f"Demo desk loaded: 2 departments, 3 teams, 4 help topics, 3 SLA plans, {len(DEMO_AGENTS)} agents "
-               f"and {total} tickets of the last three weeks ({statuses}; {counts['overdue']} overdue).")
+    click.echo(f"Demo desk loaded: 2 departments, 3 teams, 4 help topics, 3 SLA plans, {len(DEMO_AGENTS)} agents, "
+               f"{len(DEMO_MACROS)} macros and {total} tickets of the last three weeks ({statuses}; "
+               f"{counts['overdue']} overdue).")
     click.echo("No mail was sent or queued for the demo tickets: their customers are made up.")
     click.echo("Sign in at /login (demo accounts, change them for real use):")
     for email, name, role, password, _ in DEMO_AGENTS:

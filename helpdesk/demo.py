@@ -1,8 +1,10 @@
 """The default priorities every desk has, and the demo desk loaded by `flask seed-demo`."""
+import json
+
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Agent, Customer, Department, HelpTopic, Priority, SLAPlan, Team, Ticket
+from .models import Agent, CannedResponse, Customer, Department, HelpTopic, Macro, Priority, SLAPlan, Team, Ticket
 
 DEFAULT_PRIORITIES = [
     # key, name, colour, urgency (higher is more urgent)
@@ -93,4 +95,31 @@ def seed() -> None:
         ),
     ]
     db.session.add_all(topics)
+    db.session.commit()
+
+
+# The demo desk's shared canned response and macros (title or name, text or steps).
+DEMO_CANNED = {
+    "Password reset": "Hello {customer_name},\n\nthe password of your account is reset: you will get a mail with a "
+                      "link to choose a new one. The link works for one hour.\n\n{agent_name}, {desk_name}",
+}
+DEMO_MACROS = [
+    ("Password reset done", "Tell the customer, and resolve the ticket.",
+     [{"do": "reply", "canned": "Password reset"},
+      {"do": "resolve", "text": "Resolved: the password was reset. Reply to this mail if the link does not work."}]),
+    ("Ask for the account name", "We need the user name before we can reset anything.",
+     [{"do": "claim"},
+      {"do": "request_info", "text": "Hello {customer_name},\n\nwhich user name does the account have? We never "
+                                     "need your password.\n\n{agent_name}"}]),
+]
+
+
+def seed_macros() -> None:
+    """The demo desk's desk-wide canned response and macros (after seed())."""
+    responses = {title: CannedResponse(title=title, body=body) for title, body in DEMO_CANNED.items()}
+    db.session.add_all(responses.values())
+    db.session.flush()
+    for name, description, steps in DEMO_MACROS:
+        steps = [{**s, "canned": responses[s["canned"]].id} if "canned" in s else s for s in steps]
+        db.session.add(Macro(name=name, description=description, actions=json.dumps(steps)))
     db.session.commit()

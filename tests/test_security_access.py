@@ -23,6 +23,7 @@ from helpdesk.models import (
     CannedResponse,
     Event,
     FailedMail,
+    Macro,
     OutboxMail,
     Rule,
     SLAHoliday,
@@ -93,7 +94,8 @@ AGENT_PAGES += [
     Route("GET", "/agent/new", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
     Route("POST", "/agent/new", expect(LOGIN, LOGIN, LOGIN, 400, 400, 400, 400)),
     Route("GET", "/agent/customers?customer_q=amy", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302)),  # no htmx: the form
-    Route("POST", "/agent/queue/{queue}/bulk", expect(LOGIN, LOGIN, LOGIN, 403, 403, 400, 400)),
+    # Bulk actions: every agent (macros); posted empty, refused as such.
+    Route("POST", "/agent/queue/{queue}/bulk", expect(LOGIN, LOGIN, LOGIN, 400, 400, 400, 400)),
     # The agent's own display settings: any staff member, for themselves only.
     Route("POST", "/agent/queue/{queue}/display", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302), {"density": "compact"}),
     Route("POST", "/account/display", expect(LOGIN, LOGIN, LOGIN, 302, 302, 302, 302),
@@ -112,6 +114,16 @@ AGENT_PAGES += [
     Route("GET", "/agent/canned-responses/{canned}", expect(LOGIN, LOGIN, LOGIN, 404, 404, 200, 200)),
     Route("POST", "/agent/canned-responses/{canned}", expect(LOGIN, LOGIN, LOGIN, 404, 404, 400, 400)),
     Route("POST", "/agent/canned-responses/{canned}/delete", expect(LOGIN, LOGIN, LOGIN, 404, 404, 302, 302)),
+    # Macros: A's is Support's, B's IT Operations', managed and used as canned responses are.
+    # Applying one posted without the page's version is refused (400) once the ticket and macro
+    # are the agent's to use. The delete comes last.
+    Route("GET", "/agent/macros", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    Route("POST", "/agent/macros", expect(LOGIN, LOGIN, LOGIN, 400, 400, 400, 400)),
+    Route("GET", "/agent/macros/{macro}", expect(LOGIN, LOGIN, LOGIN, 404, 404, 200, 200)),
+    Route("POST", "/agent/macros/{macro}", expect(LOGIN, LOGIN, LOGIN, 404, 404, 400, 400)),
+    Route("POST", "/agent/tickets/{number}/macros/{macro}",
+          expect(LOGIN, LOGIN, LOGIN, (404, 400), (400, 404), 400, 400)),
+    Route("POST", "/agent/macros/{macro}/delete", expect(LOGIN, LOGIN, LOGIN, 404, 404, 302, 302)),
 ]
 ADMIN = [
     Route("GET", "/admin/", expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)),
@@ -263,6 +275,10 @@ def world(desk, make_ticket):
         db.session.add(response)
         db.session.commit()
         objects[key]["canned"] = response.id
+        macro = Macro(name=f"Macro {key}", actions='[{"do": "claim"}]', department=department)
+        db.session.add(macro)
+        db.session.commit()
+        objects[key]["macro"] = macro.id
         claimed = desk.tech if key == "A" else desk.sysadmin
         for what in ("confirm", "discard"):
             held = tickets.hold_agent_mail(claimed, ticket, f"Held mail {key}", b"Subject: held\r\n\r\nHeld")

@@ -79,7 +79,12 @@ def delete_canned_response(response_id):
     """Delete a canned response."""
     response = _managed_or_404(response_id)
     title = response.title
-    canned.delete(_manager(), response)
+    try:
+        canned.delete(_manager(), response)
+    except tickets.InvalidInput as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _page(409)
     db.session.commit()
     flash(f"The canned response “{title}” was deleted.", "success")
     return go(url_for("agent.canned_responses"))

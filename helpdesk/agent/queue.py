@@ -1,6 +1,6 @@
 """The queue pages: a queue with its filters, search, sort and pagination; the navigation's
 counts; a queue as a CSV file; the switch for its rows and tickets per page (kept for the
-agent); and bulk actions on a queue (managers).
+agent); and bulk actions on a queue (managers; macros: every agent).
 
 A bulk action (assign, set the priority or close several tickets at once) puts each ticket
 through the lifecycle on its own (its own transaction, history and mail, and the version its row
@@ -22,7 +22,7 @@ from ..htmx import is_partial, render, replace_url
 from ..models import Agent, Priority, Team
 from ..security import safe_next
 from ..text import is_number
-from ..tickets import export, queues
+from ..tickets import export, macros, queues
 from .blueprint import bp
 from .responses import describe, find_ticket
 
@@ -54,7 +54,7 @@ def queue_page(name: str, args, *blocks: str, **extra):
     known = queues.counts(current_user) if whole else queues.cached_counts(current_user)
     page = queues.page(current_user, name, params, known=known)
     return render("agent/queue.html", *blocks, queue=name, current_queue=name, params=params,
-                  page=page, options=options, bulk=bulk_choices(options) if current_user.is_manager else None,
+                  page=page, options=options, bulk=bulk_choices(options) or None,
                   results_version=results_version(), DENSITIES=preferences.DENSITIES,
                   PAGE_SIZES=queues.PAGE_SIZES, **extra)
 
@@ -124,23 +124,49 @@ def counts():
         notice_after=int(after) if after is not None else None), tag)
 
 
-# --- bulk actions (managers) -----------------------------------------------------------------
+# --- bulk actions (managers; macros: every agent) -----------------------------------------------------------------
 
 
 def bulk_choices(options: queues.Options) -> list[tuple[str, list[tuple[str, str]]]]:
     """What the bulk bar offers, grouped: [(group label, [(value, label), ...]), ...], from the
-    queue's options (the active agents and teams, the priorities)."""
-    return [
-        ("Assign to an agent", [(f"agent:{a.id}", a.name) for a in options.agents]),
-        ("Assign to a team", [(f"team:{t.id}", t.name) for t in options.teams]),
-        ("Set the priority", [(f"priority:{p.id}", p.name) for p in options.priorities]),
-        ("Status", [("close", "Close")]),
-    ]
+    queue's options (the active agents and teams, the priorities; managers) and the macros the
+    agent may apply (everyone)."""
+    found = []
+    if current_user.is_manager:
+        found += [
+            ("Assign to an agent", [(f"agent:{a.id}", a.name) for a in options.agents]),
+            ("Assign to a team", [(f"team:{t.id}", t.name) for t in options.teams]),
+            ("Set the priority", [(f"priority:{p.id}", p.name) for p in options.priorities]),
+            ("Status", [("close", "Close")]),
+        ]
+    usable = macros.usable_anywhere(current_user)
+    if usable:
+        found.append(("Apply a macro", [(f"macro:{m.id}", f"Apply macro: {m.name}") for m in usable]))
+    return found
+
+
+def _macro_action(ident: str):
+    """A macro the agent may apply, as a bulk action: each ticket its own apply_macro (a step
+    refused on one is reported for it, with what was done before it)."""
+    macro = macros.find_usable(current_user, int(ident)) if is_number(ident) and len(ident) <= 9 else None
+    if macro is None:
+        return None
+
+    def call(ticket, version):
+        outcome = macros.apply_macro(current_user, ticket, macro, expected_version=version)
+        if not outcome.complete:
+            raise tickets.LifecycleError(outcome.message)
+
+    return f"The macro “{macro.name}” was applied to", call
 
 
 def _bulk_action(value: str):
     """(what it did, call(ticket, version)) for an offered choice, else None."""
     kind, _, ident = value.partition(":")
+    if kind == "macro":
+        return _macro_action(ident)
+    if not current_user.is_manager:
+        return None
     if kind == "close" and not ident:
         return "Closed", lambda t, v: tickets.close(current_user, t, "", expected_version=v)
     if not is_number(ident) or kind not in ("agent", "team", "priority"):
@@ -186,14 +212,16 @@ def _apply_bulk(did: str, call, picks: list[str]) -> None:
 
 @bp.post("/queue/<name>/bulk")
 def bulk(name):
-    """Apply one action to the selected tickets of a queue (managers), ticket by ticket."""
+    """Apply one action to the selected tickets of a queue, ticket by ticket (a macro: any agent;
+    the other actions: managers)."""
     if name not in queues.QUEUES:
         abort(404, "There is no such queue.")
-    if not current_user.is_manager:
-        abort(403, "Only a manager or above may change several tickets at once.")
+    do = request.form.get("do", "")
+    if not current_user.is_manager and do and not do.startswith("macro:"):
+        abort(403, "Only a manager or above may change several tickets at once (other than by a macro).")
     back = safe_next(request.form.get("next"), url_for("agent.queue", name=name))
     picks = request.form.getlist("ticket")
-    action = _bulk_action(request.form.get("do", ""))
+    action = _bulk_action(do)
     status = 200
     if action is None:
         flash("Choose what to do with the selected tickets.", "error")

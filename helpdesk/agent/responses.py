@@ -19,7 +19,7 @@ from ..extensions import db
 from ..htmx import go, is_partial, render, retarget
 from ..mail.notify import active_collaborators
 from ..models import Event, HeldMail, Ticket
-from ..tickets import queues
+from ..tickets import macro_steps, macros, queues
 from . import notices, timeline
 from .forms import blank_forms
 
@@ -172,7 +172,8 @@ def actions_context(ticket: Ticket, events) -> dict:
     """What the composer and the actions beside it draw: the actions the agent may take now, a
     fresh form for each, and the people on copy (the page, and its live update)."""
     return {"forms": blank_forms(ticket), "actions": tickets.available_actions(current_user, ticket),
-            "collaborators": active_collaborators(ticket), "held_copies": tickets.held_copies(ticket, events)}
+            "collaborators": active_collaborators(ticket), "held_copies": tickets.held_copies(ticket, events),
+            "macros": macros.usable(current_user, ticket), "macro_summary": macro_steps.summary}
 
 
 def _refuse(ticket: Ticket, action: str) -> None:

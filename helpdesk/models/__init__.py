@@ -11,6 +11,7 @@
 - tally.py: ticket counts per group, kept by database triggers (what the queue counts read);
 - canned.py: canned responses (personal, a department's, desk-wide);
 - automation.py: automation rules (event and time rules) and the runs of time rules;
+- macro.py: macros, named steps applied to a ticket in one click (scoped as canned responses);
 - search.py: the ticket search's index (FTS5 tables on SQLite, trigram indexes on PostgreSQL).
 """
 from . import search  # noqa: F401 - builds the search index with the tables
@@ -18,6 +19,7 @@ from .api import API_KEY_PREFIX, API_SCOPES, ApiKey, hash_api_key
 from .automation import MATCH, RULE_KINDS, TRIGGERS, WAITS, Rule, RuleRun
 from .canned import CannedResponse
 from .live import PRESENCE_STATES, DeskState, Presence
+from .macro import Macro
 from .mail import (
     HELD_STATES,
     MAILBOX_ACTIONS,
@@ -69,7 +71,7 @@ from .webhook import DELIVERY_STATES, WEBHOOK_EVENTS, Webhook, WebhookDelivery, 
 __all__ = [
     "API_KEY_PREFIX", "API_SCOPES", "ApiKey", "hash_api_key",
     "MATCH", "RULE_KINDS", "TRIGGERS", "WAITS", "Rule", "RuleRun",
-    "CannedResponse",
+    "CannedResponse", "Macro",
     "PRESENCE_STATES", "DeskState", "Presence",
     "HELD_STATES", "MAILBOX_ACTIONS", "MAILBOX_SECURITY", "FailedMail", "HeldMail", "Mailbox", "OutboxMail",
     "ProcessedMail", "loopback_host",

@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from .. import audit, clock, settings, text
 from ..extensions import db
 from ..mail import wording
-from ..models import Agent, CannedResponse, Department, Ticket, agent_departments
+from ..models import Agent, CannedResponse, Department, Macro, Ticket, agent_departments
 from ..models.canned import BODY_MAX, TITLE_MAX
 from .rules import InvalidInput
 
@@ -54,8 +54,14 @@ def find_usable(agent: Agent, ticket: Ticket, response_id: int) -> CannedRespons
 
 def filled(response: CannedResponse, ticket: Ticket, agent: Agent) -> str:
     """The response's text for this ticket, written by this agent: placeholders filled."""
+    return fill(response.body, ticket, agent)
+
+
+def fill(body: str, ticket: Ticket, agent: Agent) -> str:
+    """A text for this ticket, written by this agent: its placeholders filled (a canned
+    response's, or a macro's own text)."""
     values = wording.values(ticket, {"agent": agent, "desk_name": settings.get("desk_name")})
-    return wording.fill(response.body, {name: values[name] for name in PLACEHOLDERS})
+    return wording.fill(body, {name: values[name] for name in PLACEHOLDERS})
 
 
 # --- managing them ---------------------------------------------------------------------------
@@ -173,7 +179,27 @@ def save(agent: Agent, response: CannedResponse | None, title: str, body: str, o
     return response
 
 
+def used_by(response: CannedResponse) -> list[Macro]:
+    """The macros whose steps use this response."""
+    found = []
+    for macro in db.session.scalars(select(Macro).where(Macro.actions.contains(str(response.id)))
+                                    .order_by(func.lower(Macro.name), Macro.id)):
+        if any(step.get("canned") == response.id for step in macro.steps):
+            found.append(macro)
+    return found
+
+
 def delete(agent: Agent, response: CannedResponse) -> None:
+    """Delete a response the agent manages; refused (InvalidInput) while a macro uses it, naming
+    the macros (another agent's personal ones only counted)."""
+    users = used_by(response)
+    if users:
+        named = [f"“{m.name}”" for m in users if m.owner_id in (None, agent.id)]
+        others = len(users) - len(named)
+        if others:
+            named.append(f"{others} personal macro{'s' if others > 1 else ''} of other agents")
+        raise InvalidInput(f"The canned response “{response.title}” is used by the macro{'s' if len(users) > 1 else ''} "
+                           f"{', '.join(named)}: change or delete {'them' if len(users) > 1 else 'it'} first.")
     if _audited(agent, response):
         audit.record("canned_response", response, [("deleted", response.scope_label, "")], actor=agent)
     db.session.delete(response)

@@ -118,6 +118,7 @@ def test_no_page_of_any_role_scrolls_sideways_on_a_phone(browser, live_server, a
         ("customer", f"/agent/customers/{long.customer_id}"),
         ("new ticket", "/agent/new"),
         ("account", "/account"),
+        ("macros", "/agent/macros"),
     ]
     admin_pages = [
         ("overview", "/admin/"),
