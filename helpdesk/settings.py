@@ -42,6 +42,7 @@ DEFINITIONS: dict[str, Definition] = {
     "auto_close_days": Definition("Close resolved tickets after (days)", int, "HELPDESK_AUTO_CLOSE_DAYS"),
     "access_link_days": Definition("Access links valid for (days)", int, "HELPDESK_ACCESS_LINK_DAYS"),
     "require_totp": Definition("Require two-factor sign-in for all agents", bool, "HELPDESK_REQUIRE_TOTP"),
+    "tags_admin_only": Definition("Only admins create new tags", bool, default=lambda: False),
     # Bumped when priority colours change: the theme stylesheet's URL carries it.
     "theme_version": Definition("Theme version", int, default=lambda: 0),
 }

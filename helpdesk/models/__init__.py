@@ -10,6 +10,7 @@
 - webhook.py: outgoing webhooks and their deliveries;
 - tally.py: ticket counts per group, kept by database triggers (what the queue counts read);
 - canned.py: canned responses (personal, a department's, desk-wide);
+- tag.py: tags on tickets (and the ticket_tag association; Ticket.tags);
 - search.py: the ticket search's index (FTS5 tables on SQLite, trigram indexes on PostgreSQL).
 """
 from . import search  # noqa: F401 - builds the search index with the tables
@@ -44,6 +45,7 @@ from .people import (
     team_members,
 )
 from .setup import AuditEntry, HelpTopic, MailTemplate, Priority, Setting, SLAHoliday, SLAPlan
+from .tag import TAG_MAX, TAG_PATTERN, TAGS_PER_TICKET, Tag, tag_key, ticket_tag
 from .tally import GROUP_COLUMNS, TicketTally
 from .ticket import (
     ACTIVE_STATUSES,
@@ -72,6 +74,7 @@ __all__ = [
     "PASSWORD_MAX", "PASSWORD_METHOD", "PASSWORD_MIN", "ROLE_RANK", "ROLES", "Agent", "Customer", "Department",
     "PasswordResetRequest", "RecoveryCode", "StaffSession", "Team", "agent_departments", "team_members",
     "AuditEntry", "HelpTopic", "MailTemplate", "Priority", "Setting", "SLAHoliday", "SLAPlan",
+    "TAG_MAX", "TAG_PATTERN", "TAGS_PER_TICKET", "Tag", "tag_key", "ticket_tag",
     "GROUP_COLUMNS", "TicketTally",
     "ACTIVE_STATUSES", "DONE_STATUSES", "ENTRY_KINDS", "PUBLIC_KINDS", "SOURCES", "STATUS_LABELS", "STATUSES",
     "Attachment", "Collaborator", "Event", "IdempotencyKey", "SLAPause", "ThreadEntry", "Ticket",

@@ -17,15 +17,15 @@ from .ticket import STATUS_LABELS, Event
 # What a webhook may subscribe to, in the order the form shows them.
 WEBHOOK_EVENTS = {
     "ticket.created": "Ticket created",
-    "ticket.updated": "Ticket updated (status, priority, assignment, team, department, SLA plan)",
+    "ticket.updated": "Ticket updated (status, priority, assignment, team, department, SLA plan, tags)",
     "ticket.replied": "Ticket replied (a public message of the customer, someone on copy or an agent)",
     "ticket.resolved": "Ticket resolved",
 }
 # The history's Event actions each kind stands for; a status change to Resolved is "resolved".
 _ACTION_KINDS = {
     "created": "ticket.created",
-    **dict.fromkeys(("status", "assigned", "claimed", "team", "priority", "sla", "transferred", "escalated"),
-                    "ticket.updated"),
+    **dict.fromkeys(("status", "assigned", "claimed", "team", "priority", "sla", "transferred", "escalated",
+                     "tagged", "untagged"), "ticket.updated"),
     **dict.fromkeys(("replied", "customer_replied", "collaborator_replied"), "ticket.replied"),
 }
 DELIVERY_STATES = ("waiting", "sending", "delivered", "failed")

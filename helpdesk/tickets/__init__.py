@@ -19,6 +19,7 @@ The modules, by concern:
 - resolution.py: resume, resolve, close, reopen, the customer's confirmation, auto-close;
 - access.py: access links, the status check, the people on copy (and those held from mail);
 - overdue.py: flagging overdue tickets;
+- tags.py: tags on a ticket (and, for automations, _add_tags/_remove_tags inside a caller's transaction);
 - queues.py, search.py and export.py: the read side: the agent's queues, their counts, the
   ticket search, and CSV rows.
 
@@ -86,3 +87,4 @@ from .rules import (  # noqa: F401
     check,
     visibility_clause,
 )
+from .tags import _add_tags, _remove_tags, add_tags, find_or_create_tags, remove_tag  # noqa: F401
