@@ -23,6 +23,7 @@ from . import (  # noqa: F401, I001  (each registers its routes; kept in registr
     dev_mailbox,
     mail_templates,
     webhooks,
+    tags,
 )
 from .blueprint import bp
 

@@ -42,6 +42,7 @@ class SettingsForm(FlaskForm):
         ("Attachments", ["max_attachment_mb", "max_attachments", "allowed_types"]),
         ("Tickets", ["reopen_days", "auto_close_days", "access_link_days"]),
         ("Staff sign-in", ["require_totp"]),
+        ("Tags", ["tags_admin_only"]),
     ]
     help = {
         "require_totp": "Every agent must enter a code from an authenticator app after the password. "
@@ -52,6 +53,8 @@ class SettingsForm(FlaskForm):
         "auto_close_days": "Resolved tickets close by themselves after this many days (0: never); "
                            "run `flask --app app tickets auto-close` daily.",
         "access_link_days": "How long a mailed access link opens its ticket.",
+        "tags_admin_only": "Agents then only pick the desk's existing tags for tickets; admins still create new "
+                           "ones, on a ticket or under Tags.",
     }
 
     desk_name = StringField("Desk name", filters=[collapse_spaces], validators=[
@@ -71,6 +74,7 @@ class SettingsForm(FlaskForm):
     access_link_days = IntegerField("Access links valid for (days)", validators=[
         InputRequired("Give a number of days."), NumberRange(min=1, max=3650, message="From 1 to 3650 days.")])
     require_totp = BooleanField("Require two-factor sign-in for all agents")
+    tags_admin_only = BooleanField("Only admins create new tags")
 
     def validate_timezone(self, field):
         if not valid_timezone(field.data):
