@@ -23,6 +23,7 @@ from helpdesk.models import (
     Priority,
     SLAHoliday,
     SLAPlan,
+    Tag,
     Team,
     WebhookDelivery,
 )
@@ -111,6 +112,13 @@ def webhook_data(**over):
 
 def a_webhook():
     return make_webhook(WEBHOOK_URL, name="Team chat").id
+
+
+def a_tag():
+    tag = Tag(key="hardware", name="Hardware")
+    db.session.add(tag)
+    db.session.commit()
+    return tag.id
 
 
 def a_failed_delivery():
@@ -213,6 +221,9 @@ CHANGES = {
                                         "webhook", "Ops chat"),
     "admin.webhook_delete": lambda c, d: (f"/admin/webhooks/{a_webhook()}/delete", {}, "webhook", "Team chat"),
     "admin.webhook_retry": lambda c, d: (a_failed_delivery(), {}, "webhook", "Team chat"),
+    "admin.tag_new": lambda c, d: ("/admin/tags", {"name": "Hardware"}, "tag", "Hardware"),
+    "admin.tag_edit": lambda c, d: (f"/admin/tags/{a_tag()}", {"name": "Devices"}, "tag", "Devices"),
+    "admin.tag_delete": lambda c, d: (f"/admin/tags/{a_tag()}/delete", {}, "tag", "Hardware"),
 }
 # POST routes that change nothing (a preview of a draft): they must write no audit entry either.
 READ_ONLY = {

@@ -55,7 +55,8 @@ def _url(rule, world) -> str:
               "name": "mine", "plan_id": a["sla"], "holiday_id": a["holiday"], "mailbox_id": a["mailbox"],
               "mail_id": a["failed_mail"], "key_id": a["api_key"], "priority_id": a["priority"],
               "key": "reply_customer", "held_id": a["held_confirm"], "customer_id": a["customer"],
-              "webhook_id": a["webhook"], "delivery_id": a["delivery"], "response_id": a["canned"]}
+              "webhook_id": a["webhook"], "delivery_id": a["delivery"], "response_id": a["canned"],
+              "tag_id": a["tag"]}
     if kind in ROW_KINDS:
         values["row_id"] = a[ROW_KINDS[kind]]
 

@@ -16,6 +16,7 @@ from helpdesk.extensions import db
 from helpdesk.models import Setting, Tag, event_kind, ticket_tag
 from helpdesk.tickets.rules import AFFECTS, _bump
 from helpdesk.tickets.tags import _add_tags, _remove_tags
+from support.forms import settings_data
 from support.pages import text_of
 from support.rows import events, fresh
 
@@ -184,9 +185,7 @@ def test_when_only_admins_create_tags_agents_pick_existing_ones(client, login, d
 def test_the_setting_is_on_the_settings_page_and_audited(client, admin, desk):
     page = client.get("/admin/settings").get_data(as_text=True)
     assert "Only admins create new tags" in page
-    data = dict(settings.values(), tags_admin_only="y", allowed_types=settings.get("allowed_types"))
-    data = {k: v for k, v in data.items() if k != "theme_version" and v is not False}
-    response = client.post("/admin/settings", data=data)
+    response = client.post("/admin/settings", data=settings_data(tags_admin_only="y"))
     assert response.status_code == 302
     assert settings.get("tags_admin_only") is True
     assert db.session.get(Setting, "tags_admin_only").value == "1"
