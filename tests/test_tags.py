@@ -398,3 +398,18 @@ def test_a_queue_page_of_fifty_tagged_tickets_reads_their_tags_in_one_statement(
     reading_tags = [s for s in statements if "ticket_tag" in s]
     assert len(reading_tags) == 1, reading_tags
     assert len(statements) <= 8, statements
+
+
+def test_with_htmx_a_refused_name_redraws_the_tag_form_with_its_message(client, login, desk, ticket):
+    login(desk.tech)
+    response = client.post(f"/agent/tickets/{ticket.number}/tags", headers={"HX-Request": "true"},
+                           data={"version": fresh(ticket).version, "names": "a/b"})
+    assert response.status_code == 400
+    assert response.headers["HX-Retarget"] == "#tag_form"
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="tag_form"')
+    assert "has characters a tag cannot have" in body and 'value="a/b"' in body
+    stale = client.post(f"/agent/tickets/{ticket.number}/tags", headers={"HX-Request": "true"},
+                        data={"names": "fine"})
+    assert stale.status_code == 400 and "This form is out of date" in stale.get_data(as_text=True)
+    assert tags_of(ticket) == []

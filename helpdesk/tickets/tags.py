@@ -131,22 +131,24 @@ def add_tags(agent: Agent, ticket: Ticket, names, *, expected_version: int | Non
     may create tags). Returns the tags added; NoChange if it had them all."""
     check(agent, ticket, "tag", expected_version)
     names = list(names)
-    for attempt in (1, 2):
-        now = clock.utcnow()
-        try:
-            with _Unit(ticket, expected_version):
-                tags = find_or_create_tags(names, may_create=may_create(agent))
-                have = {t.key for t in ticket.tags}
-                if all(t.key in have for t in tags):
-                    raise NoChange(f"The ticket has {'that tag' if len(tags) == 1 else 'those tags'} already.")
-                _bump(ticket, now)
-                return _add_tags(ticket, tags, agent=agent, now=now)
-        except IntegrityError:  # a new tag another agent created at the same moment: use theirs
-            if attempt == 2:
-                raise
-            db.session.refresh(ticket)
-            check(agent, ticket, "tag", expected_version)
-    raise AssertionError("unreachable")
+    try:
+        return _add_by_name(agent, ticket, names, expected_version)
+    except IntegrityError:  # a new tag another agent created at the same moment: use theirs
+        db.session.refresh(ticket)
+        check(agent, ticket, "tag", expected_version)
+        return _add_by_name(agent, ticket, names, expected_version)
+
+
+def _add_by_name(agent: Agent, ticket: Ticket, names: list, expected_version: int | None) -> list[Tag]:
+    now = clock.utcnow()
+    with _Unit(ticket, expected_version):
+        tags = find_or_create_tags(names, may_create=may_create(agent))
+        have = {t.key for t in ticket.tags}
+        if all(t.key in have for t in tags):
+            raise NoChange(f"The ticket has {'that tag' if len(tags) == 1 else 'those tags'} already.")
+        _bump(ticket, now)
+        added = _add_tags(ticket, tags, agent=agent, now=now)
+    return added
 
 
 def remove_tag(agent: Agent, ticket: Ticket, name: str, *, expected_version: int | None = None) -> Tag:
