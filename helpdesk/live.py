@@ -49,6 +49,7 @@ from .models import (
     Priority,
     Setting,
     SLAPlan,
+    Tag,
     Team,
     Ticket,
     agent_departments,
@@ -90,6 +91,7 @@ SETUP_MODELS: dict[type, frozenset[str]] = {
     Agent: frozenset({"password_hash", "session_token", "totp_secret", "totp_last_step", "theme", "density",
                       "page_size"}),
     Setting: frozenset(),
+    Tag: frozenset(),  # the names ticket pages and queue rows show (and the filter offers)
 }
 # Memberships written as plain rows (through the ORM they show as Agent.departments, Team.members...).
 SETUP_TABLES = frozenset({agent_departments.name, team_members.name})

@@ -43,6 +43,7 @@ DEFINITIONS: dict[str, Definition] = {
     "reopen_days": Definition("Days a closed ticket can be reopened", int, "HELPDESK_REOPEN_DAYS"),
     "access_link_days": Definition("Access links valid for (days)", int, "HELPDESK_ACCESS_LINK_DAYS"),
     "require_totp": Definition("Require two-factor sign-in for all agents", bool, "HELPDESK_REQUIRE_TOTP"),
+    "tags_admin_only": Definition("Only admins create new tags", bool, default=lambda: False),
     # Bumped when priority colours change: the theme stylesheet's URL carries it.
     "theme_version": Definition("Theme version", int, default=lambda: 0),
 }

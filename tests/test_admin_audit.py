@@ -24,6 +24,7 @@ from helpdesk.models import (
     Rule,
     SLAHoliday,
     SLAPlan,
+    Tag,
     Team,
     WebhookDelivery,
 )
@@ -112,6 +113,13 @@ def webhook_data(**over):
 
 def a_webhook():
     return make_webhook(WEBHOOK_URL, name="Team chat").id
+
+
+def a_tag():
+    tag = Tag(key="hardware", name="Hardware")
+    db.session.add(tag)
+    db.session.commit()
+    return tag.id
 
 
 def a_failed_delivery():
@@ -235,6 +243,9 @@ CHANGES = {
     "admin.rule_move": lambda c, d: (a_rule(d, "Earlier") and f"/admin/rules/{a_rule(d)}/move", {"direction": "up"},
                                      "rule", "Bank outages"),
     "admin.rule_delete": lambda c, d: (f"/admin/rules/{a_rule(d)}/delete", {}, "rule", "Bank outages"),
+    "admin.tag_new": lambda c, d: ("/admin/tags", {"name": "Hardware"}, "tag", "Hardware"),
+    "admin.tag_edit": lambda c, d: (f"/admin/tags/{a_tag()}", {"name": "Devices"}, "tag", "Devices"),
+    "admin.tag_delete": lambda c, d: (f"/admin/tags/{a_tag()}/delete", {}, "tag", "Hardware"),
 }
 # POST routes that change nothing (a preview of a draft): they must write no audit entry either.
 READ_ONLY = {

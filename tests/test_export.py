@@ -21,7 +21,7 @@ from hostile import FORMULA_PAYLOADS
 
 HEADER = ["Number", "Subject", "Status", "Priority", "Help topic", "Department", "Assignee", "Team",
           "Customer name", "Customer email", "Source", "Created", "Last update", "Due", "Overdue",
-          "Resolved", "Closed"]
+          "Resolved", "Closed", "Tags"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -107,7 +107,7 @@ def test_export_columns_and_content_in_the_desk_time_zone(client, desk, mix, log
         "Help topic": "General inquiry", "Department": "Support", "Assignee": desk.tech.name, "Team": "",
         "Customer name": "Victor Vpn", "Customer email": vpn.customer.email, "Source": "web",
         "Created": local(vpn.created_at), "Last update": local(vpn.updated_at),
-        "Due": local(vpn.due_at) if vpn.due_at else "", "Overdue": "no", "Resolved": "", "Closed": "",
+        "Due": local(vpn.due_at) if vpn.due_at else "", "Overdue": "no", "Resolved": "", "Closed": "", "Tags": "",
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00", rows[vpn.number]["Created"])
     assert rows[late.number]["Overdue"] == "yes"

@@ -175,6 +175,7 @@ def run_action(action, desk, t):
         "resolve": lambda: tickets.resolve(m, t, "Done"),
         "close": lambda: tickets.close(m, t),
         "reopen": lambda: tickets.reopen(m, t),
+        "tag": lambda: tickets.add_tags(m, t, ["Checked"]),
     }
     return calls[action]()
 

@@ -124,6 +124,9 @@ AGENT_PAGES += [
     Route("POST", "/agent/tickets/{number}/macros/{macro}",
           expect(LOGIN, LOGIN, LOGIN, (404, 400), (400, 404), 400, 400)),
     Route("POST", "/agent/macros/{macro}/delete", expect(LOGIN, LOGIN, LOGIN, 404, 404, 302, 302)),
+    # The tags' type-ahead on a ticket: for those who see the ticket (the page itself, without htmx).
+    Route("GET", "/agent/tickets/{number}/tags/suggestions?names=ta",
+          expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
 ]
 ADMIN = [
     Route("GET", "/admin/", expect(LOGIN, LOGIN, LOGIN, 403, 403, 200, 200)),
@@ -200,6 +203,12 @@ ADMIN += [
     Route("POST", "/admin/rules/{rule}/switch", expect(LOGIN, LOGIN, LOGIN, 403, 403, (302, 403), 302)),
     Route("POST", "/admin/rules/{rule}/move", expect(LOGIN, LOGIN, LOGIN, 403, 403, (302, 403), 302)),
     Route("POST", "/admin/rules/{rule}/delete", expect(LOGIN, LOGIN, LOGIN, 403, 403, (302, 403), 302)),
+    # Tags: A's is on ticket A, B's on ticket B, so deleting one unconfirmed is refused (409).
+    Route("GET", "/admin/tags", READ),
+    Route("POST", "/admin/tags", write(400)),
+    Route("GET", "/admin/tags/{tag}", READ),
+    Route("POST", "/admin/tags/{tag}", write(400)),
+    Route("POST", "/admin/tags/{tag}/delete", write(409)),
 ]
 # The API authenticates by key only: a signed-in session is not enough.
 API = [
@@ -217,6 +226,7 @@ ACTIONS = {
     "reply": "reply", "note": "note", "claim": "claim", "assign": "assign", "priority": "set_priority",
     "sla": "set_sla", "transfer": "transfer", "request-info": "request_info", "escalate": "escalate",
     "resume": "resume", "resolve": "resolve", "close": "close", "reopen": "reopen", "access-link": None,
+    "tags": "tag", "tags/remove": "tag",
 }
 
 
@@ -279,6 +289,7 @@ def world(desk, make_ticket):
         db.session.add(macro)
         db.session.commit()
         objects[key]["macro"] = macro.id
+        objects[key]["tag"] = tickets.add_tags(desk.admin, ticket, [f"Tag {key}"])[0].id
         claimed = desk.tech if key == "A" else desk.sysadmin
         for what in ("confirm", "discard"):
             held = tickets.hold_agent_mail(claimed, ticket, f"Held mail {key}", b"Subject: held\r\n\r\nHeld")

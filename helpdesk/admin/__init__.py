@@ -24,6 +24,7 @@ from . import (  # noqa: F401, I001  (each registers its routes; kept in registr
     mail_templates,
     webhooks,
     rules,
+    tags,
 )
 from .blueprint import bp
 

@@ -13,11 +13,13 @@ AUDIT_PER_PAGE = 50
 AUDIT_TYPES = {"topic": "Help topics", "sla": "SLA plans", "department": "Departments", "team": "Teams",
                "agent": "Agents", "priority": "Priorities", "setting": "Settings",
                "mail_template": "Mail templates", "api_key": "API keys", "mailbox": "Mailboxes",
-               "outbox": "Outbox", "canned_response": "Canned responses", "macro": "Macros"}
+               "outbox": "Outbox", "canned_response": "Canned responses", "macro": "Macros", "tag": "Tags",
+               "rule": "Automation rules", "webhook": "Webhooks"}
 AUDIT_KINDS = {"topic": "help topic", "sla": "SLA plan", "department": "department", "team": "team",
                "agent": "agent", "priority": "priority", "setting": "setting",
                "mail_template": "mail template", "api_key": "API key", "mailbox": "mailbox",
-               "outbox": "outbox", "canned_response": "canned response", "macro": "macro"}
+               "outbox": "outbox", "canned_response": "canned response", "macro": "macro", "tag": "tag",
+               "rule": "automation rule", "webhook": "webhook"}
 
 
 @bp.route("/audit")

@@ -42,6 +42,7 @@ class SettingsForm(FlaskForm):
         ("Attachments", ["max_attachment_mb", "max_attachments", "allowed_types"]),
         ("Tickets", ["reopen_days", "access_link_days"]),
         ("Staff sign-in", ["require_totp"]),
+        ("Tags", ["tags_admin_only"]),
     ]
     help = {
         "require_totp": "Every agent must enter a code from an authenticator app after the password. "
@@ -50,6 +51,8 @@ class SettingsForm(FlaskForm):
         "timezone": "Times on every page are shown in it; SLA plans without a time zone count in it.",
         "reopen_days": "A customer's reply reopens a closed ticket within this many days of closing (0: never).",
         "access_link_days": "How long a mailed access link opens its ticket.",
+        "tags_admin_only": "Agents then only pick the desk's existing tags for tickets; admins still create new "
+                           "ones, on a ticket or under Tags.",
     }
 
     desk_name = StringField("Desk name", filters=[collapse_spaces], validators=[
@@ -67,6 +70,7 @@ class SettingsForm(FlaskForm):
     access_link_days = IntegerField("Access links valid for (days)", validators=[
         InputRequired("Give a number of days."), NumberRange(min=1, max=3650, message="From 1 to 3650 days.")])
     require_totp = BooleanField("Require two-factor sign-in for all agents")
+    tags_admin_only = BooleanField("Only admins create new tags")
 
     def validate_timezone(self, field):
         if not valid_timezone(field.data):

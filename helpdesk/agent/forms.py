@@ -18,8 +18,9 @@ from wtforms.widgets import HiddenInput
 
 from .. import attachments, live
 from ..extensions import db
-from ..models import Agent, Department, Priority, SLAPlan, Team, agent_departments
+from ..models import TAG_MAX, Agent, Department, Priority, SLAPlan, Team, agent_departments
 from ..tickets import BODY_MAX
+from ..tickets.tags import NAMES_MAX, split_names
 from ..web.fields import IdSelect
 
 NOTE_MAX = 500
@@ -275,9 +276,24 @@ class CollaboratorForm(ActionForm):
     name = StringField("Name (optional)", validators=[Optional(), Length(max=120)])
 
 
+class TagForm(ActionForm):
+    """Adding tags (names typed, comma-separated, or one picked from the suggestions) and removing
+    one: the lifecycle judges the names (helpdesk/tickets/tags.py)."""
+
+    action = "tag"
+    names = StringField("Add tags", validators=[Optional(), Length(max=NAMES_MAX, message="That is too long for tags.")])
+    pick = StringField(validators=[Optional(), Length(max=TAG_MAX, message="That is not a tag.")])
+    remove = StringField(validators=[Optional(), Length(max=TAG_MAX, message="That is not a tag.")])
+
+    def chosen(self) -> list[str]:
+        """The names to add: those typed, the last (still being typed) replaced by the one picked."""
+        typed = split_names(self.names.data or "")
+        return typed[:-1] + [self.pick.data] if self.pick.data else typed
+
+
 FORMS = [ReplyForm, NoteForm, ClaimForm, AssignForm, PriorityForm, SLAForm, TransferForm,
          RequestInfoForm, EscalateForm, ResumeForm, ResolveForm, CloseForm, ReopenForm, AccessLinkForm,
-         CollaboratorForm]
+         CollaboratorForm, TagForm]
 
 
 class BlankField:

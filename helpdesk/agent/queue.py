@@ -19,10 +19,11 @@ from ..attachments import DOWNLOAD_CSP
 from ..auth import preferences
 from ..extensions import db
 from ..htmx import is_partial, render, replace_url
-from ..models import Agent, Priority, Team
+from ..models import TAG_MAX, Agent, Priority, Team
 from ..security import safe_next
 from ..text import is_number
 from ..tickets import export, macros, queues
+from ..tickets import tags as tag_rules
 from .blueprint import bp
 from .responses import describe, find_ticket
 
@@ -138,6 +139,7 @@ def bulk_choices(options: queues.Options) -> list[tuple[str, list[tuple[str, str
             ("Assign to a team", [(f"team:{t.id}", t.name) for t in options.teams]),
             ("Set the priority", [(f"priority:{p.id}", p.name) for p in options.priorities]),
             ("Status", [("close", "Close")]),
+            ("Tags (name it beside)", [("tag_add", "Add tag"), ("tag_remove", "Remove tag")]),
         ]
     usable = macros.usable_anywhere(current_user)
     if usable:
@@ -160,8 +162,9 @@ def _macro_action(ident: str):
     return f"The macro “{macro.name}” was applied to", call
 
 
-def _bulk_action(value: str):
-    """(what it did, call(ticket, version)) for an offered choice, else None."""
+def _bulk_action(value: str, tag: str = ""):
+    """(what it did, call(ticket, version)) for an offered choice, else None. The tag actions
+    take the tag's name (`tag`); a bad one is refused for every ticket alike."""
     kind, _, ident = value.partition(":")
     if kind == "macro":
         return _macro_action(ident)
@@ -169,6 +172,11 @@ def _bulk_action(value: str):
         return None
     if kind == "close" and not ident:
         return "Closed", lambda t, v: tickets.close(current_user, t, "", expected_version=v)
+    if kind == "tag_add" and not ident:
+        return f"Tagged “{tag.strip()}”", lambda t, v: tickets.add_tags(current_user, t, [tag], expected_version=v)
+    if kind == "tag_remove" and not ident:
+        return f"Tag “{tag.strip()}” removed", lambda t, v: tickets.remove_tag(
+            current_user, t, tag, expected_version=v)
     if not is_number(ident) or kind not in ("agent", "team", "priority"):
         return None
     model = {"agent": Agent, "team": Team, "priority": Priority}[kind]
@@ -210,6 +218,19 @@ def _apply_bulk(did: str, call, picks: list[str]) -> None:
         flash(line, "error")
 
 
+def _tag_problem(name: str, adding: bool) -> str | None:
+    """What is wrong with the bulk bar's tag, said once rather than for every ticket."""
+    if not name.strip():
+        return "Name the tag to add or remove."
+    try:
+        tag_rules.clean_name(name)
+        if adding and not tag_rules.may_create(current_user):
+            tag_rules.find_or_create_tags([name], may_create=False)
+    except tickets.InvalidInput as exc:
+        return exc.message
+    return None
+
+
 @bp.post("/queue/<name>/bulk")
 def bulk(name):
     """Apply one action to the selected tickets of a queue, ticket by ticket (a macro: any agent;
@@ -221,10 +242,14 @@ def bulk(name):
         abort(403, "Only a manager or above may change several tickets at once (other than by a macro).")
     back = safe_next(request.form.get("next"), url_for("agent.queue", name=name))
     picks = request.form.getlist("ticket")
-    action = _bulk_action(do)
+    tag = request.form.get("tag", "")[:TAG_MAX + 10]
+    action = _bulk_action(do, tag)
     status = 200
     if action is None:
         flash("Choose what to do with the selected tickets.", "error")
+        status = 400
+    elif request.form.get("do", "").startswith("tag_") and (problem := _tag_problem(tag, request.form["do"] == "tag_add")):
+        flash(problem, "error")
         status = 400
     elif not picks:
         flash("Select one or more tickets first.", "error")

@@ -20,6 +20,7 @@ from ..htmx import go, is_partial, render, retarget
 from ..mail.notify import active_collaborators
 from ..models import Event, HeldMail, Ticket
 from ..tickets import macro_steps, macros, queues
+from ..tickets.tags import may_create as may_create_tags
 from . import notices, timeline
 from .forms import blank_forms
 
@@ -85,6 +86,8 @@ _PHRASES = {
     "rule_mailed": "mailed",
     "rule_webhook": "called a webhook",
     "rule_refused": "could not apply an action",
+    "tagged": "added a tag",
+    "untagged": "removed a tag",
 }
 
 
@@ -173,7 +176,8 @@ def actions_context(ticket: Ticket, events) -> dict:
     fresh form for each, and the people on copy (the page, and its live update)."""
     return {"forms": blank_forms(ticket), "actions": tickets.available_actions(current_user, ticket),
             "collaborators": active_collaborators(ticket), "held_copies": tickets.held_copies(ticket, events),
-            "macros": macros.usable(current_user, ticket), "macro_summary": macro_steps.summary}
+            "macros": macros.usable(current_user, ticket), "macro_summary": macro_steps.summary,
+            "may_create_tags": may_create_tags(current_user)}
 
 
 def _refuse(ticket: Ticket, action: str) -> None:
@@ -213,7 +217,8 @@ def done(number: str, message: str, category: str = "success"):
 
 def ticket_action(form_class, message: str):
     """Turn `view(ticket, form)`, which calls one lifecycle function, into a POST view that loads
-    the ticket (404 if unseen), validates the form and answers success, 400, 403, 409 alike."""
+    the ticket (404 if unseen), validates the form and answers success, 400, 403, 409 alike.
+    A view that returns text says that instead of `message`."""
 
     def decorate(call):
         @wraps(call)
@@ -224,7 +229,7 @@ def ticket_action(form_class, message: str):
                 _refuse(ticket, form.action)
                 return _invalid(ticket, form)
             try:
-                call(ticket, form)
+                said = call(ticket, form)
             except tickets.Conflict as exc:
                 return _conflict(ticket, form, exc)
             except tickets.NoChange as exc:  # already so: say it, as information
@@ -234,7 +239,7 @@ def ticket_action(form_class, message: str):
                 db.session.rollback()
                 form.form_errors.append(getattr(exc, "message", None) or str(exc))
                 return _invalid(ticket, form)
-            return done(number, message)
+            return done(number, said if isinstance(said, str) else message)
 
         return view
 

@@ -8,7 +8,8 @@ from flask_wtf import FlaskForm
 from .. import mailin, tickets
 from ..attachments import download, path_for
 from ..extensions import db
-from ..models import Attachment, Collaborator, HeldMail, Ticket
+from ..models import Attachment, Collaborator, HeldMail, Ticket, tag_key
+from ..tickets import tags as tag_rules
 from . import forms as f
 from .blueprint import bp
 from .canned import prefilled_form
@@ -193,3 +194,36 @@ def discard_held_mail(number, held_id):
     _, held = _held_mail(number, held_id)
     tickets.discard_held_mail(current_user, held)
     return done(number, "The mail was discarded.")
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+
+@bp.post("/tickets/<number>/tags")
+@ticket_action(f.TagForm, "The ticket is tagged.")
+def add_tags(ticket, form):
+    """Put tags on the ticket: the names typed (comma-separated) or the one picked."""
+    added = tickets.add_tags(current_user, ticket, form.chosen(), expected_version=form.version.data)
+    return f"Tagged {', '.join(f'“{t.name}”' for t in added)}."
+
+
+@bp.post("/tickets/<number>/tags/remove")
+@ticket_action(f.TagForm, "The tag was removed.")
+def remove_tag(ticket, form):
+    """Take a tag off the ticket."""
+    tag = tickets.remove_tag(current_user, ticket, form.remove.data or "", expected_version=form.version.data)
+    return f"The tag “{tag.name}” was removed."
+
+
+@bp.get("/tickets/<number>/tags/suggestions")
+def tag_suggestions(number):
+    """The desk's tags matching what is being typed (the last of the comma-separated names),
+    less those the ticket has: the type-ahead's list of buttons that add one (the whole ticket
+    page with it, without JavaScript)."""
+    ticket = load_ticket(number, full=True)
+    typed = request.args.get("names", "")[:tag_rules.NAMES_MAX]
+    last = (tag_rules.split_names(typed) or [""])[-1]
+    have = {t.key for t in ticket.tags}
+    found = [name for name in tag_rules.suggestions(last, tag_rules.SUGGESTIONS + len(have))
+             if tag_key(name) not in have][:tag_rules.SUGGESTIONS]
+    return render_ticket(ticket, "tag_suggestions", tag_typed=typed, tag_found=found)

@@ -87,7 +87,7 @@ SCHEMAS = {
     "Ticket": {
         "type": "object",
         "required": ["number", "subject", "status", "status_label", "priority", "topic", "department", "source",
-                     "customer", "created_at", "updated_at", "resolved_at", "closed_at", "may_reply"],
+                     "tags", "customer", "created_at", "updated_at", "resolved_at", "closed_at", "may_reply"],
         "properties": {
             "number": {"type": "string", "example": "K7Q2M9"},
             "subject": {"type": "string"},
@@ -97,6 +97,8 @@ SCHEMAS = {
             "topic": {"type": "string", "nullable": True},
             "department": {"type": "string"},
             "source": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"},
+                     "description": "The names of the ticket's tags (agents set them), by name."},
             "customer": {"type": "object", "required": ["name", "email"], "properties": {
                 "name": {"type": "string"}, "email": {"type": "string"}}},
             "created_at": {"type": "string", "format": "date-time"},

@@ -13,7 +13,7 @@ from functools import wraps
 
 from flask import g, jsonify, request, url_for
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import clock, tickets
 from ..attachments import download, public_attachment
@@ -230,7 +230,7 @@ def list_tickets():
     rows = db.session.scalars(
         select(Ticket).where(theirs)
         .options(joinedload(Ticket.customer), joinedload(Ticket.priority), joinedload(Ticket.topic),
-                 joinedload(Ticket.department))
+                 joinedload(Ticket.department), selectinload(Ticket.tags))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         .limit(per_page).offset((page - 1) * per_page)
     ).all()

@@ -179,6 +179,7 @@ def ticket_json(ticket: Ticket, *, thread: bool = False) -> dict:
         "topic": ticket.topic.name if ticket.topic else None,
         "department": ticket.department.name,
         "source": ticket.source,
+        "tags": [tag.name for tag in ticket.tags],
         "customer": {"name": ticket.customer.name, "email": ticket.customer.email},
         "created_at": timestamp(ticket.created_at),
         "updated_at": timestamp(ticket.updated_at),

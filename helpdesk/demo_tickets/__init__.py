@@ -67,6 +67,8 @@ def _do(step, ticket: Ticket, cast) -> None:
             tickets.reply(who, ticket, step.text)
         case "note":
             tickets.add_note(who, ticket, step.text)
+        case "tag":
+            tickets.add_tags(who, ticket, step.text.split(", "))
         case "ask":
             tickets.request_info(who, ticket, step.text)
         case "customer":

@@ -21,6 +21,7 @@ from .script import (
     reopen,
     reply,
     resolve,
+    tag,
 )
 
 EARLIER = [
@@ -52,6 +53,7 @@ EARLIER = [
              "Nordhem Möbler AB",
         steps=(
             claim("+35m", "vic"),
+            tag("+2m", "vic", "payments", "refund"),
             note("+20m", "vic", "The payment provider shows two captures for INV-20931, 61 seconds apart: the "
                                 "retry after a gateway timeout went through although the first capture had "
                                 "succeeded. Second capture refunded (ref. RF-88412)."),

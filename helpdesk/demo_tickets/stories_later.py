@@ -21,6 +21,7 @@ from .script import (
     priority,
     reply,
     resolve,
+    tag,
 )
 
 LATER = [
@@ -86,6 +87,7 @@ LATER = [
              "we contest this? The email says we have 7 days.\n\nOlga Petrenko",
         steps=(
             claim("+1h", "vic"),
+            tag("+2m", "vic", "payments", "chargeback"),
             reply("+10m", "vic",
                   "Hello Olga,\n\nI'm sorry this happened. You can contest it, and with proof of delivery your "
                   "chances are good. I'm handing this to our senior team, who handle disputes with the payment "
@@ -153,6 +155,7 @@ LATER = [
              "says \"in transit\". We have supplier invoices to pay; can you check what is going on?",
         steps=(
             claim("+40m", "vic"),
+            tag("+2m", "vic", "payments"),
             note("+15m", "vic", "Payout PO-55120 was held by the payment provider's automatic review (first "
                                 "payout above €10,000). Released after I sent them the order samples they asked for."),
             reply("+5m", "vic",
@@ -172,6 +175,7 @@ LATER = [
              "are our best sellers, please help quickly.\n\nMinh Anh, Saigon Silk",
         steps=(
             claim("+25m", "vic"),
+            tag("+2m", "vic", "integrations"),
             reply("+15m", "vic",
                   "Hello Minh Anh,\n\nthank you, I can see the 40 rejections in the sync report. The barcodes "
                   "look valid to us too, so this seems to be on the marketplace's side. I'm taking it up with "
@@ -196,6 +200,7 @@ LATER = [
              "the currency?\n\nCordialement,\nJean-Baptiste Lefèvre",
         steps=(
             claim("+30m", "vic"),
+            tag("+2m", "vic", "payments", "currency"),
             reply("+10m", "vic",
                   "Bonjour Jean-Baptiste,\n\nthank you for letting us know. Your billing profile is in euros, so "
                   "the charge should have been €49.00. I'm checking with our payment provider why this payment "
@@ -215,6 +220,7 @@ LATER = [
              "minutes apart. One customer complained that it looks like spam. Can you check?\n\nYusuf Demir",
         steps=(
             claim("+1d 09:20", "tom"),
+            tag("+2m", "tom", "integrations", "accounting export"),
             ask("+30m", "tom",
                 "Merhaba Yusuf,\n\nthanks for telling us. To trace it I need one or two examples: the customers' "
                 "email addresses (or their cart numbers) and roughly when they got the two emails.\n\nTom"),

@@ -12,6 +12,7 @@
 - canned.py: canned responses (personal, a department's, desk-wide);
 - automation.py: automation rules (event and time rules) and the runs of time rules;
 - macro.py: macros, named steps applied to a ticket in one click (scoped as canned responses);
+- tag.py: tags on tickets (and the ticket_tag association; Ticket.tags);
 - search.py: the ticket search's index (FTS5 tables on SQLite, trigram indexes on PostgreSQL).
 """
 from . import search  # noqa: F401 - builds the search index with the tables
@@ -48,6 +49,7 @@ from .people import (
     team_members,
 )
 from .setup import AuditEntry, HelpTopic, MailTemplate, Priority, Setting, SLAHoliday, SLAPlan
+from .tag import TAG_MAX, TAG_PATTERN, TAGS_PER_TICKET, Tag, tag_key, ticket_tag
 from .tally import GROUP_COLUMNS, TicketTally
 from .ticket import (
     ACTIVE_STATUSES,
@@ -78,6 +80,7 @@ __all__ = [
     "PASSWORD_MAX", "PASSWORD_METHOD", "PASSWORD_MIN", "ROLE_RANK", "ROLES", "Agent", "Customer", "Department",
     "PasswordResetRequest", "RecoveryCode", "StaffSession", "Team", "agent_departments", "team_members",
     "AuditEntry", "HelpTopic", "MailTemplate", "Priority", "Setting", "SLAHoliday", "SLAPlan",
+    "TAG_MAX", "TAG_PATTERN", "TAGS_PER_TICKET", "Tag", "tag_key", "ticket_tag",
     "GROUP_COLUMNS", "TicketTally",
     "ACTIVE_STATUSES", "DONE_STATUSES", "ENTRY_KINDS", "PUBLIC_KINDS", "SOURCE_LABELS", "SOURCES", "STATUS_LABELS", "STATUSES",
     "Attachment", "Collaborator", "Event", "IdempotencyKey", "SLAPause", "ThreadEntry", "Ticket",

@@ -17,7 +17,7 @@ from .ticket import STATUS_LABELS, Event
 # What a webhook may subscribe to, in the order the form shows them.
 WEBHOOK_EVENTS = {
     "ticket.created": "Ticket created",
-    "ticket.updated": "Ticket updated (status, priority, assignment, team, department, SLA plan)",
+    "ticket.updated": "Ticket updated (status, priority, assignment, team, department, SLA plan, tags)",
     "ticket.replied": "Ticket replied (a public message of the customer, someone on copy or an agent)",
     "ticket.resolved": "Ticket resolved",
 }
@@ -25,8 +25,7 @@ WEBHOOK_EVENTS = {
 _ACTION_KINDS = {
     "created": "ticket.created",
     **dict.fromkeys(("status", "assigned", "claimed", "team", "priority", "sla", "transferred", "escalated",
-                     "topic"),
-                    "ticket.updated"),
+                     "topic", "tagged", "untagged"), "ticket.updated"),
     **dict.fromkeys(("replied", "customer_replied", "collaborator_replied"), "ticket.replied"),
     "rule_webhook": "rule.matched",  # sent only to the webhook a rule calls (no one subscribes to it)
 }

@@ -21,6 +21,7 @@ The modules, by concern:
 - overdue.py: flagging overdue tickets;
 - system.py: the changes the desk makes by itself for an automation rule, inside the transaction
   of the event that fired it (or of a time rule's run: automations/timed.py, auto-close among them);
+- tags.py: tags on a ticket (and, for automations, _add_tags/_remove_tags inside a caller's transaction);
 - queues.py, search.py and export.py: the read side: the agent's queues, their counts, the
   ticket search, and CSV rows.
 
@@ -88,3 +89,4 @@ from .rules import (  # noqa: F401
     check,
     visibility_clause,
 )
+from .tags import _add_tags, _remove_tags, add_tags, find_or_create_tags, remove_tag  # noqa: F401

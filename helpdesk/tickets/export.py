@@ -24,6 +24,7 @@ from .. import clock, settings
 from ..extensions import db
 from ..models import STATUS_LABELS, Agent, Customer, Department, HelpTopic, Priority, Team, Ticket
 from . import queues
+from . import rows as queue_rows
 from .deadlines import overdue_clause
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ CUT_OFF = ("EXPORT INCOMPLETE: an error cut this export off after {written} tick
 
 HEADER = ("Number", "Subject", "Status", "Priority", "Help topic", "Department", "Assignee", "Team",
           "Customer name", "Customer email", "Source", "Created", "Last update", "Due", "Overdue",
-          "Resolved", "Closed")
+          "Resolved", "Closed", "Tags")
 
 
 def neutralise(value) -> str:
@@ -116,6 +117,7 @@ def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None =
             chunk = ids[start:start + CHUNK]
             connection = db.session.connection()  # plain rows: no ORM bookkeeping per row
             found = {row[0]: row[1:] for row in connection.execute(columns.where(Ticket.id.in_(chunk)))}
+            tags = queue_rows.tags_of(list(chunk))
             db.session.rollback()
             for ticket_id in chunk:
                 if ticket_id not in found:  # deleted since the list was read
@@ -126,7 +128,7 @@ def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None =
                     number, subject, STATUS_LABELS.get(status, status), priority,
                     f"{parent} › {topic}" if parent and topic else topic, department, assignee, team, name,
                     email, source, when(created), when(updated), when(due), "yes" if overdue else "no",
-                    when(resolved), when(closed),
+                    when(resolved), when(closed), ", ".join(tags.get(ticket_id, ())),
                 ))
                 written += 1
             yield out.take()

@@ -21,9 +21,11 @@ from ..models import (
     Department,
     HelpTopic,
     Priority,
+    Tag,
     Team,
     Ticket,
     TicketTally,
+    tag_key,
 )
 from ..text import is_number
 from . import rows, search, tally
@@ -166,6 +168,7 @@ class Options:
     priorities: tuple[Choice, ...]
     agents: tuple[Choice, ...]
     teams: tuple[Choice, ...]
+    tags: tuple[Choice, ...] = ()  # every tag of the desk, by name (key: its lower-case key)
 
     @classmethod
     def load(cls) -> "Options":
@@ -182,6 +185,7 @@ class Options:
             priorities=rows(select(Priority.id, Priority.name, Priority.key).order_by(Priority.urgency.desc())),
             agents=rows(select(Agent.id, Agent.name).where(Agent.active.is_(True)).order_by(Agent.name)),
             teams=rows(select(Team.id, Team.name).where(Team.active.is_(True)).order_by(Team.name)),
+            tags=rows(select(Tag.id, Tag.name, Tag.key).order_by(Tag.key)),
         )
 
 
@@ -198,14 +202,26 @@ class Params:
     topic: int | None = None
     priority: str | None = None
     assignee: str | None = None  # "unassigned" or an agent id as text
+    tag: str | None = None  # a tag's name, as the desk has it
     sort_chosen: bool = False  # sorted by a column the agent picked (else a search is ranked)
     problems: list[str] = field(default_factory=list)
     _match: search.Match | None = field(default=None, repr=False, compare=False)
 
     @property
+    def text(self) -> str:
+        """The search's words, without its `tag:` terms."""
+        return search.split_tags(self.q)[0]
+
+    @property
+    def tag_keys(self) -> list[str]:
+        """The tags the tickets must carry: the filter's and the search's `tag:` terms."""
+        keys = search.split_tags(self.q)[1]
+        return [tag_key(self.tag), *keys] if self.tag else keys
+
+    @property
     def ranked(self) -> bool:
         """A search the agent has not sorted: best match first."""
-        return bool(self.q) and not self.sort_chosen
+        return bool(self.text) and not self.sort_chosen
 
     @classmethod
     def parse(cls, args, options: Options) -> "Params":
@@ -237,6 +253,12 @@ class Params:
             p.assignee = who
         elif who:
             p.problems.append("Unknown assignee filter ignored.")
+        key = tag_key(args.get("tag", ""))
+        known = next((t for t in options.tags if t.key == key), None) if key else None
+        if known is not None:
+            p.tag = known.name
+        elif key:
+            p.problems.append("There is no such tag; the tag filter was ignored.")
         return p
 
     def _pick_id(self, args, name, allowed, label):
@@ -250,7 +272,7 @@ class Params:
     def filters(self) -> dict:
         """The active filters and search as query-string values (what links must keep)."""
         values = {"q": self.q, "department": self.department, "topic": self.topic,
-                  "priority": self.priority, "assignee": self.assignee}
+                  "priority": self.priority, "assignee": self.assignee, "tag": self.tag}
         return {k: v for k, v in values.items() if v not in (None, "")}
 
     def link(self, **changes) -> dict:
@@ -273,9 +295,9 @@ class Params:
 def _search(params: Params) -> search.Match | None:
     """The search of these parameters (tickets.search), made once: the page's count, rows and
     order must use the same one."""
-    if params.q and params._match is None:
-        params._match = search.match(params.q)
-    return params._match if params.q else None
+    if params.text and params._match is None:
+        params._match = search.match(params.text)
+    return params._match if params.text else None
 
 
 def _filters(params: Params, t) -> list:
@@ -295,7 +317,8 @@ def _filters(params: Params, t) -> list:
 
 
 def _conditions(agent: Agent, queue: str, params: Params, now: datetime) -> list:
-    conditions = _visible(agent, _in_queue(queue, agent, now), *_filters(params, Ticket))
+    conditions = _visible(agent, _in_queue(queue, agent, now), *_filters(params, Ticket),
+                          *map(search.tagged, params.tag_keys))
     found = _search(params)
     if found is not None:
         conditions.append(found.condition)
@@ -362,11 +385,14 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
     queues are counted from the tally too; a search counts the ids it found in the queue
     (_search_page)."""
     now = now or clock.utcnow()
-    found = search.find(params.q) if params.q else None
+    found = search.find(params.text) if params.text else None
     if found is not None:
         return _search_page(agent, queue, params, now, found)
     if known is not None and not params.filters() and not QUEUES[queue].timed:
         total = known[queue]
+    elif params.tag_keys:  # the tally does not count by tag: the tickets themselves
+        total = db.session.scalar(select(func.count()).select_from(Ticket)
+                                  .where(*_conditions(agent, queue, params, now)))
     else:
         total = _count(agent, now, (queue,), lambda t: _filters(params, t))[queue]
     size = page_size(agent)
@@ -384,7 +410,8 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
 def _search_page(agent: Agent, queue: str, params: Params, now: datetime, found: search.Found) -> Page:
     """A page of a search: the index was read once (search.find: a few thousand ids at most);
     those of them in the queue are listed in order, counted, and the page's rows read."""
-    where = [*_visible(agent, _in_queue(queue, agent, now), *_filters(params, Ticket)), Ticket.id.in_(found.ranks)]
+    where = [*_visible(agent, _in_queue(queue, agent, now), *_filters(params, Ticket),
+                       *map(search.tagged, params.tag_keys)), Ticket.id.in_(found.ranks)]
     if params.ranked:  # best match first; equal ones as the queue's default order has them
         listed = db.session.execute(select(Ticket.id, Ticket.urgency, Ticket.updated_at).where(*where)).all()
         listed.sort(key=lambda row: (row.urgency, row.updated_at, row.id), reverse=True)

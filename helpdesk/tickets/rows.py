@@ -1,6 +1,6 @@
 """The rows of the queue table: what it shows of each ticket, read as plain values.
 
-One statement reads the ticket and its customer; the names of its priority, department, help
+One statement reads the ticket and its customer, another the tags of the page's tickets; the names of its priority, department, help
 topic, assignee and team come from the setup, which each worker reads once and keeps until it
 changes (live.kept_with_setup). Building the ORM objects of a ticket and the five rows it points
 to took longer than the page's SQL, and joining those five tables took PostgreSQL longer to plan
@@ -15,7 +15,19 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..live import kept_with_setup
-from ..models import ACTIVE_STATUSES, STATUS_LABELS, Agent, Customer, Department, HelpTopic, Priority, Team, Ticket
+from ..models import (
+    ACTIVE_STATUSES,
+    STATUS_LABELS,
+    Agent,
+    Customer,
+    Department,
+    HelpTopic,
+    Priority,
+    Tag,
+    Team,
+    Ticket,
+    ticket_tag,
+)
 
 COLUMNS = (
     Ticket.id, Ticket.number, Ticket.subject, Ticket.status, Ticket.version, Ticket.is_answered,
@@ -54,6 +66,7 @@ class Row:
     topic: Label | None
     assignee: Label | None
     team: Label | None
+    tags: tuple[str, ...] = ()
 
     @property
     def status_label(self) -> str:
@@ -88,9 +101,22 @@ class Names:
         )
 
 
+def tags_of(ids) -> dict[int, tuple[str, ...]]:
+    """The names of the tags of these tickets, by ticket id, each ticket's by name: one statement."""
+    found: dict[int, list[str]] = {}
+    if ids:
+        for ticket_id, name in db.session.execute(
+                select(ticket_tag.c.ticket_id, Tag.name).join(Tag, Tag.id == ticket_tag.c.tag_id)
+                .where(ticket_tag.c.ticket_id.in_(ids)).order_by(Tag.key)):
+            found.setdefault(ticket_id, []).append(name)
+    return {key: tuple(names) for key, names in found.items()}
+
+
 def read(statement) -> list[Row]:
-    """The rows of `select(*COLUMNS)` with its conditions, order and limit, in that order."""
+    """The rows of `select(*COLUMNS)` with its conditions, order and limit, in that order, each
+    with its tags (a second statement for the page's tickets)."""
     found = db.session.execute(statement.join(Customer, Customer.id == Ticket.customer_id)).all()
+    tags = tags_of([row[0] for row in found])
     names = kept_with_setup("queue.names", Names.read)
     if any(row[12] not in names.priorities or row[13] not in names.departments
            or (row[14] is not None and row[14] not in names.topics)
@@ -102,6 +128,6 @@ def read(statement) -> list[Row]:
             department=names.departments[row[13]],
             topic=None if row[14] is None else names.topics[row[14]],
             assignee=None if row[15] is None else names.agents[row[15]],
-            team=None if row[16] is None else names.teams[row[16]])
+            team=None if row[16] is None else names.teams[row[16]], tags=tags.get(row[0], ()))
         for row in found
     ]

@@ -107,6 +107,7 @@ ALL = ACTIVE_STATUSES + ("resolved", "closed")
 TRANSITIONS: dict[str, Transition] = {
     "reply": Transition("Reply", ACTIVE_STATUSES, None, "agent"),
     "note": Transition("Internal note", ALL, "", "agent"),
+    "tag": Transition("Tags", ALL, "", "agent"),
     "claim": Transition("Claim", ACTIVE_STATUSES, None, "agent"),
     "assign": Transition("Assign", ACTIVE_STATUSES, None, "manager"),
     "set_priority": Transition("Priority", ACTIVE_STATUSES, "", "manager"),
@@ -181,6 +182,7 @@ def available_actions(agent: Agent, ticket: Ticket) -> list[str]:
 AFFECTS: dict[str, frozenset[str]] = {name: frozenset(aspects) for name, aspects in {
     "reply": ("answer", "unseen message"),
     "note": (),
+    "tag": (),
     "claim": ("assignee",),
     "assign": ("assignee", "team"),
     "set_priority": ("priority",),

@@ -19,12 +19,16 @@ every word of a query, ranked, on an index on both databases (helpdesk.models.se
   their customer's, the newest first, so a word in half the desk costs what a rare one does;
   Found.capped says when there were more (the queue page says so and asks for another word).
 
+- `tag:name` (`tag:"two words"` for a name with spaces) is no word to find but a tag the
+  tickets must carry (split_tags, tagged); any case, as tags are.
+
 The words are only ever values (bound parameters; each FTS5 word is one quoted string), so no
 query text is SQL or FTS5 syntax: quotes, `*`, `-`, NEAR, parentheses, `%`, `_` are characters
 to find.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -32,7 +36,7 @@ from sqlalchemy import and_, column, func, literal, literal_column, or_, select,
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import Customer, Ticket
+from ..models import Customer, Tag, Ticket, tag_key, ticket_tag
 
 INDEXED_MIN = 3  # the trigram indexes find words of at least this many characters
 # bm25 weights of the FTS columns: a ticket number found counts more than a subject word.
@@ -67,6 +71,25 @@ class Found:
 
     ranks: dict[int, float]
     capped: bool
+
+
+_TAG_TERM = re.compile(r'(?<!\S)tag:(?:"([^"]*)"|(\S+))', re.IGNORECASE)
+
+
+def split_tags(q: str) -> tuple[str, list[str]]:
+    """(the query without its `tag:` terms, the keys of the tags they name, each once)."""
+    keys: list[str] = []
+    for quoted, plain in _TAG_TERM.findall(q or ""):
+        key = tag_key(quoted or plain)
+        if key and key not in keys:
+            keys.append(key)
+    return " ".join(_TAG_TERM.sub(" ", q or "").split()), keys
+
+
+def tagged(key: str):
+    """The condition on tickets that they carry the tag with this key (none: nothing matches)."""
+    return Ticket.id.in_(select(ticket_tag.c.ticket_id).join(Tag, Tag.id == ticket_tag.c.tag_id)
+                         .where(Tag.key == key))
 
 
 def words(q: str) -> list[str]:

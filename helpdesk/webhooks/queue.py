@@ -57,6 +57,7 @@ def body(event: Event, kind: str) -> str:
             "sla_plan": ticket.sla.name if ticket.sla else None,
             "customer": _person(ticket.customer),
             "source": ticket.source,
+            "tags": [tag.name for tag in ticket.tags],
             "created_at": _iso(ticket.created_at), "updated_at": _iso(ticket.updated_at),
             "url": agent_link(ticket) if has_app_context() else None,
         },

@@ -238,9 +238,11 @@ def test_layouts_from_phone_to_wide(browser, live_server, desk, make_ticket, sho
 def run_axe(page, include: str | None = None) -> list:
     """Serious and critical axe-core violations on the page (or within the parts the selector
     `include` names) as it rests: animations still running (a new row's highlight fading, a ring
-    around a new entry) are finished first, since axe reads the colours of the moment and a
-    half-faded background is neither theme's."""
+    around a new entry) are finished first, and a live region's poll under way is waited for,
+    since axe reads the colours of the moment and a half-faded background is neither theme's."""
     page.add_script_tag(path=str(AXE))
+    # A live region's poll under way fades its buttons (.htmx-request): read the page between polls.
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
     page.evaluate("() => document.getAnimations().forEach(a => a.finish())")
     result = page.evaluate("async (sel) => (await axe.run(sel ? {include: [[sel]]} : document, "
                            "{resultTypes: ['violations']})).violations", include)

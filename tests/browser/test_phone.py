@@ -8,14 +8,15 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 import factories
 from browser import test_live
 from browser.test_long_data import LONG_EMAIL, LONG_NAME, URL_SUBJECT, WIDER_THAN_THE_SCREEN
-from helpdesk import clock
+from helpdesk import clock, tickets
 from helpdesk.extensions import db
 from helpdesk.mail.wording import KINDS
-from helpdesk.models import AuditEntry, FailedMail, Rule
+from helpdesk.models import AuditEntry, FailedMail, Rule, Tag
 from helpdesk.security import access_token
 from helpdesk.tickets.queues import QUEUES
 from support.rows import fresh
@@ -30,6 +31,7 @@ LONG_TOPIC = "Business-Critical-Outage-of-Payment-Processing-and-Mobile-Banking-
 LONG_AGENT = "Tomasz-Wojciechowski-Brzeczyszczykiewicz-Technician-Level-Three"
 LONG_SLA = "Emergency-Twenty-Four-by-Seven-Resolution-Within-Two-Hours-Including-Holidays"
 LONG_PRIORITY = "Emergency-Immediate-Response-Required"
+LONG_TAG = "Payment-Provider-Reconciliation-Mismatch"  # 40 characters, a tag's most
 LONG_HOST = "imap.mail-cluster-eu-north-primary.very-long-subdomain.example.com"
 LONG_ERROR = ("SMTPRecipientsRefused: {'" + LONG_EMAIL + "': (550, b'5.1.1 The email account that you tried to "
               "reach does not exist.https://support.example.com/mail/?p=NoSuchUser-a1b2c3d4e5f6g7h8')}")
@@ -75,7 +77,12 @@ def long_desk(desk, make_ticket):
                                     {"type": "stop"}]))
     db.session.add(rule)
     db.session.commit()
-    return {"long": long, "mailbox": mailbox, "sla": plan, "rule": rule}
+    # Tags as long as a tag may be, many of them on one ticket: the chips wrap.
+    long_tags = [LONG_TAG[:-2] + f"{i:02}" for i in range(12)]
+    tickets.add_tags(desk.admin, long, long_tags)
+    tickets.add_tags(desk.admin, fresh(long), ["vip", "billing"])
+    tag = db.session.scalar(select(Tag).where(Tag.key == long_tags[0].lower()))
+    return {"long": long, "mailbox": mailbox, "sla": plan, "tag": tag, "rule": rule}
 
 
 def sign_out(page, base):
@@ -114,6 +121,7 @@ def test_no_page_of_any_role_scrolls_sideways_on_a_phone(browser, live_server, a
     agent_pages = [(f"queue {name}", f"/agent/queue/{name}") for name in QUEUES] + [
         ("search", f"/agent/?q={LONG_NAME[:12]}"),
         ("filtered", f"/agent/?department={desk.departments['Support'].id}&assignee=unassigned"),
+        ("tagged", f"/agent/?tag={long_desk['tag'].name}"),
         ("ticket", f"/agent/tickets/{long.number}"),
         ("customer", f"/agent/customers/{long.customer_id}"),
         ("new ticket", "/agent/new"),
@@ -135,6 +143,7 @@ def test_no_page_of_any_role_scrolls_sideways_on_a_phone(browser, live_server, a
         ("kept mail", "/admin/failed-mail"), ("API keys", "/admin/api-keys"),
         ("rules", "/admin/rules"), ("rule", f"/admin/rules/{long_desk['rule'].id}"),
         ("new rule", "/admin/rules/new"), ("new time rule", "/admin/rules/new?kind=time"),
+        ("tags", "/admin/tags"), ("tag", f"/admin/tags/{long_desk['tag'].id}"),
     ]
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
