@@ -309,3 +309,18 @@ def test_the_demo_macros_are_valid_steps(app, desk):
     for macro in db.session.scalars(select(Macro)):
         rows = [macro_steps.as_row(s) for s in macro.steps]
         assert macro_steps.clean(rows, lambda response: True) == macro.steps
+
+
+def test_tag_steps_add_and_remove_tags(login, desk, ticket):
+    tickets.add_tags(desk.admin, ticket, ["Password", "Waiting"])
+    [password, waiting] = sorted(fresh(ticket).tags, key=lambda t: t.name)
+    client = login(desk.tech)
+    response = _post(client, name="Tidy tags", steps=[("remove_tag", {"target": f"tag:{waiting.id}"}),
+                                                      ("add_tag", {"target": f"tag:{password.id}"})])
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert _apply(client, ticket, _macro("Tidy tags")).status_code in (200, 302)
+    assert [t.name for t in fresh(ticket).tags] == ["Password"]
+    assert [(e.action, e.old or e.new) for e in events(ticket) if e.action in ("tagged", "untagged")][-1] == \
+        ("untagged", "Waiting")
+    response = _post(client, name="Bad tag", steps=[("add_tag", {"target": "tag:999999"})])
+    assert response.status_code == 400 and "there is no such tag" in response.get_data(as_text=True)

@@ -406,3 +406,46 @@ def test_a_later_rule_sees_what_an_earlier_rule_changed(desk, make_ticket):
         [{"type": "set_team", "value": desk.teams["Senior Support"].id}], position=20)
     ticket = fresh(make_ticket("General inquiry", subject="URGENT: locked out"))
     assert ticket.priority.key == "emergency" and ticket.team.name == "Senior Support"
+
+
+def test_tags_as_condition_and_action(desk, make_ticket):
+    make_rule("Tag VIPs", [conditions.check({"field": "sender_domain", "op": "equals", "value": "bank.example"})],
+              [{"type": "add_tags", "value": ["VIP", "Bank"]}], position=10)
+    make_rule("VIPs are urgent", [conditions.check({"field": "tags", "op": "equals", "value": "vip"})],
+              [{"type": "set_priority", "value": desk.priorities["high"].id},
+               {"type": "remove_tags", "value": ["bank"]}], position=20)
+    ticket = fresh(make_ticket("General inquiry", email="ken@bank.example"))
+    assert [t.name for t in ticket.tags] == ["VIP"]  # the second rule saw the first's tag, then took one off
+    assert ticket.priority.key == "high"
+    assert ("tagged", "VIP", "Tag VIPs") in history(ticket) and ("untagged", None, "VIPs are urgent") in history(ticket)
+    other = fresh(make_ticket("General inquiry", email="ken@shop.example"))
+    assert other.tags == [] and other.priority.key == "normal"
+
+
+def test_a_rule_may_not_create_tags_for_a_manager_when_only_admins_may(desk):
+    from helpdesk import settings
+    from helpdesk.automations import actions as acts
+    settings.save({"tags_admin_only": True})
+    db.session.commit()
+    scope = acts.Scope(kind="event", triggers=frozenset({"opened"}), department_id=None, ticket_department_id=None,
+                       author=desk.manager)
+    with pytest.raises(conditions.RuleError, match="not a tag of the desk yet"):
+        acts.check({"type": "add_tags", "value": "brand new"}, scope)
+    assert acts.check({"type": "add_tags", "value": "brand new"}, acts.Scope(
+        kind="event", triggers=frozenset({"opened"}), department_id=None, ticket_department_id=None,
+        author=desk.admin))["value"] == ["brand new"]
+
+
+def test_a_canned_response_a_rule_sends_is_not_deleted(login, desk):
+    canned = CannedResponse(title="Outage", body="We know.")
+    db.session.add(canned)
+    db.session.commit()
+    rule = make_rule("Outage reply", ALWAYS, [{"type": "canned_reply", "value": canned.id}])
+    admin = login(desk.admin)
+    answer = admin.post(f"/agent/canned-responses/{canned.id}/delete")
+    assert answer.status_code == 409
+    assert "is sent by the automation rule “Outage reply”: change it first" in answer.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(CannedResponse, canned.id) is not None
+    admin.post(f"/admin/rules/{rule.id}/delete")
+    assert admin.post(f"/agent/canned-responses/{canned.id}/delete").status_code == 302

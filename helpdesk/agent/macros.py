@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from .. import tickets
 from ..extensions import db
 from ..htmx import go, render
-from ..models import Agent, CannedResponse, Priority, SLAPlan, Team
+from ..models import Agent, CannedResponse, Priority, SLAPlan, Tag, Team
 from ..text import is_number
 from ..tickets import canned, macro_steps, macros
 from .blueprint import bp
@@ -58,6 +58,7 @@ def _target_choices():
         ("Agent", [(f"agent:{a.id}", a.name) for a in rows(Agent, func.lower(Agent.name))]),
         ("Team", [(f"team:{t.id}", t.name) for t in rows(Team, func.lower(Team.name))]),
         ("SLA plan", [(f"sla:{s.id}", s.name) for s in rows(SLAPlan, func.lower(SLAPlan.name))]),
+        ("Tag", [(f"tag:{t.id}", t.name) for t in rows(Tag, Tag.key, active=False)]),
     ]
 
 

@@ -27,6 +27,7 @@ from ..models import (
     Webhook,
 )
 from ..tickets import system
+from ..tickets import tags as tag_rules
 from ..tickets.access import _collaborator_email
 from .conditions import RuleError
 
@@ -61,7 +62,7 @@ class Scope:
 class Action:
     key: str
     label: str
-    value: str  # what it takes: none | choice | text | addresses | mail
+    value: str  # what it takes: none | choice | text | addresses | tags | mail
     choices: Callable[[Scope | None], list[tuple[int, str]]] | None = None
     on_open_only: bool = False
     help: str = ""
@@ -115,6 +116,8 @@ ACTIONS: dict[str, Action] = {a.key: a for a in (
     Action("assign_agent", "Assign to the agent", "choice", _agents),
     Action("round_robin", "Assign in turn to a member of the team", "choice", _active(Team),
            help="Each ticket goes to the team's next active member (of the ticket's department)."),
+    Action("add_tags", "Add tags", "tags", help="Tag names separated by commas; new ones are created."),
+    Action("remove_tags", "Remove tags", "tags", help="Tag names separated by commas."),
     Action("add_cc", "Put on copy", "addresses", help="Addresses separated by commas."),
     Action("note", "Add an internal note", "text"),
     Action("canned_reply", "Send a canned reply to the customer", "choice", _canned,
@@ -156,6 +159,22 @@ def _addresses(raw, what: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _tags(raw, what: str, scope: Scope, adding: bool) -> list[str]:
+    items = raw if isinstance(raw, list) else tag_rules.split_names(str(raw or ""))
+    if not items:
+        raise RuleError(f"{what}: name at least one tag.")
+    if len(items) > ADDRESSES_MAX:
+        raise RuleError(f"{what}: at most {ADDRESSES_MAX} tags.")
+    try:
+        names = list(dict.fromkeys(tag_rules.clean_name(str(i)) for i in items))
+        if adding and not tag_rules.may_create(scope.author):
+            with db.session.no_autoflush:
+                tag_rules.find_or_create_tags(names, may_create=False)
+    except tickets.InvalidInput as exc:
+        raise RuleError(f"{what}: {exc.message}") from None
+    return names
+
+
 def _text(raw, what: str, placeholders: bool = True) -> str:
     text = str(raw or "").strip()
     if not text:
@@ -182,6 +201,8 @@ def check(action, scope: Scope) -> dict:
         return {"type": spec.key, "value": _text(action.get("value"), spec.label, spec.key != "reject")}
     if spec.value == "addresses":
         return {"type": spec.key, "value": _addresses(action.get("value"), spec.label)}
+    if spec.value == "tags":
+        return {"type": spec.key, "value": _tags(action.get("value"), spec.label, scope, spec.key == "add_tags")}
     if spec.value == "mail":
         return {"type": spec.key, "to": _addresses(action.get("to"), spec.label),
                 "subject": _text(action.get("subject"), f"{spec.label}, subject")[:200],
@@ -254,6 +275,10 @@ def apply(action: dict, run: Run) -> None:
         system.assign_agent(ticket, row, now)
     elif kind == "round_robin":
         system.assign_in_turn(ticket, row, run.rule, now)
+    elif kind == "add_tags":
+        system.add_tags(ticket, action["value"], now)
+    elif kind == "remove_tags":
+        system.remove_tags(ticket, action["value"], now)
     elif kind == "add_cc":
         system.copy(ticket, action["value"], now)
     elif kind == "note":
@@ -287,7 +312,7 @@ def describe(action: dict, ticket: Ticket | None = None) -> tuple[str, bool]:
         return "(an unknown action)", False
     if spec.value == "none":
         return spec.label, True
-    if spec.value in ("text", "addresses"):
+    if spec.value in ("text", "addresses", "tags"):
         value = action["value"]
         shown = ", ".join(value) if isinstance(value, list) else (value if len(value) <= 80 else value[:77] + "…")
         return f"{spec.label}: {shown}", True

@@ -177,6 +177,7 @@ class Field:
     read: Callable[[Facts], object]
     choices: Callable[[], list[tuple[object, str]]] | None = None
     many: bool = False  # text: the value is several strings (any one may match)
+    fixed: bool = True  # text: no rule's action changes it (read once per ticket and moment)
     help: str = ""
     ops: dict = field(default_factory=dict)
 
@@ -212,6 +213,9 @@ FIELDS: dict[str, Field] = {f.key: f for f in (
     Field("body", "Message text", "text", lambda f: f.body,
           help="The message that fired the rule; for a new ticket, its description."),
     Field("customer", "Customer's address", "text", lambda f: f.ticket.customer.email if f.ticket.customer else ""),
+    Field("tags", "Tags", "text", lambda f: [t.key for t in f.ticket.tags], many=True, fixed=False,
+          ops={"equals": "include", "not_equals": "do not include", "is_empty": "are none", "not_empty": "are some"},
+          help="A tag's name, in any case."),
     Field("topic", "Help topic", "choice", lambda f: f.ticket.topic_id, _rows(HelpTopic)),
     Field("department", "Department", "choice", lambda f: f.ticket.department_id, _rows(Department)),
     Field("priority", "Priority", "choice", lambda f: f.ticket.priority_id,
@@ -312,7 +316,9 @@ def holds(condition: dict, facts: Facts) -> bool:
     actual = facts.texts.get(field.key)
     if actual is None:
         raw = field.read(facts)
-        actual = facts.texts[field.key] = tuple(_normal(a) for a in raw if a) if field.many else _normal(raw)
+        actual = tuple(_normal(a) for a in raw if a) if field.many else _normal(raw)
+        if field.fixed:
+            facts.texts[field.key] = actual
     if field.many:
         if op in NO_VALUE:
             return bool(actual) == (op == "not_empty")

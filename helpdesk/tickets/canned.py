@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from .. import audit, clock, settings, text
 from ..extensions import db
 from ..mail import wording
-from ..models import Agent, CannedResponse, Department, Macro, Ticket, agent_departments
+from ..models import Agent, CannedResponse, Department, Macro, Rule, Ticket, agent_departments
 from ..models.canned import BODY_MAX, TITLE_MAX
 from .rules import InvalidInput
 
@@ -189,9 +189,22 @@ def used_by(response: CannedResponse) -> list[Macro]:
     return found
 
 
+def rules_using(response: CannedResponse) -> list[Rule]:
+    """The automation rules that send this response (a canned reply)."""
+    return [rule for rule in db.session.scalars(select(Rule).where(Rule.actions.contains("canned_reply"))
+                                                .order_by(func.lower(Rule.name), Rule.id))
+            if any(a.get("type") == "canned_reply" and a.get("value") == response.id for a in rule.action_list)]
+
+
 def delete(agent: Agent, response: CannedResponse) -> None:
     """Delete a response the agent manages; refused (InvalidInput) while a macro uses it, naming
-    the macros (another agent's personal ones only counted)."""
+    the macros (another agent's personal ones only counted), or a rule sends it."""
+    rules = rules_using(response)
+    if rules:
+        names = ", ".join(f"“{r.name}”" for r in rules)
+        raise InvalidInput(f"The canned response “{response.title}” is sent by the automation rule"
+                           f"{'s' if len(rules) > 1 else ''} {names}: change {'them' if len(rules) > 1 else 'it'} "
+                           "first (Admin > Automation rules).")
     users = used_by(response)
     if users:
         named = [f"“{m.name}”" for m in users if m.owner_id in (None, agent.id)]

@@ -14,12 +14,13 @@ from typing import Callable
 from .. import text as texts
 from ..extensions import db
 from ..mail import wording
-from ..models import STATUS_LABELS, Agent, CannedResponse, Priority, SLAPlan, Team, Ticket
+from ..models import STATUS_LABELS, Agent, CannedResponse, Priority, SLAPlan, Tag, Team, Ticket
 from . import canned
 from .assignment import assign, claim, set_priority, set_sla
 from .conversation import add_note, reply, request_info
 from .resolution import close, resolve, resume
 from .rules import BODY_MAX, TRANSITIONS, InvalidInput, InvalidTransition, NoChange, NotAllowed, can_see
+from .tags import add_tags, remove_tag
 
 STEPS_MAX = 20
 
@@ -29,7 +30,7 @@ TARGETS: dict[str, tuple[type, str]] = {
     "agent": (Agent, "agent"),
     "team": (Team, "team"),
     "sla": (SLAPlan, "SLA plan"),
-    # Tags (being built on another branch): "tag": (Tag, "tag"),
+    "tag": (Tag, "tag"),
 }
 
 
@@ -79,10 +80,10 @@ KINDS: dict[str, Kind] = {
     "assign": Kind("Assign to an agent or a team", "assign", targets=("agent", "team"), run=_assign),
     "set_sla": Kind("Set the SLA plan", "set_sla", targets=("sla",),
                     run=lambda a, t, body, s, v: set_sla(a, t, s, expected_version=v)),
-    # --- Tags (being built on another branch) go here, e.g.:
-    # "add_tag": Kind("Add a tag", "tag", targets=("tag",), run=lambda a, t, body, tag, v: add_tag(a, t, tag, ...)),
-    # "remove_tag": Kind("Remove a tag", "tag", targets=("tag",), run=...),
-    # with "tag" in TARGETS above and the tags' action in rules.TRANSITIONS.
+    "add_tag": Kind("Add a tag", "tag", targets=("tag",),
+                    run=lambda a, t, body, tag, v: add_tags(a, t, [tag.name], expected_version=v)),
+    "remove_tag": Kind("Remove a tag", "tag", targets=("tag",),
+                       run=lambda a, t, body, tag, v: remove_tag(a, t, tag.name, expected_version=v)),
 }
 
 

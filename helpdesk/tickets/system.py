@@ -28,6 +28,7 @@ from ..models import (
     Ticket,
     Webhook,
 )
+from ..models.tag import tag_key
 from .access import _copied_from_mail
 from .assignment import _assign, works_in
 from .deadlines import _recompute_due
@@ -43,6 +44,7 @@ from .rules import (
     _event,
     _set_status,
 )
+from .tags import _add_tags, _remove_tags, find_or_create_tags
 
 
 @contextmanager
@@ -150,6 +152,20 @@ def assign_in_turn(ticket: Ticket, team: Team, rule: Rule, now: datetime) -> Non
         raise NoChange(f"the ticket is already assigned to {chosen.name} of {team.name}")
     _assign(ticket, chosen if chosen.id != ticket.assignee_id else None,
             team if team.id != ticket.team_id else None, actor=None, now=now)
+
+
+def add_tags(ticket: Ticket, names: list[str], now: datetime) -> None:
+    """Tag the ticket (a tag the desk does not have yet is created: the rule's author chose it)."""
+    _may(ticket, "tag")
+    if not _add_tags(ticket, find_or_create_tags(names, may_create=True), now=now):
+        raise NoChange("the ticket has these tags already")
+
+
+def remove_tags(ticket: Ticket, names: list[str], now: datetime) -> None:
+    _may(ticket, "tag")
+    keys = {tag_key(n) for n in names}
+    if not _remove_tags(ticket, [t for t in ticket.tags if t.key in keys], now=now):
+        raise NoChange("the ticket has none of these tags")
 
 
 def copy(ticket: Ticket, addresses: list[str], now: datetime) -> None:
