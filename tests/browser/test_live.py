@@ -93,12 +93,15 @@ def test_presence_typing_and_a_conflict_posted_anyway(browser, live_server, desk
     expect(tech.locator("#changed-notice")).to_contain_text("Maya Manager added an internal note")
     expect(tech.get_by_label("Your reply")).to_have_value("Please try the new VPN profile")
     shots(tech, "ticket-changed-notice-1440")
+    # Both answering: the manager starts a reply before the technician's goes out (typed in, the
+    # form stays as it was loaded through the live update that shows the technician's reply)...
+    manager.get_by_label("Your reply").fill("We are restarting the VPN gateway")
+    expect(tech.locator("#presence")).to_contain_text("Maya Manager is writing", timeout=LIVE)
     tech.get_by_role("button", name="Send reply").click()
     expect(tech.locator("#flash")).to_contain_text("Your reply was sent")
     expect(tech.locator("#thread")).to_contain_text("Please try the new VPN profile")
 
-    # Both answering: the manager's reply, written from the page before the technician's, collides.
-    manager.get_by_label("Your reply").fill("We are restarting the VPN gateway")
+    # ... so the manager's reply, written from the page before the technician's, collides.
     expect(manager.locator("#thread")).to_contain_text("Please try the new VPN profile", timeout=LIVE)
     expect(manager.get_by_label("Your reply")).to_have_value("We are restarting the VPN gateway")
     manager.get_by_role("button", name="Send reply").click()
