@@ -240,6 +240,10 @@ def test_the_question_form_takes_them_too_and_the_count_limit_holds(client, logi
         "attachments": [(io.BytesIO(b"log\n"), "own.txt")]})
     assert response.status_code == 400 and "At most 1 files can be attached at once" in response.get_data(as_text=True)
     assert entries(ticket)[-1].kind != "reply"
+    # A form refused for its text shows the inserted file again, still to be sent with it.
+    response = client.post(f"/agent/tickets/{ticket.number}/reply", content_type="multipart/form-data", data={
+        "version": fresh(ticket).version, "body": "", "canned_file": str(pdf.id)})
+    assert response.status_code == 400 and f'name="canned_file" value="{pdf.id}"' in response.get_data(as_text=True)
     response = client.post(f"/agent/tickets/{ticket.number}/request-info", data={
         "version": fresh(ticket).version, "body": "Is this your invoice?", "canned_file": str(pdf.id)})
     assert response.status_code == 302
