@@ -383,6 +383,30 @@
     return true;
   }
 
+  // The response's files go with the form it went into: listed there, each sent unless removed.
+  function attachCannedFiles(form, link) {
+    var files = link.parentNode && $("template[data-canned-files-for]", link.parentNode);
+    var actions = form && $(".form-actions", form);
+    if (!files || !actions) { return; }
+    $$("[data-canned-file]", files.content).forEach(function (item) {
+      var id = $("input[name=canned_file]", item).value;
+      if ($("input[name=canned_file][value='" + id + "']", form)) { return; } // already there
+      form.insertBefore(document.importNode(item, true), actions);
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var remove = event.target.closest && event.target.closest("[data-canned-file-remove]");
+    if (!remove) { return; }
+    var item = remove.closest("[data-canned-file]");
+    var form = item && item.closest("form");
+    if (!item) { return; }
+    var name = $("a", item);
+    item.remove();
+    if (form) { form.dispatchEvent(new Event("input", { bubbles: true })); }
+    announce((name ? name.textContent : "The file") + " will not be sent.");
+  });
+
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("[data-canned-text]");
     if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || !window.fetch) { return; }
@@ -402,6 +426,7 @@
         if (search) { search.value = ""; }
         if (picker) { picker.open = false; }
         insertText(area, text);
+        attachCannedFiles(area.form, link);
         var title = $("strong", link);
         announce("Inserted " + (title ? "“" + title.textContent + "”" : "the canned response") + ".");
       }, function () { window.location.href = link.href; });

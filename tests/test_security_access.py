@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 from factories import make_api_key, make_mailbox, make_webhook
 from helpdesk import tickets
-from helpdesk.attachments import Upload
+from helpdesk.attachments import Upload, store
 from helpdesk.extensions import db
 from helpdesk.models import (
+    CannedAttachment,
     CannedResponse,
     Event,
     FailedMail,
@@ -113,6 +114,9 @@ AGENT_PAGES += [
           expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
     Route("GET", "/agent/canned-responses/{canned}", expect(LOGIN, LOGIN, LOGIN, 404, 404, 200, 200)),
     Route("POST", "/agent/canned-responses/{canned}", expect(LOGIN, LOGIN, LOGIN, 404, 404, 400, 400)),
+    # A canned response's file: for whoever may use the response (or manage it); before the delete.
+    Route("GET", "/agent/canned-responses/{canned}/files/{canned_file}",
+          expect(LOGIN, LOGIN, LOGIN, (404, 200), (200, 404), 200, 200)),
     Route("POST", "/agent/canned-responses/{canned}/delete", expect(LOGIN, LOGIN, LOGIN, 404, 404, 302, 302)),
     # Macros: A's is Support's, B's IT Operations', managed and used as canned responses are.
     # Applying one posted without the page's version is refused (400) once the ticket and macro
@@ -282,6 +286,9 @@ def world(desk, make_ticket):
         objects[key]["collaborator"] = tickets.add_collaborator(desk.admin, ticket, f"cc-{key}@example.net", "CC").id
         department = desk.departments["Support" if key == "A" else "IT Operations"]
         response = CannedResponse(title=f"Canned {key}", body=f"Canned text {key}", department=department)
+        upload = Upload(f"canned-{key}.txt", "text/plain", f"canned file {key}".encode())
+        response.files.append(CannedAttachment(filename=upload.filename, content_type=upload.content_type,
+                                               size=upload.size, sha256=upload.sha256, storage_key=store(upload)))
         db.session.add(response)
         db.session.commit()
         objects[key]["canned"] = response.id
@@ -290,6 +297,7 @@ def world(desk, make_ticket):
         db.session.commit()
         objects[key]["macro"] = macro.id
         objects[key]["tag"] = tickets.add_tags(desk.admin, ticket, [f"Tag {key}"])[0].id
+        objects[key]["canned_file"] = response.files[0].id
         claimed = desk.tech if key == "A" else desk.sysadmin
         for what in ("confirm", "discard"):
             held = tickets.hold_agent_mail(claimed, ticket, f"Held mail {key}", b"Subject: held\r\n\r\nHeld")

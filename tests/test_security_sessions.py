@@ -56,7 +56,7 @@ def _url(rule, world) -> str:
               "mail_id": a["failed_mail"], "key_id": a["api_key"], "priority_id": a["priority"],
               "key": "reply_customer", "held_id": a["held_confirm"], "customer_id": a["customer"],
               "webhook_id": a["webhook"], "delivery_id": a["delivery"], "response_id": a["canned"],
-              "rule_id": a["rule"], "macro_id": a["macro"], "tag_id": a["tag"]}
+              "file_id": a["canned_file"], "rule_id": a["rule"], "macro_id": a["macro"], "tag_id": a["tag"]}
     if kind in ROW_KINDS:
         values["row_id"] = a[ROW_KINDS[kind]]
 

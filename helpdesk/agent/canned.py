@@ -4,7 +4,7 @@ What each may see and do is helpdesk/tickets/canned.py."""
 from flask import abort, flash, request, url_for
 from flask_login import current_user
 
-from .. import tickets
+from .. import attachments, settings, tickets
 from ..extensions import db
 from ..htmx import go, render
 from ..tickets import canned
@@ -35,12 +35,21 @@ def _posted():
 
 def _save(response):
     values = _posted()
+    stored, removed = [], []
     try:
-        saved = canned.save(_manager(), response, **values)
-    except tickets.InvalidInput as exc:
+        uploads = attachments.check_files(request.files.getlist("files"))
+        saved = canned.save(_manager(), response, **values, uploads=uploads, remove=request.form.getlist("remove_file"),
+                            stored=stored, removed=removed)
+        db.session.commit()
+    except (tickets.InvalidInput, attachments.UploadError) as exc:
         db.session.rollback()
-        return _page(400, editing=response, values=values, error=exc.message)
-    db.session.commit()
+        attachments.discard(stored)
+        return _page(400, editing=response, values=values, error=getattr(exc, "message", None) or str(exc))
+    except BaseException:
+        db.session.rollback()
+        attachments.discard(stored)
+        raise
+    attachments.discard(removed)
     flash(f"The canned response “{saved.title}” was saved.", "success")
     return go(url_for("agent.canned_responses"))
 
@@ -78,7 +87,7 @@ def edit_canned_response(response_id):
 def delete_canned_response(response_id):
     """Delete a canned response."""
     response = _managed_or_404(response_id)
-    title = response.title
+    title, keys = response.title, canned.file_keys(response)
     try:
         canned.delete(_manager(), response)
     except tickets.InvalidInput as exc:
@@ -86,8 +95,18 @@ def delete_canned_response(response_id):
         flash(exc.message, "error")
         return _page(409)
     db.session.commit()
+    attachments.discard(keys)
     flash(f"The canned response “{title}” was deleted.", "success")
     return go(url_for("agent.canned_responses"))
+
+
+@bp.get("/canned-responses/<int:response_id>/files/<int:file_id>")
+def canned_file(response_id, file_id):
+    """Download a file of a canned response this agent manages or may use; never shown inline."""
+    item = canned.find_file(_manager(), response_id, file_id)
+    if item is None:
+        abort(404, "There is no such file, or it is not one of yours to see.")
+    return attachments.download(item)
 
 
 # --- on the ticket page ---------------------------------------------------------------------
@@ -134,4 +153,17 @@ def prefilled_form(ticket, response_id: int, into: str):
         abort(404, "There is no such canned response, or it is not one you may use on this ticket.")
     form_class, field = TARGETS[into]
     form = form_class(formdata=None, data={field: canned.filled(response, ticket, _manager())}).setup(ticket, blank=True)
+    form.canned_files = list(response.files)  # listed in the form, sent with it (canned_file ids)
     return form
+
+
+def canned_uploads(ticket, form) -> list:
+    """The files of canned responses inserted into the form (posted canned_file ids) as uploads,
+    with the agent's own: together within the per-message count (InvalidInput or UploadError)."""
+    files = canned.usable_files(_manager(), ticket, request.form.getlist("canned_file"))
+    own = form.uploads()
+    limit = settings.get("max_attachments")
+    if len(own) + len(files) > limit:
+        raise attachments.UploadError(f"At most {limit} files can be attached at once "
+                                      "(counting those from the canned response).")
+    return own + canned.copies(files)

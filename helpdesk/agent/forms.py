@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, request
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, IntegerField, MultipleFileField, StringField, TextAreaField
@@ -19,7 +20,7 @@ from wtforms.widgets import HiddenInput
 from .. import attachments, live
 from ..extensions import db
 from ..models import TAG_MAX, Agent, Department, Priority, SLAPlan, Team, agent_departments
-from ..tickets import BODY_MAX
+from ..tickets import BODY_MAX, InvalidInput, canned
 from ..tickets.tags import NAMES_MAX, split_names
 from ..web.fields import IdSelect
 
@@ -106,8 +107,15 @@ class ActionForm(FlaskForm):
         for name, pairs in self.choice_lists(ticket, choices()).items():
             self[name].choices = pairs
 
+    canned_files = None  # canned responses' files inserted into it (agent/canned.py), listed in it
+
     def setup(self, ticket, blank: bool = False) -> "ActionForm":
         """Load choices for this ticket; a blank form starts from the ticket's current values."""
+        if not blank and "canned_file" in request.form:  # shown again (refused, conflict): still listed
+            try:
+                self.canned_files = canned.usable_files(current_user, ticket, request.form.getlist("canned_file"))
+            except InvalidInput:
+                self.canned_files = None
         for f in self:  # ids unique on the page, which shows every action's form at once
             f.id = f"{self.action}-{f.name}"
         if blank:

@@ -12,7 +12,7 @@ from ..models import Attachment, Collaborator, HeldMail, Ticket, tag_key
 from ..tickets import tags as tag_rules
 from . import forms as f
 from .blueprint import bp
-from .canned import prefilled_form
+from .canned import canned_uploads, prefilled_form
 from .responses import done, load_ticket, render_ticket, ticket_action
 
 
@@ -44,7 +44,7 @@ def attachment(attachment_id):
 @ticket_action(f.ReplyForm, "Your reply was sent to the customer.")
 def reply(ticket, form):
     """Answer the customer; the reply is mailed to them."""
-    tickets.reply(current_user, ticket, form.body.data, uploads=form.uploads(), expected_version=form.version.data,
+    tickets.reply(current_user, ticket, form.body.data, uploads=canned_uploads(ticket, form), expected_version=form.version.data,
                   seen_version=form.seen.data)
 
 
@@ -98,7 +98,8 @@ def transfer(ticket, form):
 @ticket_action(f.RequestInfoForm, "Your question was sent; the ticket now awaits the customer.")
 def request_info(ticket, form):
     """Ask the customer for more information (-> awaiting customer)."""
-    tickets.request_info(current_user, ticket, form.body.data, expected_version=form.version.data,
+    tickets.request_info(current_user, ticket, form.body.data, uploads=canned_uploads(ticket, form),
+                         expected_version=form.version.data,
                          seen_version=form.seen.data)
 
 
@@ -121,7 +122,7 @@ def resume(ticket, form):
 @ticket_action(f.ResolveForm, "The resolution was sent to the customer.")
 def resolve(ticket, form):
     """Post the resolution to the customer (-> resolved)."""
-    tickets.resolve(current_user, ticket, form.resolution.data, uploads=form.uploads(),
+    tickets.resolve(current_user, ticket, form.resolution.data, uploads=canned_uploads(ticket, form),
                     expected_version=form.version.data, seen_version=form.seen.data)
 
 

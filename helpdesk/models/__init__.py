@@ -18,7 +18,7 @@
 from . import search  # noqa: F401 - builds the search index with the tables
 from .api import API_KEY_PREFIX, API_SCOPES, ApiKey, hash_api_key
 from .automation import MATCH, RULE_KINDS, TRIGGERS, WAITS, Rule, RuleRun
-from .canned import CannedResponse
+from .canned import CannedAttachment, CannedResponse
 from .live import PRESENCE_STATES, DeskState, Presence
 from .macro import Macro
 from .mail import (
@@ -73,7 +73,7 @@ from .webhook import DELIVERY_STATES, WEBHOOK_EVENTS, Webhook, WebhookDelivery, 
 __all__ = [
     "API_KEY_PREFIX", "API_SCOPES", "ApiKey", "hash_api_key",
     "MATCH", "RULE_KINDS", "TRIGGERS", "WAITS", "Rule", "RuleRun",
-    "CannedResponse", "Macro",
+    "CannedAttachment", "CannedResponse", "Macro",
     "PRESENCE_STATES", "DeskState", "Presence",
     "HELD_STATES", "MAILBOX_ACTIONS", "MAILBOX_SECURITY", "FailedMail", "HeldMail", "Mailbox", "OutboxMail",
     "ProcessedMail", "loopback_host",

@@ -1,5 +1,5 @@
 """Canned responses: texts agents insert into a reply, personal (an agent's own), a department's
-(its agents'), or desk-wide (every agent's)."""
+(its agents'), or desk-wide (every agent's); and the files that go with one."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,6 +36,9 @@ class CannedResponse(db.Model):
 
     agent: Mapped[Optional[Agent]] = relationship()
     department: Mapped[Optional[Department]] = relationship()
+    files: Mapped[list["CannedAttachment"]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="CannedAttachment.id")
 
     @property
     def scope(self) -> str:
@@ -49,3 +52,21 @@ class CannedResponse(db.Model):
 
     def __str__(self):
         return self.title
+
+
+class CannedAttachment(db.Model):
+    """A file that goes with a canned response: stored like a ticket's attachment (outside static/,
+    under a random key), copied anew into each answer it is sent with."""
+
+    __tablename__ = "canned_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("canned_response.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.current)
+
+    response: Mapped[CannedResponse] = relationship(back_populates="files")

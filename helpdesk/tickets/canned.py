@@ -3,17 +3,22 @@ for a ticket, and saving or deleting them (shared ones audited).
 
 Who may use one: its agent (personal), the agents of its department (and admins), everyone
 (desk-wide). Who may manage one: its agent; a manager the responses of their departments; an
-admin every shared one. Placeholders are the mail templates' (mail/wording.py COMMON)."""
+admin every shared one. Placeholders are the mail templates' (mail/wording.py COMMON).
+
+Files go with a response (stored as tickets' attachments are, under the same limits); an answer
+it is inserted into gets copies of them, stored anew, so deleting the response never takes a
+file from a ticket."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
-from .. import audit, clock, settings, text
+from .. import attachments, audit, clock, settings, text
 from ..extensions import db
 from ..mail import wording
-from ..models import Agent, CannedResponse, Department, Macro, Rule, Ticket, agent_departments
+from ..models import Agent, CannedAttachment, CannedResponse, Department, Macro, Rule, Ticket, agent_departments
 from ..models.canned import BODY_MAX, TITLE_MAX
 from .rules import InvalidInput
 
@@ -42,7 +47,7 @@ def usable(agent: Agent, ticket: Ticket, q: str = "") -> list[CannedResponse]:
         pattern = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(or_(func.lower(CannedResponse.title).like(pattern, escape="\\"),
                          func.lower(CannedResponse.body).like(pattern, escape="\\")))
-    return list(db.session.scalars(select(CannedResponse).where(*where)
+    return list(db.session.scalars(select(CannedResponse).where(*where).options(selectinload(CannedResponse.files))
                                    .order_by(func.lower(CannedResponse.title), CannedResponse.id).limit(RESULTS_MAX)))
 
 
@@ -108,7 +113,7 @@ def _managed(agent: Agent):
 
 def managed(agent: Agent) -> list[CannedResponse]:
     """The responses this agent manages: personal first, then by department, then desk-wide."""
-    rows = db.session.scalars(select(CannedResponse).where(_managed(agent))
+    rows = db.session.scalars(select(CannedResponse).where(_managed(agent)).options(selectinload(CannedResponse.files))
                               .order_by(func.lower(CannedResponse.title), CannedResponse.id)).all()
     order = {"personal": 0, "department": 1, "desk": 2}
     return sorted(rows, key=lambda r: (order[r.scope], r.department.name if r.department else ""))
@@ -149,10 +154,46 @@ def _audited(agent: Agent, response: CannedResponse) -> bool:
     return response.agent_id is None
 
 
-def save(agent: Agent, response: CannedResponse | None, title: str, body: str, owner: str) -> CannedResponse:
-    """Create (response None) or change a response the agent manages."""
+def save(agent: Agent, response: CannedResponse | None, title: str, body: str, owner: str, *,
+         uploads=(), remove=(), stored: list | None = None, removed: list | None = None) -> CannedResponse:
+    """Create (response None) or change a response the agent manages; `uploads` (checked) are
+    added to its files, the files with ids in `remove` taken off. The keys of files written go
+    to `stored` (to discard if the save fails), those of files taken off to `removed` (to
+    discard once it is committed)."""
     title, body = check(title, body)
     chosen = _owner(agent, owner)
+    response = _save(agent, response, title, body, chosen)
+    _change_files(agent, response, uploads, remove, [] if stored is None else stored,
+                  [] if removed is None else removed)
+    return response
+
+
+def _change_files(agent, response, uploads, remove, stored, removed) -> None:
+    remove = {str(i) for i in remove}
+    gone = [f for f in response.files if str(f.id) in remove]
+    if len(response.files) - len(gone) + len(uploads) > settings.get("max_attachments"):
+        raise InvalidInput(f"A canned response has at most {settings.get('max_attachments')} files: "
+                           "remove one before adding another.")
+    changes = []
+    for item in gone:
+        response.files.remove(item)
+        removed.append(item.storage_key)
+        changes.append(("file removed", item.filename, ""))
+    for upload in uploads:
+        key = attachments.store(upload)
+        stored.append(key)
+        response.files.append(CannedAttachment(filename=upload.filename, content_type=upload.content_type,
+                                               size=upload.size, sha256=upload.sha256, storage_key=key,
+                                               created_at=clock.utcnow()))
+        changes.append(("file added", "", upload.filename))
+    if changes:
+        response.updated_at = clock.utcnow()
+        db.session.flush()
+        if _audited(agent, response):
+            audit.record("canned_response", response, changes, actor=agent)
+
+
+def _save(agent: Agent, response: CannedResponse | None, title: str, body: str, chosen: Owner) -> CannedResponse:
     values = {"title": title, "body": body,
               "agent": agent if chosen.key == "me" else None,
               "department": chosen.department}
@@ -216,3 +257,52 @@ def delete(agent: Agent, response: CannedResponse) -> None:
     if _audited(agent, response):
         audit.record("canned_response", response, [("deleted", response.scope_label, "")], actor=agent)
     db.session.delete(response)
+
+
+def file_keys(response: CannedResponse) -> list[str]:
+    """Where the response's files are stored (to discard once its deletion is committed)."""
+    return [f.storage_key for f in response.files]
+
+
+def _usable_somewhere(agent: Agent):
+    """SQL: the responses this agent may insert on some ticket (their own, desk-wide, their
+    departments'; an admin's: every department's)."""
+    department = CannedResponse.department_id.isnot(None) if agent.is_admin else \
+        CannedResponse.department_id.in_(_departments_of(agent))
+    return or_(CannedResponse.agent_id == agent.id,
+               and_(CannedResponse.agent_id.is_(None), CannedResponse.department_id.is_(None)), department)
+
+
+def find_file(agent: Agent, response_id: int, file_id: int) -> CannedAttachment | None:
+    """A file of a response this agent manages or may use, if it is on disk; else None."""
+    item = db.session.scalar(
+        select(CannedAttachment).join(CannedResponse, CannedAttachment.response_id == CannedResponse.id)
+        .where(CannedAttachment.id == file_id, CannedResponse.id == response_id,
+               or_(_managed(agent), _usable_somewhere(agent))))
+    return item if item is not None and attachments.path_for(item.storage_key).is_file() else None
+
+
+def usable_files(agent: Agent, ticket: Ticket, ids) -> list[CannedAttachment]:
+    """The canned responses' files with these ids (as posted), all of responses the agent may use
+    on this ticket; InvalidInput otherwise."""
+    wanted = []
+    for raw in ids:
+        if not str(raw).isdigit() or not 0 < int(raw) < 2**31:
+            raise InvalidInput("A file from a canned response is not one you may send on this ticket.")
+        if int(raw) not in wanted:
+            wanted.append(int(raw))
+    if not wanted:
+        return []
+    found = {f.id: f for f in db.session.scalars(
+        select(CannedAttachment).join(CannedResponse, CannedAttachment.response_id == CannedResponse.id)
+        .where(CannedAttachment.id.in_(wanted), _usable_on(agent, ticket)))}
+    if len(found) != len(wanted) or not all(attachments.path_for(f.storage_key).is_file() for f in found.values()):
+        raise InvalidInput("A file from a canned response is not one you may send on this ticket "
+                           "(or it was removed from the response meanwhile): insert the response again.")
+    return [found[i] for i in wanted]
+
+
+def copies(files: list[CannedAttachment]) -> list[attachments.Upload]:
+    """The files as uploads: the answer they go with stores its own copies."""
+    return [attachments.Upload(f.filename, f.content_type, attachments.path_for(f.storage_key).read_bytes())
+            for f in files]

@@ -95,3 +95,42 @@ def test_without_javascript_the_picker_fills_the_reply_box(browser, live_server,
     expect(page.get_by_label("Your reply")).to_have_value("Hello Ken!")
     shots(page, "canned-no-js-filled-1440")
     context.close()
+
+
+def test_a_responses_files_go_with_the_reply_it_is_inserted_into(browser, live_server, desk, ticket, inbox, shots):
+    tech = agent_page(browser, live_server, desk, desk.tech)
+    tech.goto(f"{live_server}/agent/canned-responses")
+    tech.get_by_label("Title").fill("Manual and log")
+    tech.get_by_label("Text").fill("Hello {customer_name}, the manual is attached.")
+    tech.get_by_label("Files (optional)").set_input_files([
+        {"name": "manual.txt", "mimeType": "text/plain", "buffer": b"How to restart the app.\n"},
+        {"name": "steps.txt", "mimeType": "text/plain", "buffer": b"Step one.\n"}])
+    tech.get_by_role("button", name="Save").click()
+    expect(tech.locator("#flash")).to_contain_text("“Manual and log” was saved")
+    expect(tech.locator(".canned-manage")).to_contain_text("manual.txt")
+
+    tech.goto(f"{live_server}/agent/tickets/{ticket.number}")
+    tech.locator("#canned_form summary").click()
+    tech.get_by_label("Search by title or text").press_sequentially("manual")
+    pick = tech.locator("#canned-results a", has_text="Manual and log")
+    expect(pick).to_contain_text("With manual.txt, steps.txt")
+    pick.click()
+    reply_form = tech.locator("#reply_form")
+    expect(tech.get_by_label("Your reply")).to_have_value("Hello Ken, the manual is attached.")
+    expect(reply_form.locator("[data-canned-file]")).to_have_count(2)
+    expect(reply_form).to_contain_text("Attached from the canned response: manual.txt")
+    shots(tech, "canned-files-inserted-1440")
+    tech.get_by_role("button", name="Do not send steps.txt").click()
+    expect(reply_form.locator("[data-canned-file]")).to_have_count(1)
+
+    # A live refresh keeps the form being written in, its files too.
+    tickets.set_priority(desk.manager, fresh(ticket), desk.priorities["low"])
+    expect(tech.locator("#ticket-head")).to_contain_text("Low", timeout=LIVE)
+    expect(reply_form.locator("[data-canned-file]")).to_have_count(1)
+
+    tech.get_by_role("button", name="Send reply").click()
+    expect(tech.locator("#flash")).to_contain_text("Your reply was sent to the customer.")
+    expect(tech.locator("#thread .entry").last).to_contain_text("manual.txt")
+    assert [a.filename for a in fresh(ticket).entries[-1].attachments] == ["manual.txt"]
+    inbox.deliver()
+    assert "manual.txt" in inbox.text(inbox.to("ken@example.net")[-1])
