@@ -31,13 +31,31 @@ def _departments_of(agent: Agent):
     return select(agent_departments.c.department_id).where(agent_departments.c.agent_id == agent.id)
 
 
+def usable_clause(agent: Agent, owner, department, ticket: Ticket | None = None):
+    """SQL: the rows of a personal / department / desk-wide kind (canned responses, macros; `owner`
+    and `department` their columns) this agent may use: their own, the desk's, and their
+    departments' (admins: every department's), on this ticket's department (None: any ticket)."""
+    if ticket is None:
+        theirs = department.is_not(None) if agent.is_admin else department.in_(_departments_of(agent))
+    else:
+        theirs = (department == ticket.department_id) if agent.is_admin else and_(
+            department == ticket.department_id, department.in_(_departments_of(agent)))
+    return or_(owner == agent.id, and_(owner.is_(None), department.is_(None)), theirs)
+
+
+def managed_clause(agent: Agent, owner, department):
+    """SQL: the rows of such a kind this agent may edit and delete: their own, their departments'
+    (managers) and every shared one (admins)."""
+    if agent.is_admin:
+        return or_(owner == agent.id, owner.is_(None))
+    if agent.is_manager:
+        return or_(owner == agent.id, department.in_(_departments_of(agent)))
+    return owner == agent.id
+
+
 def _usable_on(agent: Agent, ticket: Ticket):
     """SQL: the responses this agent may insert on this ticket."""
-    department = (CannedResponse.department_id == ticket.department_id) if agent.is_admin else and_(
-        CannedResponse.department_id == ticket.department_id, CannedResponse.department_id.in_(_departments_of(agent)))
-    return or_(CannedResponse.agent_id == agent.id,
-               and_(CannedResponse.agent_id.is_(None), CannedResponse.department_id.is_(None)),
-               department)
+    return usable_clause(agent, CannedResponse.agent_id, CannedResponse.department_id, ticket)
 
 
 def usable(agent: Agent, ticket: Ticket, q: str = "") -> list[CannedResponse]:
@@ -104,11 +122,7 @@ def owner_key(response: CannedResponse) -> str:
 
 def _managed(agent: Agent):
     """SQL: the responses this agent may edit and delete."""
-    if agent.is_admin:
-        return or_(CannedResponse.agent_id == agent.id, CannedResponse.agent_id.is_(None))
-    if agent.is_manager:
-        return or_(CannedResponse.agent_id == agent.id, CannedResponse.department_id.in_(_departments_of(agent)))
-    return CannedResponse.agent_id == agent.id
+    return managed_clause(agent, CannedResponse.agent_id, CannedResponse.department_id)
 
 
 def managed(agent: Agent) -> list[CannedResponse]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 
 from .. import audit, clock, text
 from ..extensions import db
 from ..models import Agent, CannedResponse, Macro, Ticket
 from ..models.macro import DESCRIPTION_MAX, NAME_MAX
 from . import macro_steps
-from .canned import _departments_of, owners
+from .canned import managed_clause, owners, usable_clause
 from .rules import Conflict, InvalidInput, LifecycleError, NoChange, NotAllowed
 
 __all__ = ["Outcome", "apply_macro", "delete", "find_managed", "find_usable", "managed", "owners", "save",
@@ -29,20 +29,12 @@ __all__ = ["Outcome", "apply_macro", "delete", "find_managed", "find_usable", "m
 
 def _usable_on(agent: Agent, ticket: Ticket):
     """SQL: the active macros this agent may apply on this ticket."""
-    department = (Macro.department_id == ticket.department_id) if agent.is_admin else and_(
-        Macro.department_id == ticket.department_id, Macro.department_id.in_(_departments_of(agent)))
-    return and_(Macro.active.is_(True), or_(Macro.owner_id == agent.id,
-                                            and_(Macro.owner_id.is_(None), Macro.department_id.is_(None)),
-                                            department))
+    return and_(Macro.active.is_(True), usable_clause(agent, Macro.owner_id, Macro.department_id, ticket))
 
 
 def _usable_anywhere(agent: Agent):
     """SQL: the active macros this agent may apply on some ticket (the bulk bar's list)."""
-    department = Macro.department_id.is_not(None) if agent.is_admin else Macro.department_id.in_(
-        _departments_of(agent))
-    return and_(Macro.active.is_(True), or_(Macro.owner_id == agent.id,
-                                            and_(Macro.owner_id.is_(None), Macro.department_id.is_(None)),
-                                            department))
+    return and_(Macro.active.is_(True), usable_clause(agent, Macro.owner_id, Macro.department_id))
 
 
 def _ordered(where) -> list[Macro]:
@@ -66,11 +58,7 @@ def find_usable(agent: Agent, macro_id: int, ticket: Ticket | None = None) -> Ma
 
 
 def _managed(agent: Agent):
-    if agent.is_admin:
-        return or_(Macro.owner_id == agent.id, Macro.owner_id.is_(None))
-    if agent.is_manager:
-        return or_(Macro.owner_id == agent.id, Macro.department_id.in_(_departments_of(agent)))
-    return Macro.owner_id == agent.id
+    return managed_clause(agent, Macro.owner_id, Macro.department_id)
 
 
 def managed(agent: Agent) -> list[Macro]:
