@@ -68,13 +68,11 @@ class Action:
     help: str = ""
 
 
-def _active(model, where=None):
+def _active(model):
     def choices(scope):
         query = select(model).order_by(model.name)
         if hasattr(model, "active"):
             query = query.where(model.active.is_(True))
-        if where is not None:
-            query = query.where(where(scope))
         return [(row.id, row.name) for row in db.session.scalars(query)]
     return choices
 

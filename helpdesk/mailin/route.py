@@ -219,9 +219,7 @@ def take_in(raw: bytes, *, source: str = "pipe", key: str | None = None, mailbox
             return Outcome("duplicate")
         raise
     except tickets.Rejected as exc:
-        why = ("Marked as spam" if exc.spam else "Rejected") + f" by the rule “{exc.rule_name}”"
-        return keep_failed(raw, source, why if exc.spam else f"{why}: {exc.message}", key, message_id,
-                           outcome="spam" if exc.spam else "rejected")
+        return keep_failed(raw, source, exc.reason, key, message_id, outcome="spam" if exc.spam else "rejected")
     except tickets.LifecycleError as exc:
         return keep_failed(raw, source, exc.message, key, message_id)
 

@@ -152,10 +152,8 @@ def _keep_rejected(exc: Rejected, name: str, email: str, subject: str, body: str
     message["X-Helpdesk-Source"] = source
     message.set_content(body)
     raw = message.as_bytes()
-    why = ("Marked as spam" if exc.spam else "Rejected") + f" by the rule “{exc.rule_name}”"
-    if not exc.spam:
-        why += f": {exc.message}"
-    db.session.add(FailedMail(source=f"{SOURCE_LABELS.get(source, source)} (rejected)", error=text.one_line(why, 500),
+    db.session.add(FailedMail(source=f"{SOURCE_LABELS.get(source, source)} (rejected)",
+                              error=text.one_line(exc.reason, 500),
                               raw=raw, size=len(raw), sender=(email or "")[:254] or None, subject=subject[:255]))
     db.session.commit()
 

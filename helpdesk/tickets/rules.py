@@ -81,6 +81,13 @@ class Rejected(LifecycleError):
         self.rule_name = rule_name
         self.spam = spam
 
+    @property
+    def reason(self) -> str:
+        """Why it was kept, for the admins' list of kept mail."""
+        if self.spam:
+            return f"Marked as spam by the rule “{self.rule_name}”"
+        return f"Rejected by the rule “{self.rule_name}”: {self.message}"
+
 
 class Conflict(LifecycleError):
     """The ticket changed since the person loaded it; `changes` lists what happened since."""
@@ -291,9 +298,9 @@ def _bump(ticket: Ticket, now: datetime) -> None:
 ACTING_RULE = "helpdesk.acting_rule"
 
 
-def _event(ticket, action, *, agent=None, customer=None, old=None, new=None, note=None, now=None):
+def _event(ticket, action, *, agent=None, customer=None, old=None, new=None, note=None, now=None) -> Event:
     rule = db.session.info.get(ACTING_RULE)
-    db.session.add(
+    event = (
         Event(
             ticket=ticket,
             agent=agent,
@@ -308,6 +315,8 @@ def _event(ticket, action, *, agent=None, customer=None, old=None, new=None, not
             rule_name=rule[1] if rule else None,
         )
     )
+    db.session.add(event)
+    return event
 
 
 def _set_status(ticket, status, *, agent=None, customer=None, now, note=None):

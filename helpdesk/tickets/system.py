@@ -211,12 +211,7 @@ def mail(ticket: Ticket, address: str, subject: str, message: str, now: datetime
 
 def webhook_called(ticket: Ticket, webhook: Webhook, now: datetime) -> Event:
     """The history line of a rule's call of a webhook: the event the webhook is sent."""
-    event = Event(ticket=ticket, action="rule_webhook", new=webhook.name[:200], version=ticket.version,
-                  created_at=now)
-    rule = db.session.info.get(ACTING_RULE)
-    if rule:
-        event.rule_id, event.rule_name = rule
-    db.session.add(event)
+    event = _event(ticket, "rule_webhook", new=webhook.name, now=now)
     db.session.flush()
     return event
 
