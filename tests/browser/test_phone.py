@@ -17,6 +17,7 @@ from helpdesk import clock, tickets
 from helpdesk.extensions import db
 from helpdesk.mail.wording import KINDS
 from helpdesk.models import AuditEntry, FailedMail, Rule, Tag
+from helpdesk.models.automation import NAME_MAX
 from helpdesk.security import access_token
 from helpdesk.tickets.queues import QUEUES
 from support.rows import fresh
@@ -68,7 +69,8 @@ def long_desk(desk, make_ticket):
     db.session.add(AuditEntry(agent_id=desk.admin.id, agent_name=LONG_AGENT, object_type="department",
                               object_id=desk.departments["Support"].id, object_name=LONG_DEPARTMENT,
                               field="email", old=LONG_EMAIL, new=URL_SUBJECT))
-    rule = Rule(name=LONG_TEAM + " escalations for " + LONG_DEPARTMENT, description=URL_SUBJECT,
+    # A name as long as a rule name may be.
+    rule = Rule(name=(LONG_TEAM + " escalations for " + LONG_DEPARTMENT)[:NAME_MAX], description=URL_SUBJECT,
                 triggers="opened,customer_replied,status_changed", channels="email,web",
                 conditions=json.dumps([{"field": "sender", "op": "equals", "value": LONG_EMAIL},
                                        {"field": "subject", "op": "matches", "value": URL_SUBJECT}]),
