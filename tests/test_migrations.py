@@ -163,6 +163,20 @@ def _upgrade_released_desk(url, data, tmp_path):
         assert counts["closed"] == sum(t.status in ("resolved", "closed") for t in released.values())
         assert tally.by_status() == dict(Counter(t.status for t in released.values()))
 
+        # The upgrade measured the released tickets for the reports, from their history.
+        answered = [t for t in released.values() if t.first_responded_at is not None]
+        finished = [t for t in released.values() if t.status in ("resolved", "closed")]
+        assert answered and finished
+        for t in answered:
+            assert t.first_response_secs == int((t.first_responded_at - t.created_at).total_seconds()), t.number
+            assert 0 <= t.first_response_work_secs <= t.first_response_secs, t.number
+        for t in finished:
+            assert t.finished_at == (t.resolved_at or t.closed_at), t.number
+            assert t.resolution_secs == int((t.finished_at - t.created_at).total_seconds()), t.number
+            assert 0 <= t.resolution_work_secs <= t.resolution_secs, t.number
+        assert all(t.finished_at is None and t.resolution_secs is None
+                   for t in released.values() if t.status not in ("resolved", "closed"))
+
         client = app.test_client()
         # Agents sign in with their released passwords and work the released tickets.
         assert client.post("/login", data={"email": "admin@example.com", "password": "demo-admin-1"}).status_code == 302

@@ -67,6 +67,9 @@ class Ticket(db.Model):
         Index("ix_ticket_due_id", "due_at", "id"),
         Index("ix_ticket_updated_id", "updated_at", "id"),
         Index("ix_ticket_next_due_at", "next_due_at"),
+        # Reports read the tickets of a period by when they were answered or finished.
+        Index("ix_ticket_first_responded_at", "first_responded_at"),
+        Index("ix_ticket_finished_at", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,6 +101,17 @@ class Ticket(db.Model):
     first_response_breached: Mapped[Optional[bool]]
     resolution_breached: Mapped[Optional[bool]]
     is_answered: Mapped[bool] = mapped_column(default=False)
+    # What reports measure, recorded by the lifecycle as it happens (helpdesk/tickets/deadlines.py):
+    # when work last ended (resolved, or closed unresolved; None while worked or once reopened);
+    # seconds from creation to the first answer and to that end, on the wall clock and in the
+    # SLA plan's hours (the resolution's without the time awaiting the customer or spent
+    # resolved before a reopening); how often the ticket was reopened.
+    finished_at: Mapped[Optional[datetime]]
+    first_response_secs: Mapped[Optional[int]]
+    first_response_work_secs: Mapped[Optional[int]]
+    resolution_secs: Mapped[Optional[int]]
+    resolution_work_secs: Mapped[Optional[int]]
+    reopen_count: Mapped[int] = mapped_column(default=0, server_default="0")
     # The API key that opened the ticket (None: any other way in). Only that key may add
     # messages to it or have its link mailed through the API; a revoked key keeps the row.
     api_key_id: Mapped[Optional[int]] = mapped_column(ForeignKey("api_key.id", ondelete="SET NULL"))

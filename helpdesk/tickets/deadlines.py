@@ -70,13 +70,41 @@ def _clear_overdue(ticket: Ticket, now: datetime) -> None:
 
 
 def _stop_clock(ticket: Ticket, now: datetime) -> None:
-    """Resolved or closed: record whether the resolution target was met."""
+    """Resolved or closed: record whether the resolution target was met, and how long it took."""
     _end_pause(ticket, now)
     if ticket.sla is not None:
         late = ticket.due_at is not None and ticket.due_at < now
         # Once breached, a ticket stays breached, even if it is reopened and resolved in time.
         ticket.resolution_breached = bool(ticket.resolution_breached) or late
     ticket.is_overdue = False
+    ticket.finished_at = now
+    created = ticket.created_at or now
+    ticket.resolution_secs = _seconds(now - created)
+    # Worked time adds up over the stretches a reopening starts, each without its pauses.
+    start = ticket.reopened_at or created
+    ticket.resolution_work_secs = (ticket.resolution_work_secs or 0) + worked_seconds(
+        schedule(ticket.sla), start, now, _pauses(ticket, start))
+
+
+def _reopened(ticket: Ticket) -> None:
+    """Work starts again on a finished ticket: it counts as reopened, its times run on."""
+    ticket.finished_at = None
+    ticket.resolution_secs = None
+    ticket.reopen_count = (ticket.reopen_count or 0) + 1
+
+
+def worked_seconds(hours: sla.Schedule, start: datetime, end: datetime,
+                   pauses: list[tuple[datetime, datetime | None]]) -> int:
+    """The schedule's open time from start to end, without the pauses within it."""
+    total = sla.business_seconds_between(hours, start, end)
+    for paused_from, paused_to in pauses:
+        total -= sla.business_seconds_between(hours, max(paused_from, start), min(paused_to or end, end))
+    return _seconds(total)
+
+
+def _seconds(value) -> int:
+    seconds = value.total_seconds() if hasattr(value, "total_seconds") else value
+    return max(int(round(seconds)), 0)
 
 
 def _first_response(ticket: Ticket, now: datetime) -> None:
@@ -84,6 +112,9 @@ def _first_response(ticket: Ticket, now: datetime) -> None:
     if ticket.first_responded_at is not None:
         return
     ticket.first_responded_at = now
+    created = ticket.created_at or now
+    ticket.first_response_secs = _seconds(now - created)
+    ticket.first_response_work_secs = _seconds(sla.business_seconds_between(schedule(ticket.sla), created, now))
     if ticket.first_response_due_at is not None:
         ticket.first_response_breached = ticket.first_response_due_at < now
     _clear_overdue(ticket, now)

@@ -29,7 +29,7 @@ from ..models import (
     team_members,
 )
 from ..text import render_body
-from .deadlines import _end_pause, _first_response, _recompute_due, _stop_clock
+from .deadlines import _end_pause, _first_response, _recompute_due, _reopened, _stop_clock
 
 SUBJECT_MAX = 200
 BODY_MAX = 20000
@@ -334,6 +334,7 @@ def _set_status(ticket, status, *, agent=None, customer=None, now, note=None):
         ticket.reopened_at = now
         ticket.resolved_at = None
         ticket.closed_at = None
+        _reopened(ticket)
         _recompute_due(ticket, now)
     # The SLA clock: stops on resolving or closing, stands still while awaiting the customer.
     if old in ACTIVE_STATUSES and status in DONE_STATUSES:
