@@ -376,7 +376,7 @@ def test_queue_page_issues_the_same_statements_for_5_or_40_tickets(client, login
 
 def _counting(statements):
     """(the statements counting one queue, the statements counting every queue: the navigation)."""
-    navigation = [s for s in statements if s.lower().count("sum(case") == len(queues.QUEUES)]
+    navigation = [s for s in statements if s.lower().count("sum(case") == len(queues.LISTED)]
     counted = [s for s in statements if s not in navigation and ("count(" in s.lower() or "sum(case" in s.lower())]
     return counted, navigation
 
@@ -389,7 +389,7 @@ def _total(html: str) -> int:
 @pytest.mark.parametrize("who", ["manager", "tech", "sysadmin", "admin"])
 def test_every_queue_total_is_the_number_of_its_tickets(client, login, desk, spread, who):
     login(getattr(desk, who))
-    for name in queues.QUEUES:
+    for name in queues.LISTED:
         path = "/agent/" if name == "open" else f"/agent/queue/{name}"
         html = client.get(path).get_data(as_text=True)
         sidebar = re.search(rf'href="{path}"[^>]*>\s*<span>[^<]+</span>\s*<span class="count[^"]*">'
@@ -427,7 +427,7 @@ def test_the_results_block_counts_only_its_queue_or_reuses_the_navigation(client
 
 
 def test_page_uses_known_counts_only_where_they_are_the_total(app, desk, spread):
-    made_up = {name: 999 for name in queues.QUEUES}
+    made_up = {name: 999 for name in queues.LISTED}
     assert queues.page(desk.manager, "open", queues.Params(), known=made_up).total == 999
     assert queues.page(desk.manager, "open", queues.Params(q="printer"), known=made_up).total == 1
     assert queues.page(desk.manager, "open", queues.Params(priority="normal"), known=made_up).total == 6

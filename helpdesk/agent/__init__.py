@@ -5,9 +5,9 @@ queue (the queues, their counts, CSV export and bulk actions), ticket (the ticke
 attachment downloads and the action POSTs), live_views (the ticket page's live parts and who
 else has it open), intake (tickets opened by an agent for a customer), customers (a customer and
 their tickets), canned (canned responses: their page and the ticket page's picker), macros (their
-page and applying one on a ticket). responses.py holds how the views answer, forms.py the action
+page and applying one on a ticket), reports (the reports dashboard and its exports). responses.py holds how the views answer, forms.py the action
 forms."""
-from . import canned, customers, intake, live_views, macros, queue, ticket  # noqa: F401  (each registers its views on bp)
+from . import canned, customers, intake, live_views, macros, queue, reports, ticket  # noqa: F401  (each registers its views on bp)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -14,7 +14,7 @@ from flask import Response, abort, flash, redirect, request, stream_with_context
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from .. import live, tickets
+from .. import clock, live, reports, settings, tickets
 from ..attachments import DOWNLOAD_CSP
 from ..auth import preferences
 from ..extensions import db
@@ -48,7 +48,9 @@ def queue(name):
 def queue_page(name: str, args, *blocks: str, **extra):
     """A queue page (or some of its blocks) for these query-string arguments."""
     options = queues.Options.load()
-    params = queues.Params.parse(args, options)
+    params = parse_params(args, options)
+    if params.extra is reports.REFUSED:
+        extra.setdefault("status", 400)
     # The whole page shows the navigation's counts anyway, and they hold the queue's total;
     # a block alone uses them only if this worker already has them.
     whole = not (blocks and is_partial())
@@ -58,6 +60,14 @@ def queue_page(name: str, args, *blocks: str, **extra):
                   page=page, options=options, bulk=bulk_choices(options) or None,
                   results_version=results_version(), DENSITIES=preferences.DENSITIES,
                   PAGE_SIZES=queues.PAGE_SIZES, **extra)
+
+
+def parse_params(args, options: queues.Options) -> queues.Params:
+    """The queue page's parameters; a report figure's drill-down narrows them to its tickets."""
+    params = queues.Params.parse(args, options)
+    if args.get("drill") is not None:
+        reports.drill_into(params, args, current_user, settings.zone(), clock.utcnow())
+    return params
 
 
 def results_version() -> str:
@@ -99,7 +109,9 @@ def export_queue(name):
     search and order (all pages), streamed as it is read."""
     if name not in queues.QUEUES:
         abort(404, "There is no such queue.")
-    params = queues.Params.parse(request.args, queues.Options.load())
+    params = parse_params(request.args, queues.Options.load())
+    if params.extra is reports.REFUSED:
+        abort(400, params.problems[-1])
     agent = current_user._get_current_object()
     response = Response(stream_with_context(export.rows(agent, name, params)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename={export.filename(name)}"

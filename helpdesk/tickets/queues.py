@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, true
 from sqlalchemy.orm import aliased
 
 from .. import clock
@@ -46,6 +46,8 @@ class Queue:
     # Also holds the tickets that crossed a due time since the overdue check (Ticket.next_due_at):
     # the queue moves with the clock, with no change to any ticket.
     timed: bool = False
+    # In the navigation (the queue of every ticket is reached from reports, for a figure's tickets).
+    listed: bool = True
 
 
 def _active(t):
@@ -63,8 +65,11 @@ QUEUES: dict[str, Queue] = {
     # Named for what it holds (the URL key stays "closed"): resolved tickets wait here for the
     # customer's confirmation, so they belong with the closed ones.
     "closed": Queue("Resolved & closed", lambda t, agent, now: t.status.in_(("resolved", "closed"))),
+    "all": Queue("All tickets", lambda t, agent, now: true(), listed=False),
 }
 DEFAULT_QUEUE = "open"
+# The queues the navigation shows and counts.
+LISTED = tuple(name for name, q in QUEUES.items() if q.listed)
 
 # Sort keys -> column; each has the direction a first click on its header uses.
 SORTS = {
@@ -126,7 +131,7 @@ def counts(agent: Agent, now: datetime | None = None) -> dict[str, int]:
     return dict(cached)
 
 
-def _count(agent: Agent, now: datetime, names=tuple(QUEUES), where=lambda t: ()) -> dict[str, int]:
+def _count(agent: Agent, now: datetime, names=LISTED, where=lambda t: ()) -> dict[str, int]:
     """How many tickets the agent sees in each of these queues, with these further conditions
     (`where(t)`, on the tally's columns and the tickets' alike): one query."""
     t = TicketTally
@@ -204,6 +209,11 @@ class Params:
     assignee: str | None = None  # "unassigned" or an agent id as text
     tag: str | None = None  # a tag's name, as the desk has it
     sort_chosen: bool = False  # sorted by a column the agent picked (else a search is ranked)
+    # A report figure's tickets (helpdesk.reports.population): its conditions on tickets, the
+    # query-string values that say which (links keep them), and what they are, in words.
+    extra: tuple = ()
+    extra_args: dict = field(default_factory=dict)
+    banner: str = ""
     problems: list[str] = field(default_factory=list)
     _match: search.Match | None = field(default=None, repr=False, compare=False)
 
@@ -271,9 +281,14 @@ class Params:
 
     def filters(self) -> dict:
         """The active filters and search as query-string values (what links must keep)."""
-        values = {"q": self.q, "department": self.department, "topic": self.topic,
+        values = {**self.extra_args, "q": self.q, "department": self.department, "topic": self.topic,
                   "priority": self.priority, "assignee": self.assignee, "tag": self.tag}
         return {k: v for k, v in values.items() if v not in (None, "")}
+
+    def report_args(self) -> dict:
+        """The report a figure's tickets came from: its period and filters, without the figure."""
+        keep = ("period", "from", "to", "channel", "team", "department", "topic", "priority", "assignee")
+        return {k: v for k, v in self.filters().items() if k in keep}
 
     def link(self, **changes) -> dict:
         """Query-string values for a link to this page with some parameters changed."""
@@ -318,7 +333,7 @@ def _filters(params: Params, t) -> list:
 
 def _conditions(agent: Agent, queue: str, params: Params, now: datetime) -> list:
     conditions = _visible(agent, _in_queue(queue, agent, now), *_filters(params, Ticket),
-                          *map(search.tagged, params.tag_keys))
+                          *map(search.tagged, params.tag_keys), *params.extra)
     found = _search(params)
     if found is not None:
         conditions.append(found.condition)
@@ -388,9 +403,9 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
     found = search.find(params.text) if params.text else None
     if found is not None:
         return _search_page(agent, queue, params, now, found)
-    if known is not None and not params.filters() and not QUEUES[queue].timed:
+    if known is not None and queue in known and not params.filters() and not QUEUES[queue].timed:
         total = known[queue]
-    elif params.tag_keys:  # the tally does not count by tag: the tickets themselves
+    elif params.tag_keys or params.extra:  # the tally counts neither by tag nor by figure: the tickets
         total = db.session.scalar(select(func.count()).select_from(Ticket)
                                   .where(*_conditions(agent, queue, params, now)))
     else:
@@ -411,7 +426,7 @@ def _search_page(agent: Agent, queue: str, params: Params, now: datetime, found:
     """A page of a search: the index was read once (search.find: a few thousand ids at most);
     those of them in the queue are listed in order, counted, and the page's rows read."""
     where = [*_visible(agent, _in_queue(queue, agent, now), *_filters(params, Ticket),
-                       *map(search.tagged, params.tag_keys)), Ticket.id.in_(found.ranks)]
+                       *map(search.tagged, params.tag_keys), *params.extra), Ticket.id.in_(found.ranks)]
     if params.ranked:  # best match first; equal ones as the queue's default order has them
         listed = db.session.execute(select(Ticket.id, Ticket.urgency, Ticket.updated_at).where(*where)).all()
         listed.sort(key=lambda row: (row.urgency, row.updated_at, row.id), reverse=True)
