@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import render_template_string
 
-from helpdesk.reports.charts import TONES, Series, bars, columns, format_value, heatmap, line
+from helpdesk.reports.charts import CHAR, TONES, Series, bars, columns, format_value, heatmap, line
 from helpdesk.reports.table import Column, Table
 from hostile import XSS_PAYLOADS, assert_no_live_markup
 
@@ -88,9 +88,11 @@ def test_120_days_thin_their_labels_so_none_touch():
     shown = texts(figure, "chart-xlabel")
     assert 4 <= len(shown) <= 15
     xs = [float(t.get("x")) for t in shown]
-    widest = max(len(t.text) for t in shown) * 0.62 * 11
+    widest = max(len(t.text) for t in shown) * CHAR
     assert all(b - a >= widest for a, b in zip(xs, xs[1:]))
     assert shown[0].text == "1 Mar"
+    days = [labels.index(t.text) for t in shown]
+    assert len({b - a for a, b in zip(days, days[1:])}) == 1  # evenly: every nth day
 
 
 @pytest.mark.parametrize("high", [1, 3, 7, 10, 99, 100, 101, 1234, 40_000, 1_000_000])

@@ -22,8 +22,8 @@ HEAT_STEPS = 5  # shades 1..5 for counts above zero; shade 0 is an empty hour
 
 # The SVG's own units: the drawing scales to its box, and its text with it.
 WIDTH, HEIGHT = 420, 220
-FONT = 11
-CHAR = 0.62 * FONT  # the width of an average glyph, which label thinning reckons with
+FONT = 11  # a phone's stylesheet draws it at 14, which is what spacing reckons with
+CHAR = 0.62 * 14  # the width of an average glyph
 TOP, BOTTOM, RIGHT = 10, 22, 8
 MAX_BAR = 36  # one category among few does not become a slab
 LABEL_CHARS = 12  # longer axis labels are cut, the bar's tooltip says them in full
@@ -308,7 +308,7 @@ def heatmap(matrix: list[list[int]], *, title: str, day_names: list[str],
     """Weekdays down, hours across, each square as dark as its count; a square with tickets links
     to them when links (same shape) are given. Scrolls sideways in its own box on a phone."""
     top = max((v or 0 for row in matrix for v in row), default=0)
-    left, head, step = max((len(d) for d in day_names), default=0) * CHAR + 6, FONT + 6, CELL + GAP
+    left, head, step = max((len(d) for d in day_names), default=0) * CHAR + 12, FONT + 6, CELL + GAP
     width, height = left + 24 * step, head + len(matrix) * step
     parts = [_text(left + h * step + CELL / 2, FONT, f"{h:02d}", "chart-xlabel") for h in range(0, 24, 3)]
     busiest = (0, "", 0)
