@@ -29,6 +29,10 @@ _URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "srcd
 _ICON_CLASS = re.compile(r"icon icon-[a-z-]+( [a-z-]+)?")
 _ICON_ATTRS = {"class", "xmlns", "viewbox", "fill", "stroke", "stroke-width", "stroke-linecap", "stroke-linejoin",
                "aria-hidden", "focusable", "role", "aria-label"}
+# The report charts (helpdesk/reports/charts.py): geometry and labels, no more.
+_CHART_CLASS = re.compile(r"chart-svg|chart-hbar")
+_CHART_ATTRS = {"class", "viewbox", "preserveaspectratio", "role", "focusable", "aria-labelledby",
+                "aria-describedby", "aria-hidden"}
 _BAD_SCHEME = re.compile(r"^(javascript|vbscript|data|livescript|file):", re.I)
 _STRIP = re.compile(r"[\x00-\x20\x7f]+")
 
@@ -59,6 +63,9 @@ class _Scan(HTMLParser):
                 self.problems.append(f"<meta {attrs_d}>")
         elif tag == "svg" and self.allow_own_assets and _ICON_CLASS.fullmatch(attrs_d.get("class", "")) \
                 and set(attrs_d) <= _ICON_ATTRS:
+            pass
+        elif tag == "svg" and self.allow_own_assets and _CHART_CLASS.fullmatch(attrs_d.get("class", "")) \
+                and set(attrs_d) <= _CHART_ATTRS:
             pass
         elif tag == "iframe" and self.allow_own_assets and attrs_d.get("sandbox", None) == "" \
                 and re.match(r"/[a-z]", attrs_d.get("src", "")):

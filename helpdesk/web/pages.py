@@ -7,8 +7,9 @@ from jinja2 import FileSystemBytecodeCache
 
 from .. import clock, settings, theme
 from ..models import STATUS_LABELS
+from ..reports import charts as report_charts
 from ..security.headers import add_security_headers, refuse_nul_bytes
-from ..text import ago, due_text, duration, filesize, format_datetime, minutes
+from ..text import ago, due_text, filesize, format_datetime, minutes
 from .errors import is_api_request
 
 
@@ -20,8 +21,8 @@ def init_app(app):
         # worker loads them instead of compiling, faster and with less memory held afterwards.
         app.jinja_env.bytecode_cache = FileSystemBytecodeCache()
     app.jinja_env.filters.update(dt=format_datetime, ago=ago, filesize=filesize, due_text=due_text,
-                                   minutes=minutes, duration_text=duration)
-    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, now=clock.current)
+                                   minutes=minutes, report_value=report_charts.format_value)
+    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, now=clock.current, report_charts=report_charts)
     app.after_request(add_security_headers)
     theme.init_app(app)
 
