@@ -52,7 +52,7 @@ def reports():
     if problem:
         return render("agent/reports.html", "report", board=None, problem=problem, status=400, **context)
     board = _board(period, filters)
-    return render("agent/reports.html", "report", board=board, problem=None,
+    return render("agent/reports.html", "report", board=board, charts=figures.charts(board), problem=None,
                   query={**period.args(), **filters.args()}, **context)
 
 
