@@ -103,6 +103,9 @@ AGENT_PAGES += [
           {"theme": "dark", "density": "compact", "page_size": "50"}),
     # The queue as CSV: only the tickets the agent sees (the secrets check reads the file).
     Route("GET", "/agent/queue/{queue}/export.csv", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    # Reports: every staff member, each in their own scope (the secrets check reads the pages).
+    Route("GET", "/agent/reports", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    Route("GET", "/agent/reports/{report_table}.csv", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
     # Canned responses: A's is Support's, B's IT Operations'. Each agent manages their own
     # (none here); managers their departments', admins every shared one. On a ticket: the
     # ticket's department's, for that department's agents. The delete comes last.
@@ -331,7 +334,7 @@ def _placeholders(world, role, key):
     obj = world[key]
     own_key = {"customer_a": "A", "customer_b": "B"}.get(role)
     return {
-        **{k: v for k, v in obj.items() if isinstance(v, int)}, "queue": "open",
+        **{k: v for k, v in obj.items() if isinstance(v, int)}, "queue": "open", "report_table": "breaches",
         "number": obj["number"], "file": obj["file"], "note_file": obj["note_file"],
         "mail_kind": {"A": "reply_customer", "B": "overdue_agent"}[key],
         "link": obj["link"] if own_key == key else obj["forged"],
