@@ -14,6 +14,7 @@ from datetime import date
 from html import unescape
 
 import pytest
+
 from helpdesk import settings, tickets
 from helpdesk.extensions import db
 from helpdesk.models import Department, SLAHoliday, SLAPlan

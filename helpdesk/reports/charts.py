@@ -95,7 +95,10 @@ def _text(x: float, y: float, label: str, cls: str, anchor: str = "middle") -> s
 
 
 def _svg(uid: str, title: str, desc: str, width: float, height: float, body: str) -> str:
-    return (f'<svg class="chart-svg" viewBox="0 0 {_n(width)} {_n(height)}" role="img" focusable="false" '
+    # An image may hold no links (assistive technology reads it as one thing): a chart whose bars
+    # or cells link to their tickets is a group instead, its title and summary still its name.
+    role = "group" if "<a " in body else "img"
+    return (f'<svg class="chart-svg" viewBox="0 0 {_n(width)} {_n(height)}" role="{role}" focusable="false" '
             f'aria-labelledby="{uid}-title" aria-describedby="{uid}-desc">'
             f'<title id="{uid}-title">{escape(title)}</title><desc id="{uid}-desc">{escape(desc)}</desc>'
             f'{body}</svg>')
