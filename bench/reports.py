@@ -1,0 +1,108 @@
+"""The reports dashboard on a seeded desk (bench/seed_reports.py): the whole page's time in-process
+for a 30-day and a 12-month period, with and without filters, and every statement it runs with its
+plan and its own time. Run by hand, never in CI:
+
+    HELPDESK_DATABASE_URL=sqlite:////tmp/bench_reports/desk.sqlite3 SECRET_KEY=x \\
+        .venv/bin/python bench/reports.py --out bench/plans/reports-sqlite-1m.txt
+
+SQLite plans come from EXPLAIN QUERY PLAN, PostgreSQL's from EXPLAIN (ANALYZE, BUFFERS). The
+page is asked a few times; its time is the median (nothing is cached between requests: every
+figure is counted afresh each time). `--only-times` leaves the plans out.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from queue_plans import explain  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
+
+from helpdesk import clock, create_app, settings  # noqa: E402
+from helpdesk.extensions import db  # noqa: E402
+from helpdesk.models import Agent, Department, Priority  # noqa: E402
+from helpdesk.reports import period as periods  # noqa: E402
+
+PASSWORDS = {"admin@example.com": "demo-admin-1", "manager@example.com": "demo-manager-1"}
+
+
+def pages(department: int, priority: str, year_from: str, today: str) -> list[tuple[str, str]]:
+    year = f"period=custom&from={year_from}&to={today}"
+    return [
+        ("30 days", "/agent/reports?period=30d"),
+        ("30 days, one department", f"/agent/reports?period=30d&department={department}"),
+        ("30 days, by e-mail", "/agent/reports?period=30d&channel=email"),
+        ("12 months", f"/agent/reports?{year}"),
+        ("12 months, one department and priority", f"/agent/reports?{year}&department={department}&priority={priority}"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="also write the report to this file")
+    parser.add_argument("--times", type=int, default=5)
+    parser.add_argument("--only-times", action="store_true")
+    args = parser.parse_args()
+    app = create_app({"HELPDESK_RATELIMIT": False, "WTF_CSRF_ENABLED": False})
+    lines: list[str] = []
+    with app.test_request_context():
+        dialect = db.engine.dialect.name
+        department = db.session.scalar(select(Department.id).order_by(Department.id))
+        priority = db.session.scalar(select(Priority.key).order_by(Priority.urgency.desc()))
+        tickets = db.session.scalar(db.text("SELECT count(*) FROM ticket"))
+        today = periods.local_today(settings.zone(), clock.utcnow())
+        lines.append(f"{dialect}, {tickets} tickets, desk time zone {settings.get('timezone')}")
+    for email in PASSWORDS:
+        client = app.test_client()
+        reply = client.post("/login", data={"email": email, "password": PASSWORDS[email]})
+        assert reply.status_code == 302, f"sign-in as {email} failed"
+        with app.app_context():
+            who = db.session.scalar(select(Agent).where(Agent.email == email))
+            lines.append(f"\n=== as {who.name} ({who.role})")
+        for label, path in pages(department, priority, (today - timedelta(days=364)).isoformat(), today.isoformat()):
+            captured: list[tuple[str, object]] = []
+
+            def listen(conn, cursor, statement, parameters, context, executemany):
+                captured.append((statement, parameters))
+
+            times = []
+            for i in range(args.times):
+                with app.app_context():
+                    engine = db.engine
+                if i == 0:
+                    event.listen(engine, "before_cursor_execute", listen)
+                start = time.perf_counter()
+                reply = client.get(path)
+                times.append((time.perf_counter() - start) * 1000)
+                if i == 0:
+                    event.remove(engine, "before_cursor_execute", listen)
+                assert reply.status_code == 200, (path, reply.status_code)
+            lines.append(f"\n--- {label}: GET {path}: median {statistics.median(times):.0f} ms, "
+                         f"min {min(times):.0f} ms over {args.times}, {len(captured)} statements")
+            print(lines[-1], flush=True)
+            if args.only_times:
+                continue
+            with app.app_context(), db.engine.connect() as conn:
+                for statement, parameters in captured:
+                    if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+                        continue
+                    start = time.perf_counter()
+                    conn.exec_driver_sql(statement, parameters).all()
+                    took = (time.perf_counter() - start) * 1000
+                    lines.append(f"\n[{took:.1f} ms] " + " ".join(statement.split()))
+                    lines.append(explain(conn, statement, parameters))
+    report = "\n".join(lines) + "\n"
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(report)
+    else:
+        print(report)
+
+
+if __name__ == "__main__":
+    main()
