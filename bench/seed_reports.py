@@ -11,7 +11,8 @@ weekends and Christmas, a slow growth); each ticket gets a thread (the customer'
 four replies and notes, the customer's answers), a history (status changes, assignments,
 escalations, overdue flags), SLA pauses while it awaited the customer, and the report columns
 (first response and resolution times, wall and in the plan's hours, breaches, reopenings) as
-bench/report_life.py lives it through. The demo desk (bench/seed.py) gets --agents agents in all.
+bench/report_life.py lives it through. The demo desk (bench/seed.py) gets --agents agents in all,
+and --timezone as its time zone when it has none set (the rhythm and the business hours count there).
 
 Rows go in by chunks of --chunk tickets, one transaction each: executemany on SQLite, COPY on
 PostgreSQL; the ticket tally's triggers count them, and it is folded at the end.
