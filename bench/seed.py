@@ -59,6 +59,31 @@ def numbers(count: int, taken: set[str]):
             yield n
 
 
+def open_desk() -> None:
+    """Migrate the database, and load the demo desk when it has no agents yet."""
+    upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    if not db.session.scalar(select(func.count(Agent.id))):
+        demo.seed()
+
+
+def finish_desk() -> None:
+    """After bulk inserts: sequences past the ids written, fresh statistics, the tally folded."""
+    if db.engine.dialect.name == "postgresql":
+        for table in ("customer", "ticket", "thread_entry", "event"):
+            db.session.execute(db.text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+            ))
+        db.session.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(db.text("ANALYZE"))
+    else:
+        with db.engine.begin() as conn:
+            tally.analyze(conn)
+    tally.compact()
+    total = db.session.scalar(select(func.count(Ticket.id)))
+    print(f"The desk now has {total} tickets.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=1000)
@@ -71,9 +96,7 @@ def main() -> None:
 
     app = create_app()
     with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-        if not db.session.scalar(select(func.count(Agent.id))):
-            demo.seed()
+        open_desk()
         topics = db.session.scalars(select(HelpTopic)).all()
         priorities = db.session.scalars(select(Priority)).all()
         slas = db.session.scalars(select(SLAPlan)).all()
@@ -149,20 +172,7 @@ def main() -> None:
             db.session.execute(insert(Event), events)
             db.session.commit()
             print(f"  {min(start + chunk, args.tickets)} / {args.tickets} tickets", flush=True)
-        if db.engine.dialect.name == "postgresql":
-            for table in ("customer", "ticket", "thread_entry", "event"):
-                db.session.execute(db.text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
-                ))
-            db.session.commit()
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(db.text("ANALYZE"))
-        else:
-            with db.engine.begin() as conn:
-                tally.analyze(conn)
-        tally.compact()
-        total = db.session.scalar(select(func.count(Ticket.id)))
-        print(f"The desk now has {total} tickets.")
+        finish_desk()
 
 
 if __name__ == "__main__":
