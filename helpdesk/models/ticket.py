@@ -67,9 +67,12 @@ class Ticket(db.Model):
         Index("ix_ticket_due_id", "due_at", "id"),
         Index("ix_ticket_updated_id", "updated_at", "id"),
         Index("ix_ticket_next_due_at", "next_due_at"),
-        # Reports read the tickets of a period by when they were answered or finished.
+        # Reports read the tickets of a period by when they were answered or finished, or when a
+        # target fell due; open tickets by age.
         Index("ix_ticket_first_responded_at", "first_responded_at"),
         Index("ix_ticket_finished_at", "finished_at"),
+        Index("ix_ticket_first_response_due_at", "first_response_due_at"),
+        Index("ix_ticket_status_created", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -169,6 +172,8 @@ PUBLIC_KINDS = ("message", "reply")
 
 class ThreadEntry(db.Model):
     __tablename__ = "thread_entry"
+    # Reports count the replies of a period per agent from this index alone.
+    __table_args__ = (Index("ix_thread_entry_created", "created_at", "kind", "agent_id", "ticket_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # message | reply | note

@@ -33,10 +33,16 @@ def upgrade():
     op.add_column("ticket", sa.Column("reopen_count", sa.Integer(), nullable=False, server_default="0"))
     op.create_index("ix_ticket_first_responded_at", "ticket", ["first_responded_at"])
     op.create_index("ix_ticket_finished_at", "ticket", ["finished_at"])
+    op.create_index("ix_ticket_first_response_due_at", "ticket", ["first_response_due_at"])
+    op.create_index("ix_ticket_status_created", "ticket", ["status", "created_at"])
+    op.create_index("ix_thread_entry_created", "thread_entry", ["created_at", "kind", "agent_id", "ticket_id"])
     _backfill(op.get_bind())
 
 
 def downgrade():
+    op.drop_index("ix_thread_entry_created", table_name="thread_entry")
+    op.drop_index("ix_ticket_status_created", table_name="ticket")
+    op.drop_index("ix_ticket_first_response_due_at", table_name="ticket")
     op.drop_index("ix_ticket_finished_at", table_name="ticket")
     op.drop_index("ix_ticket_first_responded_at", table_name="ticket")
     for name in ("reopen_count", *COLUMNS, "finished_at"):
