@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app app seed-demo | create-user | mail send | render | retry-failed | pipe |
-fetch | automations run | tickets auto-close | sla check | webhooks deliver`."""
+fetch | automations run | tickets auto-close | sla check | webhooks deliver | reports weekly`."""
 from __future__ import annotations
 
 import sys
@@ -18,6 +18,7 @@ from .extensions import db
 from .mail import outbox
 from .mailin import imap
 from .models import ROLES, STATUS_LABELS, STATUSES, Agent, Mailbox
+from .reports import weekly
 
 mail_cli = AppGroup("mail", help="Deliver the mail outbox; take in mail (pipe, IMAP fetch).")
 
@@ -241,11 +242,35 @@ def webhooks_deliver(loop: bool, interval: float):
     click.echo(f"Delivered {delivered}, not delivered {failed}.")
 
 
+reports_cli = AppGroup("reports", help="Report mails: the managers' weekly summary.")
+
+
+@reports_cli.command("weekly")
+@click.option("--loop", is_flag=True, help="Keep running, a round every --interval seconds.")
+@click.option("--interval", default=weekly.INTERVAL, show_default=True, help="Seconds between rounds with --loop.")
+def reports_weekly(loop: bool, interval: float):
+    """Queue last week's summary for each manager and admin who asked for it, once it is due
+    (Monday from 07:00, the desk's time). Each is mailed once a week however often this runs,
+    and several may run at once."""
+    if loop:
+        click.echo(f"Mailing the weekly summaries as they fall due, looking every {interval:g} s; Ctrl+C stops.")
+        try:
+            jobs.run_loop(current_app._get_current_object(), "weekly", interval, threading.Event(), click.echo)
+        except KeyboardInterrupt:
+            pass
+        return
+    mailed = weekly.send_due()
+    for address in mailed:
+        click.echo(f"weekly summary queued for {address}")
+    click.echo(f"{len(mailed)} weekly summar{'y' if len(mailed) == 1 else 'ies'} queued.")
+
+
 def register(app):
     app.cli.add_command(mail_cli)
     app.cli.add_command(automations_cli)
     app.cli.add_command(tickets_cli)
     app.cli.add_command(sla_cli)
     app.cli.add_command(webhooks_cli)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)

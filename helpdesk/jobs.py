@@ -1,10 +1,10 @@
 """Work repeated on a timer: sending the outbox, the overdue check, the time rules (automations),
-fetching IMAP mailboxes, delivering webhooks.
+fetching IMAP mailboxes, delivering webhooks, the managers' weekly summary mail.
 
 One table, JOBS, serves both ways of running them: the threads create_app() starts in the web
 process (HELPDESK_BACKGROUND_SENDER, as `make run` does) and the `--loop` commands a production
 desk runs beside gunicorn (`flask mail send --loop`, `flask sla check --loop`, `flask automations
-run --loop`, `flask mail fetch --loop`, `flask webhooks deliver --loop`). A failing round (the database restarting, say) is logged and the next one runs as usual.
+run --loop`, `flask mail fetch --loop`, `flask webhooks deliver --loop`, `flask reports weekly --loop`). A failing round (the database restarting, say) is logged and the next one runs as usual.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from .automations import timed
 from .extensions import db
 from .mail import outbox
 from .mailin import imap
+from .reports import weekly
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,18 @@ def _deliver_webhooks(report: Report) -> None:
     webhooks.deliver_due()
 
 
+def _weekly_reports(report: Report) -> None:
+    for address in weekly.send_due():
+        report(f"weekly summary queued for {address}")
+
+
 JOBS = {
     "mail": Job(_send_mail, "outbox sender round", 5.0),
     "overdue": Job(_check_overdue, "overdue check", 60.0),
     "automations": Job(_run_automations, "time rules round", 60.0),
     "fetch": Job(_fetch_mail, "mail fetch round", 60.0),
     "webhooks": Job(_deliver_webhooks, "webhook delivery round", 5.0),
+    "weekly": Job(_weekly_reports, "weekly summary round", weekly.INTERVAL),
 }
 
 
@@ -92,11 +99,12 @@ def start(app: Flask, name: str, interval: float | None = None) -> threading.Thr
 
 
 def init_app(app: Flask) -> None:
-    """The in-process jobs of a single-process desk (`make run`): mail, webhooks, the overdue check and
-    the time rules.
+    """The in-process jobs of a single-process desk (`make run`): mail, webhooks, the overdue check,
+    the time rules and the weekly summary mail.
     Production runs them as `--loop` commands instead (README: Deployment)."""
     if app.config["HELPDESK_BACKGROUND_SENDER"] and not app.testing:
         start(app, "mail")
         start(app, "webhooks")
         start(app, "overdue", app.config["HELPDESK_SLA_CHECK_SECONDS"])
         start(app, "automations")
+        start(app, "weekly")

@@ -34,12 +34,14 @@ from helpdesk.models import (
 )
 from helpdesk.security import access_token
 from hostile import OPEN_REDIRECTS
+from support import xlsx
 
 ROLES = ("anonymous", "customer_a", "customer_b", "other_dept_agent", "agent", "manager", "admin")
 # Who signs in for each staff role (demo desk): "agent" works in Support, where ticket A is;
 # "other_dept_agent" works in IT Operations, where ticket B is.
 STAFF = {"other_dept_agent": "sysadmin", "agent": "tech", "manager": "manager", "admin": "admin"}
 LOGIN = "login"  # expected: sent to the sign-in page
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def expect(anonymous, customer_a, customer_b, other_dept_agent, agent, manager, admin):
@@ -103,9 +105,13 @@ AGENT_PAGES += [
           {"theme": "dark", "density": "compact", "page_size": "50"}),
     # The queue as CSV: only the tickets the agent sees (the secrets check reads the file).
     Route("GET", "/agent/queue/{queue}/export.csv", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
-    # Reports: every staff member, each in their own scope (the secrets check reads the pages).
+    Route("GET", "/agent/queue/{queue}/export.xlsx", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    # Reports: every staff member, each in their own scope; a table as CSV or XLSX.
     Route("GET", "/agent/reports", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
-    Route("GET", "/agent/reports/{report_table}.csv", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    Route("GET", "/agent/reports/{report}.csv", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    Route("GET", "/agent/reports/{report}.xlsx", expect(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200)),
+    # The weekly summary mail: managers and admins ask for it for themselves.
+    Route("POST", "/account/weekly-report", expect(LOGIN, LOGIN, LOGIN, 403, 403, 302, 302), {"weekly-weekly": "y"}),
     # Canned responses: A's is Support's, B's IT Operations'. Each agent manages their own
     # (none here); managers their departments', admins every shared one. On a ticket: the
     # ticket's department's, for that department's agents. The delete comes last.
@@ -334,9 +340,10 @@ def _placeholders(world, role, key):
     obj = world[key]
     own_key = {"customer_a": "A", "customer_b": "B"}.get(role)
     return {
-        **{k: v for k, v in obj.items() if isinstance(v, int)}, "queue": "open", "report_table": "breaches",
+        **{k: v for k, v in obj.items() if isinstance(v, int)}, "queue": "open",
         "number": obj["number"], "file": obj["file"], "note_file": obj["note_file"],
         "mail_kind": {"A": "reply_customer", "B": "overdue_agent"}[key],
+        "report": {"A": "breaches", "B": "agents"}[key],
         "link": obj["link"] if own_key == key else obj["forged"],
         "own_link": world[own_key]["link"] if own_key else obj["forged"],
     }
@@ -363,6 +370,13 @@ def _secrets_for(role: str) -> list[str]:
     }.get(role, [])
 
 
+def _text_of(response) -> str:
+    """What a response shows: its text, or every cell of a spreadsheet."""
+    if response.mimetype == XLSX:
+        return "\n".join(str(c.value) for row in xlsx.read(response.get_data()).rows for c in row if c is not None)
+    return response.get_data(as_text=True)
+
+
 def route_table_failures(client, desk, world, role, routes=ROUTES) -> list[str]:
     """Every route of `routes` asked by `role` on objects A and B: each status that differs from
     the table, and each secret the role was shown."""
@@ -380,7 +394,7 @@ def route_table_failures(client, desk, world, role, routes=ROUTES) -> list[str]:
                 ok = got == want
             if not ok:
                 failures.append(f"{route.method} {route.url} on {key}: {got}, expected {want}")
-            body = response.get_data(as_text=True)
+            body = _text_of(response)
             leaked = [s for s in _secrets_for(role) if s in body]
             if leaked:
                 failures.append(f"{route.method} {route.url} on {key} shows {leaked}")

@@ -1,5 +1,5 @@
 """The queue pages: a queue with its filters, search, sort and pagination; the navigation's
-counts; a queue as a CSV file; the switch for its rows and tickets per page (kept for the
+counts; a queue as a CSV or XLSX file; the switch for its rows and tickets per page (kept for the
 agent); and bulk actions on a queue (managers; macros: every agent).
 
 A bulk action (assign, set the priority or close several tickets at once) puts each ticket
@@ -10,22 +10,21 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask import abort, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from .. import clock, live, reports, settings, tickets
-from ..attachments import DOWNLOAD_CSP
 from ..auth import preferences
 from ..extensions import db
 from ..htmx import is_partial, render, replace_url
 from ..models import TAG_MAX, Agent, Priority, Team
 from ..security import safe_next
 from ..text import is_number
-from ..tickets import export, macros, queues
+from ..tickets import export, macros, queues, workbook
 from ..tickets import tags as tag_rules
 from .blueprint import bp
-from .responses import describe, find_ticket
+from .responses import describe, download, find_ticket
 
 BULK_MAX = 100
 _PICK = re.compile(r"^([0-9A-Z]{1,12})@([0-9]{1,9})$")
@@ -103,21 +102,37 @@ def _query(url: str) -> MultiDict:
     return MultiDict(parse_qsl(urlsplit(url).query))
 
 
-@bp.get("/queue/<name>/export.csv")
-def export_queue(name):
-    """The queue as a CSV file: every ticket of it the agent sees, with the page's filters,
-    search and order (all pages), streamed as it is read."""
+def _export_params(name: str) -> queues.Params:
+    """An export's queue parameters, as the queue page reads them; a figure's tickets that cannot
+    be listed are refused (400), not exported as none."""
     if name not in queues.QUEUES:
         abort(404, "There is no such queue.")
     params = parse_params(request.args, queues.Options.load())
     if params.extra is reports.REFUSED:
         abort(400, params.problems[-1])
+    return params
+
+
+@bp.get("/queue/<name>/export.csv")
+def export_queue(name):
+    """The queue as a CSV file: every ticket of it the agent sees, with the page's filters,
+    search and order (all pages), streamed as it is read."""
+    params = _export_params(name)
     agent = current_user._get_current_object()
-    response = Response(stream_with_context(export.rows(agent, name, params)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f"attachment; filename={export.filename(name)}"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
-    return response
+    return download(stream_with_context(export.rows(agent, name, params)), "text/csv", export.filename(name))
+
+
+@bp.get("/queue/<name>/export.xlsx")
+def export_queue_xlsx(name):
+    """The queue as an XLSX spreadsheet: the tickets and columns of its CSV file, times as dates
+    in the desk's time zone; refused (400) past workbook.MAX_ROWS tickets."""
+    params = _export_params(name)
+    try:
+        sheet = workbook.queue(current_user._get_current_object(), name, params)
+    except export.TooMany as exc:
+        abort(400, f"This list has more than {exc.most:,} tickets, more than a spreadsheet export holds. "
+                   "Narrow it with the filters or a search, or export it as CSV.")
+    return download(sheet, workbook.MIMETYPE, export.filename(name, ext="xlsx"))
 
 
 @bp.get("/counts")

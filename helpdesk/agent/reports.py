@@ -1,19 +1,20 @@
 """The reports dashboard (/agent/reports): how the desk is doing over a period, for every agent in
 their own scope (helpdesk.reports.scope), each figure a link to its tickets on the queue page;
-a printable view; each table as a CSV file."""
+a printable view; each table as a CSV or XLSX file."""
 from __future__ import annotations
 
-from flask import Response, abort, request, url_for
+from flask import abort, request, url_for
 from flask_login import current_user
 
 from .. import clock, settings
-from ..attachments import DOWNLOAD_CSP
 from ..htmx import render
 from ..reports import figures, scope
 from ..reports import period as periods
 from ..reports.population import Drill
+from ..tickets import workbook
 from ..tickets.export import BOM, SafeWriter
 from .blueprint import bp
+from .responses import download
 
 
 def _drill_link(drill: Drill) -> str:
@@ -56,22 +57,35 @@ def reports():
                   query={**period.args(), **filters.args()}, **context)
 
 
-@bp.get("/reports/<key>.csv")
-def report_csv(key):
-    """One table of the dashboard as a CSV file (cells made inert for spreadsheets)."""
+def _table(key):
+    """(period, table) of an export: 400 for a report the desk cannot make, 404 for no such table."""
     period, filters, _, problem = _read(request.args)
     if problem:
         abort(400, problem)
     table = _board(period, filters).table(key)
     if table is None:
         abort(404, "There is no such report table.")
+    return period, table
+
+
+def _filename(key: str, period, ext: str) -> str:
+    return f"report-{key}-{period.first.isoformat()}-{period.last.isoformat()}.{ext}"
+
+
+@bp.get("/reports/<key>.csv")
+def report_csv(key):
+    """One table of the dashboard as a CSV file (cells made inert for spreadsheets)."""
+    period, table = _table(key)
     out = SafeWriter()
     out.row([c.label for c in table.columns])
     for row in table.rows:
         out.row("" if v is None else v for v in row)
-    response = Response(BOM + out.take(), mimetype="text/csv")
-    name = f"report-{key}-{period.first.isoformat()}-{period.last.isoformat()}.csv"
-    response.headers["Content-Disposition"] = f"attachment; filename={name}"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
-    return response
+    return download(BOM + out.take(), "text/csv", _filename(key, period, "csv"))
+
+
+@bp.get("/reports/<key>.xlsx")
+def report_xlsx(key):
+    """One table of the dashboard as an XLSX spreadsheet: numbers as numbers, times in hours."""
+    period, table = _table(key)
+    sheet = workbook.table(table.title, [workbook.Column(c.label, c.kind) for c in table.columns], table.rows)
+    return download(sheet, workbook.MIMETYPE, _filename(key, period, "xlsx"))

@@ -1,6 +1,7 @@
 """How the agent views answer: loading a ticket the agent may see, the names every agent page's
-templates use, rendering the ticket page or some of its blocks, and the one way every ticket
-action answers (success, bad input, conflict) through the `ticket_action` decorator."""
+templates use, rendering the ticket page or some of its blocks, the one way every ticket
+action answers (success, bad input, conflict) through the `ticket_action` decorator, and a file
+to download (an export)."""
 from __future__ import annotations
 
 import json
@@ -8,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import abort, flash, url_for
+from flask import Response, abort, flash, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from .. import clock, live, tickets
-from ..attachments import UploadError
+from ..attachments import DOWNLOAD_CSP, UploadError
 from ..extensions import db
 from ..htmx import go, is_partial, render, retarget
 from ..mail.notify import active_collaborators
@@ -244,3 +245,16 @@ def ticket_action(form_class, message: str):
         return view
 
     return decorate
+
+
+def download(body, mimetype: str, name: str) -> Response:
+    """An export as a file to save (text, pieces of it, or an open file read to its end and
+    closed): never kept by a cache, never rendered by the browser."""
+    if hasattr(body, "read"):
+        response = send_file(body, mimetype=mimetype, etag=False, conditional=False)
+    else:
+        response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    return response

@@ -1,6 +1,7 @@
 """An agent's own account: change the password, set up two-factor sign-in and its recovery
-codes, choose how the desk looks (display settings) and which browser notifications to get, and
-reset a forgotten password through a mailed link."""
+codes, choose how the desk looks (display settings), which browser notifications to get and
+(managers and admins) the weekly summary mail, and reset a forgotten password through a mailed
+link."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
@@ -11,11 +12,21 @@ from ..extensions import db
 from ..htmx import render
 from ..mail import notify
 from ..models import PasswordResetRequest
+from ..reports import weekly
 from ..security import totp
 from ..security.tokens import agent_for_reset
 from ..web.navigation import panel_context
 from . import preferences
-from .forms import DisableForm, EnrolForm, ForgotForm, NotificationsForm, PasswordForm, RecoveryForm, ResetForm
+from .forms import (
+    DisableForm,
+    EnrolForm,
+    ForgotForm,
+    NotificationsForm,
+    PasswordForm,
+    RecoveryForm,
+    ResetForm,
+    WeeklyReportForm,
+)
 from .routes import end_session, start_session
 
 bp = Blueprint("account", __name__)
@@ -34,6 +45,9 @@ def _page(status=200, **forms):
     forms.setdefault("display", preferences.current(current_user))
     forms.setdefault("display_problems", {})
     forms.setdefault("notifications_form", _notifications_form(formdata=None))
+    if weekly.may_ask(current_user):
+        forms.setdefault("weekly_form", WeeklyReportForm(prefix="weekly", formdata=None,
+                                                         weekly=current_user.weekly_report))
     left = totp.recovery_left(current_user) if current_user.totp_secret else 0
     return render("account/index.html", status=status, required=totp.required(), recovery_left=left,
                   recovery_few=totp.RECOVERY_FEW, CHOICES=preferences.CHOICES, **forms)
@@ -49,7 +63,8 @@ def _codes_page(codes: list[str], enrolled: bool):
 @bp.get("/account")
 @login_required
 def index():
-    """The agent's account: password, two-factor sign-in, display settings and browser notifications."""
+    """The agent's account: password, two-factor sign-in, display settings, browser notifications
+    and (managers and admins) the weekly summary mail."""
     return _page()
 
 
@@ -107,6 +122,22 @@ def notifications():
     wanted = agent.notify_assigned or agent.notify_replies or agent.notify_new
     flash("Your notification choices were saved." if wanted else "Browser notifications are off.", "success")
     return redirect(url_for("account.index", _anchor="notifications"))
+
+
+@bp.post("/account/weekly-report")
+@login_required
+def weekly_report():
+    """Managers and admins: ask for the weekly summary mail of their reports, or stop it."""
+    agent = current_user._get_current_object()
+    if not weekly.may_ask(agent):
+        abort(403, "The weekly summary is for managers and admins.")
+    form = WeeklyReportForm(prefix="weekly", formdata=request.form)  # an unticked box is a form too
+    if not form.validate():
+        return _page(400, weekly_form=form)
+    weekly.subscribe(agent, form.weekly.data, clock.utcnow())
+    flash("You will get the weekly summary by mail on Monday mornings." if agent.weekly_report
+          else "The weekly summary mail is off.", "success")
+    return redirect(url_for("account.index", _anchor="weekly-report"))
 
 
 # --- two-factor sign-in -------------------------------------------------------------------------

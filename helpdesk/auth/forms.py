@@ -1,5 +1,5 @@
 """The sign-in and account forms: sign in, the code step, password change and reset, two-factor
-enrolment and its recovery codes."""
+enrolment and its recovery codes, browser notifications and the weekly summary mail."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -62,3 +62,9 @@ class NotificationsForm(FlaskForm):
     assigned = BooleanField("A ticket is assigned to me")
     replies = BooleanField("A customer replies on one of my tickets")
     new = BooleanField("A new ticket arrives in my queues")
+
+
+class WeeklyReportForm(FlaskForm):
+    """A manager's or admin's weekly summary mail of their reports: on or off."""
+
+    weekly = BooleanField("Mail me a weekly summary of my departments' reports")

@@ -3,7 +3,8 @@ the outbox sender delivers them outside any web request.
 
 Customers get: acknowledgement, assignment, replies and questions, escalation, resolution,
 closing, reopening, access links, and a copy of what someone on copy writes. Agents get:
-new-ticket alerts, assignments, customer replies, escalations to their team, transfers.
+new-ticket alerts, assignments, customer replies, escalations to their team, transfers; managers
+who ask for it, a weekly summary of their reports.
 Internal notes are never mailed to customers.
 """
 from __future__ import annotations
@@ -303,6 +304,12 @@ def two_factor_off(agent: Agent, ip: str | None, when) -> None:
     """The agent turned two-factor sign-in off on their account page: when, and from where."""
     _to_account(agent, "two_factor_off", "Two-factor sign-in was turned off for you at {desk_name}",
                 "two_factor_off_agent", ip=ip or "unknown", when=when, account_link=external_url("account.index"))
+
+
+def weekly_report(agent: Agent, period: str, **context) -> None:
+    """A manager's weekly summary of their reports (helpdesk/reports/weekly.py gives the figures)."""
+    _to_account(agent, "weekly_report", f"{{desk_name}} weekly summary: {period}", "weekly_report_agent",
+                period=period, account_link=external_url("account.index") + "#weekly-report", **context)
 
 
 def mail_reset_links(limit: int = 50) -> int:

@@ -3,7 +3,7 @@ reset requests) and customers."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Optional
 
 from flask_login import UserMixin
@@ -104,6 +104,11 @@ class Agent(UserMixin, db.Model):
     notify_assigned: Mapped[bool] = mapped_column(default=False, server_default=false())
     notify_replies: Mapped[bool] = mapped_column(default=False, server_default=false())
     notify_new: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Managers and admins: the weekly summary mail of their reports (helpdesk/reports/weekly.py),
+    # and the Monday of the last week it was sent for (or counted as sent: the week due when they
+    # asked for it), so that no week is mailed twice.
+    weekly_report: Mapped[bool] = mapped_column(default=False, server_default=false())
+    weekly_report_sent_for: Mapped[Optional[date]]
 
     departments: Mapped[list[Department]] = relationship(
         secondary=agent_departments, back_populates="agents", order_by="Department.name"

@@ -93,8 +93,9 @@ RULES = [
     *(Rule(endpoint, "10/minute;30/hour", key=_agent, scope="agent", deduct_when=_failed,
            message="Too many wrong passwords. Please wait a few minutes and try again.")
       for endpoint in ("account.password", "account.recovery_codes", "account.two_factor_disable")),
-    Rule("agent.export_queue", "10/minute;60/hour", key=_agent, scope="agent", methods=("GET",),
-         message="Too many exports in a short time. Please wait a minute and try again."),
+    *(Rule(endpoint, "10/minute;60/hour", key=_agent, scope="agent", methods=("GET",),
+           message="Too many exports in a short time. Please wait a minute and try again.")
+      for endpoint in ("agent.export_queue", "agent.export_queue_xlsx")),
     # The API, per key: one tool's burst never holds up another's.
     *(Rule(endpoint, _config("HELPDESK_API_WRITE_LIMIT"), key=_api_key, scope="apikey",
            message=API_LIMITED_MESSAGE) for endpoint in ("api.create_ticket", "api.add_message", "api.access_link")),

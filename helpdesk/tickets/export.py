@@ -1,4 +1,5 @@
-"""Queues as CSV files: the tickets an agent sees in a queue, with its filters, search and order.
+"""Queues as CSV files: the tickets an agent sees in a queue, with its filters, search and order;
+the reading (`ticket_ids`, then `records` a chunk at a time) serves the XLSX file too (workbook.py).
 
 Every cell goes through `neutralise` on its way out (SafeWriter is the only writer): a cell a
 spreadsheet would read as a formula (=, +, -, @, tab, carriage return first, after OWASP's
@@ -14,7 +15,7 @@ import io
 import logging
 from array import array
 from datetime import datetime, timezone
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, select
@@ -88,18 +89,98 @@ def _columns(now: datetime):
     )
 
 
+class TooMany(Exception):
+    """A queue with more tickets than the file may hold; `most` is how many it may."""
+
+    def __init__(self, most: int):
+        super().__init__(most)
+        self.most = most
+
+
+class Record(NamedTuple):
+    """One ticket's row, as read: the values of HEADER in its order, times as stored (naive UTC)."""
+
+    number: str
+    subject: str
+    status: str
+    priority: str
+    topic: str | None
+    department: str
+    assignee: str | None
+    team: str | None
+    customer_name: str | None
+    customer_email: str
+    source: str
+    created: datetime | None
+    updated: datetime | None
+    due: datetime | None
+    overdue: bool
+    resolved: datetime | None
+    closed: datetime | None
+    tags: str
+
+
+def ticket_ids(agent: Agent, queue: str, params: queues.Params, now: datetime, most: int | None = None) -> array:
+    """The ids of the queue's tickets in its order (the queue's own conditions, visibility
+    included), 8 bytes each; TooMany, without reading further, past `most` of them. The read ends
+    with its transaction: nothing stays open while a file is written or downloaded."""
+    ids = array("q")
+    listing = queues.listing(agent, queue, params, now, Ticket.id).execution_options(yield_per=10_000)
+    result = db.session.execute(listing).scalars()
+    try:
+        for part in result.partitions():
+            ids.extend(part)
+            if most is not None and len(ids) > most:
+                break
+    finally:
+        result.close()
+    db.session.rollback()
+    if most is not None and len(ids) > most:
+        raise TooMany(most)
+    return ids
+
+
+def records(ids: array, now: datetime) -> Iterator[list[Record]]:
+    """The tickets of `ids`, a chunk (CHUNK) at a time, in the order of `ids`; a ticket deleted
+    since the ids were read is left out. Each chunk is read in a transaction of its own, ended
+    before the chunk is handed over, so no statement or lock outlives it."""
+    columns = _columns(now)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        connection = db.session.connection()  # plain rows: no ORM bookkeeping per row
+        found = {row[0]: row[1:] for row in connection.execute(columns.where(Ticket.id.in_(chunk)))}
+        tags = queue_rows.tags_of(list(chunk))
+        db.session.rollback()
+        out = []
+        for ticket_id in chunk:
+            if ticket_id not in found:  # deleted since the list was read
+                continue
+            (number, subject, status, priority, parent, topic, department, assignee, team, name, email,
+             source, created, updated, due, overdue, resolved, closed) = found[ticket_id]
+            out.append(Record(number, subject, STATUS_LABELS.get(status, status), priority,
+                              f"{parent} › {topic}" if parent and topic else topic, department, assignee, team,
+                              name, email, source, created, updated, due, bool(overdue), resolved, closed,
+                              ", ".join(tags.get(ticket_id, ()))))
+        yield out
+
+
+def local_time(zone: ZoneInfo) -> Callable[[datetime | None], datetime | None]:
+    """A stored time (naive UTC) as the desk's wall time (aware)."""
+    return lambda value: value.replace(tzinfo=timezone.utc).astimezone(zone) if value else None
+
+
 def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None = None) -> Iterator[str]:
     """The CSV file in pieces: BOM and header, then the tickets a chunk at a time.
 
-    One query lists the ids of the queue's tickets in order (the queue's own conditions,
-    visibility included); then each chunk of ids is read and written. No statement stays open
-    while the client downloads, so a long export never holds a lock writers wait for (SQLite)
-    and only the ids (8 bytes each), never the rows, of the whole queue are in memory at once."""
+    One query lists the ids of the queue's tickets in order (`ticket_ids`); then each chunk of ids
+    is read and written (`records`). No statement stays open while the client downloads, so a long
+    export never holds a lock writers wait for (SQLite) and only the ids (8 bytes each), never the
+    rows, of the whole queue are in memory at once."""
     now = now or clock.utcnow()
-    tz = ZoneInfo(settings.get("timezone") or "UTC")
+    local = local_time(ZoneInfo(settings.get("timezone") or "UTC"))
 
     def when(value: datetime | None) -> str:
-        return value.replace(tzinfo=timezone.utc).astimezone(tz).isoformat(timespec="seconds") if value else ""
+        return local(value).isoformat(timespec="seconds") if value else ""
 
     agent_id = agent.id  # for the log: a rollback below expires the agent
     out = SafeWriter()
@@ -107,29 +188,11 @@ def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None =
     yield BOM + out.take()
     written = 0
     try:
-        ids = array("q")  # 8 bytes a ticket
-        listing = queues.listing(agent, queue, params, now, Ticket.id).execution_options(yield_per=10_000)
-        for part in db.session.execute(listing).scalars().partitions():
-            ids.extend(part)
-        db.session.rollback()  # read only: no transaction stays open while the client downloads
-        columns = _columns(now)
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start:start + CHUNK]
-            connection = db.session.connection()  # plain rows: no ORM bookkeeping per row
-            found = {row[0]: row[1:] for row in connection.execute(columns.where(Ticket.id.in_(chunk)))}
-            tags = queue_rows.tags_of(list(chunk))
-            db.session.rollback()
-            for ticket_id in chunk:
-                if ticket_id not in found:  # deleted since the list was read
-                    continue
-                (number, subject, status, priority, parent, topic, department, assignee, team, name, email,
-                 source, created, updated, due, overdue, resolved, closed) = found[ticket_id]
-                out.row((
-                    number, subject, STATUS_LABELS.get(status, status), priority,
-                    f"{parent} › {topic}" if parent and topic else topic, department, assignee, team, name,
-                    email, source, when(created), when(updated), when(due), "yes" if overdue else "no",
-                    when(resolved), when(closed), ", ".join(tags.get(ticket_id, ())),
-                ))
+        for chunk in records(ticket_ids(agent, queue, params, now), now):
+            for r in chunk:
+                out.row((r.number, r.subject, r.status, r.priority, r.topic, r.department, r.assignee, r.team,
+                         r.customer_name, r.customer_email, r.source, when(r.created), when(r.updated), when(r.due),
+                         "yes" if r.overdue else "no", when(r.resolved), when(r.closed), r.tags))
                 written += 1
             yield out.take()
     except Exception:  # not GeneratorExit: a client that goes away just stops the file
@@ -142,8 +205,8 @@ def rows(agent: Agent, queue: str, params: queues.Params, now: datetime | None =
         yield out.take()
 
 
-def filename(queue: str, now: datetime | None = None) -> str:
+def filename(queue: str, now: datetime | None = None, ext: str = "csv") -> str:
     """tickets-open-2026-03-23.csv: the queue and the desk's local date."""
     tz = ZoneInfo(settings.get("timezone") or "UTC")
     day = (now or clock.utcnow()).replace(tzinfo=timezone.utc).astimezone(tz).date()
-    return f"tickets-{queue}-{day.isoformat()}.csv"
+    return f"tickets-{queue}-{day.isoformat()}.{ext}"

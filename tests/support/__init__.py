@@ -8,6 +8,7 @@ build (tests/factories.py):
   snapshot, and work run in several threads at once;
 - rows.py: what the database holds now (counts, a ticket, its history and thread);
 - inbox.py: the mail a real SMTP server received;
+- xlsx.py: a spreadsheet the desk made, read cell by cell with the standard library;
 - net.py: free ports on 127.0.0.1;
 - clock.py: the lifecycle's clock under a test's control, and Berlin wall times;
 - pages.py: reading what the desk answered (a response's text, a page's CSRF token, pages
