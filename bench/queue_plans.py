@@ -49,6 +49,46 @@ def explain(conn, statement: str, parameters) -> str:
     return "\n".join(f"  {row[0]}" for row in rows)
 
 
+def measure(app, client, path: str, times: int, before=None) -> tuple[list[float], list[tuple[str, object]]]:
+    """GET path `times` times: each request's time (ms), and the statements the first one ran.
+    `before` runs before each request (say, to empty a cache)."""
+    captured: list[tuple[str, object]] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        captured.append((statement, parameters))
+
+    took = []
+    for i in range(times):
+        if before:
+            before()
+        with app.app_context():
+            engine = db.engine
+        if i == 0:  # the first request's statements are the ones explained
+            event.listen(engine, "before_cursor_execute", listen)
+        start = time.perf_counter()
+        reply = client.get(path)
+        took.append((time.perf_counter() - start) * 1000)
+        if i == 0:
+            event.remove(engine, "before_cursor_execute", listen)
+        assert reply.status_code == 200, (path, reply.status_code)
+    return took, captured
+
+
+def explained(app, captured: list[tuple[str, object]]) -> list[str]:
+    """Each SELECT run again alone, with its time and its plan."""
+    lines = []
+    with app.app_context(), db.engine.connect() as conn:
+        for statement, parameters in captured:
+            if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            start = time.perf_counter()
+            conn.exec_driver_sql(statement, parameters).all()
+            took = (time.perf_counter() - start) * 1000
+            lines.append(f"\n[{took:.1f} ms] " + " ".join(statement.split()))
+            lines.append(explain(conn, statement, parameters))
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="also write the report to this file")
@@ -69,35 +109,10 @@ def main() -> None:
             who = db.session.scalar(select(Agent).where(Agent.email == email))
             lines.append(f"\n=== as {who.name} ({who.role})")
         for label, path in pages(department):
-            captured: list[tuple[str, object]] = []
-
-            def listen(conn, cursor, statement, parameters, context, executemany):
-                captured.append((statement, parameters))
-
-            times = []
-            for i in range(args.times):
-                queues._COUNTS_CACHE.clear()
-                with app.app_context():
-                    engine = db.engine
-                if i == 0:  # the first request's statements are the ones explained
-                    event.listen(engine, "before_cursor_execute", listen)
-                start = time.perf_counter()
-                reply = client.get(path)
-                times.append((time.perf_counter() - start) * 1000)
-                if i == 0:
-                    event.remove(engine, "before_cursor_execute", listen)
-                assert reply.status_code == 200, (path, reply.status_code)
+            times, captured = measure(app, client, path, args.times, before=queues._COUNTS_CACHE.clear)
             lines.append(f"\n--- {label}: GET {path}: median {statistics.median(times):.1f} ms over "
                          f"{args.times}, {len(captured)} statements")
-            with app.app_context(), db.engine.connect() as conn:
-                for statement, parameters in captured:
-                    if not statement.lstrip().upper().startswith("SELECT"):
-                        continue
-                    start = time.perf_counter()
-                    conn.exec_driver_sql(statement, parameters).all()
-                    took = (time.perf_counter() - start) * 1000
-                    lines.append(f"\n[{took:.1f} ms] " + " ".join(statement.split()))
-                    lines.append(explain(conn, statement, parameters))
+            lines.extend(explained(app, captured))
     report = "\n".join(lines) + "\n"
     print(report)
     if args.out:

@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from queue_plans import explain  # noqa: E402
-from sqlalchemy import event, select  # noqa: E402
+from queue_plans import explained, measure  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from helpdesk import clock, create_app, settings  # noqa: E402
 from helpdesk.extensions import db  # noqa: E402
@@ -65,37 +64,12 @@ def main() -> None:
             who = db.session.scalar(select(Agent).where(Agent.email == email))
             lines.append(f"\n=== as {who.name} ({who.role})")
         for label, path in pages(department, priority, (today - timedelta(days=364)).isoformat(), today.isoformat()):
-            captured: list[tuple[str, object]] = []
-
-            def listen(conn, cursor, statement, parameters, context, executemany):
-                captured.append((statement, parameters))
-
-            times = []
-            for i in range(args.times):
-                with app.app_context():
-                    engine = db.engine
-                if i == 0:
-                    event.listen(engine, "before_cursor_execute", listen)
-                start = time.perf_counter()
-                reply = client.get(path)
-                times.append((time.perf_counter() - start) * 1000)
-                if i == 0:
-                    event.remove(engine, "before_cursor_execute", listen)
-                assert reply.status_code == 200, (path, reply.status_code)
+            times, captured = measure(app, client, path, args.times)
             lines.append(f"\n--- {label}: GET {path}: median {statistics.median(times):.0f} ms, "
                          f"min {min(times):.0f} ms over {args.times}, {len(captured)} statements")
             print(lines[-1], flush=True)
-            if args.only_times:
-                continue
-            with app.app_context(), db.engine.connect() as conn:
-                for statement, parameters in captured:
-                    if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
-                        continue
-                    start = time.perf_counter()
-                    conn.exec_driver_sql(statement, parameters).all()
-                    took = (time.perf_counter() - start) * 1000
-                    lines.append(f"\n[{took:.1f} ms] " + " ".join(statement.split()))
-                    lines.append(explain(conn, statement, parameters))
+            if not args.only_times:
+                lines.extend(explained(app, captured))
     report = "\n".join(lines) + "\n"
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

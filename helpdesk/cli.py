@@ -23,17 +23,22 @@ from .reports import weekly
 mail_cli = AppGroup("mail", help="Deliver the mail outbox; take in mail (pipe, IMAP fetch).")
 
 
+def _loop(job: str, interval: float, doing: str, report=None) -> None:
+    """Run a job of helpdesk.jobs every `interval` seconds until Ctrl+C, saying what it does."""
+    click.echo(f"{doing} every {interval:g} s; Ctrl+C stops.")
+    try:
+        jobs.run_loop(current_app._get_current_object(), job, interval, threading.Event(), report)
+    except KeyboardInterrupt:
+        pass
+
+
 @mail_cli.command("send")
 @click.option("--loop", is_flag=True, help="Keep running, sending what comes in.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
 def mail_send(loop: bool, interval: float):
     """Send the mails that are due. Several senders may run at once."""
     if loop:
-        click.echo(f"Sending the outbox every {interval:g} s; Ctrl+C stops.")
-        try:
-            jobs.run_loop(current_app._get_current_object(), "mail", interval, threading.Event())
-        except KeyboardInterrupt:
-            pass
+        _loop("mail", interval, "Sending the outbox")
         return
     total_sent, total_failed = outbox.send_due()
     count, oldest = outbox.backlog()
@@ -81,11 +86,7 @@ def _run_time_rules() -> None:
 def automations_run(loop: bool, interval: float):
     """Run the time rules on the tickets whose wait is over. Several schedulers may run at once."""
     if loop:
-        click.echo(f"Running the time rules every {interval:g} s; Ctrl+C stops.")
-        try:
-            jobs.run_loop(current_app._get_current_object(), "automations", interval, threading.Event(), click.echo)
-        except KeyboardInterrupt:
-            pass
+        _loop("automations", interval, "Running the time rules", click.echo)
         return
     _run_time_rules()
 
@@ -113,11 +114,7 @@ def sla_check(loop: bool, interval: float | None):
     Run it from cron every minute or so; several checks may run at once."""
     if loop:
         interval = interval or current_app.config["HELPDESK_SLA_CHECK_SECONDS"]
-        click.echo(f"Checking for overdue tickets every {interval:g} s; Ctrl+C stops.")
-        try:
-            jobs.run_loop(current_app._get_current_object(), "overdue", interval, threading.Event(), click.echo)
-        except KeyboardInterrupt:
-            pass
+        _loop("overdue", interval, "Checking for overdue tickets", click.echo)
         return
     flagged = tickets.check_overdue()
     for item in flagged:
@@ -152,11 +149,7 @@ def mail_pipe(mailbox_name: str | None):
 def mail_fetch(loop: bool, interval: float):
     """Fetch the IMAP mailboxes set up in the admin area. Several fetchers may run at once."""
     if loop:
-        click.echo(f"Fetching mail every {interval:g} s; Ctrl+C stops.")
-        try:
-            jobs.run_loop(current_app._get_current_object(), "fetch", interval, threading.Event())
-        except KeyboardInterrupt:
-            pass
+        _loop("fetch", interval, "Fetching mail")
         return
     rounds = imap.fetch_all()
     if not rounds:
@@ -232,11 +225,7 @@ webhooks_cli = AppGroup("webhooks", help="Deliver outgoing webhooks.")
 def webhooks_deliver(loop: bool, interval: float):
     """Deliver the webhook events that are due. Several deliverers may run at once."""
     if loop:
-        click.echo(f"Delivering webhooks every {interval:g} s; Ctrl+C stops.")
-        try:
-            jobs.run_loop(current_app._get_current_object(), "webhooks", interval, threading.Event())
-        except KeyboardInterrupt:
-            pass
+        _loop("webhooks", interval, "Delivering webhooks")
         return
     delivered, failed = webhooks.deliver_due()
     click.echo(f"Delivered {delivered}, not delivered {failed}.")
@@ -253,11 +242,7 @@ def reports_weekly(loop: bool, interval: float):
     (Monday from 07:00, the desk's time). Each is mailed once a week however often this runs,
     and several may run at once."""
     if loop:
-        click.echo(f"Mailing the weekly summaries as they fall due, looking every {interval:g} s; Ctrl+C stops.")
-        try:
-            jobs.run_loop(current_app._get_current_object(), "weekly", interval, threading.Event(), click.echo)
-        except KeyboardInterrupt:
-            pass
+        _loop("weekly", interval, "Mailing the weekly summaries as they fall due, looking", click.echo)
         return
     mailed = weekly.send_due()
     for address in mailed:
