@@ -518,6 +518,15 @@
     $$("[data-copy][hidden]").forEach(function (button) { button.hidden = false; });
   });
 
+  // Reports: picking a date of a custom range picks "Custom range" too (in the capture phase, so
+  // the form's own change listener already sends the custom range).
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!target.matches || !target.matches("[data-custom-range]")) return;
+    var period = document.getElementById(target.getAttribute("data-custom-range"));
+    if (period && target.value) period.value = "custom";
+  }, true);
+
   document.addEventListener("DOMContentLoaded", function () {
     markNewItems();
     updateSelectedCount();

@@ -22,11 +22,12 @@ def test_a_manager_reads_the_dashboard_and_drills_into_the_breaches(browser, liv
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Reports", level=1)).to_be_visible()
 
-    # A custom range: the figures redraw in place.
+    # A custom range: picking its dates picks "Custom range", and the figures redraw in place.
     page.get_by_label("From", exact=True).fill("2026-03-23")
-    page.get_by_label("To", exact=True).fill("2026-04-05")
-    with page.expect_response(lambda r: "/agent/reports?" in r.url and "period=custom" in r.url):
-        page.get_by_label("Period").select_option("custom")
+    expect(page.get_by_label("Period")).to_have_value("custom")
+    expect(page.locator("#report")).to_contain_text("A custom range needs an end date.")  # the 400 says why
+    with page.expect_response(lambda r: "/agent/reports?" in r.url and "to=2026-04-05" in r.url):
+        page.get_by_label("To", exact=True).fill("2026-04-05")
     expect(page.locator(".report-period")).to_have_text("23 Mar 2026 – 5 Apr 2026")
     assert "period=custom" in page.url
     card = page.locator('[data-card="res_rate"]')
