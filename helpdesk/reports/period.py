@@ -149,7 +149,7 @@ def parse(args, zone: ZoneInfo, now: datetime) -> Period:
 
 def _date(value, which: str) -> date:
     if not value:
-        raise PeriodError(f"A custom range needs a {which} date.")
+        raise PeriodError(f"A custom range needs {'an' if which == 'end' else 'a'} {which} date.")
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
