@@ -297,3 +297,20 @@ def test_reports_are_reached_from_the_panel(desk, login):
     assert 'href="/agent/reports"' in client.get("/agent/").get_data(as_text=True)
     html = client.get("/agent/reports").get_data(as_text=True)
     assert "Last 30 days" in html and "<h1>Reports</h1>" in html
+
+
+def test_a_change_shows_at_once_though_the_page_was_kept(scenario, admin, make_ticket, desk):
+    first = admin.get(f"/agent/reports?{PERIOD}").get_data(as_text=True)
+    assert cards(first)["created"] == "9"
+    again = admin.get(f"/agent/reports?{PERIOD}").get_data(as_text=True)
+    assert cards(again) == cards(first)  # kept: the same minute, nothing changed
+    make_ticket(subject="N", source="email")  # now, on the Monday after: not in the period
+    make_ticket(subject="O")
+    tickets.resolve(desk.tech, scenario["C"], "Done.")  # C resolved now
+    after = admin.get(f"/agent/reports?{PERIOD}").get_data(as_text=True)
+    assert cards(after)["created"] == "9"
+    assert cards(after)["open"] == "7"  # C went, N and O came
+    assert cards(after)["unassigned"] == "7"
+    csv = admin.get(f"/agent/reports/breaches.csv?{PERIOD}").get_data(as_text=True)
+    subjects = [line.split(",")[1] for line in csv.splitlines()[1:]]
+    assert "G" in subjects and "C" not in subjects  # C was a breach; resolved after the period it is none

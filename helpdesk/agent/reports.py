@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from .. import clock, settings
 from ..htmx import render
-from ..reports import figures, scope
+from ..reports import board, scope
 from ..reports import period as periods
 from ..reports.population import Drill
 from ..tickets import workbook
@@ -39,8 +39,8 @@ def _read(args):
 
 
 def _board(period, filters):
-    return figures.build(current_user._get_current_object(), period, filters, clock.utcnow(),
-                         _drill_link, _ticket_link)
+    return board.dashboard(current_user._get_current_object(), period, filters, clock.utcnow(),
+                           _drill_link, _ticket_link)
 
 
 @bp.get("/reports")
@@ -52,8 +52,8 @@ def reports():
                    printable=printable, today=periods.local_today(settings.zone(), clock.utcnow()))
     if problem:
         return render("agent/reports.html", "report", board=None, problem=problem, status=400, **context)
-    board = _board(period, filters)
-    return render("agent/reports.html", "report", board=board, charts=figures.charts(board), problem=None,
+    shown = _board(period, filters)
+    return render("agent/reports.html", "report", board=shown, charts=board.charts(shown), problem=None,
                   query={**period.args(), **filters.args()}, **context)
 
 

@@ -5,7 +5,8 @@
 - scope.py: whose tickets a viewer's reports count, and the filters they may set;
 - population.py: the tickets behind each kind of figure, one condition used for counting and for
   the drill-down to the queue;
-- figures.py: the dashboard's figures and tables; table.py: a table's shape;
+- figures.py: the dashboard's figures and tables; table.py: a table's shape; board.py: the
+  dashboard as its page shows it (kept while nothing it counts changes), with its charts;
 - charts.py: the charts, as SVG and HTML drawn on the server.
 
 The agent panel shows them (helpdesk/agent/reports.py).

@@ -412,28 +412,3 @@ def build(viewer: Agent, period: periods.Period, filters: Filters, now: datetime
           link: Callable[[Drill], str], ticket_link: Callable[[str], str]) -> Dashboard:
     return Report(viewer, period, filters, now, link, ticket_link).build()
 
-
-def charts(board: Dashboard) -> dict[str, object]:
-    """The chart drawn beside each table that has one, by table key."""
-    from . import charts as draw
-
-    found = {}
-    volume = board.tables["volume"]
-    labels = [r[0] for r in volume.rows]
-    found["volume"] = draw.columns(
-        labels, [draw.Series("Created", [r[1] for r in volume.rows], "created"),
-                 draw.Series("Resolved", [r[2] for r in volume.rows], "resolved")],
-        title=volume.title, links=[[volume.link(i, 1) for i in range(len(labels))],
-                                   [volume.link(i, 2) for i in range(len(labels))]])
-    found["backlog"] = draw.line(labels, [draw.Series("Open at the end", [r[3] for r in volume.rows], "backlog")],
-                                 title="Open backlog")
-    for table in (board.tables["ages"], *board.open_by, board.tables["channels"]):
-        found[table.key] = draw.bars([(r[0], r[1], table.link(i, 1)) for i, r in enumerate(table.rows)],
-                                     title=table.title)
-    plans = board.sla_by[0]
-    found[plans.key] = draw.bars([(r[0], r[6], None) for r in plans.rows], title="Resolved within target, by SLA plan",
-                                 kind="percent", tone="met")
-    heat = board.tables["heatmap"]
-    found["heatmap"] = draw.heatmap(heat.extra["matrix"], title=heat.title, day_names=list(WEEKDAYS),
-                                    links=heat.extra["links"])
-    return found

@@ -84,9 +84,11 @@ def _pg_empty_batch(conn) -> str:
 
 
 def empty_all_tables():
+    from helpdesk.reports import board
     from helpdesk.tickets import queues
 
     queues._COUNTS_CACHE.clear()  # the emptied database starts its change counter again
+    board.forget()
     db.session.remove()
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
