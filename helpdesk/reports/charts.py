@@ -309,7 +309,8 @@ def _shade(value: int, top: int) -> int:
 def heatmap(matrix: list[list[int]], *, title: str, day_names: list[str],
             links: list[list[str | None]] | None = None) -> Markup:
     """Weekdays down, hours across, each square as dark as its count; a square with tickets links
-    to them when links (same shape) are given. Scrolls sideways in its own box on a phone."""
+    to them when links (same shape) are given. It fits the width it is given: on a phone the squares
+    shrink (its box scrolls sideways only when a reader zooms the text)."""
     top = max((v or 0 for row in matrix for v in row), default=0)
     left, head, step = max((len(d) for d in day_names), default=0) * CHAR + 12, FONT + 6, CELL + GAP
     width, height = left + 24 * step, head + len(matrix) * step
