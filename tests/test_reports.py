@@ -314,3 +314,24 @@ def test_a_change_shows_at_once_though_the_page_was_kept(scenario, admin, make_t
     csv = admin.get(f"/agent/reports/breaches.csv?{PERIOD}").get_data(as_text=True)
     subjects = [line.split(",")[1] for line in csv.splitlines()[1:]]
     assert "G" in subjects and "C" not in subjects  # C was a breach; resolved after the period it is none
+
+
+def test_percentiles_are_the_nearest_rank_on_both_databases(desk, make_ticket, clock):
+    """70 first responses of 1..70 minutes: the median is the 35th, the 90th percentile the 63rd,
+    whichever way the database ranks them."""
+    from helpdesk.models import Ticket
+    from helpdesk.reports import figures
+    from helpdesk.reports import period as periods
+    from helpdesk.reports.scope import Filters
+
+    clock.set(berlin(2026, 3, 23, 9, 0))
+    made = [make_ticket(subject=f"P{i}") for i in range(70)]
+    for minutes, ticket in enumerate(made, start=1):
+        ticket.first_responded_at = berlin(2026, 3, 23, 10, 0)
+        ticket.first_response_secs = ticket.first_response_work_secs = minutes * 60
+    db.session.commit()
+    period = periods.Period("custom", date(2026, 3, 23), date(2026, 3, 23), settings.zone())
+    report = figures.Report(desk.admin, period, Filters(), berlin(2026, 3, 24, 9, 0), str, str)
+    assert report.percentiles(Ticket.first_response_secs, "answered") == {0: [35 * 60, 63 * 60]}
+    by_agent = report.percentiles(Ticket.first_response_secs, "answered", group=Ticket.assignee_id, ps=((1, 2),))
+    assert by_agent == {None: [35 * 60]}

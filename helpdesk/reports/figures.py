@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import array as pg_array
 
 from ..extensions import db
 from ..models import (
@@ -119,8 +120,11 @@ class Report:
         return self.names[column].get(value, f"#{value}")
 
     def percentiles(self, value, kind: str, group=None, ps=((1, 2), (9, 10))) -> dict:
-        """{group value: (p1, p2, ...)} of `value` over a population: nearest-rank percentiles,
-        each (a, b) the fraction a/b."""
+        """{group value: (p1, p2, ...)} of `value` over a population: nearest-rank percentiles (the
+        value at rank ceil(n * a / b)), each (a, b) the fraction a/b. PostgreSQL's ordered-set
+        aggregate sorts once per group; elsewhere a window function ranks the values."""
+        if db.engine.dialect.name == "postgresql":
+            return self._percentiles_sorted(value, kind, group, ps)
         grouping = [group] if group is not None else []
         ranked = select(
             (group if group is not None else literal(0)).label("g"), value.label("v"),
@@ -136,6 +140,17 @@ class Report:
                 if rn == (n * a + b - 1) // b:
                     found[g][i] = v
         return dict(found)
+
+    def _percentiles_sorted(self, value, kind: str, group, ps) -> dict:
+        # percentile_disc(f) is the value at rank ceil(f * n), f * n in floating point: for halves and
+        # tenths that lands on the right whole number (checked up to 3 million tickets).
+        fractions = pg_array([literal(a / b) for a, b in ps])
+        found = func.percentile_disc(fractions).within_group(value)
+        key = group if group is not None else literal(0)
+        query = select(key, found).where(*self.where(self.population(kind), value.is_not(None)))
+        if group is not None:
+            query = query.group_by(group)
+        return {g: list(values) for g, values in db.session.execute(query) if values is not None}
 
     # --- the figures -----------------------------------------------------------------------------
 
