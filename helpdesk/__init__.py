@@ -74,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     live.init_app(app)
     audit.init_app(app)
     login_manager.user_loader(sign_in.load_staff_session)
+    app.session_interface = sign_in.SessionCookie()
     health.init_app(app)
     app.register_blueprint(portal_bp)
     app.register_blueprint(sign_in.bp)

@@ -315,3 +315,27 @@ def test_sessions_are_stored_as_hashes_with_their_device(app, client, desk):
     assert key and row.key_hash != key and len(row.key_hash) == 64
     assert row.ip == "127.0.0.1" and row.user_agent.startswith("Werkzeug")
     assert db.session.get(Agent, desk.tech.id).session_token == row.agent_token
+
+
+def _session_cookie_set(response) -> bool:
+    return any(c.startswith("session=") for c in response.headers.getlist("Set-Cookie"))
+
+
+def test_a_poll_never_writes_back_the_cookie_it_was_sent(app, client, login, desk):
+    """A live region's poll sent before an action and answered after it must not put back the
+    session cookie from before the action: the action's message for the next page would be lost."""
+    htmx = {"HX-Request": "true"}
+    login(desk.manager)
+    before = client.get_cookie("session").value
+    saved = client.post("/agent/macros", headers=htmx, data={
+        "name": "Take it", "owner": "me", "active": "y", "step-0-do": "claim",
+        "step-0-text": "", "step-0-canned": "", "step-0-target": ""})
+    assert saved.status_code == 200 and saved.headers["HX-Location"] == "/agent/macros"
+    poll = app.test_client()
+    poll.set_cookie("session", before)
+    answer = poll.get("/agent/counts", headers=htmx)
+    assert answer.status_code == 200 and "HX-Redirect" not in answer.headers
+    assert not _session_cookie_set(answer)
+    assert "The macro “Take it” was saved." in client.get("/agent/macros").get_data(as_text=True)
+    # What the agent does still renews it (the cookie lives on from the last activity).
+    assert _session_cookie_set(client.get("/agent/"))

@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, delete, func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -293,6 +294,19 @@ def _passive() -> bool:
         return True
     region = LIVE_REGIONS.get(request.endpoint)
     return region is not None and triggered_by(region)
+
+
+class SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed session cookie, except that a poll does not write it back unchanged. A poll
+    sent before an action and answered after it would otherwise put back the cookie it was sent,
+    and with it drop what the action stored: its message for the next page ("The macro was
+    saved."), say. The idle clock is the staff session's, on the server, which polls never move
+    anyway."""
+
+    def should_set_cookie(self, app, session) -> bool:
+        if not session.modified and request.endpoint is not None and _passive():
+            return False
+        return super().should_set_cookie(app, session)
 
 
 def _is_staff(endpoint: str) -> bool:
