@@ -49,6 +49,16 @@ def explain(conn, statement: str, parameters) -> str:
     return "\n".join(f"  {row[0]}" for row in rows)
 
 
+def sign_in(app, email: str, password: str):
+    """A test client signed in as this agent, and the report's heading for them."""
+    client = app.test_client()
+    reply = client.post("/login", data={"email": email, "password": password})
+    assert reply.status_code == 302, f"sign-in as {email} failed"
+    with app.app_context():
+        who = db.session.scalar(select(Agent).where(Agent.email == email))
+        return client, f"\n=== as {who.name} ({who.role})"
+
+
 def measure(app, client, path: str, times: int, before=None) -> tuple[list[float], list[tuple[str, object]]]:
     """GET path `times` times: each request's time (ms), and the statements the first one ran.
     `before` runs before each request (say, to empty a cache)."""
@@ -102,12 +112,8 @@ def main() -> None:
         tickets = db.session.scalar(db.text("SELECT count(*) FROM ticket"))
         lines.append(f"{dialect}, {tickets} tickets")
     for email in PASSWORDS:
-        client = app.test_client()
-        reply = client.post("/login", data={"email": email, "password": PASSWORDS[email]})
-        assert reply.status_code == 302, f"sign-in as {email} failed"
-        with app.app_context():
-            who = db.session.scalar(select(Agent).where(Agent.email == email))
-            lines.append(f"\n=== as {who.name} ({who.role})")
+        client, heading = sign_in(app, email, PASSWORDS[email])
+        lines.append(heading)
         for label, path in pages(department):
             times, captured = measure(app, client, path, args.times, before=queues._COUNTS_CACHE.clear)
             lines.append(f"\n--- {label}: GET {path}: median {statistics.median(times):.1f} ms over "

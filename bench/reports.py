@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from queue_plans import explained, measure  # noqa: E402
+from queue_plans import explained, measure, sign_in  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from helpdesk import clock, create_app, settings  # noqa: E402
 from helpdesk.extensions import db  # noqa: E402
-from helpdesk.models import Agent, Department, Priority  # noqa: E402
+from helpdesk.models import Department, Priority  # noqa: E402
 from helpdesk.reports import board  # noqa: E402
 from helpdesk.reports import period as periods  # noqa: E402
 
@@ -58,12 +58,8 @@ def main() -> None:
         today = periods.local_today(settings.zone(), clock.utcnow())
         lines.append(f"{dialect}, {tickets} tickets, desk time zone {settings.get('timezone')}")
     for email in PASSWORDS:
-        client = app.test_client()
-        reply = client.post("/login", data={"email": email, "password": PASSWORDS[email]})
-        assert reply.status_code == 302, f"sign-in as {email} failed"
-        with app.app_context():
-            who = db.session.scalar(select(Agent).where(Agent.email == email))
-            lines.append(f"\n=== as {who.name} ({who.role})")
+        client, heading = sign_in(app, email, PASSWORDS[email])
+        lines.append(heading)
         for label, path in pages(department, priority, (today - timedelta(days=364)).isoformat(), today.isoformat()):
             times, captured = measure(app, client, path, args.times, before=board.forget)  # counted afresh
             kept, _ = measure(app, client, path, 3)  # asked again while nothing changed: the kept dashboard
