@@ -272,6 +272,14 @@ def viewer_version(agent) -> str:
     return cache[key]
 
 
+def viewer_key(agent, now) -> tuple:
+    """What a worker keeps for an agent (the queue counts, a report) holds while this does: the
+    database, the agent and their role, their version of the desk (viewer_version) and the minute
+    (due times move with the clock)."""
+    return (db.engine.url.render_as_string(), agent.id, agent.role, viewer_version(agent),
+            now.replace(second=0, microsecond=0))
+
+
 def ticket_state(version: int) -> str:
     """What a ticket page's live parts show, as a version: the ticket's and the setup's."""
     return f"{version}.{_counter(SETUP)}"

@@ -84,26 +84,27 @@ def schedule_for(plan, default_tz: str = "UTC") -> Schedule:
 # --- conversions ------------------------------------------------------------------------------
 
 
-def _to_utc(local_wall: datetime, tz: ZoneInfo) -> datetime:
+def to_utc(local_wall: datetime, tz: ZoneInfo) -> datetime:
     """A local wall time (naive) in `tz` -> naive UTC. A wall time skipped by a DST change is
     read with the offset before the change (zoneinfo's fold=0), i.e. just after the gap."""
     return local_wall.replace(tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def _local_date(instant: datetime, tz: ZoneInfo) -> date:
+def local_date(instant: datetime, tz: ZoneInfo) -> date:
+    """The date in `tz` at an instant (naive UTC)."""
     return instant.replace(tzinfo=timezone.utc).astimezone(tz).date()
 
 
 def _windows(schedule: Schedule, start: datetime) -> Iterator[tuple[datetime, datetime]]:
     """The open windows (naive UTC) that end after `start`, in order, day by day."""
     # The day before too: an overnight window opened yesterday may still be open.
-    day = _local_date(start, schedule.tz) - timedelta(days=1)
+    day = local_date(start, schedule.tz) - timedelta(days=1)
     opens, closes = timedelta(minutes=schedule.opens), timedelta(minutes=schedule.closes)
     for _ in range(MAX_DAYS):
         if day.weekday() in schedule.days and day not in schedule.holidays:
             midnight = datetime.combine(day, time())
-            window_open = _to_utc(midnight + opens, schedule.tz)
-            window_close = _to_utc(midnight + closes, schedule.tz)
+            window_open = to_utc(midnight + opens, schedule.tz)
+            window_close = to_utc(midnight + closes, schedule.tz)
             if window_close > start and window_close > window_open:
                 yield window_open, window_close
         day += timedelta(days=1)

@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from ..extensions import db
-from ..live import viewer_version
+from ..live import viewer_key
 from ..models import Agent
 from . import charts as draw
 from .figures import WEEKDAYS, Dashboard, build
@@ -27,9 +26,7 @@ _BOARDS_SIZE = 64
 
 def dashboard(viewer: Agent, period: Period, filters: Filters, now: datetime,
               link: Callable[[Drill], str], ticket_link: Callable[[str], str]) -> Dashboard:
-    key = (db.engine.url.render_as_string(), viewer.id, viewer.role, viewer_version(viewer),
-           tuple(sorted(period.args().items())), tuple(sorted(filters.args().items())),
-           now.replace(second=0, microsecond=0))
+    key = (viewer_key(viewer, now), tuple(sorted(period.args().items())), tuple(sorted(filters.args().items())))
     found = _BOARDS.get(key)
     if found is None:
         found = build(viewer, period, filters, now, link, ticket_link)

@@ -2,8 +2,9 @@
 population (helpdesk.reports.population) within the viewer's scope and filters, and folded into
 tables here from the few grouped rows it returns, never from the tickets themselves.
 
-Times are exact percentiles (nearest rank: the median is the value half the tickets reach), from a
-window function over the population's measured seconds: the same SQL on SQLite and PostgreSQL.
+Times are exact percentiles (nearest rank: the median is the value half the tickets reach) of the
+population's measured seconds: PostgreSQL's ordered-set aggregate, a window function elsewhere,
+the same ranks on both.
 """
 from __future__ import annotations
 
@@ -160,8 +161,7 @@ class Report:
         board.tables["volume"] = self._volume(open_rows)
         board.tables["ages"] = self._ages()
         board.open_by = self._open_by(open_rows)
-        sla = self._sla()
-        board.sla_by = sla
+        board.sla_by = self._sla()
         board.tables["breaches"] = self._breaches()
         board.tables["times"] = self._times()
         board.tables["agents"] = self._agents(open_rows)
@@ -214,7 +214,7 @@ class Report:
         t = TicketTally if not self.filters.channel else Ticket
         columns = [t.status, t.priority_id, t.topic_id, t.department_id, t.team_id, t.assignee_id, t.is_overdue]
         n = func.sum(t.n) if t is TicketTally else func.count()
-        conditions = [c for c in (clause(self.viewer, t), *self.filters.conditions(t, tally=t is TicketTally),
+        conditions = [c for c in (clause(self.viewer, t), *self.filters.conditions(t),
                                   t.status.in_(ACTIVE_STATUSES)) if c is not None]
         query = select(*columns, n).where(*conditions).group_by(*columns)
         if t is TicketTally:
@@ -231,8 +231,7 @@ class Report:
 
     def _ages(self) -> Table:
         t = Ticket
-        bands = [case((pop.condition("aged", self.period.start, self.period.end, self.now, key), 1), else_=0)
-                 for key, *_ in pop.AGES]
+        bands = [case((self.population("aged", key), 1), else_=0) for key, *_ in pop.AGES]
         row = db.session.execute(select(*[func.coalesce(func.sum(b), 0) for b in bands])
                                  .where(*self.where(t.status.in_(ACTIVE_STATUSES)))).one()
         return Table("ages", "Open tickets by age", (Column("age", "Age", "text"), Column("open", "Open")),

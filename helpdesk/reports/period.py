@@ -18,6 +18,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import DateTime
 
+from .. import sla
+
 PRESETS = {
     "today": "Today",
     "7d": "Last 7 days",
@@ -113,11 +115,11 @@ def _day(day: date) -> str:
 
 def to_utc(day: date, zone: ZoneInfo) -> datetime:
     """The local midnight starting `day`, as naive UTC."""
-    return datetime.combine(day, time()).replace(tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
+    return sla.to_utc(datetime.combine(day, time()), zone)
 
 
 def local_today(zone: ZoneInfo, now: datetime) -> date:
-    return now.replace(tzinfo=timezone.utc).astimezone(zone).date()
+    return sla.local_date(now, zone)
 
 
 def parse(args, zone: ZoneInfo, now: datetime) -> Period:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from sqlalchemy import and_, false, select
+from sqlalchemy import and_, select
 
-from ..models import SOURCE_LABELS, SOURCES, Agent, Priority, Ticket, agent_departments, team_members
+from ..models import SOURCE_LABELS, SOURCES, Agent, Ticket, agent_departments, team_members
 from ..text import is_number
-from ..tickets.queues import Choice, Options
+from ..tickets.queues import Choice, Options, filter_conditions
 from ..tickets.rules import visibility_clause
 
 
@@ -114,19 +114,12 @@ class Filters:
     def active(self) -> bool:
         return bool(self.args())
 
-    def conditions(self, t=Ticket, *, tally: bool = False) -> list:
-        """The filters as conditions on t (the tally has no channel: callers read tickets then)."""
-        found = []
-        if self.department:
-            found.append(t.department_id == self.department)
-        if self.topic:
-            found.append(t.topic_id == self.topic)
-        if self.priority:
-            found.append(t.priority_id.in_(select(Priority.id).where(Priority.key == self.priority)))
+    def conditions(self, t=Ticket) -> list:
+        """The filters as conditions on t: the queue filter bar's, and the team and channel (the
+        tally has no channel: with a channel filter, callers read tickets)."""
+        found = filter_conditions(self, t)
         if self.team:
             found.append(t.team_id == self.team)
-        if self.assignee:
-            found.append(t.assignee_id == self.assignee)
         if self.channel:
-            found.append(false() if tally else t.source == self.channel)
+            found.append(t.source == self.channel)
         return found

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from .. import clock
 from ..extensions import db
-from ..live import kept_with_setup, viewer_version
+from ..live import kept_with_setup, viewer_key
 from ..models import (
     ACTIVE_STATUSES,
     Agent,
@@ -107,21 +107,16 @@ _COUNTS_CACHE: dict[tuple, dict[str, int]] = {}
 _COUNTS_CACHE_SIZE = 2000
 
 
-def _counts_key(agent: Agent, now: datetime) -> tuple:
-    return (db.engine.url.render_as_string(), agent.id, agent.role, viewer_version(agent),
-            now.replace(second=0, microsecond=0))
-
-
 def cached_counts(agent: Agent, now: datetime | None = None) -> dict[str, int] | None:
     """The counts if this worker holds them for the desk as it is now, else None (no counting)."""
-    cached = _COUNTS_CACHE.get(_counts_key(agent, now or clock.utcnow()))
+    cached = _COUNTS_CACHE.get(viewer_key(agent, now or clock.utcnow()))
     return None if cached is None else dict(cached)
 
 
 def counts(agent: Agent, now: datetime | None = None) -> dict[str, int]:
     """The number of tickets in every queue: two small queries, or none while nothing changed."""
     now = now or clock.utcnow()
-    key = _counts_key(agent, now)
+    key = viewer_key(agent, now)
     cached = _COUNTS_CACHE.get(key)
     if cached is None:
         cached = _count(agent, now)
@@ -315,8 +310,10 @@ def _search(params: Params) -> search.Match | None:
     return params._match if params.text else None
 
 
-def _filters(params: Params, t) -> list:
-    """The filter bar's conditions, on the columns of t (the ticket table or the tally)."""
+def filter_conditions(params, t) -> list:
+    """The filter bar's conditions, on the columns of t (the ticket table or the tally). `params`
+    is anything with the bar's `department`, `topic`, `priority` (a key) and `assignee` ("unassigned"
+    or an agent's id): a queue's Params, or a report's filters."""
     conditions = []
     if params.department:
         conditions.append(t.department_id == params.department)
@@ -332,7 +329,7 @@ def _filters(params: Params, t) -> list:
 
 
 def _conditions(agent: Agent, queue: str, params: Params, now: datetime) -> list:
-    conditions = _visible(agent, _in_queue(queue, agent, now), *_filters(params, Ticket),
+    conditions = _visible(agent, _in_queue(queue, agent, now), *filter_conditions(params, Ticket),
                           *map(search.tagged, params.tag_keys), *params.extra)
     found = _search(params)
     if found is not None:
@@ -409,7 +406,7 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
         total = db.session.scalar(select(func.count()).select_from(Ticket)
                                   .where(*_conditions(agent, queue, params, now)))
     else:
-        total = _count(agent, now, (queue,), lambda t: _filters(params, t))[queue]
+        total = _count(agent, now, (queue,), lambda t: filter_conditions(params, t))[queue]
     size = page_size(agent)
     number = min(params.page, max(1, -(-total // size)))
     shown = rows.read(
@@ -425,7 +422,7 @@ def page(agent: Agent, queue: str, params: Params, now: datetime | None = None,
 def _search_page(agent: Agent, queue: str, params: Params, now: datetime, found: search.Found) -> Page:
     """A page of a search: the index was read once (search.find: a few thousand ids at most);
     those of them in the queue are listed in order, counted, and the page's rows read."""
-    where = [*_visible(agent, _in_queue(queue, agent, now), *_filters(params, Ticket),
+    where = [*_visible(agent, _in_queue(queue, agent, now), *filter_conditions(params, Ticket),
                        *map(search.tagged, params.tag_keys), *params.extra), Ticket.id.in_(found.ranks)]
     if params.ranked:  # best match first; equal ones as the queue's default order has them
         listed = db.session.execute(select(Ticket.id, Ticket.urgency, Ticket.updated_at).where(*where)).all()
