@@ -268,6 +268,7 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
     page.get_by_label("Email").fill(desk.manager.email)
     page.get_by_label("Password").fill(desk.passwords[desk.manager.email])
     page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/agent/"))  # signed in before the next page is asked for
     for name, path in (("queue", "/agent/"), ("ticket", f"/agent/tickets/{t.number}")):
         page.goto(live_server + path)
         problems[name] = run_axe(page)
