@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from . import demo_tickets, jobs, mailin, tickets, webhooks
+from . import demo_tickets, jobs, mailin, settings, tickets, webhooks
 from .automations import timed
 from .demo import DEMO_AGENTS, DEMO_MACROS, desk_has_data, seed, seed_macros
 from .demo_tickets import rules as demo_rules
@@ -18,7 +18,7 @@ from .extensions import db
 from .mail import outbox
 from .mailin import imap
 from .models import ROLES, STATUS_LABELS, STATUSES, Agent, Mailbox
-from .reports import weekly
+from .reports import cells, weekly
 
 mail_cli = AppGroup("mail", help="Deliver the mail outbox; take in mail (pipe, IMAP fetch).")
 
@@ -120,6 +120,7 @@ def sla_check(loop: bool, interval: float | None):
     for item in flagged:
         click.echo(str(item))
     tickets.tally.tidy()
+    cells.tidy(settings.zone())
     click.echo(f"{len(flagged)} ticket{'' if len(flagged) == 1 else 's'} newly overdue.")
 @mail_cli.command("pipe")
 @click.option("--mailbox", "mailbox_name", default=None,
@@ -231,7 +232,17 @@ def webhooks_deliver(loop: bool, interval: float):
     click.echo(f"Delivered {delivered}, not delivered {failed}.")
 
 
-reports_cli = AppGroup("reports", help="Report mails: the managers' weekly summary.")
+reports_cli = AppGroup("reports", help="Reports: the managers' weekly summary mail, the dashboard's cells.")
+
+
+@reports_cli.command("rebuild")
+def reports_rebuild():
+    """Count the dashboard's cells afresh from the tickets, in the desk's time zone. The overdue
+    check does it by itself when the time zone changed outside the settings page."""
+    zone = settings.zone()
+    cells.rebuild(zone)
+    db.session.commit()
+    click.echo(f"Report cells counted afresh in {zone.key}.")
 
 
 @reports_cli.command("weekly")

@@ -15,12 +15,12 @@ from typing import Callable
 
 from flask import Flask
 
-from . import tickets, webhooks
+from . import settings, tickets, webhooks
 from .automations import timed
 from .extensions import db
 from .mail import outbox
 from .mailin import imap
-from .reports import weekly
+from .reports import cells, weekly
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ def _check_overdue(report: Report) -> None:
     for flagged in tickets.check_overdue():
         report(str(flagged))
     tickets.tally.tidy()
+    cells.tidy(settings.zone())
 
 
 def _run_automations(report: Report) -> None:

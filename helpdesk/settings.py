@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .config import ALLOWED_TYPES
 from .extensions import db
-from .models import Setting
+from .models import Setting, report_cell
 
 
 @dataclass(frozen=True)
@@ -144,4 +144,6 @@ def save(changes: dict) -> list[tuple[str, object, object]]:
         row.value = _store(definition, new)
         done.append((key, old, new))
     clear_cache()
+    if any(key == "timezone" for key, *_ in done):  # the reports count days in it
+        report_cell.rebuild(ZoneInfo(get("timezone")))
     return done

@@ -189,3 +189,23 @@ def due_with_pauses(
             return None, remaining
         at = paused_to
     return add_business_seconds(schedule, at, remaining), remaining
+
+
+def offsets(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """Where the zone's offset changes between start and end (naive UTC), found day by day and
+    then to the second."""
+    def offset(instant: datetime) -> int:
+        return int(instant.replace(tzinfo=timezone.utc).astimezone(zone).utcoffset().total_seconds() // 60)
+
+    found = [(start, offset(start))]
+    day = start
+    while day < end:
+        following = min(day + timedelta(days=1), end)
+        if offset(following) != found[-1][1]:
+            low, high = day, following  # offset(low) is the old one, offset(high) the new
+            while (high - low) > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if offset(middle) == found[-1][1] else (low, middle)
+            found.append((high.replace(microsecond=0), offset(high)))
+        day = following
+    return found

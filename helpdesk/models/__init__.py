@@ -48,6 +48,7 @@ from .people import (
     agent_departments,
     team_members,
 )
+from .report_cell import ReportCell, ReportZone
 from .setup import AuditEntry, HelpTopic, MailTemplate, Priority, Setting, SLAHoliday, SLAPlan
 from .tag import TAG_MAX, TAG_PATTERN, TAGS_PER_TICKET, Tag, tag_key, ticket_tag
 from .tally import GROUP_COLUMNS, TicketTally
@@ -81,6 +82,7 @@ __all__ = [
     "PasswordResetRequest", "RecoveryCode", "StaffSession", "Team", "agent_departments", "team_members",
     "AuditEntry", "HelpTopic", "MailTemplate", "Priority", "Setting", "SLAHoliday", "SLAPlan",
     "TAG_MAX", "TAG_PATTERN", "TAGS_PER_TICKET", "Tag", "tag_key", "ticket_tag",
+    "ReportCell", "ReportZone",
     "GROUP_COLUMNS", "TicketTally",
     "ACTIVE_STATUSES", "DONE_STATUSES", "ENTRY_KINDS", "PUBLIC_KINDS", "SOURCE_LABELS", "SOURCES", "STATUS_LABELS", "STATUSES",
     "Attachment", "Collaborator", "Event", "IdempotencyKey", "SLAPause", "ThreadEntry", "Ticket",

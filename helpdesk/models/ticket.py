@@ -73,6 +73,14 @@ class Ticket(db.Model):
         Index("ix_ticket_finished_at", "finished_at"),
         Index("ix_ticket_first_response_due_at", "first_response_due_at"),
         Index("ix_ticket_status_created", "status", "created_at"),
+        # First responses left past their target: a few tickets among all those due in a period.
+        Index("ix_ticket_unanswered_due", "first_response_due_at", sqlite_where=db.text("first_responded_at IS NULL"),
+              postgresql_where=db.text("first_responded_at IS NULL")),
+        # The newest breaches, listed: read newest first until enough are found.
+        Index("ix_ticket_fr_breached_created", "created_at", sqlite_where=db.text("first_response_breached IS 1"),
+              postgresql_where=db.text("first_response_breached IS true")),
+        Index("ix_ticket_res_breached_created", "created_at", sqlite_where=db.text("resolution_breached IS 1"),
+              postgresql_where=db.text("resolution_breached IS true")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,20 +1,18 @@
-"""The dashboard's figures, counted in the database: each is a GROUP BY over the tickets of one
-population (helpdesk.reports.population) within the viewer's scope and filters, and folded into
-tables here from the few grouped rows it returns, never from the tickets themselves.
-
-Times are exact percentiles (nearest rank: the median is the value half the tickets reach) of the
-population's measured seconds: PostgreSQL's ordered-set aggregate, a window function elsewhere,
-the same ranks on both.
+"""The dashboard's figures, counted in the database: from the report cells where they keep what
+a figure needs (helpdesk.reports.cells), else by a GROUP BY over the tickets of one population
+(helpdesk.reports.population), within the viewer's scope and filters; folded into tables here from
+the few grouped rows either returns, never from the tickets themselves. Times are nearest-rank
+percentiles (helpdesk.reports.ranks).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import case, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import array as pg_array
+from flask import current_app
+from sqlalchemy import case, func, select
 
 from ..extensions import db
 from ..models import (
@@ -26,6 +24,7 @@ from ..models import (
     Department,
     HelpTopic,
     Priority,
+    ReportCell,
     SLAPlan,
     Team,
     ThreadEntry,
@@ -33,14 +32,18 @@ from ..models import (
     TicketTally,
 )
 from ..tickets.deadlines import crossed_due_clause
+from . import cells as kept
 from . import period as periods
 from . import population as pop
+from . import ranks
 from .population import NONE, Drill
 from .scope import Filters, clause
 from .table import Column, Table
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 BREACHES_SHOWN = 50
+STEPPED = (" Over many tickets, times are read to a step: the minute under an hour, 5 minutes under 4 hours, "
+           "15 minutes under a day, the hour under a week, 6 hours under 30 days, the day beyond.")
 # The breakdowns of open tickets and of SLA compliance: (title, DIMENSIONS name, ticket column).
 BREAKDOWNS = (("Priority", "by_priority", "priority_id"), ("Help topic", "by_topic", "topic_id"),
               ("Department", "by_department", "department_id"), ("Team", "by_team", "team_id"),
@@ -99,6 +102,8 @@ class Report:
         self.viewer, self.period, self.filters, self.now = viewer, period, filters, now
         self._link, self._ticket_link = link, ticket_link
         self.names = _names()
+        self.cells = kept.Cells(viewer, period, filters)
+        self.stepped = False  # a time was read from a histogram (to its step)
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -113,6 +118,9 @@ class Report:
         return self._link(Drill(kind, self.period, self.filters, **extra))
 
     def count(self, kind: str) -> int:
+        cut = self.cells.cut() if kind in kept.KINDS else None
+        if cut:
+            return sum(self.cells.counts(cut, kind).values())
         return db.session.scalar(select(func.count()).select_from(Ticket).where(*self.where(self.population(kind))))
 
     def name(self, column: str, value) -> str:
@@ -120,38 +128,15 @@ class Report:
             return _EMPTY_NAMES[column]
         return self.names[column].get(value, f"#{value}")
 
-    def percentiles(self, value, kind: str, group=None, ps=((1, 2), (9, 10))) -> dict:
-        """{group value: (p1, p2, ...)} of `value` over a population: nearest-rank percentiles (the
-        value at rank ceil(n * a / b)), each (a, b) the fraction a/b. PostgreSQL's ordered-set
-        aggregate sorts once per group; elsewhere a window function ranks the values."""
-        if db.engine.dialect.name == "postgresql":
-            return self._percentiles_sorted(value, kind, group, ps)
-        grouping = [group] if group is not None else []
-        ranked = select(
-            (group if group is not None else literal(0)).label("g"), value.label("v"),
-            func.row_number().over(partition_by=grouping, order_by=value).label("rn"),
-            func.count().over(partition_by=grouping).label("n"),
-        ).where(*self.where(self.population(kind), value.is_not(None))).subquery()
-        wanted = [(ranked.c.n * a + b - 1) // b for a, b in ps]
-        rows = db.session.execute(select(ranked.c.g, ranked.c.v, ranked.c.rn, ranked.c.n)
-                                  .where(or_(*[ranked.c.rn == w for w in wanted]))).all()
-        found: dict = defaultdict(lambda: [None] * len(ps))
-        for g, v, rn, n in rows:
-            for i, (a, b) in enumerate(ps):
-                if rn == (n * a + b - 1) // b:
-                    found[g][i] = v
-        return dict(found)
-
-    def _percentiles_sorted(self, value, kind: str, group, ps) -> dict:
-        # percentile_disc(f) is the value at rank ceil(f * n), f * n in floating point: for halves and
-        # tenths that lands on the right whole number (checked up to 3 million tickets).
-        fractions = pg_array([literal(a / b) for a, b in ps])
-        found = func.percentile_disc(fractions).within_group(value)
-        key = group if group is not None else literal(0)
-        query = select(key, found).where(*self.where(self.population(kind), value.is_not(None)))
-        if group is not None:
-            query = query.group_by(group)
-        return {g: list(values) for g, values in db.session.execute(query) if values is not None}
+    def percentiles(self, value, kind: str, group=None, ps=((1, 2), (9, 10)), n: int | None = None) -> dict:
+        """{group value: (p1, p2, ...)} of `value` over a population, each (a, b) the fraction a/b:
+        exact, or over more than HELPDESK_REPORT_EXACT_UP_TO tickets (n) from the cells, to a step."""
+        if n is not None and n > current_app.config.get("HELPDESK_REPORT_EXACT_UP_TO", 20000):
+            found = self.cells.histogram(kind, value, group.key if group is not None else None)
+            if found is not None:
+                self.stepped = True
+                return {k: ranks.stepped(buckets, ps) for k, buckets in found.items()}
+        return ranks.exact(value, self.where(self.population(kind), value.is_not(None)), group, ps)
 
     # --- the figures -----------------------------------------------------------------------------
 
@@ -159,7 +144,7 @@ class Report:
         board = Dashboard(self.period, self.filters)
         open_rows = self._open_now()
         board.tables["volume"] = self._volume(open_rows)
-        board.tables["ages"] = self._ages()
+        board.tables["ages"] = self._ages(open_rows)
         board.open_by = self._open_by(open_rows)
         board.sla_by = self._sla()
         board.tables["breaches"] = self._breaches()
@@ -171,6 +156,12 @@ class Report:
         return board
 
     def _by_day(self, column, kind: str) -> dict:
+        cut = self.cells.cut()
+        if cut:
+            found: dict = defaultdict(int)
+            for (value,), n in self.cells.counts(cut, kind, ReportCell.day).items():
+                found[self.period.bucket_of(periods.as_date(value))] += n
+            return found
         day = periods.local_day(periods.local_time(column, self.period.offsets()))
         rows = db.session.execute(select(day, func.count()).where(*self.where(self.population(kind)))
                                   .group_by(day)).all()
@@ -229,13 +220,19 @@ class Report:
             *self.where(crossed_due_clause(self.now))))
         return int(sum(r["n"] for r in open_rows if r["is_overdue"])) + crossed
 
-    def _ages(self) -> Table:
+    def _ages(self, open_rows: list) -> Table:
+        """The bands of the last week from the tickets opened since (an index range); the oldest
+        band is what remains of the open tickets."""
         t = Ticket
-        bands = [case((self.population("aged", key), 1), else_=0) for key, *_ in pop.AGES]
-        row = db.session.execute(select(*[func.coalesce(func.sum(b), 0) for b in bands])
-                                 .where(*self.where(t.status.in_(ACTIVE_STATUSES)))).one()
+        recent = [key for key, _, _, until in pop.AGES if until is not None]
+        bands = [case((self.population("aged", key), 1), else_=0) for key in recent]
+        since = self.now - timedelta(days=max(b[3] for b in pop.AGES if b[3] is not None))
+        row = db.session.execute(select(*[func.coalesce(func.sum(b), 0) for b in bands]).where(
+            *self.where(t.status.in_(ACTIVE_STATUSES), t.created_at > since))).one()
+        counts = [int(n) for n in row]
+        counts.append(int(sum(r["n"] for r in open_rows)) - sum(counts))
         return Table("ages", "Open tickets by age", (Column("age", "Age", "text"), Column("open", "Open")),
-                     tuple((label, int(row[i])) for i, (key, label, *_) in enumerate(pop.AGES)),
+                     tuple((label, counts[i]) for i, (key, label, *_) in enumerate(pop.AGES)),
                      tuple((None, self.drill("aged", age=key)) for key, *_ in pop.AGES))
 
     def _open_by(self, open_rows: list) -> list[Table]:
@@ -264,22 +261,28 @@ class Report:
         columns = [Ticket.sla_id, Ticket.priority_id, Ticket.topic_id, Ticket.department_id, Ticket.team_id,
                    Ticket.assignee_id]
         parts = (("fr_met",), pop.BREACHES["fr_breached"], ("res_met",), pop.BREACHES["res_breached"])
-        rows = []  # (columns..., [fr met, fr breached, res met, res breached])
+        # column -> its value -> [fr met, fr breached, res met, res breached]
+        totals: dict = {c.key: defaultdict(lambda: [0, 0, 0, 0]) for c in columns}
+        cuts = {c.key: self.cells.cut(c.key) for c in columns}
         for i, kinds in enumerate(parts):
             for kind in kinds:
-                for row in db.session.execute(select(*columns, func.count()).where(
-                        *self.where(self.population(kind))).group_by(*columns)):
-                    counts = [0, 0, 0, 0]
-                    counts[i] = row[-1]
-                    rows.append((*row[:-1], *counts))
+                # One read per cut that keeps some of the columns, by all of them; the tickets by the rest.
+                cells = {k: c for k, c in cuts.items() if c} if kind in kept.KINDS else {}
+                for cut in set(cells.values()):
+                    keys = [k for k, c in cells.items() if c == cut]
+                    for values, n in self.cells.counts(cut, kind, *[getattr(ReportCell, k) for k in keys]).items():
+                        for key, value in zip(keys, values):
+                            totals[key][value][i] += n
+                rest = [c for c in columns if c.key not in cells]
+                if not rest:
+                    continue
+                for row in db.session.execute(select(*rest, func.count()).where(
+                        *self.where(self.population(kind))).group_by(*rest)):
+                    for column, value in zip(rest, row):
+                        totals[column.key][value][i] += int(row[-1])
         tables = []
         for title, dim, column in SLA_BREAKDOWNS:
-            index = [c.key for c in columns].index(column)
-            totals: dict = defaultdict(lambda: [0, 0, 0, 0])
-            for row in rows:
-                for i in range(4):
-                    totals[row[index]][i] += int(row[len(columns) + i])
-            ordered = sorted(totals.items(), key=lambda kv: self.name(column, kv[0]))
+            ordered = sorted(totals[column].items(), key=lambda kv: self.name(column, kv[0]))
             body, links = [], []
             for key, (fm, fb, rm, rb) in ordered:
                 dims = {dim: NONE if key is None else key}
@@ -317,10 +320,12 @@ class Report:
         measures = (("First response", "answered", Ticket.first_response_work_secs, Ticket.first_response_secs),
                     ("Resolution", "finished", Ticket.resolution_work_secs, Ticket.resolution_secs))
         body, links = [], []
+        self.stepped = False
         for label, kind, work, wall in measures:
-            work_p = self.percentiles(work, kind).get(0, [None, None])
-            wall_p = self.percentiles(wall, kind).get(0, [None, None])
-            body.append((label, self.count(kind), work_p[0], work_p[1], wall_p[0], wall_p[1]))
+            n = self.count(kind)
+            work_p = self.percentiles(work, kind, n=n).get(0, [None, None])
+            wall_p = self.percentiles(wall, kind, n=n).get(0, [None, None])
+            body.append((label, n, work_p[0], work_p[1], wall_p[0], wall_p[1]))
             links.append((None, self.drill(kind), None, None, None, None))
         return Table("times", "Response and resolution times", (
             Column("measure", "Measure", "text"), Column("tickets", "Tickets"),
@@ -328,7 +333,7 @@ class Report:
             Column("wall_median", "Median (wall clock)", "duration"), Column("wall_p90", "90th percentile (wall clock)", "duration")),
             tuple(body), tuple(links),
             note="SLA hours count only the plan's business hours, without time awaiting the customer; "
-                 "tickets without a plan count around the clock.")
+                 "tickets without a plan count around the clock." + (STEPPED if self.stepped else ""))
 
     def _agents(self, open_rows: list) -> Table:
         t = Ticket
@@ -337,6 +342,9 @@ class Report:
             open_now[row["assignee_id"]] += row["n"]
 
         def per_agent(kind):
+            cut = self.cells.cut("assignee_id")
+            if cut:
+                return {k: n for (k,), n in self.cells.counts(cut, kind, ReportCell.assignee_id).items() if k is not None}
             return dict(db.session.execute(select(t.assignee_id, func.count()).where(
                 *self.where(self.population(kind), t.assignee_id.is_not(None))).group_by(t.assignee_id)).all())
 
@@ -347,7 +355,9 @@ class Report:
         if self.where():  # only a scope or a filter needs the tickets (the index alone answers the rest)
             query = query.join(t, t.id == e.ticket_id).where(*self.where())
         replies = dict(db.session.execute(query).all())
-        first = self.percentiles(t.first_response_work_secs, "answered", group=t.assignee_id, ps=((1, 2),))
+        self.stepped = False
+        first = self.percentiles(t.first_response_work_secs, "answered", group=t.assignee_id, ps=((1, 2),),
+                                 n=self.count("answered"))
         ids = {k for k in (*open_now, *created, *finished, *replies, *first) if k is not None}
         if self.filters.assignee:
             ids &= {self.filters.assignee}
@@ -363,11 +373,16 @@ class Report:
             Column("agent", "Agent", "text"), Column("open", "Open now"), Column("assigned", "Assigned (created in period)"),
             Column("replies", "Replies sent"), Column("resolved", "Resolved"), Column("reopened", "Reopened"),
             Column("first_response", "Median first response (SLA hours)", "duration")), tuple(body), tuple(links),
-            note="Tickets count for the agent they are assigned to now; replies for the agent who sent them.")
+            note="Tickets count for the agent they are assigned to now; replies for the agent who sent them."
+                 + (STEPPED if self.stepped else ""))
 
     def _channels(self) -> Table:
-        rows = dict(db.session.execute(select(Ticket.source, func.count()).where(
-            *self.where(self.population("created"))).group_by(Ticket.source)).all())
+        cut = self.cells.cut("source")
+        if cut:
+            rows = {k: n for (k,), n in self.cells.counts(cut, "created", ReportCell.source).items()}
+        else:
+            rows = dict(db.session.execute(select(Ticket.source, func.count()).where(
+                *self.where(self.population("created"))).group_by(Ticket.source)).all())
         total = sum(rows.values())
         ordered = sorted(rows.items(), key=lambda kv: -kv[1])
         return Table("channels", "Channel mix (tickets created)", (
@@ -376,9 +391,15 @@ class Report:
             tuple((None, self.drill("created", dims={"by_channel": k}), None) for k, _ in ordered))
 
     def _heatmap(self) -> Table:
-        cell = periods.weekday_hour(periods.local_time(Ticket.created_at, self.period.offsets()))
-        counts = dict(db.session.execute(select(cell, func.count()).where(
-            *self.where(self.population("created"))).group_by(cell)).all())
+        cut = self.cells.cut(among="a")
+        if cut:
+            counts: dict = defaultdict(int)
+            for (day, hour), n in self.cells.counts(cut, "created", ReportCell.day, ReportCell.hour).items():
+                counts[(periods.as_date(day).weekday() + 1) % 7 * 100 + hour] += n
+        else:
+            cell = periods.weekday_hour(periods.local_time(Ticket.created_at, self.period.offsets()))
+            counts = dict(db.session.execute(select(cell, func.count()).where(
+                *self.where(self.population("created"))).group_by(cell)).all())
         body, links, matrix, hrefs = [], [], [], []
         for i, day in enumerate(WEEKDAYS):
             sql_day = (i + 1) % 7  # SQL counts from Sunday

@@ -10,7 +10,7 @@ week (from Monday) for long ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case
@@ -106,7 +106,7 @@ class Period:
     def offsets(self) -> list[tuple[datetime, int]]:
         """(from this instant, the desk's UTC offset in minutes) for each stretch of the period
         with one offset, in order; the first starts at the period's start."""
-        return offsets(self.zone, self.start, self.end)
+        return sla.offsets(self.zone, self.start, self.end)
 
 
 def _day(day: date) -> str:
@@ -156,26 +156,6 @@ def _date(value, which: str) -> date:
         return date.fromisoformat(str(value).strip())
     except ValueError:
         raise PeriodError(f"The {which} date is not a date (YYYY-MM-DD).") from None
-
-
-def offsets(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
-    """Where the zone's offset changes between start and end (naive UTC), found day by day and
-    then to the second."""
-    def offset(instant: datetime) -> int:
-        return int(instant.replace(tzinfo=timezone.utc).astimezone(zone).utcoffset().total_seconds() // 60)
-
-    found = [(start, offset(start))]
-    day = start
-    while day < end:
-        following = min(day + timedelta(days=1), end)
-        if offset(following) != found[-1][1]:
-            low, high = day, following  # offset(low) is the old one, offset(high) the new
-            while (high - low) > timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                low, high = (middle, high) if offset(middle) == found[-1][1] else (low, middle)
-            found.append((high.replace(microsecond=0), offset(high)))
-        day = following
-    return found
 
 
 # --- the stored time read in the desk's time zone, in SQL ----------------------------------------

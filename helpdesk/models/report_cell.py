@@ -1,0 +1,289 @@
+"""The report cells: the dashboard's counts and time histograms per local day, kept by the
+database so that a year of a million-ticket desk is read from a few thousand rows.
+
+Each ticket contributes a fixed set of cells, computed from its own columns: the day it was
+created (and the hour, for the busiest-hours map), first answered and finished, in the desk's
+time zone, with the columns the reports filter and break down by, and a histogram bucket of its
+response and resolution times. Triggers on `ticket` write the change in the same transaction as
+the change itself, whatever made it: the contribution a ticket leaves (n = -1) and the one it
+enters (n = +1). Rows are only ever inserted, so writers never wait for each other here;
+helpdesk.reports.cells folds the rows of the days that changed into one row per group, and
+rebuilds them all when the desk's time zone changes.
+
+A cell belongs to one cut, the set of columns it keeps (the others are NULL):
+  a  department, help topic, priority, channel, SLA plan (and the hour of a created ticket)
+  b  department, team, assignee
+  t  nothing: the histograms of the whole desk
+  d  department (histograms)
+  g  department and assignee (the histogram of first responses in SLA hours)
+
+The local day comes from `report_zone`: from each instant on, the desk's UTC offset in minutes.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+from flask import g
+from sqlalchemy import DDL, Index, String, delete, event, insert, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..sla import offsets
+from .ticket import Ticket
+
+
+class ReportCell(db.Model):
+    __tablename__ = "report_cell"
+    __table_args__ = (
+        Index("ix_report_cell_read", "event", "cut", "day"),
+        Index("ix_report_cell_unfolded", "day", sqlite_where=db.text("folded = 0"),
+              postgresql_where=db.text("NOT folded")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(8))
+    cut: Mapped[str] = mapped_column(String(1))
+    day: Mapped[date]
+    hour: Mapped[Optional[int]]
+    department_id: Mapped[Optional[int]]
+    topic_id: Mapped[Optional[int]]
+    priority_id: Mapped[Optional[int]]
+    source: Mapped[Optional[str]] = mapped_column(String(16))
+    sla_id: Mapped[Optional[int]]
+    team_id: Mapped[Optional[int]]
+    assignee_id: Mapped[Optional[int]]
+    breached: Mapped[Optional[bool]]
+    planned: Mapped[Optional[bool]]
+    reopened: Mapped[Optional[bool]]
+    bucket: Mapped[Optional[int]]
+    n: Mapped[int]
+    folded: Mapped[bool] = mapped_column(default=False, server_default=db.false())
+
+
+class ReportZone(db.Model):
+    """The desk's UTC offset from each instant on (naive UTC), for the time zone `zone`."""
+
+    __tablename__ = "report_zone"
+
+    starts: Mapped[datetime] = mapped_column(primary_key=True)
+    minutes: Mapped[int]
+    zone: Mapped[str] = mapped_column(String(64))
+
+
+# --- what a ticket contributes ---------------------------------------------------------------------
+
+GROUPS = ("department_id", "topic_id", "priority_id", "source", "sla_id", "team_id", "assignee_id")
+CUTS = {"a": ("department_id", "topic_id", "priority_id", "source", "sla_id"),
+        "b": ("department_id", "team_id", "assignee_id"),
+        "t": (), "d": ("department_id",), "g": ("department_id", "assignee_id")}
+FIELDS = ("event", "cut", "day", "hour", *GROUPS, "breached", "planned", "reopened", "bucket")
+# Histogram steps: below each bound (seconds), one bucket per step; past the last, a day each.
+STEPS = ((3600, 60), (4 * 3600, 300), (86400, 900), (7 * 86400, 3600), (30 * 86400, 6 * 3600))
+LAST_STEP = 86400
+# Counted events: (event, the ticket's time column, breached column or None).
+COUNTS = (("created", "created_at", None), ("answered", "first_responded_at", "first_response_breached"),
+          ("finished", "finished_at", "resolution_breached"))
+# Histograms: (event, time column, value column, cuts).
+HISTOGRAMS = (("fr_work", "first_responded_at", "first_response_work_secs", "tdg"),
+              ("fr_wall", "first_responded_at", "first_response_secs", "td"),
+              ("res_work", "finished_at", "resolution_work_secs", "td"),
+              ("res_wall", "finished_at", "resolution_secs", "td"))
+# A change of any other column leaves the cells alone.
+WATCHED = ("created_at", "first_responded_at", "finished_at", *GROUPS, "first_response_breached",
+           "resolution_breached", "reopen_count", "first_response_secs", "first_response_work_secs",
+           "resolution_secs", "resolution_work_secs")
+
+
+def bucket_sql(value: str) -> str:
+    """The histogram bucket of a number of seconds, in SQL both databases read alike."""
+    parts, base, low = [], 0, 0
+    for bound, step in STEPS:
+        parts.append(f"WHEN {value} < {bound} THEN {base} + ({value} - {low}) / {step}")
+        base += (bound - low) // step
+        low = bound
+    return f"CASE {' '.join(parts)} ELSE {base} + ({value} - {low}) / {LAST_STEP} END"
+
+
+def bucket_of(seconds: int) -> int:
+    """The histogram bucket of a number of seconds (what bucket_sql computes)."""
+    base, low = 0, 0
+    for bound, step in STEPS:
+        if seconds < bound:
+            return base + (seconds - low) // step
+        base, low = base + (bound - low) // step, bound
+    return base + (seconds - low) // LAST_STEP
+
+
+def bucket_floor(bucket: int) -> int:
+    """The fewest seconds a bucket holds (what the histogram reports for it)."""
+    base, low = 0, 0
+    for bound, step in STEPS:
+        size = (bound - low) // step
+        if bucket < base + size:
+            return low + (bucket - base) * step
+        base, low = base + size, bound
+    return low + (bucket - base) * LAST_STEP
+
+
+def _offset(dialect: str, instant: str) -> str:
+    found = f"(SELECT minutes FROM report_zone WHERE starts <= {instant} ORDER BY starts DESC LIMIT 1)"
+    if dialect == "sqlite":
+        return f"printf('%+d minutes', coalesce({found}, 0))"
+    return f"make_interval(mins => coalesce({found}, 0))"
+
+
+def local_day(dialect: str, instant: str) -> str:
+    if dialect == "sqlite":
+        return f"date({instant}, {_offset(dialect, instant)})"
+    return f"CAST({instant} + {_offset(dialect, instant)} AS date)"
+
+
+def local_hour(dialect: str, instant: str) -> str:
+    if dialect == "sqlite":
+        return f"CAST(strftime('%H', {instant}, {_offset(dialect, instant)}) AS INTEGER)"
+    return f"CAST(extract(hour FROM {instant} + {_offset(dialect, instant)}) AS integer)"
+
+
+_NULL = {"hour": "CAST(NULL AS integer)", "source": "CAST(NULL AS varchar)", "breached": "CAST(NULL AS boolean)",
+         "planned": "CAST(NULL AS boolean)", "reopened": "CAST(NULL AS boolean)", "bucket": "CAST(NULL AS integer)"}
+
+
+def _null(field: str) -> str:
+    return _NULL.get(field, "CAST(NULL AS integer)")
+
+
+def contributions(dialect: str, row: str) -> list[tuple[str, str]]:
+    """(SELECT list in FIELDS order, WHERE) of each cell a ticket adds; `row` names the ticket
+    (NEW, OLD or a table)."""
+    found = []
+    for name, at, breached in COUNTS:
+        for cut in "ab":
+            kept = CUTS[cut]
+            values = {
+                "event": f"'{name}'", "cut": f"'{cut}'", "day": local_day(dialect, f"{row}.{at}"),
+                "hour": local_hour(dialect, f"{row}.{at}") if name == "created" and cut == "a" else _null("hour"),
+                **{g: f"{row}.{g}" if g in kept else _null(g) for g in GROUPS},
+                "breached": f"{row}.{breached}" if breached else _null("breached"),
+                "planned": f"{row}.sla_id IS NOT NULL" if name == "finished" else _null("planned"),
+                "reopened": f"{row}.reopen_count > 0" if name == "finished" else _null("reopened"),
+                "bucket": _null("bucket"),
+            }
+            found.append((values, f"{row}.{at} IS NOT NULL"))
+    for name, at, value, cuts in HISTOGRAMS:
+        for cut in cuts:
+            kept = CUTS[cut]
+            values = {"event": f"'{name}'", "cut": f"'{cut}'", "day": local_day(dialect, f"{row}.{at}"),
+                      "hour": _null("hour"), **{g: f"{row}.{g}" if g in kept else _null(g) for g in GROUPS},
+                      "breached": _null("breached"), "planned": _null("planned"), "reopened": _null("reopened"),
+                      "bucket": bucket_sql(f"{row}.{value}")}
+            found.append((values, f"{row}.{at} IS NOT NULL AND {row}.{value} IS NOT NULL"))
+    return [(", ".join(v[f] for f in FIELDS), where) for v, where in found]
+
+
+_FIELDS = ", ".join(FIELDS)
+
+
+def _insert(dialect: str, row: str, n: int) -> str:
+    folded = "false" if dialect == "postgresql" else "0"
+    parts = [f"SELECT {values}, {n}, {folded} WHERE {where}" for values, where in contributions(dialect, row)]
+    return f"INSERT INTO report_cell ({_FIELDS}, n, folded) " + " UNION ALL ".join(parts)
+
+
+def fill_sql(dialect: str) -> list[str]:
+    """Statements that add the folded cells of every ticket there is."""
+    folded = "true" if dialect == "postgresql" else "1"
+    found = []
+    for values, where in contributions(dialect, "ticket"):
+        named = ", ".join(f"{v} AS {f}" for v, f in zip(_split(values), FIELDS))
+        found.append(f"INSERT INTO report_cell ({_FIELDS}, n, folded) SELECT {_FIELDS}, count(*), {folded} "
+                     f"FROM (SELECT {named} FROM ticket WHERE {where}) AS c GROUP BY {_FIELDS}")
+    return found
+
+
+def _split(values: str) -> list[str]:
+    """The SELECT list back into its expressions (commas inside parentheses or quotes kept)."""
+    parts, depth, quoted, current = [], 0, False, ""
+    for ch in values:
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        elif not quoted:
+            depth += (ch == "(") - (ch == ")")
+        current += ch
+    parts.append(current.strip())
+    return parts
+
+
+def _changed(differs: str) -> str:
+    return " OR ".join(f"OLD.{c} {differs} NEW.{c}" for c in WATCHED)
+
+
+def triggers(dialect: str) -> tuple[str, ...]:
+    watched = ", ".join(WATCHED)
+    if dialect == "sqlite":
+        return (
+            f"CREATE TRIGGER report_cell_insert AFTER INSERT ON ticket BEGIN {_insert(dialect, 'NEW', 1)}; END",
+            f"CREATE TRIGGER report_cell_update AFTER UPDATE OF {watched} ON ticket WHEN {_changed('IS NOT')} "
+            f"BEGIN {_insert(dialect, 'OLD', -1)}; {_insert(dialect, 'NEW', 1)}; END",
+            f"CREATE TRIGGER report_cell_delete AFTER DELETE ON ticket BEGIN {_insert(dialect, 'OLD', -1)}; END",
+        )
+    return (
+        "CREATE FUNCTION report_cell_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP <> 'INSERT' THEN {_insert(dialect, 'OLD', -1)}; END IF; "
+        f"IF TG_OP <> 'DELETE' THEN {_insert(dialect, 'NEW', 1)}; END IF; "
+        "RETURN NULL; END $$",
+        "CREATE TRIGGER report_cell_insert_delete AFTER INSERT OR DELETE ON ticket "
+        "FOR EACH ROW EXECUTE FUNCTION report_cell_change()",
+        f"CREATE TRIGGER report_cell_update AFTER UPDATE OF {watched} ON ticket "
+        f"FOR EACH ROW WHEN ({_changed('IS DISTINCT FROM')}) EXECUTE FUNCTION report_cell_change()",
+    )
+
+
+DROP_TRIGGERS = {
+    "sqlite": ("DROP TRIGGER IF EXISTS report_cell_insert", "DROP TRIGGER IF EXISTS report_cell_update",
+               "DROP TRIGGER IF EXISTS report_cell_delete"),
+    "postgresql": ("DROP TRIGGER IF EXISTS report_cell_insert_delete ON ticket",
+                   "DROP TRIGGER IF EXISTS report_cell_update ON ticket",
+                   "DROP FUNCTION IF EXISTS report_cell_change()"),
+}
+
+# --- the time zone the cells count days in -----------------------------------------------------------
+
+ZONE_FROM, ZONE_UNTIL = datetime(1970, 1, 1), datetime(2100, 1, 1)
+_STORED = "_helpdesk_report_zone"
+
+
+def stored_zone() -> str | None:
+    """The time zone the cells count days in (None: never counted), read once per request."""
+    found = g.get(_STORED)
+    if found is None:
+        found = db.session.scalar(select(ReportZone.zone).limit(1)) or ""
+        setattr(g, _STORED, found)
+    return found or None
+
+
+def zone_rows(zone: ZoneInfo) -> list[dict]:
+    return [{"starts": at, "minutes": minutes, "zone": zone.key} for at, minutes in offsets(zone, ZONE_FROM, ZONE_UNTIL)]
+
+
+def rebuild(zone: ZoneInfo) -> None:
+    """Count every ticket's cells afresh, in this time zone, in the caller's transaction."""
+    db.session.execute(delete(ReportCell))
+    db.session.execute(delete(ReportZone))
+    db.session.execute(insert(ReportZone), zone_rows(zone))
+    for statement in fill_sql(db.engine.dialect.name):
+        db.session.execute(db.text(statement))
+    g.pop(_STORED, None)
+
+
+# A schema made from the models (create_all) gets the triggers too, once both tables exist.
+ReportCell.__table__.add_is_dependent_on(Ticket.__table__)
+ReportCell.__table__.add_is_dependent_on(ReportZone.__table__)
+for _dialect in ("sqlite", "postgresql"):
+    for _statement in triggers(_dialect):
+        event.listen(ReportCell.__table__, "after_create", DDL(_statement.replace("%", "%%")).execute_if(dialect=_dialect))

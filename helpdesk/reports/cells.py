@@ -1,0 +1,142 @@
+"""Reading, folding and rebuilding the report cells (helpdesk.models.report_cell).
+
+A figure reads the cells when one cut keeps every column its viewer's scope, its filters and its
+breakdown need, and the cells count days in the desk's current time zone; otherwise it reads the
+tickets, as exactly. The two always agree: tests build every dashboard both ways.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from ..extensions import db
+from ..models import Agent, ReportCell
+from ..models.report_cell import CUTS, FIELDS, bucket_floor, rebuild, stored_zone
+from . import period as periods
+from .scope import Filters, clause
+
+log = logging.getLogger(__package__)
+
+# What each kind of figure counts, as an event and the flags its cells carry.
+KINDS = {
+    "created": ("created", {}), "finished": ("finished", {}), "answered": ("answered", {}),
+    "fr_met": ("answered", {"breached": False}), "fr_late": ("answered", {"breached": True}),
+    "res_met": ("finished", {"planned": True, "breached": False}), "res_late": ("finished", {"breached": True}),
+    "reopened": ("finished", {"reopened": True}),
+}
+# The histogram behind a measured time: (kind of population, value column) -> event.
+HISTOGRAMS = {("answered", "first_response_work_secs"): "fr_work", ("answered", "first_response_secs"): "fr_wall",
+              ("finished", "resolution_work_secs"): "res_work", ("finished", "resolution_secs"): "res_wall"}
+HISTOGRAM_CUTS = {"fr_work": "tdg", "fr_wall": "td", "res_work": "td", "res_wall": "td"}
+FILTER_COLUMNS = {"department": "department_id", "topic": "topic_id", "priority": "priority_id",
+                  "channel": "source", "team": "team_id", "assignee": "assignee_id"}
+
+
+def scope_columns(viewer: Agent) -> set[str]:
+    if viewer.is_admin:
+        return set()
+    if viewer.is_manager:
+        return {"department_id"}
+    return {"department_id", "team_id", "assignee_id"}
+
+
+class Cells:
+    """The cells one report may read: its viewer's scope and filters, its period's days."""
+
+    def __init__(self, viewer: Agent, period: periods.Period, filters: Filters):
+        self.viewer, self.period, self.filters = viewer, period, filters
+        self.on = current_app.config.get("HELPDESK_REPORT_CELLS", True) and stored_zone() == period.zone.key
+        self.needed = scope_columns(viewer) | {FILTER_COLUMNS[k] for k in filters.args()}
+
+    def cut(self, *columns: str, among: str = "ab") -> str | None:
+        """The first cut keeping every column needed, or None (read the tickets)."""
+        if not self.on:
+            return None
+        wanted = self.needed | set(columns)
+        return next((c for c in among if wanted <= set(CUTS[c])), None)
+
+    def _where(self, event: str, cut: str) -> list:
+        c = ReportCell
+        found = [c.event == event, c.cut == cut, c.day >= self.period.first, c.day <= self.period.last]
+        scope = clause(self.viewer, c)
+        if scope is not None:
+            found.append(scope)
+        return found + self.filters.conditions(c)
+
+    def counts(self, cut: str, kind: str, *groups) -> dict:
+        """{group values (a tuple): n} of a kind of figure, grouped by cell columns (or
+        expressions of them)."""
+        event, flags = KINDS[kind]
+        c = ReportCell
+        conditions = self._where(event, cut) + [getattr(c, k).is_(v) for k, v in flags.items()]
+        total = func.sum(c.n)
+        rows = db.session.execute(select(*groups, total).where(*conditions).group_by(*groups).having(total != 0))
+        return {tuple(row[:-1]): int(row[-1]) for row in rows}
+
+    def histogram(self, kind: str, value, group: str | None = None) -> dict | None:
+        """{group value: [(bucket floor in seconds, n), ...] in order} of a measured time, or None
+        when no cut keeps what is needed."""
+        event = HISTOGRAMS.get((kind, value.key))
+        if event is None:
+            return None
+        cut = self.cut(*([group] if group else []), among=HISTOGRAM_CUTS[event])
+        if cut is None:
+            return None
+        c = ReportCell
+        key = getattr(c, group) if group else c.cut
+        total = func.sum(c.n)
+        rows = db.session.execute(select(key, c.bucket, total).where(*self._where(event, cut))
+                                  .group_by(key, c.bucket).having(total != 0).order_by(key, c.bucket))
+        found: dict = defaultdict(list)
+        for k, bucket, n in rows:
+            found[k if group else 0].append((bucket_floor(bucket), int(n)))
+        return dict(found)
+
+
+# --- keeping the cells ----------------------------------------------------------------------------------
+
+
+_FIELDS = ", ".join(FIELDS)
+
+
+def fold() -> bool:
+    """Fold the rows of every day that changed into one row per cell, in a transaction of its own
+    (see helpdesk.tickets.tally.compact, which folds the same way). False if the database was busy."""
+    try:
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(db.text(
+                    "WITH touched AS (SELECT DISTINCT day FROM report_cell WHERE NOT folded), "
+                    "gone AS (DELETE FROM report_cell WHERE day IN (SELECT day FROM touched) "
+                    f"RETURNING {_FIELDS}, n) INSERT INTO report_cell ({_FIELDS}, n, folded) "
+                    f"SELECT {_FIELDS}, sum(n), true FROM gone GROUP BY {_FIELDS} HAVING sum(n) <> 0"))
+            else:
+                last = conn.scalar(select(func.max(ReportCell.id)))
+                if last is None:
+                    return True
+                touched = "SELECT day FROM report_cell WHERE folded = 0 AND id <= :last"
+                conn.execute(db.text(
+                    f"INSERT INTO report_cell ({_FIELDS}, n, folded) SELECT {_FIELDS}, sum(n), 1 FROM report_cell "
+                    f"WHERE id <= :last AND day IN ({touched}) GROUP BY {_FIELDS} HAVING sum(n) <> 0"), {"last": last})
+                conn.execute(db.text(f"DELETE FROM report_cell WHERE id <= :last AND day IN ({touched})"),
+                             {"last": last})
+    except OperationalError as exc:  # busy: the figures stay exact, the next round folds
+        log.info("report cells not folded this time: %s", exc.orig)
+        return False
+    return True
+
+
+def tidy(zone: ZoneInfo) -> None:
+    """What the overdue check does each round: rebuild the cells if the desk's time zone is not
+    the one they count in (it changed outside the settings page), else fold them."""
+    if stored_zone() != zone.key:
+        rebuild(zone)
+        db.session.commit()
+        log.info("report cells rebuilt for the time zone %s", zone.key)
+        return
+    fold()
