@@ -63,6 +63,7 @@ def from_environment(instance_path: str) -> dict:
         "HELPDESK_ACCESS_LINK_DAYS": _int(env("HELPDESK_ACCESS_LINK_DAYS"), 90),
         "HELPDESK_BACKGROUND_SENDER": _bool(env("HELPDESK_BACKGROUND_SENDER")),
         "HELPDESK_SLA_CHECK_SECONDS": max(_int(env("HELPDESK_SLA_CHECK_SECONDS"), 60), 1),
+        "HELPDESK_REPORT_EXACT_UP_TO": max(_int(env("HELPDESK_REPORT_EXACT_UP_TO"), 20000), 0),
         "HELPDESK_DEV_MAILBOX": env("HELPDESK_DEV_MAILBOX") or "",
         "HELPDESK_MAIL_ACKS_PER_HOUR": _int(env("HELPDESK_MAIL_ACKS_PER_HOUR"), 5),
         # The authserv-id of the desk's own receiving mail server: its Authentication-Results

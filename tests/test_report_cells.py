@@ -63,8 +63,14 @@ def test_the_cells_follow_every_change_and_equal_a_count_afresh(scenario, desk):
     tickets.assign(desk.admin, scenario["C"], agent=desk.manager, team=next(iter(desk.teams.values())))
     tickets.transfer(desk.admin, scenario["G"], desk.departments["IT Operations"])
     db.session.execute(Ticket.__table__.update().where(Ticket.id == d.id).values(priority_id=desk.priorities["high"].id))
-    db.session.execute(Ticket.__table__.delete().where(Ticket.id == scenario["K"].id))
     db.session.commit()
+    assert contents() == rebuilt()
+    # A ticket deleted with its replies (by the database's cascade) takes its replies along.
+    replies = sum(n for cell, n in contents().items() if cell[0] == "replied")
+    assert replies == 11  # A 2, B 3 (the question too), D 3, E 2, F 1: a resolution's message is a reply
+    db.session.execute(Ticket.__table__.delete().where(Ticket.id.in_([scenario["K"].id, d.id])))
+    db.session.commit()
+    assert sum(n for cell, n in contents().items() if cell[0] == "replied") == 8
     assert contents() == rebuilt()
 
 
@@ -106,17 +112,41 @@ def test_every_dashboard_is_the_same_read_from_the_cells_or_the_tickets(scenario
 
 def test_times_over_many_tickets_are_read_to_their_step(scenario, desk):  # noqa: F811
     exact = dashboard(desk.admin, period(), from_cells=True)[2]["times"][0]
+    before = current_app.config["HELPDESK_REPORT_EXACT_UP_TO"]
     current_app.config["HELPDESK_REPORT_EXACT_UP_TO"] = 0
     try:
         report = figures.Report(desk.admin, period(), Filters(), berlin(2026, 4, 6, 12, 0), str, str)
         stepped = report.build()
     finally:
-        current_app.config.pop("HELPDESK_REPORT_EXACT_UP_TO")
+        current_app.config["HELPDESK_REPORT_EXACT_UP_TO"] = before
     for exact_row, row in zip(exact, stepped.tables["times"].rows):
         assert row[:2] == exact_row[:2]
         for want, got in zip(exact_row[2:], row[2:]):
             assert got == (None if want is None else model.bucket_floor(model.bucket_of(want)))
     assert "read to a step" in stepped.tables["times"].note
+
+
+@pytest.mark.parametrize("first, last", [(date(2026, 3, 23), date(2026, 4, 5)), (date(2026, 3, 1), date(2026, 4, 30)),
+                                         (date(2026, 3, 15), date(2026, 4, 30)), (date(2026, 2, 1), date(2026, 3, 31))])
+def test_per_agent_times_from_months_and_the_days_around_them(scenario, desk, first, last):  # noqa: F811
+    """The agents' median first response is counted by month: the months the period holds whole
+    from the cells, the days around them from the tickets."""
+    when = periods.Period("custom", first, last, settings.zone())
+
+    def medians(exact_up_to):
+        before = current_app.config["HELPDESK_REPORT_EXACT_UP_TO"]
+        current_app.config["HELPDESK_REPORT_EXACT_UP_TO"] = exact_up_to
+        try:
+            report = figures.Report(desk.admin, when, Filters(), berlin(2026, 4, 6, 12, 0), str, str)
+            return report.percentiles(Ticket.first_response_work_secs, "answered", group=Ticket.assignee_id,
+                                      ps=((1, 2), (9, 10)), n=report.count("answered")), report.stepped
+        finally:
+            current_app.config["HELPDESK_REPORT_EXACT_UP_TO"] = before
+
+    exact, stepped_exact = medians(10**9)
+    stepped, read_stepped = medians(0)
+    assert exact and not stepped_exact and read_stepped
+    assert stepped == {k: [model.bucket_floor(model.bucket_of(v)) for v in values] for k, values in exact.items()}
 
 
 def test_a_new_time_zone_counts_the_days_afresh(scenario, desk, admin):  # noqa: F811

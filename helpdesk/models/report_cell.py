@@ -11,11 +11,16 @@ helpdesk.reports.cells folds the rows of the days that changed into one row per 
 rebuilds them all when the desk's time zone changes.
 
 A cell belongs to one cut, the set of columns it keeps (the others are NULL):
-  a  department, help topic, priority, channel, SLA plan (and the hour of a created ticket)
-  b  department, team, assignee
+  a  department, help topic, priority, channel, SLA plan
+  b  department, priority, team, assignee
   t  nothing: the histograms of the whole desk
   d  department (histograms)
-  g  department and assignee (the histogram of first responses in SLA hours)
+  p  department and priority (histograms)
+  g  department, priority and assignee: first responses in SLA hours, per month (`day` is the
+     month's first), since per day there would be nearly a row per ticket
+  h  department and priority, and the hour: tickets created (the busiest hours)
+  r  department and priority: the replies each agent (`agent_id`) sent, by the ticket's current
+     department and priority (triggers on thread_entry, and on ticket when those change)
 
 The local day comes from `report_zone`: from each instant on, the desk's UTC offset in minutes.
 """
@@ -31,13 +36,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..sla import offsets
-from .ticket import Ticket
+from .ticket import ThreadEntry, Ticket
 
 
 class ReportCell(db.Model):
     __tablename__ = "report_cell"
     __table_args__ = (
         Index("ix_report_cell_read", "event", "cut", "day"),
+        Index("ix_report_cell_narrow", "event", "cut", "department_id", "priority_id", "day"),
         Index("ix_report_cell_unfolded", "day", sqlite_where=db.text("folded = 0"),
               postgresql_where=db.text("NOT folded")),
     )
@@ -54,6 +60,7 @@ class ReportCell(db.Model):
     sla_id: Mapped[Optional[int]]
     team_id: Mapped[Optional[int]]
     assignee_id: Mapped[Optional[int]]
+    agent_id: Mapped[Optional[int]]
     breached: Mapped[Optional[bool]]
     planned: Mapped[Optional[bool]]
     reopened: Mapped[Optional[bool]]
@@ -76,9 +83,12 @@ class ReportZone(db.Model):
 
 GROUPS = ("department_id", "topic_id", "priority_id", "source", "sla_id", "team_id", "assignee_id")
 CUTS = {"a": ("department_id", "topic_id", "priority_id", "source", "sla_id"),
-        "b": ("department_id", "team_id", "assignee_id"),
-        "t": (), "d": ("department_id",), "g": ("department_id", "assignee_id")}
-FIELDS = ("event", "cut", "day", "hour", *GROUPS, "breached", "planned", "reopened", "bucket")
+        "b": ("department_id", "priority_id", "team_id", "assignee_id"),
+        "t": (), "d": ("department_id",), "p": ("department_id", "priority_id"),
+        "g": ("department_id", "priority_id", "assignee_id"), "r": ("department_id", "priority_id"),
+        "h": ("department_id", "priority_id")}
+MONTHLY = "g"
+FIELDS = ("event", "cut", "day", "hour", *GROUPS, "agent_id", "breached", "planned", "reopened", "bucket")
 # Histogram steps: below each bound (seconds), one bucket per step; past the last, a day each.
 STEPS = ((3600, 60), (4 * 3600, 300), (86400, 900), (7 * 86400, 3600), (30 * 86400, 6 * 3600))
 LAST_STEP = 86400
@@ -86,10 +96,10 @@ LAST_STEP = 86400
 COUNTS = (("created", "created_at", None), ("answered", "first_responded_at", "first_response_breached"),
           ("finished", "finished_at", "resolution_breached"))
 # Histograms: (event, time column, value column, cuts).
-HISTOGRAMS = (("fr_work", "first_responded_at", "first_response_work_secs", "tdg"),
-              ("fr_wall", "first_responded_at", "first_response_secs", "td"),
-              ("res_work", "finished_at", "resolution_work_secs", "td"),
-              ("res_wall", "finished_at", "resolution_secs", "td"))
+HISTOGRAMS = (("fr_work", "first_responded_at", "first_response_work_secs", "tdpg"),
+              ("fr_wall", "first_responded_at", "first_response_secs", "tdp"),
+              ("res_work", "finished_at", "resolution_work_secs", "tdp"),
+              ("res_wall", "finished_at", "resolution_secs", "tdp"))
 # A change of any other column leaves the cells alone.
 WATCHED = ("created_at", "first_responded_at", "finished_at", *GROUPS, "first_response_breached",
            "resolution_breached", "reopen_count", "first_response_secs", "first_response_work_secs",
@@ -140,6 +150,12 @@ def local_day(dialect: str, instant: str) -> str:
     return f"CAST({instant} + {_offset(dialect, instant)} AS date)"
 
 
+def local_month(dialect: str, instant: str) -> str:
+    if dialect == "sqlite":
+        return f"date({instant}, {_offset(dialect, instant)}, 'start of month')"
+    return f"CAST(date_trunc('month', {instant} + {_offset(dialect, instant)}) AS date)"
+
+
 def local_hour(dialect: str, instant: str) -> str:
     if dialect == "sqlite":
         return f"CAST(strftime('%H', {instant}, {_offset(dialect, instant)}) AS INTEGER)"
@@ -159,12 +175,12 @@ def contributions(dialect: str, row: str) -> list[tuple[str, str]]:
     (NEW, OLD or a table)."""
     found = []
     for name, at, breached in COUNTS:
-        for cut in "ab":
+        for cut in ("abh" if name == "created" else "ab"):
             kept = CUTS[cut]
             values = {
                 "event": f"'{name}'", "cut": f"'{cut}'", "day": local_day(dialect, f"{row}.{at}"),
-                "hour": local_hour(dialect, f"{row}.{at}") if name == "created" and cut == "a" else _null("hour"),
-                **{g: f"{row}.{g}" if g in kept else _null(g) for g in GROUPS},
+                "hour": local_hour(dialect, f"{row}.{at}") if cut == "h" else _null("hour"),
+                **{g: f"{row}.{g}" if g in kept else _null(g) for g in GROUPS}, "agent_id": _null("agent_id"),
                 "breached": f"{row}.{breached}" if breached else _null("breached"),
                 "planned": f"{row}.sla_id IS NOT NULL" if name == "finished" else _null("planned"),
                 "reopened": f"{row}.reopen_count > 0" if name == "finished" else _null("reopened"),
@@ -174,8 +190,9 @@ def contributions(dialect: str, row: str) -> list[tuple[str, str]]:
     for name, at, value, cuts in HISTOGRAMS:
         for cut in cuts:
             kept = CUTS[cut]
-            values = {"event": f"'{name}'", "cut": f"'{cut}'", "day": local_day(dialect, f"{row}.{at}"),
-                      "hour": _null("hour"), **{g: f"{row}.{g}" if g in kept else _null(g) for g in GROUPS},
+            day = (local_month if cut in MONTHLY else local_day)(dialect, f"{row}.{at}")
+            values = {"event": f"'{name}'", "cut": f"'{cut}'", "day": day,
+                      "hour": _null("hour"), **{g: f"{row}.{g}" if g in kept else _null(g) for g in GROUPS}, "agent_id": _null("agent_id"),
                       "breached": _null("breached"), "planned": _null("planned"), "reopened": _null("reopened"),
                       "bucket": bucket_sql(f"{row}.{value}")}
             found.append((values, f"{row}.{at} IS NOT NULL AND {row}.{value} IS NOT NULL"))
@@ -191,14 +208,46 @@ def _insert(dialect: str, row: str, n: int) -> str:
     return f"INSERT INTO report_cell ({_FIELDS}, n, folded) " + " UNION ALL ".join(parts)
 
 
+def _reply(dialect: str, entry: str, ticket: str) -> str:
+    """The SELECT list (FIELDS order) of the replies cell of an entry of a ticket."""
+    values = {"event": "'replied'", "cut": "'r'", "day": local_day(dialect, f"{entry}.created_at"),
+              **{g: _null(g) for g in FIELDS[3:]}, "department_id": f"{ticket}.department_id",
+              "priority_id": f"{ticket}.priority_id", "agent_id": f"{entry}.agent_id"}
+    return ", ".join(values[f] for f in FIELDS)
+
+
+_REPLY = "{e}.kind = 'reply' AND {e}.agent_id IS NOT NULL"
+
+
+def _entry_change(dialect: str, row: str, n: int) -> str:
+    """A reply written or taken away: its cell, by its ticket's current department and priority
+    (none if the ticket is gone: its own trigger took its replies away before it went)."""
+    folded = "false" if dialect == "postgresql" else "0"
+    return (f"INSERT INTO report_cell ({_FIELDS}, n, folded) SELECT {_reply(dialect, row, 't')}, {n}, {folded} "
+            f"FROM ticket t WHERE t.id = {row}.ticket_id AND {_REPLY.format(e=row)}")
+
+
+def _ticket_replies(dialect: str, row: str, sign: str) -> str:
+    """All the replies of a ticket, by its department and priority as `row` has them."""
+    folded = "false" if dialect == "postgresql" else "0"
+    named = ", ".join(f"{v} AS {f}" for v, f in zip(_split(_reply(dialect, "e", row)), FIELDS))
+    return (f"INSERT INTO report_cell ({_FIELDS}, n, folded) SELECT {_FIELDS}, {sign}count(*), {folded} "
+            f"FROM (SELECT {named} FROM thread_entry e WHERE e.ticket_id = {row}.id AND {_REPLY.format(e='e')}) "
+            f"AS c GROUP BY {_FIELDS}")
+
+
 def fill_sql(dialect: str) -> list[str]:
-    """Statements that add the folded cells of every ticket there is."""
+    """Statements that add the folded cells of every ticket (and reply) there is."""
     folded = "true" if dialect == "postgresql" else "1"
     found = []
     for values, where in contributions(dialect, "ticket"):
         named = ", ".join(f"{v} AS {f}" for v, f in zip(_split(values), FIELDS))
         found.append(f"INSERT INTO report_cell ({_FIELDS}, n, folded) SELECT {_FIELDS}, count(*), {folded} "
                      f"FROM (SELECT {named} FROM ticket WHERE {where}) AS c GROUP BY {_FIELDS}")
+    named = ", ".join(f"{v} AS {f}" for v, f in zip(_split(_reply(dialect, "e", "t")), FIELDS))
+    found.append(f"INSERT INTO report_cell ({_FIELDS}, n, folded) SELECT {_FIELDS}, count(*), {folded} "
+                 f"FROM (SELECT {named} FROM thread_entry e JOIN ticket t ON t.id = e.ticket_id "
+                 f"WHERE {_REPLY.format(e='e')}) AS c GROUP BY {_FIELDS}")
     return found
 
 
@@ -223,14 +272,34 @@ def _changed(differs: str) -> str:
     return " OR ".join(f"OLD.{c} {differs} NEW.{c}" for c in WATCHED)
 
 
+_MOVED = ("department_id", "priority_id")  # a ticket's replies move with these
+_ENTRY = ("ticket_id", "kind", "agent_id", "created_at")
+
+
+def _moved(differs: str) -> str:
+    return " OR ".join(f"OLD.{c} {differs} NEW.{c}" for c in _MOVED)
+
+
 def triggers(dialect: str) -> tuple[str, ...]:
     watched = ", ".join(WATCHED)
+    entry_changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _ENTRY)
     if dialect == "sqlite":
         return (
             f"CREATE TRIGGER report_cell_insert AFTER INSERT ON ticket BEGIN {_insert(dialect, 'NEW', 1)}; END",
             f"CREATE TRIGGER report_cell_update AFTER UPDATE OF {watched} ON ticket WHEN {_changed('IS NOT')} "
             f"BEGIN {_insert(dialect, 'OLD', -1)}; {_insert(dialect, 'NEW', 1)}; END",
             f"CREATE TRIGGER report_cell_delete AFTER DELETE ON ticket BEGIN {_insert(dialect, 'OLD', -1)}; END",
+            f"CREATE TRIGGER report_cell_replies_move AFTER UPDATE OF {', '.join(_MOVED)} ON ticket "
+            f"WHEN {_moved('IS NOT')} BEGIN {_ticket_replies(dialect, 'OLD', '-')}; "
+            f"{_ticket_replies(dialect, 'NEW', '')}; END",
+            f"CREATE TRIGGER report_cell_replies_gone BEFORE DELETE ON ticket "
+            f"BEGIN {_ticket_replies(dialect, 'OLD', '-')}; END",
+            f"CREATE TRIGGER report_cell_reply_insert AFTER INSERT ON thread_entry "
+            f"BEGIN {_entry_change(dialect, 'NEW', 1)}; END",
+            f"CREATE TRIGGER report_cell_reply_update AFTER UPDATE OF {', '.join(_ENTRY)} ON thread_entry "
+            f"WHEN {entry_changed} BEGIN {_entry_change(dialect, 'OLD', -1)}; {_entry_change(dialect, 'NEW', 1)}; END",
+            f"CREATE TRIGGER report_cell_reply_delete AFTER DELETE ON thread_entry "
+            f"BEGIN {_entry_change(dialect, 'OLD', -1)}; END",
         )
     return (
         "CREATE FUNCTION report_cell_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -241,15 +310,37 @@ def triggers(dialect: str) -> tuple[str, ...]:
         "FOR EACH ROW EXECUTE FUNCTION report_cell_change()",
         f"CREATE TRIGGER report_cell_update AFTER UPDATE OF {watched} ON ticket "
         f"FOR EACH ROW WHEN ({_changed('IS DISTINCT FROM')}) EXECUTE FUNCTION report_cell_change()",
+        "CREATE FUNCTION report_cell_replies() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"{_ticket_replies(dialect, 'OLD', '-')}; "
+        f"IF TG_OP = 'UPDATE' THEN {_ticket_replies(dialect, 'NEW', '')}; RETURN NULL; END IF; "
+        "RETURN OLD; END $$",
+        f"CREATE TRIGGER report_cell_replies_move AFTER UPDATE OF {', '.join(_MOVED)} ON ticket "
+        f"FOR EACH ROW WHEN ({_moved('IS DISTINCT FROM')}) EXECUTE FUNCTION report_cell_replies()",
+        "CREATE TRIGGER report_cell_replies_gone BEFORE DELETE ON ticket "
+        "FOR EACH ROW EXECUTE FUNCTION report_cell_replies()",
+        "CREATE FUNCTION report_cell_reply() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP <> 'INSERT' THEN {_entry_change(dialect, 'OLD', -1)}; END IF; "
+        f"IF TG_OP <> 'DELETE' THEN {_entry_change(dialect, 'NEW', 1)}; END IF; "
+        "RETURN NULL; END $$",
+        "CREATE TRIGGER report_cell_reply_insert_delete AFTER INSERT OR DELETE ON thread_entry "
+        "FOR EACH ROW EXECUTE FUNCTION report_cell_reply()",
+        f"CREATE TRIGGER report_cell_reply_update AFTER UPDATE OF {', '.join(_ENTRY)} ON thread_entry "
+        f"FOR EACH ROW WHEN ({entry_changed.replace('IS NOT', 'IS DISTINCT FROM')}) "
+        "EXECUTE FUNCTION report_cell_reply()",
     )
 
 
 DROP_TRIGGERS = {
-    "sqlite": ("DROP TRIGGER IF EXISTS report_cell_insert", "DROP TRIGGER IF EXISTS report_cell_update",
-               "DROP TRIGGER IF EXISTS report_cell_delete"),
+    "sqlite": tuple(f"DROP TRIGGER IF EXISTS report_cell_{name}" for name in (
+        "insert", "update", "delete", "replies_move", "replies_gone", "reply_insert", "reply_update", "reply_delete")),
     "postgresql": ("DROP TRIGGER IF EXISTS report_cell_insert_delete ON ticket",
                    "DROP TRIGGER IF EXISTS report_cell_update ON ticket",
-                   "DROP FUNCTION IF EXISTS report_cell_change()"),
+                   "DROP TRIGGER IF EXISTS report_cell_replies_move ON ticket",
+                   "DROP TRIGGER IF EXISTS report_cell_replies_gone ON ticket",
+                   "DROP TRIGGER IF EXISTS report_cell_reply_insert_delete ON thread_entry",
+                   "DROP TRIGGER IF EXISTS report_cell_reply_update ON thread_entry",
+                   "DROP FUNCTION IF EXISTS report_cell_change()", "DROP FUNCTION IF EXISTS report_cell_replies()",
+                   "DROP FUNCTION IF EXISTS report_cell_reply()"),
 }
 
 # --- the time zone the cells count days in -----------------------------------------------------------
@@ -283,6 +374,7 @@ def rebuild(zone: ZoneInfo) -> None:
 
 # A schema made from the models (create_all) gets the triggers too, once both tables exist.
 ReportCell.__table__.add_is_dependent_on(Ticket.__table__)
+ReportCell.__table__.add_is_dependent_on(ThreadEntry.__table__)
 ReportCell.__table__.add_is_dependent_on(ReportZone.__table__)
 for _dialect in ("sqlite", "postgresql"):
     for _statement in triggers(_dialect):

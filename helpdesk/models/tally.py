@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import DDL, event
+from sqlalchemy import DDL, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .ticket import Ticket
 
-# The columns a queue, a filter or the navigation counts by; a change of any other column of a
+# The columns a queue, a filter, the navigation or a report counts by; a change of any other column of a
 # ticket leaves the tally alone.
-GROUP_COLUMNS = ("status", "department_id", "team_id", "assignee_id", "priority_id", "topic_id", "is_overdue")
+GROUP_COLUMNS = ("status", "department_id", "team_id", "assignee_id", "priority_id", "topic_id", "is_overdue", "source")
 
 
 class TicketTally(db.Model):
@@ -34,6 +34,7 @@ class TicketTally(db.Model):
     priority_id: Mapped[int]
     topic_id: Mapped[Optional[int]]
     is_overdue: Mapped[bool]
+    source: Mapped[str] = mapped_column(String(16), server_default="web")
     n: Mapped[int]
 
 

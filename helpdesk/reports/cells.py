@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, literal_column, select
 from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
-from ..models import Agent, ReportCell
-from ..models.report_cell import CUTS, FIELDS, bucket_floor, rebuild, stored_zone
+from ..models import Agent, ReportCell, Ticket
+from ..models.report_cell import CUTS, FIELDS, MONTHLY, bucket_floor, bucket_sql, rebuild, stored_zone
 from . import period as periods
 from .scope import Filters, clause
 
@@ -27,12 +29,12 @@ KINDS = {
     "created": ("created", {}), "finished": ("finished", {}), "answered": ("answered", {}),
     "fr_met": ("answered", {"breached": False}), "fr_late": ("answered", {"breached": True}),
     "res_met": ("finished", {"planned": True, "breached": False}), "res_late": ("finished", {"breached": True}),
-    "reopened": ("finished", {"reopened": True}),
+    "reopened": ("finished", {"reopened": True}), "replied": ("replied", {}),
 }
 # The histogram behind a measured time: (kind of population, value column) -> event.
 HISTOGRAMS = {("answered", "first_response_work_secs"): "fr_work", ("answered", "first_response_secs"): "fr_wall",
               ("finished", "resolution_work_secs"): "res_work", ("finished", "resolution_secs"): "res_wall"}
-HISTOGRAM_CUTS = {"fr_work": "tdg", "fr_wall": "td", "res_work": "td", "res_wall": "td"}
+HISTOGRAM_CUTS = {"fr_work": "tdpg", "fr_wall": "tdp", "res_work": "tdp", "res_wall": "tdp"}
 FILTER_COLUMNS = {"department": "department_id", "topic": "topic_id", "priority": "priority_id",
                   "channel": "source", "team": "team_id", "assignee": "assignee_id"}
 
@@ -60,9 +62,10 @@ class Cells:
         wanted = self.needed | set(columns)
         return next((c for c in among if wanted <= set(CUTS[c])), None)
 
-    def _where(self, event: str, cut: str) -> list:
+    def _where(self, event: str, cut: str, first: date | None = None, last: date | None = None) -> list:
         c = ReportCell
-        found = [c.event == event, c.cut == cut, c.day >= self.period.first, c.day <= self.period.last]
+        found = [c.event == event, c.cut == cut, c.day >= (first or self.period.first),
+                 c.day <= (last or self.period.last)]
         scope = clause(self.viewer, c)
         if scope is not None:
             found.append(scope)
@@ -78,9 +81,10 @@ class Cells:
         rows = db.session.execute(select(*groups, total).where(*conditions).group_by(*groups).having(total != 0))
         return {tuple(row[:-1]): int(row[-1]) for row in rows}
 
-    def histogram(self, kind: str, value, group: str | None = None) -> dict | None:
+    def histogram(self, kind: str, value, group: str | None, tickets: Callable[[datetime, datetime], list]) -> dict | None:
         """{group value: [(bucket floor in seconds, n), ...] in order} of a measured time, or None
-        when no cut keeps what is needed."""
+        when no cut keeps what is needed. A monthly cut counts the months the period holds whole;
+        `tickets(start, end)` gives the conditions for the population's tickets in the rest."""
         event = HISTOGRAMS.get((kind, value.key))
         if event is None:
             return None
@@ -88,14 +92,40 @@ class Cells:
         if cut is None:
             return None
         c = ReportCell
-        key = getattr(c, group) if group else c.cut
+        key = getattr(c, group) if group else literal(0)
         total = func.sum(c.n)
-        rows = db.session.execute(select(key, c.bucket, total).where(*self._where(event, cut))
-                                  .group_by(key, c.bucket).having(total != 0).order_by(key, c.bucket))
-        found: dict = defaultdict(list)
-        for k, bucket, n in rows:
-            found[k if group else 0].append((bucket_floor(bucket), int(n)))
-        return dict(found)
+        found: dict = defaultdict(lambda: defaultdict(int))
+        first, last, edges = self.period.first, self.period.last, []
+        if cut in MONTHLY:
+            first, last, edges = self._months()
+        if first is not None:
+            rows = db.session.execute(select(key, c.bucket, total).where(*self._where(event, cut, first, last))
+                                      .group_by(key, c.bucket).having(total != 0))
+            for k, bucket, n in rows:
+                found[k][bucket] += int(n)
+        t = Ticket
+        ticket_key = getattr(t, group) if group else literal(0)
+        bucket = literal_column(bucket_sql(f"ticket.{value.key}"))
+        for start, end in edges:
+            rows = db.session.execute(select(ticket_key, bucket, func.count()).where(
+                *tickets(start, end), value.is_not(None)).group_by(ticket_key, bucket))
+            for k, b, n in rows:
+                found[k][b] += int(n)
+        return {k: [(bucket_floor(b), n) for b, n in sorted(buckets.items()) if n]
+                for k, buckets in found.items() if any(buckets.values())}
+
+    def _months(self) -> tuple:
+        """(first month, last month, [(start, end) instants outside them]) of the period: the months
+        it holds whole, as their first days (None, None when it holds none)."""
+        period = self.period
+        first = period.first if period.first.day == 1 else (period.first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        after = (period.last + timedelta(days=1))
+        end = after.replace(day=1)  # the first day after the last whole month
+        if first >= end:
+            return None, None, [(period.start, period.end)]
+        last = (end - timedelta(days=1)).replace(day=1)
+        edges = [(period.start, periods.to_utc(first, period.zone)), (periods.to_utc(end, period.zone), period.end)]
+        return first, last, [(a, b) for a, b in edges if a < b]
 
 
 # --- keeping the cells ----------------------------------------------------------------------------------

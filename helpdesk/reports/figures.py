@@ -131,8 +131,9 @@ class Report:
     def percentiles(self, value, kind: str, group=None, ps=((1, 2), (9, 10)), n: int | None = None) -> dict:
         """{group value: (p1, p2, ...)} of `value` over a population, each (a, b) the fraction a/b:
         exact, or over more than HELPDESK_REPORT_EXACT_UP_TO tickets (n) from the cells, to a step."""
-        if n is not None and n > current_app.config.get("HELPDESK_REPORT_EXACT_UP_TO", 20000):
-            found = self.cells.histogram(kind, value, group.key if group is not None else None)
+        if n is not None and n > current_app.config["HELPDESK_REPORT_EXACT_UP_TO"]:
+            found = self.cells.histogram(kind, value, group.key if group is not None else None,
+                                         lambda start, end: self.where(pop.condition(kind, start, end, self.now)))
             if found is not None:
                 self.stepped = True
                 return {k: ranks.stepped(buckets, ps) for k, buckets in found.items()}
@@ -200,16 +201,12 @@ class Report:
                           "until it is resolved again.")
 
     def _open_now(self) -> list:
-        """Open tickets now, grouped by every column a breakdown shows: from the tally, unless a
-        channel filter asks for tickets (the tally does not count by channel)."""
-        t = TicketTally if not self.filters.channel else Ticket
+        """Open tickets now, grouped by every column a breakdown shows: from the tally."""
+        t = TicketTally
         columns = [t.status, t.priority_id, t.topic_id, t.department_id, t.team_id, t.assignee_id, t.is_overdue]
-        n = func.sum(t.n) if t is TicketTally else func.count()
         conditions = [c for c in (clause(self.viewer, t), *self.filters.conditions(t),
                                   t.status.in_(ACTIVE_STATUSES)) if c is not None]
-        query = select(*columns, n).where(*conditions).group_by(*columns)
-        if t is TicketTally:
-            query = query.having(func.sum(t.n) != 0)
+        query = select(*columns, func.sum(t.n)).where(*conditions).group_by(*columns).having(func.sum(t.n) != 0)
         names = ("status", "priority_id", "topic_id", "department_id", "team_id", "assignee_id", "is_overdue", "n")
         return [dict(zip(names, row)) for row in db.session.execute(query)]
 
@@ -354,7 +351,11 @@ class Report:
             e.created_at >= self.period.start, e.created_at < self.period.end, e.kind == "reply").group_by(e.agent_id)
         if self.where():  # only a scope or a filter needs the tickets (the index alone answers the rest)
             query = query.join(t, t.id == e.ticket_id).where(*self.where())
-        replies = dict(db.session.execute(query).all())
+        cut = self.cells.cut(among="r")
+        if cut:
+            replies = {k: n for (k,), n in self.cells.counts(cut, "replied", ReportCell.agent_id).items()}
+        else:
+            replies = dict(db.session.execute(query).all())
         self.stepped = False
         first = self.percentiles(t.first_response_work_secs, "answered", group=t.assignee_id, ps=((1, 2),),
                                  n=self.count("answered"))
@@ -391,7 +392,7 @@ class Report:
             tuple((None, self.drill("created", dims={"by_channel": k}), None) for k, _ in ordered))
 
     def _heatmap(self) -> Table:
-        cut = self.cells.cut(among="a")
+        cut = self.cells.cut(among="h")
         if cut:
             counts: dict = defaultdict(int)
             for (day, hour), n in self.cells.counts(cut, "created", ReportCell.day, ReportCell.hour).items():

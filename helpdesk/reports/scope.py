@@ -115,8 +115,8 @@ class Filters:
         return bool(self.args())
 
     def conditions(self, t=Ticket) -> list:
-        """The filters as conditions on t: the queue filter bar's, and the team and channel (the
-        tally has no channel: with a channel filter, callers read tickets)."""
+        """The filters as conditions on t (the ticket table, the tally or the report cells): the
+        queue filter bar's, and the team and channel."""
         found = filter_conditions(self, t)
         if self.team:
             found.append(t.team_id == self.team)

@@ -1,5 +1,5 @@
 """report_cell, report_zone: the dashboard's counts and time histograms per local day, kept by
-triggers on ticket and filled from the tickets already there; partial indexes for the SLA
+triggers on ticket and thread_entry and filled from the tickets already there; partial indexes for the SLA
 breaches the dashboard lists
 
 Revision ID: 20261220_report_cells
@@ -35,9 +35,34 @@ def _zone(conn) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+TALLY_BEFORE = ("status", "department_id", "team_id", "assignee_id", "priority_id", "topic_id", "is_overdue")
+TALLY_AFTER = (*TALLY_BEFORE, "source")
+TALLY_DROP = {
+    "sqlite": ("DROP TRIGGER IF EXISTS ticket_tally_insert", "DROP TRIGGER IF EXISTS ticket_tally_update",
+               "DROP TRIGGER IF EXISTS ticket_tally_delete"),
+    "postgresql": ("DROP TRIGGER IF EXISTS ticket_tally_insert_delete ON ticket",
+                   "DROP TRIGGER IF EXISTS ticket_tally_update ON ticket",
+                   "DROP FUNCTION IF EXISTS ticket_tally_change()"),
+}
+
+
+def _tally(dialect, columns, make_triggers):
+    """Count the tally afresh by these columns, with these triggers."""
+    for statement in TALLY_DROP[dialect]:
+        op.execute(statement)
+    op.execute("DELETE FROM ticket_tally")
+    cols = ", ".join(columns)
+    op.execute(f"INSERT INTO ticket_tally ({cols}, n) SELECT {cols}, count(*) FROM ticket GROUP BY {cols}")
+    for statement in make_triggers:
+        op.execute(statement)
+
+
 def upgrade():
     conn = op.get_bind()
     dialect = conn.dialect.name
+    # The ticket tally counts by channel too (the reports' channel filter reads open tickets from it).
+    op.add_column("ticket_tally", sa.Column("source", sa.String(length=16), server_default="web", nullable=False))
+    _tally(dialect, TALLY_AFTER, _tally_triggers(dialect, TALLY_AFTER))
     zone_table = op.create_table(
         "report_zone",
         sa.Column("starts", sa.DateTime(), nullable=False),
@@ -59,6 +84,7 @@ def upgrade():
         sa.Column("sla_id", sa.Integer(), nullable=True),
         sa.Column("team_id", sa.Integer(), nullable=True),
         sa.Column("assignee_id", sa.Integer(), nullable=True),
+        sa.Column("agent_id", sa.Integer(), nullable=True),
         sa.Column("breached", sa.Boolean(), nullable=True),
         sa.Column("planned", sa.Boolean(), nullable=True),
         sa.Column("reopened", sa.Boolean(), nullable=True),
@@ -68,6 +94,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_cell")),
     )
     op.create_index("ix_report_cell_read", "report_cell", ["event", "cut", "day"])
+    op.create_index("ix_report_cell_narrow", "report_cell", ["event", "cut", "department_id", "priority_id", "day"])
     op.create_index("ix_report_cell_unfolded", "report_cell", ["day"], sqlite_where=sa.text("folded = 0"),
                     postgresql_where=sa.text("NOT folded"))
     op.create_index("ix_ticket_unanswered_due", "ticket", ["first_response_due_at"],
@@ -87,12 +114,49 @@ def upgrade():
 
 
 def downgrade():
-    for statement in DROP_TRIGGERS[op.get_bind().dialect.name]:
+    dialect = op.get_bind().dialect.name
+    for statement in DROP_TRIGGERS[dialect]:
         op.execute(statement)
     op.drop_index("ix_ticket_res_breached_created", table_name="ticket")
     op.drop_index("ix_ticket_fr_breached_created", table_name="ticket")
     op.drop_index("ix_ticket_unanswered_due", table_name="ticket")
     op.drop_index("ix_report_cell_unfolded", table_name="report_cell")
+    op.drop_index("ix_report_cell_narrow", table_name="report_cell")
     op.drop_index("ix_report_cell_read", table_name="report_cell")
     op.drop_table("report_cell")
     op.drop_table("report_zone")
+    for statement in TALLY_DROP[dialect]:
+        op.execute(statement)
+    with op.batch_alter_table("ticket_tally") as batch_op:
+        batch_op.drop_column("source")
+    _tally(dialect, TALLY_BEFORE, _tally_triggers(dialect, TALLY_BEFORE))
+
+
+def _tally_triggers(dialect, columns):
+    """The tally's triggers counting by these columns (as helpdesk.models.tally writes them)."""
+    cols = ", ".join(columns)
+    insert = f"INSERT INTO ticket_tally ({cols}, n) VALUES "
+
+    def values(row, n):
+        return "(" + ", ".join(f"{row}.{c}" for c in columns) + f", {n})"
+
+    def changed(differs):
+        return " OR ".join(f"OLD.{c} {differs} NEW.{c}" for c in columns)
+
+    if dialect == "sqlite":
+        return (
+            f"CREATE TRIGGER ticket_tally_insert AFTER INSERT ON ticket BEGIN {insert}{values('NEW', 1)}; END",
+            f"CREATE TRIGGER ticket_tally_update AFTER UPDATE OF {cols} ON ticket WHEN {changed('IS NOT')} "
+            f"BEGIN {insert}{values('OLD', -1)}, {values('NEW', 1)}; END",
+            f"CREATE TRIGGER ticket_tally_delete AFTER DELETE ON ticket BEGIN {insert}{values('OLD', -1)}; END",
+        )
+    return (
+        "CREATE FUNCTION ticket_tally_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP <> 'INSERT' THEN {insert}{values('OLD', -1)}; END IF; "
+        f"IF TG_OP <> 'DELETE' THEN {insert}{values('NEW', 1)}; END IF; "
+        "RETURN NULL; END $$",
+        "CREATE TRIGGER ticket_tally_insert_delete AFTER INSERT OR DELETE ON ticket "
+        "FOR EACH ROW EXECUTE FUNCTION ticket_tally_change()",
+        f"CREATE TRIGGER ticket_tally_update AFTER UPDATE OF {cols} ON ticket "
+        f"FOR EACH ROW WHEN ({changed('IS DISTINCT FROM')}) EXECUTE FUNCTION ticket_tally_change()",
+    )
