@@ -16,8 +16,10 @@ A cell belongs to one cut, the set of columns it keeps (the others are NULL):
   t  nothing: the histograms of the whole desk
   d  department (histograms)
   p  department and priority (histograms)
-  g  department, priority and assignee: first responses in SLA hours, per month (`day` is the
-     month's first), since per day there would be nearly a row per ticket
+  T, D, P  the same as t, d and p, per month (`day` is the month's first): a long period reads
+     its whole months from these and the days around them from the daily ones
+  g  department, priority and assignee: first responses in SLA hours, per month only, since per
+     day there would be nearly a row per ticket (the days around whole months: the tickets)
   h  department and priority, and the hour: tickets created (the busiest hours)
   r  department and priority: the replies each agent (`agent_id`) sent, by the ticket's current
      department and priority (triggers on thread_entry, and on ticket when those change)
@@ -86,8 +88,10 @@ CUTS = {"a": ("department_id", "topic_id", "priority_id", "source", "sla_id"),
         "b": ("department_id", "priority_id", "team_id", "assignee_id"),
         "t": (), "d": ("department_id",), "p": ("department_id", "priority_id"),
         "g": ("department_id", "priority_id", "assignee_id"), "r": ("department_id", "priority_id"),
-        "h": ("department_id", "priority_id")}
-MONTHLY = "g"
+        "h": ("department_id", "priority_id"), "T": (), "D": ("department_id",), "P": ("department_id", "priority_id")}
+# Cuts counted per month (`day` is the month's first day); T, D and P are t, d and p by month.
+MONTHLY = "gTDP"
+DAILY_OF = {"T": "t", "D": "d", "P": "p"}
 FIELDS = ("event", "cut", "day", "hour", *GROUPS, "agent_id", "breached", "planned", "reopened", "bucket")
 # Histogram steps: below each bound (seconds), one bucket per step; past the last, a day each.
 STEPS = ((3600, 60), (4 * 3600, 300), (86400, 900), (7 * 86400, 3600), (30 * 86400, 6 * 3600))
@@ -96,10 +100,10 @@ LAST_STEP = 86400
 COUNTS = (("created", "created_at", None), ("answered", "first_responded_at", "first_response_breached"),
           ("finished", "finished_at", "resolution_breached"))
 # Histograms: (event, time column, value column, cuts).
-HISTOGRAMS = (("fr_work", "first_responded_at", "first_response_work_secs", "tdpg"),
-              ("fr_wall", "first_responded_at", "first_response_secs", "tdp"),
-              ("res_work", "finished_at", "resolution_work_secs", "tdp"),
-              ("res_wall", "finished_at", "resolution_secs", "tdp"))
+HISTOGRAMS = (("fr_work", "first_responded_at", "first_response_work_secs", "tdpTDPg"),
+              ("fr_wall", "first_responded_at", "first_response_secs", "tdpTDP"),
+              ("res_work", "finished_at", "resolution_work_secs", "tdpTDP"),
+              ("res_wall", "finished_at", "resolution_secs", "tdpTDP"))
 # A change of any other column leaves the cells alone.
 WATCHED = ("created_at", "first_responded_at", "finished_at", *GROUPS, "first_response_breached",
            "resolution_breached", "reopen_count", "first_response_secs", "first_response_work_secs",

@@ -34,7 +34,8 @@ KINDS = {
 # The histogram behind a measured time: (kind of population, value column) -> event.
 HISTOGRAMS = {("answered", "first_response_work_secs"): "fr_work", ("answered", "first_response_secs"): "fr_wall",
               ("finished", "resolution_work_secs"): "res_work", ("finished", "resolution_secs"): "res_wall"}
-HISTOGRAM_CUTS = {"fr_work": "tdpg", "fr_wall": "tdp", "res_work": "tdp", "res_wall": "tdp"}
+HISTOGRAM_CUTS = {"fr_work": "tdpg", "fr_wall": "tdp", "res_work": "tdp", "res_wall": "tdp"}  # daily, or g
+MONTHS_OF = {"t": "T", "d": "D", "p": "P", "g": "g"}
 FILTER_COLUMNS = {"department": "department_id", "topic": "topic_id", "priority": "priority_id",
                   "channel": "source", "team": "team_id", "assignee": "assignee_id"}
 
@@ -54,6 +55,19 @@ class Cells:
         self.viewer, self.period, self.filters = viewer, period, filters
         self.on = current_app.config.get("HELPDESK_REPORT_CELLS", True) and stored_zone() == period.zone.key
         self.needed = scope_columns(viewer) | {FILTER_COLUMNS[k] for k in filters.args()}
+        self._scanned: dict = {}
+
+    def scanned(self, kind: str) -> int:
+        """How many tickets of the whole desk an exact count of a kind in the period reads (an
+        index range, whatever the scope and filters keep of it); 0 with the cells off."""
+        if not self.on:
+            return 0
+        if kind not in self._scanned:
+            event, _ = KINDS[kind]
+            c = ReportCell
+            self._scanned[kind] = int(db.session.scalar(select(func.coalesce(func.sum(c.n), 0)).where(
+                c.event == event, c.cut == "a", c.day >= self.period.first, c.day <= self.period.last)))
+        return self._scanned[kind]
 
     def cut(self, *columns: str, among: str = "ab") -> str | None:
         """The first cut keeping every column needed, or None (read the tickets)."""
@@ -83,8 +97,9 @@ class Cells:
 
     def histogram(self, kind: str, value, group: str | None, tickets: Callable[[datetime, datetime], list]) -> dict | None:
         """{group value: [(bucket floor in seconds, n), ...] in order} of a measured time, or None
-        when no cut keeps what is needed. A monthly cut counts the months the period holds whole;
-        `tickets(start, end)` gives the conditions for the population's tickets in the rest."""
+        when no cut keeps what is needed. The months the period holds whole are read by month, the
+        days around them by day, or from the tickets (`tickets(start, end)`: the conditions for the
+        population's tickets between two instants) for a cut kept only by month."""
         event = HISTOGRAMS.get((kind, value.key))
         if event is None:
             return None
@@ -95,18 +110,24 @@ class Cells:
         key = getattr(c, group) if group else literal(0)
         total = func.sum(c.n)
         found: dict = defaultdict(lambda: defaultdict(int))
-        first, last, edges = self.period.first, self.period.last, []
-        if cut in MONTHLY:
-            first, last, edges = self._months()
-        if first is not None:
-            rows = db.session.execute(select(key, c.bucket, total).where(*self._where(event, cut, first, last))
+
+        def add(read_cut, first, last):
+            rows = db.session.execute(select(key, c.bucket, total).where(*self._where(event, read_cut, first, last))
                                       .group_by(key, c.bucket).having(total != 0))
-            for k, bucket, n in rows:
-                found[k][bucket] += int(n)
+            for k, b, n in rows:
+                found[k][b] += int(n)
+
+        first, last, edges = self._months()
+        if first is not None:  # whole months by month, the days around them by day
+            add(MONTHS_OF[cut], first, last)
+        if cut not in MONTHLY:
+            for start, end in edges:
+                add(cut, start, end)
+            edges = []
         t = Ticket
         ticket_key = getattr(t, group) if group else literal(0)
         bucket = literal_column(bucket_sql(f"ticket.{value.key}"))
-        for start, end in edges:
+        for start, end in self._instants(edges):
             rows = db.session.execute(select(ticket_key, bucket, func.count()).where(
                 *tickets(start, end), value.is_not(None)).group_by(ticket_key, bucket))
             for k, b, n in rows:
@@ -115,17 +136,21 @@ class Cells:
                 for k, buckets in found.items() if any(buckets.values())}
 
     def _months(self) -> tuple:
-        """(first month, last month, [(start, end) instants outside them]) of the period: the months
+        """(first month, last month, [(first, last) days outside them]) of the period: the months
         it holds whole, as their first days (None, None when it holds none)."""
         period = self.period
         first = period.first if period.first.day == 1 else (period.first.replace(day=28) + timedelta(days=4)).replace(day=1)
-        after = (period.last + timedelta(days=1))
-        end = after.replace(day=1)  # the first day after the last whole month
+        end = (period.last + timedelta(days=1)).replace(day=1)  # the first day after the last whole month
         if first >= end:
-            return None, None, [(period.start, period.end)]
+            return None, None, [(period.first, period.last)]
         last = (end - timedelta(days=1)).replace(day=1)
-        edges = [(period.start, periods.to_utc(first, period.zone)), (periods.to_utc(end, period.zone), period.end)]
-        return first, last, [(a, b) for a, b in edges if a < b]
+        edges = [(period.first, first - timedelta(days=1)), (end, period.last)]
+        return first, last, [(a, b) for a, b in edges if a <= b]
+
+    def _instants(self, days: list) -> list:
+        """Days (first, last) as instants [start, end)."""
+        zone = self.period.zone
+        return [(periods.to_utc(a, zone), periods.to_utc(b + timedelta(days=1), zone)) for a, b in days]
 
 
 # --- keeping the cells ----------------------------------------------------------------------------------

@@ -128,10 +128,11 @@ class Report:
             return _EMPTY_NAMES[column]
         return self.names[column].get(value, f"#{value}")
 
-    def percentiles(self, value, kind: str, group=None, ps=((1, 2), (9, 10)), n: int | None = None) -> dict:
+    def percentiles(self, value, kind: str, group=None, ps=((1, 2), (9, 10))) -> dict:
         """{group value: (p1, p2, ...)} of `value` over a population, each (a, b) the fraction a/b:
-        exact, or over more than HELPDESK_REPORT_EXACT_UP_TO tickets (n) from the cells, to a step."""
-        if n is not None and n > current_app.config["HELPDESK_REPORT_EXACT_UP_TO"]:
+        exact, or from the cells to a step when an exact count would read more than
+        HELPDESK_REPORT_EXACT_UP_TO tickets (however few the filters keep)."""
+        if self.cells.scanned(kind) > current_app.config["HELPDESK_REPORT_EXACT_UP_TO"]:
             found = self.cells.histogram(kind, value, group.key if group is not None else None,
                                          lambda start, end: self.where(pop.condition(kind, start, end, self.now)))
             if found is not None:
@@ -320,8 +321,8 @@ class Report:
         self.stepped = False
         for label, kind, work, wall in measures:
             n = self.count(kind)
-            work_p = self.percentiles(work, kind, n=n).get(0, [None, None])
-            wall_p = self.percentiles(wall, kind, n=n).get(0, [None, None])
+            work_p = self.percentiles(work, kind).get(0, [None, None])
+            wall_p = self.percentiles(wall, kind).get(0, [None, None])
             body.append((label, n, work_p[0], work_p[1], wall_p[0], wall_p[1]))
             links.append((None, self.drill(kind), None, None, None, None))
         return Table("times", "Response and resolution times", (
@@ -357,8 +358,7 @@ class Report:
         else:
             replies = dict(db.session.execute(query).all())
         self.stepped = False
-        first = self.percentiles(t.first_response_work_secs, "answered", group=t.assignee_id, ps=((1, 2),),
-                                 n=self.count("answered"))
+        first = self.percentiles(t.first_response_work_secs, "answered", group=t.assignee_id, ps=((1, 2),))
         ids = {k for k in (*open_now, *created, *finished, *replies, *first) if k is not None}
         if self.filters.assignee:
             ids &= {self.filters.assignee}

@@ -1,6 +1,6 @@
 """report_cell, report_zone: the dashboard's counts and time histograms per local day, kept by
-triggers on ticket and thread_entry and filled from the tickets already there; partial indexes for the SLA
-breaches the dashboard lists
+triggers on ticket and thread_entry and filled from the tickets already there; the ticket tally
+counts by channel too; partial indexes for the SLA breaches the dashboard lists
 
 Revision ID: 20261220_report_cells
 Revises: 20261219_weekly_report
@@ -97,6 +97,10 @@ def upgrade():
     op.create_index("ix_report_cell_narrow", "report_cell", ["event", "cut", "department_id", "priority_id", "day"])
     op.create_index("ix_report_cell_unfolded", "report_cell", ["day"], sqlite_where=sa.text("folded = 0"),
                     postgresql_where=sa.text("NOT folded"))
+    op.drop_index("ix_ticket_first_responded_at", table_name="ticket")
+    op.create_index("ix_ticket_first_responded_at", "ticket", ["first_responded_at"],
+                    sqlite_where=sa.text("first_responded_at IS NOT NULL"),
+                    postgresql_where=sa.text("first_responded_at IS NOT NULL"))
     op.create_index("ix_ticket_unanswered_due", "ticket", ["first_response_due_at"],
                     sqlite_where=sa.text("first_responded_at IS NULL"),
                     postgresql_where=sa.text("first_responded_at IS NULL"))
@@ -120,6 +124,8 @@ def downgrade():
     op.drop_index("ix_ticket_res_breached_created", table_name="ticket")
     op.drop_index("ix_ticket_fr_breached_created", table_name="ticket")
     op.drop_index("ix_ticket_unanswered_due", table_name="ticket")
+    op.drop_index("ix_ticket_first_responded_at", table_name="ticket")
+    op.create_index("ix_ticket_first_responded_at", "ticket", ["first_responded_at"])
     op.drop_index("ix_report_cell_unfolded", table_name="report_cell")
     op.drop_index("ix_report_cell_narrow", table_name="report_cell")
     op.drop_index("ix_report_cell_read", table_name="report_cell")
