@@ -92,7 +92,9 @@ def explained(app, captured: list[tuple[str, object]]) -> list[str]:
             if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
             start = time.perf_counter()
-            conn.exec_driver_sql(statement, parameters).all()
+            result = conn.exec_driver_sql(statement, parameters)
+            if result.returns_rows:
+                result.all()
             took = (time.perf_counter() - start) * 1000
             lines.append(f"\n[{took:.1f} ms] " + " ".join(statement.split()))
             lines.append(explain(conn, statement, parameters))

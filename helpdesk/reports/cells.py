@@ -36,6 +36,8 @@ HISTOGRAMS = {("answered", "first_response_work_secs"): "fr_work", ("answered", 
               ("finished", "resolution_work_secs"): "res_work", ("finished", "resolution_secs"): "res_wall"}
 HISTOGRAM_CUTS = {"fr_work": "tdpg", "fr_wall": "tdp", "res_work": "tdp", "res_wall": "tdp"}  # daily, or g
 MONTHS_OF = {"t": "T", "d": "D", "p": "P", "g": "g"}
+EVENT_FLAGS = {"created": (), "answered": ("breached",), "finished": ("breached", "planned", "reopened"),
+               "replied": ()}
 FILTER_COLUMNS = {"department": "department_id", "topic": "topic_id", "priority": "priority_id",
                   "channel": "source", "team": "team_id", "assignee": "assignee_id"}
 
@@ -56,6 +58,7 @@ class Cells:
         self.on = current_app.config.get("HELPDESK_REPORT_CELLS", True) and stored_zone() == period.zone.key
         self.needed = scope_columns(viewer) | {FILTER_COLUMNS[k] for k in filters.args()}
         self._scanned: dict = {}
+        self._rows: dict = {}
 
     def scanned(self, kind: str) -> int:
         """How many tickets of the whole desk an exact count of a kind in the period reads (an
@@ -86,14 +89,30 @@ class Cells:
         return found + self.filters.conditions(c)
 
     def counts(self, cut: str, kind: str, *groups) -> dict:
-        """{group values (a tuple): n} of a kind of figure, grouped by cell columns (or
-        expressions of them)."""
+        """{group values (a tuple): n} of a kind of figure, grouped by cell columns. The cells of
+        an event are read once per report for each grouping, with the event's flags, and each
+        kind takes its own from them (met and breached targets come from one read)."""
         event, flags = KINDS[kind]
-        c = ReportCell
-        conditions = self._where(event, cut) + [getattr(c, k).is_(v) for k, v in flags.items()]
-        total = func.sum(c.n)
-        rows = db.session.execute(select(*groups, total).where(*conditions).group_by(*groups).having(total != 0))
-        return {tuple(row[:-1]): int(row[-1]) for row in rows}
+        names = [g.key for g in groups]
+        rows = self._read(cut, event, tuple(names))
+        checks = [(len(names) + EVENT_FLAGS[event].index(k), v) for k, v in flags.items()]
+        found: dict = defaultdict(int)
+        for row in rows:
+            if all(row[i] is v or (row[i] is not None and row[i] == v) for i, v in checks):
+                found[row[:len(names)]] += row[-1]
+        return {k: n for k, n in found.items() if n}
+
+    def _read(self, cut: str, event: str, names: tuple) -> list:
+        key = (cut, event, names)
+        if key not in self._rows:
+            c = ReportCell
+            columns = [getattr(c, k) for k in (*names, *EVENT_FLAGS[event])]
+            total = func.sum(c.n)
+            query = select(*columns, total).where(*self._where(event, cut)).having(total != 0)
+            if columns:
+                query = query.group_by(*columns)
+            self._rows[key] = [(*row[:-1], int(row[-1])) for row in db.session.execute(query)]
+        return self._rows[key]
 
     def histogram(self, kind: str, value, group: str | None, tickets: Callable[[datetime, datetime], list]) -> dict | None:
         """{group value: [(bucket floor in seconds, n), ...] in order} of a measured time, or None

@@ -342,7 +342,10 @@ class Report:
         def per_agent(kind):
             cut = self.cells.cut("assignee_id")
             if cut:
-                return {k: n for (k,), n in self.cells.counts(cut, kind, ReportCell.assignee_id).items() if k is not None}
+                found: dict = defaultdict(int)  # read as the SLA table by team reads them
+                for (_, k), n in self.cells.counts(cut, kind, ReportCell.team_id, ReportCell.assignee_id).items():
+                    found[k] += n
+                return {k: n for k, n in found.items() if k is not None}
             return dict(db.session.execute(select(t.assignee_id, func.count()).where(
                 *self.where(self.population(kind), t.assignee_id.is_not(None))).group_by(t.assignee_id)).all())
 
