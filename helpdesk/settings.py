@@ -145,5 +145,5 @@ def save(changes: dict) -> list[tuple[str, object, object]]:
         done.append((key, old, new))
     clear_cache()
     if any(key == "timezone" for key, *_ in done):  # the reports count days in it
-        report_cell.rebuild(ZoneInfo(get("timezone")))
+        report_cell.zone_changed(ZoneInfo(get("timezone")))
     return done

@@ -20,7 +20,7 @@ from .. import audit, settings
 from ..config import ALLOWED_TYPES
 from ..extensions import db
 from ..htmx import render
-from ..models import Agent
+from ..models import Agent, report_cell
 from .blueprint import bp
 from .forms import NAME_MAX, MultiCheckbox, collapse_spaces, valid_timezone
 
@@ -99,6 +99,10 @@ def settings_page():
                      name=settings.DEFINITIONS[key].label)
     db.session.commit()
     flash("Settings saved." if changes else "Nothing was changed.", "success" if changes else "info")
+    if any(key == "timezone" for key, *_ in changes) and report_cell.stored_zone() is None:
+        flash("The reports count days in the new time zone by reading the tickets, which is slower on a desk "
+              "this size, until their summaries are counted afresh: run “flask --app app reports rebuild” at a "
+              "quiet moment (ticket changes wait while it runs, about two minutes for a million tickets).", "info")
     return redirect(url_for("admin.settings_page"))
 
 

@@ -366,14 +366,34 @@ def zone_rows(zone: ZoneInfo) -> list[dict]:
     return [{"starts": at, "minutes": minutes, "zone": zone.key} for at, minutes in offsets(zone, ZONE_FROM, ZONE_UNTIL)]
 
 
+# Up to this many tickets, a new time zone counts the cells afresh at once (about a second).
+REBUILD_AT_ONCE = 20000
+
+
 def rebuild(zone: ZoneInfo) -> None:
-    """Count every ticket's cells afresh, in this time zone, in the caller's transaction."""
+    """Count every ticket's cells afresh, in this time zone, in the caller's transaction. Changes
+    to tickets and their threads wait meanwhile (on PostgreSQL a lock; SQLite has one writer), so
+    that none is counted in the old zone or twice."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(db.text("LOCK TABLE ticket, thread_entry IN SHARE MODE"))
     db.session.execute(delete(ReportCell))
     db.session.execute(delete(ReportZone))
     db.session.execute(insert(ReportZone), zone_rows(zone))
     for statement in fill_sql(db.engine.dialect.name):
         db.session.execute(db.text(statement))
     g.pop(_STORED, None)
+
+
+def zone_changed(zone: ZoneInfo) -> bool:
+    """The desk's time zone changed: count the cells afresh at once on a small desk (True);
+    on a larger one, stop reading them (the reports read the tickets, as exactly) until
+    `flask reports rebuild` counts them afresh (False)."""
+    if (db.session.scalar(select(db.func.count()).select_from(Ticket)) or 0) <= REBUILD_AT_ONCE:
+        rebuild(zone)
+        return True
+    db.session.execute(delete(ReportZone))
+    g.pop(_STORED, None)
+    return False
 
 
 # A schema made from the models (create_all) gets the triggers too, once both tables exist.

@@ -18,7 +18,16 @@ from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
 from ..models import Agent, ReportCell, Ticket
-from ..models.report_cell import CUTS, FIELDS, MONTHLY, bucket_floor, bucket_sql, rebuild, stored_zone
+from ..models.report_cell import (
+    CUTS,
+    FIELDS,
+    MONTHLY,
+    REBUILD_AT_ONCE,
+    bucket_floor,
+    bucket_sql,
+    rebuild,
+    stored_zone,
+)
 from . import period as periods
 from .scope import Filters, clause
 
@@ -206,11 +215,21 @@ def fold() -> bool:
 
 
 def tidy(zone: ZoneInfo) -> None:
-    """What the overdue check does each round: rebuild the cells if the desk's time zone is not
-    the one they count in (it changed outside the settings page), else fold them."""
-    if stored_zone() != zone.key:
+    """What the overdue check does each round: fold the cells; or, if they do not count days in
+    the desk's time zone (it changed by configuration, or on a large desk), count them afresh
+    when the desk is small, and otherwise say once that `flask reports rebuild` is wanted."""
+    global _told
+    if stored_zone() == zone.key:
+        fold()
+        return
+    if (db.session.scalar(select(func.count()).select_from(Ticket)) or 0) <= REBUILD_AT_ONCE:
         rebuild(zone)
         db.session.commit()
-        log.info("report cells rebuilt for the time zone %s", zone.key)
-        return
-    fold()
+        log.info("report cells counted afresh in the time zone %s", zone.key)
+    elif not _told:
+        _told = True
+        log.warning("the reports read the tickets (slower) until their cells are counted afresh in the time "
+                    "zone %s: run `flask --app app reports rebuild` at a quiet moment", zone.key)
+
+
+_told = False
