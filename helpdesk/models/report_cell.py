@@ -16,7 +16,7 @@ A cell belongs to one cut, the set of columns it keeps (the others are NULL):
   t  nothing: the histograms of the whole desk
   d  department (histograms)
   p  department and priority (histograms)
-  T, D, P  the same as t, d and p, per month (`day` is the month's first): a long period reads
+  A, B, T, D, P  the same as a, b, t, d and p, per month (`day` is the month's first): a long period reads
      its whole months from these and the days around them from the daily ones
   g  department, priority and assignee: first responses in SLA hours, per month only, since per
      day there would be nearly a row per ticket (the days around whole months: the tickets)
@@ -88,9 +88,11 @@ CUTS = {"a": ("department_id", "topic_id", "priority_id", "source", "sla_id"),
         "b": ("department_id", "priority_id", "team_id", "assignee_id"),
         "t": (), "d": ("department_id",), "p": ("department_id", "priority_id"),
         "g": ("department_id", "priority_id", "assignee_id"), "r": ("department_id", "priority_id"),
-        "h": ("department_id", "priority_id"), "T": (), "D": ("department_id",), "P": ("department_id", "priority_id")}
-# Cuts counted per month (`day` is the month's first day); T, D and P are t, d and p by month.
-MONTHLY = "gTDP"
+        "h": ("department_id", "priority_id"), "T": (), "D": ("department_id",), "P": ("department_id", "priority_id"),
+        "A": ("department_id", "topic_id", "priority_id", "source", "sla_id"),
+        "B": ("department_id", "priority_id", "team_id", "assignee_id")}
+# Cuts counted per month (`day` is the month's first day); A, B, T, D and P are a, b, t, d and p by month.
+MONTHLY = "gTDPAB"
 DAILY_OF = {"T": "t", "D": "d", "P": "p"}
 FIELDS = ("event", "cut", "day", "hour", *GROUPS, "agent_id", "breached", "planned", "reopened", "bucket")
 # Histogram steps: below each bound (seconds), one bucket per step; past the last, a day each.
@@ -179,10 +181,11 @@ def contributions(dialect: str, row: str) -> list[tuple[str, str]]:
     (NEW, OLD or a table)."""
     found = []
     for name, at, breached in COUNTS:
-        for cut in ("abh" if name == "created" else "ab"):
+        for cut in ("abhAB" if name == "created" else "abAB"):
             kept = CUTS[cut]
             values = {
-                "event": f"'{name}'", "cut": f"'{cut}'", "day": local_day(dialect, f"{row}.{at}"),
+                "event": f"'{name}'", "cut": f"'{cut}'",
+                "day": (local_month if cut in MONTHLY else local_day)(dialect, f"{row}.{at}"),
                 "hour": local_hour(dialect, f"{row}.{at}") if cut == "h" else _null("hour"),
                 **{g: f"{row}.{g}" if g in kept else _null(g) for g in GROUPS}, "agent_id": _null("agent_id"),
                 "breached": f"{row}.{breached}" if breached else _null("breached"),

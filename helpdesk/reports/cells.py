@@ -44,7 +44,7 @@ KINDS = {
 HISTOGRAMS = {("answered", "first_response_work_secs"): "fr_work", ("answered", "first_response_secs"): "fr_wall",
               ("finished", "resolution_work_secs"): "res_work", ("finished", "resolution_secs"): "res_wall"}
 HISTOGRAM_CUTS = {"fr_work": "tdpg", "fr_wall": "tdp", "res_work": "tdp", "res_wall": "tdp"}  # daily, or g
-MONTHS_OF = {"t": "T", "d": "D", "p": "P", "g": "g"}
+MONTHS_OF = {"t": "T", "d": "D", "p": "P", "g": "g", "a": "A", "b": "B"}
 EVENT_FLAGS = {"created": (), "answered": ("breached",), "finished": ("breached", "planned", "reopened"),
                "replied": ()}
 FILTER_COLUMNS = {"department": "department_id", "topic": "topic_id", "priority": "priority_id",
@@ -112,15 +112,24 @@ class Cells:
         return {k: n for k, n in found.items() if n}
 
     def _read(self, cut: str, event: str, names: tuple) -> list:
+        """The cells of an event grouped by `names` and the event's flags: the months the period
+        holds whole by month, the days around them by day (all by day when grouped by day)."""
         key = (cut, event, names)
         if key not in self._rows:
             c = ReportCell
             columns = [getattr(c, k) for k in (*names, *EVENT_FLAGS[event])]
             total = func.sum(c.n)
-            query = select(*columns, total).where(*self._where(event, cut)).having(total != 0)
-            if columns:
-                query = query.group_by(*columns)
-            self._rows[key] = [(*row[:-1], int(row[-1])) for row in db.session.execute(query)]
+            parts = [(cut, self.period.first, self.period.last)]
+            if cut in MONTHS_OF and "day" not in names and "hour" not in names:
+                first, last, edges = self._months()
+                if first is not None:
+                    parts = [(MONTHS_OF[cut], first, last), *[(cut, a, b) for a, b in edges]]
+            found: dict = defaultdict(int)
+            for read_cut, first, last in parts:
+                query = select(*columns, total).where(*self._where(event, read_cut, first, last))
+                for row in db.session.execute(query.group_by(*columns) if columns else query):
+                    found[tuple(row[:-1])] += int(row[-1] or 0)
+            self._rows[key] = [(*k, n) for k, n in found.items() if n]
         return self._rows[key]
 
     def histogram(self, kind: str, value, group: str | None, tickets: Callable[[datetime, datetime], list]) -> dict | None:
