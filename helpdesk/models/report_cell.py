@@ -150,22 +150,17 @@ def _offset(dialect: str, instant: str) -> str:
     return f"make_interval(mins => coalesce({found}, 0))"
 
 
-def local_day(dialect: str, instant: str) -> str:
-    if dialect == "sqlite":
-        return f"date({instant}, {_offset(dialect, instant)})"
-    return f"CAST({instant} + {_offset(dialect, instant)} AS date)"
+# The desk's local day, month (its first day) or hour of a stored instant, per database.
+_LOCAL = {
+    "sqlite": {"day": "date({i}, {o})", "month": "date({i}, {o}, 'start of month')",
+               "hour": "CAST(strftime('%H', {i}, {o}) AS INTEGER)"},
+    "postgresql": {"day": "CAST({i} + {o} AS date)", "month": "CAST(date_trunc('month', {i} + {o}) AS date)",
+                   "hour": "CAST(extract(hour FROM {i} + {o}) AS integer)"},
+}
 
 
-def local_month(dialect: str, instant: str) -> str:
-    if dialect == "sqlite":
-        return f"date({instant}, {_offset(dialect, instant)}, 'start of month')"
-    return f"CAST(date_trunc('month', {instant} + {_offset(dialect, instant)}) AS date)"
-
-
-def local_hour(dialect: str, instant: str) -> str:
-    if dialect == "sqlite":
-        return f"CAST(strftime('%H', {instant}, {_offset(dialect, instant)}) AS INTEGER)"
-    return f"CAST(extract(hour FROM {instant} + {_offset(dialect, instant)}) AS integer)"
+def local(dialect: str, instant: str, unit: str) -> str:
+    return _LOCAL[dialect][unit].format(i=instant, o=_offset(dialect, instant))
 
 
 _NULL = {"hour": "CAST(NULL AS integer)", "source": "CAST(NULL AS varchar)", "breached": "CAST(NULL AS boolean)",
@@ -185,8 +180,8 @@ def contributions(dialect: str, row: str) -> list[tuple[str, str]]:
             kept = CUTS[cut]
             values = {
                 "event": f"'{name}'", "cut": f"'{cut}'",
-                "day": (local_month if cut in MONTHLY else local_day)(dialect, f"{row}.{at}"),
-                "hour": local_hour(dialect, f"{row}.{at}") if cut == "h" else _null("hour"),
+                "day": local(dialect, f"{row}.{at}", "month" if cut in MONTHLY else "day"),
+                "hour": local(dialect, f"{row}.{at}", "hour") if cut == "h" else _null("hour"),
                 **{g: f"{row}.{g}" if g in kept else _null(g) for g in GROUPS}, "agent_id": _null("agent_id"),
                 "breached": f"{row}.{breached}" if breached else _null("breached"),
                 "planned": f"{row}.sla_id IS NOT NULL" if name == "finished" else _null("planned"),
@@ -197,7 +192,7 @@ def contributions(dialect: str, row: str) -> list[tuple[str, str]]:
     for name, at, value, cuts in HISTOGRAMS:
         for cut in cuts:
             kept = CUTS[cut]
-            day = (local_month if cut in MONTHLY else local_day)(dialect, f"{row}.{at}")
+            day = local(dialect, f"{row}.{at}", "month" if cut in MONTHLY else "day")
             values = {"event": f"'{name}'", "cut": f"'{cut}'", "day": day,
                       "hour": _null("hour"), **{g: f"{row}.{g}" if g in kept else _null(g) for g in GROUPS}, "agent_id": _null("agent_id"),
                       "breached": _null("breached"), "planned": _null("planned"), "reopened": _null("reopened"),
@@ -217,7 +212,7 @@ def _insert(dialect: str, row: str, n: int) -> str:
 
 def _reply(dialect: str, entry: str, ticket: str) -> str:
     """The SELECT list (FIELDS order) of the replies cell of an entry of a ticket."""
-    values = {"event": "'replied'", "cut": "'r'", "day": local_day(dialect, f"{entry}.created_at"),
+    values = {"event": "'replied'", "cut": "'r'", "day": local(dialect, f"{entry}.created_at", "day"),
               **{g: _null(g) for g in FIELDS[3:]}, "department_id": f"{ticket}.department_id",
               "priority_id": f"{ticket}.priority_id", "agent_id": f"{entry}.agent_id"}
     return ", ".join(values[f] for f in FIELDS)

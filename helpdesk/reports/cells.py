@@ -111,6 +111,14 @@ class Cells:
                 found[row[:len(names)]] += row[-1]
         return {k: n for k, n in found.items() if n}
 
+    def total_by(self, cut: str, kind: str, column: str, read_by: tuple) -> dict:
+        """{value of one column: n}, from the cells read grouped by `read_by` (which holds it), so
+        that figures grouping a little differently share one read."""
+        found: dict = defaultdict(int)
+        for values, n in self.counts(cut, kind, *[getattr(ReportCell, k) for k in read_by]).items():
+            found[values[read_by.index(column)]] += n
+        return dict(found)
+
     def _read(self, cut: str, event: str, names: tuple) -> list:
         """The cells of an event grouped by `names` and the event's flags: the months the period
         holds whole by month, the days around them by day (all by day when grouped by day)."""

@@ -219,8 +219,7 @@ class Report:
         return int(sum(r["n"] for r in open_rows if r["is_overdue"])) + crossed
 
     def _ages(self, open_rows: list) -> Table:
-        """The bands of the last week from the tickets opened since (an index range); the oldest
-        band is what remains of the open tickets."""
+        """The last week's bands from the tickets opened since; the oldest is what remains."""
         t = Ticket
         recent = [key for key, _, _, until in pop.AGES if until is not None]
         bands = [case((self.population("aged", key), 1), else_=0) for key in recent]
@@ -341,10 +340,8 @@ class Report:
 
         def per_agent(kind):
             cut = self.cells.cut("assignee_id")
-            if cut:
-                found: dict = defaultdict(int)  # read as the SLA table by team reads them
-                for (_, k), n in self.cells.counts(cut, kind, ReportCell.team_id, ReportCell.assignee_id).items():
-                    found[k] += n
+            if cut:  # read as the SLA table by team reads them
+                found = self.cells.total_by(cut, kind, "assignee_id", ("team_id", "assignee_id"))
                 return {k: n for k, n in found.items() if k is not None}
             return dict(db.session.execute(select(t.assignee_id, func.count()).where(
                 *self.where(self.population(kind), t.assignee_id.is_not(None))).group_by(t.assignee_id)).all())
