@@ -39,24 +39,44 @@
     };
   }
 
+  // Two tabs polling at the same moment both find an event not yet in the shown list (each tab
+  // reads its own copy of localStorage), so each event is also claimed with a Web Lock, which the
+  // browser grants to one tab only; it is held a minute, while the other tabs' copies catch up.
+  var HOLD_MS = 60000;
+
+  function claim(notice) {
+    return new Promise(function (decided) {
+      if (!(navigator.locks && navigator.locks.request)) { decided(true); return; }
+      navigator.locks.request("helpdesk-notice-" + notice.id, { ifAvailable: true }, function (lock) {
+        decided(Boolean(lock));
+        if (!lock) { return null; }
+        return new Promise(function (release) { window.setTimeout(release, HOLD_MS); });
+      }).catch(function () { decided(true); });
+    });
+  }
+
   function readNotices(nav) {
-    if (!nav || nav.noticesRead || !nav.hasAttribute("data-notices")) { return; }
-    nav.noticesRead = true;
+    if (!nav || nav.noticesTaken || !nav.hasAttribute("data-notices")) { return; }
+    nav.noticesTaken = true;
+    // noticesRead: this poll's notices are all dealt with (shown here, or by another tab).
+    function done() { nav.noticesRead = true; }
     if (since === null) { since = Number(nav.getAttribute("data-notices-since")) || 0; }
-    if (!supported() || window.Notification.permission !== "granted") { return; }
+    if (!supported() || window.Notification.permission !== "granted") { return done(); }
     var notices;
-    try { notices = JSON.parse(nav.getAttribute("data-notices")); } catch (e) { return; }
+    try { notices = JSON.parse(nav.getAttribute("data-notices")); } catch (e) { return done(); }
     var before = shownInBrowser();
     var fresh = notices.filter(function (n) {
       return n.id > since && !shownHere[n.id] && before.indexOf(n.id) < 0;
     });
-    if (!fresh.length) { return; }
+    if (!fresh.length) { return done(); }
     rememberShown(fresh.map(function (n) { return n.id; }));
-    fresh.forEach(function (notice) {
-      // The agent is looking at that very ticket, which refreshes itself: nothing to tell.
-      if (document.hasFocus() && window.location.pathname === notice.url) { return; }
-      show(notice);
-    });
+    Promise.all(fresh.map(function (notice) {
+      return claim(notice).then(function (mine) {
+        // The agent is looking at that very ticket, which refreshes itself: nothing to tell.
+        if (!mine || (document.hasFocus() && window.location.pathname === notice.url)) { return; }
+        show(notice);
+      });
+    })).then(done, done);
   }
 
   // --- the account page: this browser's permission -----------------------------------------
