@@ -13,7 +13,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, literal, literal_column, select
+from sqlalchemy import bindparam, func, literal, literal_column, select
 from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
@@ -205,30 +205,53 @@ _FIELDS = ", ".join(FIELDS)
 
 
 def fold() -> bool:
-    """Fold the rows of every day that changed into one row per cell, in a transaction of its own
-    (see helpdesk.tickets.tally.compact, which folds the same way). False if the database was busy."""
+    """Fold the rows of each event, cut and day that changed into one row per cell, in a
+    transaction of its own (see helpdesk.tickets.tally.compact, which folds the same way), each
+    read on the (event, cut, day) index. False if the database was busy."""
     try:
         with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(db.text(
-                    "WITH touched AS (SELECT DISTINCT day FROM report_cell WHERE NOT folded), "
-                    "gone AS (DELETE FROM report_cell WHERE day IN (SELECT day FROM touched) "
-                    f"RETURNING {_FIELDS}, n) INSERT INTO report_cell ({_FIELDS}, n, folded) "
-                    f"SELECT {_FIELDS}, sum(n), true FROM gone GROUP BY {_FIELDS} HAVING sum(n) <> 0"))
-            else:
-                last = conn.scalar(select(func.max(ReportCell.id)))
-                if last is None:
-                    return True
-                touched = "SELECT day FROM report_cell WHERE folded = 0 AND id <= :last"
-                conn.execute(db.text(
-                    f"INSERT INTO report_cell ({_FIELDS}, n, folded) SELECT {_FIELDS}, sum(n), 1 FROM report_cell "
-                    f"WHERE id <= :last AND day IN ({touched}) GROUP BY {_FIELDS} HAVING sum(n) <> 0"), {"last": last})
-                conn.execute(db.text(f"DELETE FROM report_cell WHERE id <= :last AND day IN ({touched})"),
-                             {"last": last})
+            postgresql = conn.dialect.name == "postgresql"
+            last = conn.scalar(select(func.max(ReportCell.id)))
+            c = ReportCell
+            touched, waiting = defaultdict(list), defaultdict(int)
+            if postgresql:
+                changed = conn.execute(select(c.event, c.cut, c.day, func.count()).where(
+                    ~c.folded, c.id <= (last or 0)).group_by(c.event, c.cut, c.day))  # the partial index's words
+            else:  # SQLite keeps no statistics of a partial index that was empty, and would read them all
+                changed = conn.execute(db.text(
+                    "SELECT event, cut, day, count(*) FROM report_cell INDEXED BY ix_report_cell_unfolded "
+                    "WHERE folded = 0 AND id <= :last GROUP BY event, cut, day"), {"last": last or 0})
+            for event, cut, day, n in changed:
+                touched[(event, cut)].append(day)
+                waiting[(event, cut)] += n
+            for (event, cut), days in touched.items():
+                if cut in MONTHLY and waiting[(event, cut)] < FOLD_MONTHS_AFTER:
+                    continue  # a month holds many cells: its change rows wait until they are many
+
+                for part in range(0, len(days), 500):
+                    values = {"event": event, "cut": cut, "days": days[part:part + 500], "last": last}
+                    where = "id <= :last AND event = :event AND cut = :cut AND day IN :days"
+                    if postgresql:  # one statement: a change committed meanwhile is folded or left, never lost
+                        conn.execute(db.text(
+                            f"WITH gone AS (DELETE FROM report_cell WHERE {where} RETURNING {_FIELDS}, n) "
+                            f"INSERT INTO report_cell ({_FIELDS}, n, folded) SELECT {_FIELDS}, sum(n), true "
+                            f"FROM gone GROUP BY {_FIELDS} HAVING sum(n) <> 0").bindparams(_DAYS), values)
+                    else:
+                        conn.execute(db.text(
+                            f"INSERT INTO report_cell ({_FIELDS}, n, folded) SELECT {_FIELDS}, sum(n), 1 "
+                            f"FROM report_cell WHERE {where} GROUP BY {_FIELDS} HAVING sum(n) <> 0").bindparams(_DAYS),
+                            values)
+                        conn.execute(db.text(f"DELETE FROM report_cell WHERE {where}").bindparams(_DAYS), values)
     except OperationalError as exc:  # busy: the figures stay exact, the next round folds
         log.info("report cells not folded this time: %s", exc.orig)
         return False
     return True
+
+
+_DAYS = bindparam("days", expanding=True)
+# A monthly cut's change rows are folded once there are this many (a month's cells are many, and
+# every change today touches this month's): reading them unfolded meanwhile costs little.
+FOLD_MONTHS_AFTER = 20000
 
 
 def tidy(zone: ZoneInfo) -> None:
