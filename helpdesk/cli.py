@@ -17,7 +17,7 @@ from .demo_tickets import rules as demo_rules
 from .extensions import db
 from .mail import outbox
 from .mailin import imap
-from .models import ROLES, STATUS_LABELS, STATUSES, Agent, Mailbox
+from .models import ROLES, STATUS_LABELS, STATUSES, Agent, Mailbox, report_cell
 from .reports import cells, weekly
 
 mail_cli = AppGroup("mail", help="Deliver the mail outbox; take in mail (pipe, IMAP fetch).")
@@ -240,7 +240,7 @@ def reports_rebuild():
     """Count the dashboard's cells afresh from the tickets, in the desk's time zone. The overdue
     check does it by itself when the time zone changed outside the settings page."""
     zone = settings.zone()
-    cells.rebuild(zone)
+    report_cell.rebuild(zone)
     db.session.commit()
     click.echo(f"Report cells counted afresh in {zone.key}.")
 

@@ -203,7 +203,6 @@ def test_a_new_time_zone_on_a_large_desk_waits_for_the_rebuild_command(scenario,
     from support.forms import settings_data
 
     monkeypatch.setattr(model, "REBUILD_AT_ONCE", 3)
-    monkeypatch.setattr(cells, "REBUILD_AT_ONCE", 3)
     page = admin.post("/admin/settings", data=settings_data(timezone="Europe/Lisbon"), follow_redirects=True)
     assert "Settings saved." in page.get_data(as_text=True)
     assert "flask --app app reports rebuild" in page.get_data(as_text=True)

@@ -143,6 +143,13 @@ def bucket_floor(bucket: int) -> int:
     return low + (bucket - base) * LAST_STEP
 
 
+def _boolean(dialect: str, value: bool) -> str:
+    """A boolean literal as each database writes one."""
+    if dialect == "postgresql":
+        return "true" if value else "false"
+    return "1" if value else "0"
+
+
 def _offset(dialect: str, instant: str) -> str:
     found = f"(SELECT minutes FROM report_zone WHERE starts <= {instant} ORDER BY starts DESC LIMIT 1)"
     if dialect == "sqlite":
@@ -205,7 +212,7 @@ _FIELDS = ", ".join(FIELDS)
 
 
 def _insert(dialect: str, row: str, n: int) -> str:
-    folded = "false" if dialect == "postgresql" else "0"
+    folded = _boolean(dialect, False)
     parts = [f"SELECT {values}, {n}, {folded} WHERE {where}" for values, where in contributions(dialect, row)]
     return f"INSERT INTO report_cell ({_FIELDS}, n, folded) " + " UNION ALL ".join(parts)
 
@@ -224,14 +231,14 @@ _REPLY = "{e}.kind = 'reply' AND {e}.agent_id IS NOT NULL"
 def _entry_change(dialect: str, row: str, n: int) -> str:
     """A reply written or taken away: its cell, by its ticket's current department and priority
     (none if the ticket is gone: its own trigger took its replies away before it went)."""
-    folded = "false" if dialect == "postgresql" else "0"
+    folded = _boolean(dialect, False)
     return (f"INSERT INTO report_cell ({_FIELDS}, n, folded) SELECT {_reply(dialect, row, 't')}, {n}, {folded} "
             f"FROM ticket t WHERE t.id = {row}.ticket_id AND {_REPLY.format(e=row)}")
 
 
 def _ticket_replies(dialect: str, row: str, sign: str) -> str:
     """All the replies of a ticket, by its department and priority as `row` has them."""
-    folded = "false" if dialect == "postgresql" else "0"
+    folded = _boolean(dialect, False)
     named = ", ".join(f"{v} AS {f}" for v, f in zip(_split(_reply(dialect, "e", row)), FIELDS))
     return (f"INSERT INTO report_cell ({_FIELDS}, n, folded) SELECT {_FIELDS}, {sign}count(*), {folded} "
             f"FROM (SELECT {named} FROM thread_entry e WHERE e.ticket_id = {row}.id AND {_REPLY.format(e='e')}) "
@@ -240,7 +247,7 @@ def _ticket_replies(dialect: str, row: str, sign: str) -> str:
 
 def fill_sql(dialect: str) -> list[str]:
     """Statements that add the folded cells of every ticket (and reply) there is."""
-    folded = "true" if dialect == "postgresql" else "1"
+    folded = _boolean(dialect, True)
     found = []
     for values, where in contributions(dialect, "ticket"):
         named = ", ".join(f"{v} AS {f}" for v, f in zip(_split(values), FIELDS))

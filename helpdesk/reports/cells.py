@@ -22,11 +22,10 @@ from ..models.report_cell import (
     CUTS,
     FIELDS,
     MONTHLY,
-    REBUILD_AT_ONCE,
     bucket_floor,
     bucket_sql,
-    rebuild,
     stored_zone,
+    zone_changed,
 )
 from . import period as periods
 from .scope import Filters, clause
@@ -127,11 +126,7 @@ class Cells:
             c = ReportCell
             columns = [getattr(c, k) for k in (*names, *EVENT_FLAGS[event])]
             total = func.sum(c.n)
-            parts = [(cut, self.period.first, self.period.last)]
-            if cut in MONTHS_OF and "day" not in names and "hour" not in names:
-                first, last, edges = self._months()
-                if first is not None:
-                    parts = [(MONTHS_OF[cut], first, last), *[(cut, a, b) for a, b in edges]]
+            parts, _ = self._spans(cut, by_month="day" not in names and "hour" not in names)
             found: dict = defaultdict(int)
             for read_cut, first, last in parts:
                 query = select(*columns, total).where(*self._where(event, read_cut, first, last))
@@ -156,19 +151,12 @@ class Cells:
         total = func.sum(c.n)
         found: dict = defaultdict(lambda: defaultdict(int))
 
-        def add(read_cut, first, last):
+        parts, edges = self._spans(cut)
+        for read_cut, first, last in parts:
             rows = db.session.execute(select(key, c.bucket, total).where(*self._where(event, read_cut, first, last))
                                       .group_by(key, c.bucket).having(total != 0))
             for k, b, n in rows:
                 found[k][b] += int(n)
-
-        first, last, edges = self._months()
-        if first is not None:  # whole months by month, the days around them by day
-            add(MONTHS_OF[cut], first, last)
-        if cut not in MONTHLY:
-            for start, end in edges:
-                add(cut, start, end)
-            edges = []
         t = Ticket
         ticket_key = getattr(t, group) if group else literal(0)
         bucket = literal_column(bucket_sql(f"ticket.{value.key}"))
@@ -179,6 +167,18 @@ class Cells:
                 found[k][b] += int(n)
         return {k: [(bucket_floor(b), n) for b, n in sorted(buckets.items()) if n]
                 for k, buckets in found.items() if any(buckets.values())}
+
+    def _spans(self, cut: str, by_month: bool = True) -> tuple[list, list]:
+        """([(cut to read, first day, last day), ...], [(first, last) days left for the tickets]):
+        the months the period holds whole from the cut's monthly twin, the days around them from
+        the cut itself, or from the tickets when the cut is kept only by month."""
+        if not by_month or cut not in MONTHS_OF:
+            return [(cut, self.period.first, self.period.last)], []
+        first, last, edges = self._months()
+        parts = [] if first is None else [(MONTHS_OF[cut], first, last)]
+        if cut in MONTHLY:
+            return parts, edges
+        return parts + [(cut, a, b) for a, b in edges], []
 
     def _months(self) -> tuple:
         """(first month, last month, [(first, last) days outside them]) of the period: the months
@@ -257,14 +257,15 @@ FOLD_MONTHS_AFTER = 20000
 def tidy(zone: ZoneInfo) -> None:
     """What the overdue check does each round: fold the cells; or, if they do not count days in
     the desk's time zone (it changed by configuration, or on a large desk), count them afresh
-    when the desk is small, and otherwise say once that `flask reports rebuild` is wanted."""
+    as a new time zone would be (at once on a small desk), and otherwise say once that
+    `flask reports rebuild` is wanted."""
     global _told
     if stored_zone() == zone.key:
         fold()
         return
-    if (db.session.scalar(select(func.count()).select_from(Ticket)) or 0) <= REBUILD_AT_ONCE:
-        rebuild(zone)
-        db.session.commit()
+    counted = zone_changed(zone)
+    db.session.commit()
+    if counted:
         log.info("report cells counted afresh in the time zone %s", zone.key)
     elif not _told:
         _told = True

@@ -347,15 +347,15 @@ class Report:
                 *self.where(self.population(kind), t.assignee_id.is_not(None))).group_by(t.assignee_id)).all())
 
         created, finished, reopened = per_agent("created"), per_agent("finished"), per_agent("reopened")
-        e = ThreadEntry
-        query = select(e.agent_id, func.count()).where(
-            e.created_at >= self.period.start, e.created_at < self.period.end, e.kind == "reply").group_by(e.agent_id)
-        if self.where():  # only a scope or a filter needs the tickets (the index alone answers the rest)
-            query = query.join(t, t.id == e.ticket_id).where(*self.where())
         cut = self.cells.cut(among="r")
         if cut:
             replies = {k: n for (k,), n in self.cells.counts(cut, "replied", ReportCell.agent_id).items()}
         else:
+            e = ThreadEntry
+            query = select(e.agent_id, func.count()).where(
+                e.created_at >= self.period.start, e.created_at < self.period.end, e.kind == "reply").group_by(e.agent_id)
+            if self.where():  # only a scope or a filter needs the tickets (the index alone answers the rest)
+                query = query.join(t, t.id == e.ticket_id).where(*self.where())
             replies = dict(db.session.execute(query).all())
         self.stepped = False
         first = self.percentiles(t.first_response_work_secs, "answered", group=t.assignee_id, ps=((1, 2),))
